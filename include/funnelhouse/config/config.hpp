@@ -1,0 +1,64 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace funnelhouse::config {
+
+// The one typed configuration, read once at start-up (environment, then
+// command-line flags) and passed by const reference from main.
+struct Config {
+    std::string database_url;
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8080;
+    std::filesystem::path schemas_dir = "schemas";
+    std::filesystem::path migrations_dir = "migrations";
+    std::filesystem::path keys_file;
+    unsigned io_threads = 0;  // 0: one per core
+
+    std::size_t max_event_bytes = 32 * 1024;
+    std::size_t max_request_bytes = 500 * 1024;
+    std::size_t max_header_bytes = 8 * 1024;
+    std::chrono::milliseconds read_timeout{30'000};
+
+    std::size_t batch_max_events = 2'000;
+    std::chrono::milliseconds batch_max_delay{5};
+    std::size_t queue_max_events = 100'000;
+    std::chrono::milliseconds load_timeout{10'000};
+
+    std::string log_level = "info";
+
+    unsigned effective_io_threads() const;
+};
+
+// One setting: its environment variable, its flag, and how to apply a value.
+struct Setting {
+    std::string env;
+    std::string flag;
+    std::string default_text;
+    std::string help;
+    bool secret = false;
+    std::function<std::string(Config&, const std::string&)> apply;  // "" or an error
+};
+
+const std::vector<Setting>& settings();
+
+// Applies the environment, then `args` (`--flag value` or `--flag=value`).
+// Arguments that are not flags are returned in `positional`. Throws
+// std::invalid_argument naming the setting and the bad value.
+struct ParsedArgs {
+    Config config;
+    std::vector<std::string> positional;
+    bool help = false;
+};
+ParsedArgs parse(const std::vector<std::string>& args,
+                 const std::function<const char*(const char*)>& getenv);
+
+std::string help_text();
+
+}  // namespace funnelhouse::config

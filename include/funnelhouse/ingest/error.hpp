@@ -1,0 +1,36 @@
+#pragma once
+
+#include <system_error>
+
+namespace funnelhouse::ingest {
+
+// Request-level failures on the ingest path. Per-event problems are not
+// errors: they become rejections stored in bad_events.
+enum class errc {
+    malformed_json = 1,
+    wrong_shape,
+    request_too_large,
+    event_too_large,
+    missing_write_key,
+    unknown_write_key,
+    not_found,
+    method_not_allowed,
+    overloaded,
+    database_unavailable,
+    load_failed,
+    shutting_down,
+};
+
+const std::error_category& ingest_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), ingest_category()};
+}
+
+// The one place that decides which HTTP status answers an error.
+unsigned http_status(std::error_code error) noexcept;
+
+}  // namespace funnelhouse::ingest
+
+template <>
+struct std::is_error_code_enum<funnelhouse::ingest::errc> : std::true_type {};

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace funnelhouse::ingest {
+
+// The exact bytes of each element of the top-level member `member` of a JSON
+// object (for example the messages of `{"batch":[...]}`), so that a rejected
+// event is stored exactly as it was received. `text` must already be known to
+// be valid JSON; returns nullopt when the member is absent or not an array.
+// Iterative, so deep nesting cannot exhaust the stack.
+std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
+                                                               std::string_view member);
+
+}  // namespace funnelhouse::ingest

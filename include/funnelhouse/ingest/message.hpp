@@ -1,0 +1,56 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "funnelhouse/ingest/event.hpp"
+#include "funnelhouse/schema/registry.hpp"
+
+namespace funnelhouse::ingest {
+
+// What surrounds one message: who sent it, on which route, and when.
+struct MessageContext {
+    std::string_view route;       // "/v1/batch", "/v1/track", ...
+    std::string_view write_key_name;
+    common::Source source = common::Source::browser;
+    common::timestamp received_at;
+    std::optional<common::timestamp> batch_sent_at;  // `sentAt` of the enclosing batch
+};
+
+struct Rejection {
+    std::string reason;
+    std::vector<schema::ValidationError> errors;
+};
+
+struct MappedMessage {
+    std::optional<Event> event;          // set when the message is valid
+    std::optional<Rejection> rejection;  // set otherwise
+    std::optional<std::string> event_id;    // known even for most rejections
+    std::optional<std::string> event_name;
+    bool event_id_assigned = false;  // no messageId was sent: the server made one
+};
+
+// Segment's skew correction: when the client says both when the event
+// happened (originalTimestamp, or timestamp) and when it sent it (sentAt),
+// the server trusts the difference, not the client's clock:
+// occurred_at = receivedAt - (sentAt - originalTimestamp). With no sentAt the
+// client's timestamp is taken as is (historical imports); with no timestamp
+// at all, receivedAt.
+common::timestamp corrected_timestamp(std::optional<common::timestamp> original,
+                                      std::optional<common::timestamp> sent_at,
+                                      common::timestamp received_at);
+
+// Maps one Segment message to an event and validates it against its
+// contract. Pure: no I/O, never throws on any input.
+MappedMessage map_message(const nlohmann::json& message, const MessageContext& context,
+                          const schema::SchemaRegistry& registry);
+
+// The message type a route implies ("" for /v1/batch, where each message
+// carries its own `type`); nullopt for a route that takes no events.
+std::optional<std::string_view> route_message_type(std::string_view route);
+
+}  // namespace funnelhouse::ingest

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "funnelhouse/ingest/event.hpp"
+#include "funnelhouse/ingest/write_keys.hpp"
+#include "funnelhouse/schema/registry.hpp"
+
+namespace funnelhouse::ingest {
+
+struct IngestLimits {
+    std::size_t max_event_bytes = 32 * 1024;
+    std::size_t max_request_bytes = 500 * 1024;
+};
+
+struct RequestInput {
+    std::string_view route;
+    std::string_view body;
+    std::string_view authorization;  // the Authorization header, if any
+    common::timestamp received_at;
+};
+
+// Everything one request turns into. Either `error` is set (the request as a
+// whole is refused and nothing is stored), or every message of the request is
+// in exactly one of `events` and `bad_events`.
+struct RequestOutcome {
+    std::error_code error;
+    std::string error_message;
+
+    std::vector<Event> events;
+    std::vector<BadEvent> bad_events;
+    std::string rejected_json = "[]";  // [{index, event_id, reason, errors}]
+    std::string assigned_json = "[]";  // [{index, event_id}] for ids the server made
+    std::size_t message_count = 0;
+};
+
+// Pure: parses, authenticates, maps and validates a request body.
+RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& keys,
+                               const schema::SchemaRegistry& registry, const IngestLimits& limits);
+
+// The 200 body once the request's events are committed: `accepted` valid
+// events, of which `duplicates` had an id that was already stored.
+std::string accepted_body(std::size_t accepted, std::size_t duplicates,
+                          const RequestOutcome& outcome);
+
+// The body of any refused request: {"error": "...", "message": "..."}.
+std::string error_body(std::error_code error, std::string_view message);
+
+}  // namespace funnelhouse::ingest

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "funnelhouse/common/source.hpp"
+#include "funnelhouse/schema/schemaver.hpp"
+
+namespace funnelhouse::schema {
+
+// What a contract says about its event besides the shape of its properties.
+struct ContractMeta {
+    std::string description;
+    std::string owner;
+    std::string value_class;  // P0..P3, a declared hint; the models observe the real one
+    std::string frequency;    // every_time | once_per_session | once_per_user
+    std::vector<common::Source> sources;
+    std::vector<std::string> personal_data;
+};
+
+struct CompiledSchema;  // valijson's compiled form, kept out of this header
+
+struct Contract {
+    std::string name;
+    SchemaVer version;
+    ContractMeta meta;
+    nlohmann::json schema;  // the draft-07 schema as written
+    std::filesystem::path file;
+    std::shared_ptr<const CompiledSchema> compiled;
+};
+
+// One validation failure: a JSON pointer into the event and what is wrong.
+struct ValidationError {
+    std::string path;
+    std::string message;
+};
+
+// Reads one contract file. On failure returns the problems found, each a
+// sentence that names what is wrong; the path must be
+// `<dir>/<event_name>/<MODEL>-<REVISION>-<ADDITION>.json`.
+struct ContractLoad {
+    std::optional<Contract> contract;
+    std::vector<std::string> problems;
+};
+ContractLoad load_contract_file(const std::filesystem::path& file);
+
+// Validates `value` against the contract. `base_pointer` is prepended to every
+// error path (for example "/properties"). Never throws.
+std::vector<ValidationError> validate(const Contract& contract, const nlohmann::json& value,
+                                      std::string_view base_pointer);
+
+// All contracts of a schema folder, immutable once loaded, shared by the io
+// threads without locking.
+class SchemaRegistry {
+public:
+    // Throws std::runtime_error naming every offending file.
+    static SchemaRegistry load(const std::filesystem::path& dir);
+
+    const Contract* find(std::string_view name, const SchemaVer& version) const;
+    const Contract* newest(std::string_view name) const;
+    std::size_t size() const { return count_; }
+
+private:
+    // name -> versions in ascending order
+    std::map<std::string, std::vector<Contract>, std::less<>> contracts_;
+    std::size_t count_ = 0;
+};
+
+}  // namespace funnelhouse::schema

@@ -1,0 +1,63 @@
+# Throwaway PostgreSQL clusters for scripts/test and scripts/run-local.
+# Source this file; it defines pg_start DIR and pg_stop DIR and sets PGPORT.
+# As root the server runs as the `postgres` user (PostgreSQL refuses root).
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+pg_as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on, starting from $1.
+pg_free_port() {
+  local port=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    port=$((port + 1))
+  done
+  echo "$port"
+}
+
+# pg_start DIR [FIRST_PORT]: creates the cluster in DIR/data when missing and
+# starts it on a free loopback port (exported as PGPORT), unix socket in DIR.
+pg_start() {
+  local dir=$1 first_port=${2:-54320}
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$dir"
+    if ! runuser -u postgres -- test -w "$dir"; then
+      echo "pg_start: the postgres user cannot write $dir (a parent folder is private)" >&2
+      return 1
+    fi
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    pg_as_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || {
+      cat "$dir/initdb.log" >&2
+      return 1
+    }
+  fi
+  PGPORT=$(pg_free_port "$first_port")
+  export PGPORT
+  pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on}" start >/dev/null || {
+    cat "$dir/server.log" >&2
+    return 1
+  }
+}
+
+pg_stop() {
+  local dir=$1
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+pg_create_database() {
+  local name=$1
+  "$PG_BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtAc \
+    "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 ||
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres "$name"
+}

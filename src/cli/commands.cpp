@@ -1,0 +1,172 @@
+#include "funnelhouse/cli/commands.hpp"
+
+#include <pqxx/pqxx>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "funnelhouse/db/connection.hpp"
+#include "funnelhouse/db/migrate.hpp"
+#include "funnelhouse/http/server.hpp"
+#include "funnelhouse/ingest/message.hpp"
+#include "funnelhouse/ingest/write_keys.hpp"
+#include "funnelhouse/loader/loader.hpp"
+#include "funnelhouse/loader/reprocess.hpp"
+#include "funnelhouse/schema/lint.hpp"
+#include "funnelhouse/schema/registry.hpp"
+
+namespace funnelhouse::cli {
+namespace {
+
+void require_database_url(const config::Config& config) {
+    if (config.database_url.empty())
+        throw std::invalid_argument(
+            "FUNNELHOUSE_DATABASE_URL (or --database-url) is required for this command");
+}
+
+// Refuses to serve a reachable database that lacks migrations: every batch
+// would fail. An unreachable one is fine: the loader retries until it is up.
+void check_migrated(const config::Config& config) {
+    const auto expected = db::read_migrations(config.migrations_dir);
+    std::unique_ptr<pqxx::connection> connection;
+    try {
+        connection = db::connect(config.database_url);
+    } catch (const std::exception& error) {
+        spdlog::warn("PostgreSQL is not reachable yet ({}); events wait in memory until it is",
+                     error.what());
+        return;
+    }
+    pqxx::nontransaction txn(*connection);
+    const auto present = txn.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>();
+    std::size_t applied = 0;
+    if (present) applied = txn.exec("SELECT count(*) FROM schema_migrations")[0][0].as<std::size_t>();
+    if (applied < expected.size())
+        throw std::runtime_error("the database has " + std::to_string(applied) + " of " +
+                                 std::to_string(expected.size()) +
+                                 " migrations applied: run `funnelhouse migrate` first");
+}
+
+std::string read_input(const std::string& input) {
+    std::ostringstream text;
+    if (input == "-") {
+        text << std::cin.rdbuf();
+    } else {
+        std::ifstream in(input, std::ios::binary);
+        if (!in) throw std::invalid_argument("cannot read '" + input + "'");
+        text << in.rdbuf();
+    }
+    return text.str();
+}
+
+}  // namespace
+
+int run_serve(const config::Config& config) {
+    require_database_url(config);
+    if (config.keys_file.empty())
+        throw std::invalid_argument("FUNNELHOUSE_KEYS_FILE (or --keys-file) is required to serve");
+    const auto keys = ingest::WriteKeyRing::load(config.keys_file);
+    if (keys.keys().empty())
+        throw std::invalid_argument("keys file '" + config.keys_file.string() + "' has no keys");
+    const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
+    spdlog::info("loaded {} contracts from {}, {} write keys", registry.size(),
+                 config.schemas_dir.string(), keys.keys().size());
+    check_migrated(config);
+    loader::Loader loader(config);
+    loader.start();
+    http::serve(config, registry, keys, loader);
+    loader.stop();
+    return 0;
+}
+
+int run_migrate(const config::Config& config) {
+    require_database_url(config);
+    auto connection = db::connect(config.database_url);
+    const auto report = db::migrate(*connection, config.migrations_dir);
+    for (const auto& name : report.applied) std::cout << "applied " << name << "\n";
+    std::cout << report.applied.size() << " applied, " << report.already_applied
+              << " already applied\n";
+    return 0;
+}
+
+int run_validate(const config::Config& config, const std::string& input, std::ostream& out) {
+    const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
+    const auto text = read_input(input);
+
+    // A file holds one message, a list of messages, a {"batch": [...]}
+    // request body, or one message per line (NDJSON).
+    std::vector<nlohmann::json> messages;
+    std::optional<common::timestamp> batch_sent_at;
+    const auto document = nlohmann::json::parse(text, nullptr, false);
+    if (!document.is_discarded()) {
+        if (document.is_object() && document.contains("batch") && document["batch"].is_array()) {
+            for (const auto& message : document["batch"]) messages.push_back(message);
+            if (document.contains("sentAt") && document["sentAt"].is_string())
+                batch_sent_at = common::parse_timestamp(document["sentAt"].get<std::string>());
+        } else if (document.is_array()) {
+            for (const auto& message : document) messages.push_back(message);
+        } else {
+            messages.push_back(document);
+        }
+    } else {
+        std::istringstream lines(text);
+        std::string line;
+        std::size_t number = 0;
+        while (std::getline(lines, line)) {
+            ++number;
+            if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+            auto message = nlohmann::json::parse(line, nullptr, false);
+            if (message.is_discarded()) {
+                out << "line " << number << ": not valid JSON\n";
+                return 2;
+            }
+            messages.push_back(std::move(message));
+        }
+    }
+
+    ingest::MessageContext context;
+    context.route = "/v1/batch";
+    context.write_key_name = "validate";
+    context.source = common::Source::server;
+    context.received_at = common::now();
+    context.batch_sent_at = batch_sent_at;
+    std::size_t invalid = 0;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const auto mapped = ingest::map_message(messages[i], context, registry);
+        if (mapped.event) continue;
+        ++invalid;
+        out << "message " << i;
+        if (mapped.event_id && !mapped.event_id_assigned) out << " (" << *mapped.event_id << ")";
+        if (mapped.event_name) out << " " << *mapped.event_name;
+        out << ": " << mapped.rejection->reason << "\n";
+        for (const auto& error : mapped.rejection->errors)
+            out << "  " << (error.path.empty() ? "/" : error.path) << ": " << error.message << "\n";
+    }
+    out << (messages.size() - invalid) << " valid, " << invalid << " invalid\n";
+    return invalid == 0 ? 0 : 1;
+}
+
+int run_schemas_lint(const config::Config& config, std::ostream& out) {
+    const auto findings = schema::lint_schemas(config.schemas_dir);
+    for (const auto& finding : findings) out << finding.file.string() << ": " << finding.message << "\n";
+    if (findings.empty()) {
+        out << "schemas in " << config.schemas_dir.string() << ": ok\n";
+        return 0;
+    }
+    out << findings.size() << " problem(s) in " << config.schemas_dir.string() << "\n";
+    return 1;
+}
+
+int run_reprocess(const config::Config& config) {
+    require_database_url(config);
+    const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
+    auto connection = db::connect(config.database_url);
+    const auto report = loader::reprocess(*connection, registry);
+    std::cout << "examined " << report.examined << ", loaded " << report.loaded << ", still rejected "
+              << report.still_bad << "\n";
+    return 0;
+}
+
+}  // namespace funnelhouse::cli

@@ -1,0 +1,106 @@
+#include "funnelhouse/common/time.hpp"
+
+#include <cstdio>
+
+namespace funnelhouse::common {
+namespace {
+
+bool read_digits(std::string_view text, std::size_t& pos, int count, int& value) {
+    if (pos + count > text.size()) return false;
+    value = 0;
+    for (int i = 0; i < count; ++i) {
+        const char c = text[pos + i];
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + (c - '0');
+    }
+    pos += count;
+    return true;
+}
+
+bool expect(std::string_view text, std::size_t& pos, char c) {
+    if (pos >= text.size() || text[pos] != c) return false;
+    ++pos;
+    return true;
+}
+
+}  // namespace
+
+std::optional<timestamp> parse_timestamp(std::string_view text) {
+    using namespace std::chrono;
+    std::size_t pos = 0;
+    int year, month, day, hour, minute, second;
+    if (!read_digits(text, pos, 4, year) || !expect(text, pos, '-') ||
+        !read_digits(text, pos, 2, month) || !expect(text, pos, '-') ||
+        !read_digits(text, pos, 2, day))
+        return std::nullopt;
+    if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' '))
+        return std::nullopt;
+    ++pos;
+    if (!read_digits(text, pos, 2, hour) || !expect(text, pos, ':') ||
+        !read_digits(text, pos, 2, minute) || !expect(text, pos, ':') ||
+        !read_digits(text, pos, 2, second))
+        return std::nullopt;
+    // A leap second (:60) is folded into the next second, as PostgreSQL does.
+    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+
+    std::int64_t micros = 0;
+    if (pos < text.size() && text[pos] == '.') {
+        ++pos;
+        int digits = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+            if (digits < 6) micros = micros * 10 + (text[pos] - '0');
+            ++digits;
+            ++pos;
+        }
+        if (digits == 0) return std::nullopt;
+        for (int i = digits; i < 6; ++i) micros *= 10;
+    }
+
+    int offset_minutes = 0;
+    if (pos < text.size()) {
+        const char sign = text[pos];
+        if (sign == 'Z' || sign == 'z') {
+            ++pos;
+        } else if (sign == '+' || sign == '-') {
+            ++pos;
+            int offset_hours, offset_mins;
+            if (!read_digits(text, pos, 2, offset_hours)) return std::nullopt;
+            if (pos < text.size() && text[pos] == ':') ++pos;
+            if (!read_digits(text, pos, 2, offset_mins)) return std::nullopt;
+            if (offset_hours > 23 || offset_mins > 59) return std::nullopt;
+            offset_minutes = (offset_hours * 60 + offset_mins) * (sign == '-' ? -1 : 1);
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (pos != text.size()) return std::nullopt;
+
+    const year_month_day date{std::chrono::year{year}, std::chrono::month{unsigned(month)},
+                              std::chrono::day{unsigned(day)}};
+    if (!date.ok() || year < 1) return std::nullopt;
+    const auto midnight = time_point_cast<microseconds>(sys_days{date});
+    return midnight + hours{hour} + minutes{minute} + seconds{second} + microseconds{micros} -
+           minutes{offset_minutes};
+}
+
+std::string format_timestamp(timestamp value) {
+    using namespace std::chrono;
+    const auto day_start = floor<days>(value);
+    const year_month_day date{day_start};
+    const hh_mm_ss<microseconds> time{value - day_start};
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
+                  static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                  static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
+                  static_cast<int>(time.minutes().count()),
+                  static_cast<int>(time.seconds().count()),
+                  static_cast<long long>(time.subseconds().count()));
+    return buffer;
+}
+
+timestamp now() {
+    return std::chrono::time_point_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now());
+}
+
+}  // namespace funnelhouse::common

@@ -1,0 +1,201 @@
+#include "funnelhouse/config/config.hpp"
+
+#include <charconv>
+#include <stdexcept>
+#include <thread>
+
+namespace funnelhouse::config {
+namespace {
+
+template <typename T>
+bool parse_unsigned(const std::string& text, T& out, T min, T max) {
+    unsigned long long value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc{} || ptr != end || text.empty()) return false;
+    if (value < min || value > max) return false;
+    out = static_cast<T>(value);
+    return true;
+}
+
+std::function<std::string(Config&, const std::string&)> size_setting(std::size_t Config::*field,
+                                                                     std::size_t min,
+                                                                     std::size_t max) {
+    return [=](Config& config, const std::string& value) -> std::string {
+        if (!parse_unsigned<std::size_t>(value, config.*field, min, max))
+            return "must be a whole number from " + std::to_string(min) + " to " +
+                   std::to_string(max);
+        return {};
+    };
+}
+
+std::function<std::string(Config&, const std::string&)> millis_setting(
+    std::chrono::milliseconds Config::*field, unsigned long long min, unsigned long long max) {
+    return [=](Config& config, const std::string& value) -> std::string {
+        unsigned long long parsed = 0;
+        if (!parse_unsigned<unsigned long long>(value, parsed, min, max))
+            return "must be a whole number of milliseconds from " + std::to_string(min) + " to " +
+                   std::to_string(max);
+        config.*field = std::chrono::milliseconds{static_cast<long long>(parsed)};
+        return {};
+    };
+}
+
+std::function<std::string(Config&, const std::string&)> path_setting(
+    std::filesystem::path Config::*field) {
+    return [=](Config& config, const std::string& value) -> std::string {
+        if (value.empty()) return "must not be empty";
+        config.*field = value;
+        return {};
+    };
+}
+
+std::vector<Setting> make_settings() {
+    std::vector<Setting> list;
+    list.push_back({"FUNNELHOUSE_DATABASE_URL", "--database-url", "(none)",
+                    "PostgreSQL connection URL (libpq), e.g. postgresql://user@127.0.0.1:5432/db",
+                    true, [](Config& c, const std::string& v) -> std::string {
+                        if (v.empty()) return "must not be empty";
+                        c.database_url = v;
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_LISTEN", "--listen", "127.0.0.1:8080",
+                    "address and port the HTTP server listens on (host:port)", false,
+                    [](Config& c, const std::string& v) -> std::string {
+                        const auto colon = v.rfind(':');
+                        if (colon == std::string::npos || colon == 0)
+                            return "must be host:port, e.g. 127.0.0.1:8080";
+                        std::uint16_t port = 0;
+                        if (!parse_unsigned<std::uint16_t>(v.substr(colon + 1), port, 0, 65535))
+                            return "port must be a number from 0 to 65535";
+                        std::string host = v.substr(0, colon);
+                        if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+                            host = host.substr(1, host.size() - 2);
+                        c.listen_host = host;
+                        c.listen_port = port;
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_SCHEMAS_DIR", "--schemas-dir", "schemas",
+                    "folder of event contracts", false, path_setting(&Config::schemas_dir)});
+    list.push_back({"FUNNELHOUSE_MIGRATIONS_DIR", "--migrations-dir", "migrations",
+                    "folder of numbered SQL migrations", false,
+                    path_setting(&Config::migrations_dir)});
+    list.push_back({"FUNNELHOUSE_KEYS_FILE", "--keys-file", "(none)",
+                    "JSON list of write keys: [{\"name\",\"key\",\"source\":\"browser|server\"}]",
+                    false, path_setting(&Config::keys_file)});
+    list.push_back({"FUNNELHOUSE_IO_THREADS", "--io-threads", "0 (one per core)",
+                    "threads serving HTTP", false,
+                    [](Config& c, const std::string& v) -> std::string {
+                        if (!parse_unsigned<unsigned>(v, c.io_threads, 0, 256))
+                            return "must be a whole number from 0 to 256";
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_MAX_EVENT_BYTES", "--max-event-bytes", "32768",
+                    "largest single event accepted (413 beyond)", false,
+                    size_setting(&Config::max_event_bytes, 256, 16 * 1024 * 1024)});
+    list.push_back({"FUNNELHOUSE_MAX_REQUEST_BYTES", "--max-request-bytes", "512000",
+                    "largest request body accepted (413 beyond)", false,
+                    size_setting(&Config::max_request_bytes, 1024, 64 * 1024 * 1024)});
+    list.push_back({"FUNNELHOUSE_MAX_HEADER_BYTES", "--max-header-bytes", "8192",
+                    "largest request line plus headers (431 beyond)", false,
+                    size_setting(&Config::max_header_bytes, 1024, 1024 * 1024)});
+    list.push_back({"FUNNELHOUSE_READ_TIMEOUT_MS", "--read-timeout-ms", "30000",
+                    "time allowed to read one request; idle keep-alive connections close after it",
+                    false, millis_setting(&Config::read_timeout, 100, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_BATCH_MAX_EVENTS", "--batch-max-events", "2000",
+                    "most events the loader writes in one COPY and transaction", false,
+                    size_setting(&Config::batch_max_events, 1, 1'000'000)});
+    list.push_back({"FUNNELHOUSE_BATCH_MAX_DELAY_MS", "--batch-max-delay-ms", "5",
+                    "longest the loader waits to fill a batch", false,
+                    millis_setting(&Config::batch_max_delay, 0, 10'000)});
+    list.push_back({"FUNNELHOUSE_QUEUE_MAX_EVENTS", "--queue-max-events", "100000",
+                    "events waiting for the loader before requests get 503", false,
+                    size_setting(&Config::queue_max_events, 1, 100'000'000)});
+    list.push_back({"FUNNELHOUSE_LOAD_TIMEOUT_MS", "--load-timeout-ms", "10000",
+                    "how long a batch retries a failing database before its requests get 503",
+                    false, millis_setting(&Config::load_timeout, 100, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_LOG_LEVEL", "--log-level", "info",
+                    "trace, debug, info, warn, error or off", false,
+                    [](Config& c, const std::string& v) -> std::string {
+                        for (const char* level : {"trace", "debug", "info", "warn", "error", "off"})
+                            if (v == level) {
+                                c.log_level = v;
+                                return {};
+                            }
+                        return "must be one of trace, debug, info, warn, error, off";
+                    }});
+    return list;
+}
+
+}  // namespace
+
+unsigned Config::effective_io_threads() const {
+    if (io_threads > 0) return io_threads;
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+const std::vector<Setting>& settings() {
+    static const std::vector<Setting> list = make_settings();
+    return list;
+}
+
+ParsedArgs parse(const std::vector<std::string>& args,
+                 const std::function<const char*(const char*)>& getenv) {
+    ParsedArgs parsed;
+    auto apply = [&](const Setting& setting, const std::string& value, const std::string& origin) {
+        const auto error = setting.apply(parsed.config, value);
+        if (!error.empty()) {
+            const std::string shown = setting.secret ? std::string{"(hidden)"} : "'" + value + "'";
+            throw std::invalid_argument(origin + " " + shown + ": " + error);
+        }
+    };
+    for (const auto& setting : settings())
+        if (const char* value = getenv(setting.env.c_str()); value && *value)
+            apply(setting, value, setting.env);
+
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg == "--help" || arg == "-h") {
+            parsed.help = true;
+            continue;
+        }
+        if (arg.rfind("--", 0) != 0 || arg == "-") {
+            parsed.positional.push_back(arg);
+            continue;
+        }
+        const auto equals = arg.find('=');
+        const std::string flag = arg.substr(0, equals);
+        const Setting* match = nullptr;
+        for (const auto& setting : settings())
+            if (setting.flag == flag) match = &setting;
+        if (!match) throw std::invalid_argument("unknown option " + flag + " (see --help)");
+        std::string value;
+        if (equals != std::string::npos) {
+            value = arg.substr(equals + 1);
+        } else {
+            if (i + 1 >= args.size()) throw std::invalid_argument(flag + " needs a value");
+            value = args[++i];
+        }
+        apply(*match, value, flag);
+    }
+    return parsed;
+}
+
+std::string help_text() {
+    std::string text =
+        "Usage: funnelhouse COMMAND [options]\n\n"
+        "Commands:\n"
+        "  serve              run the HTTP ingest server\n"
+        "  migrate            apply migrations/NNNN_name.sql in order\n"
+        "  validate FILE|-    validate events offline against the schemas\n"
+        "  schemas lint       check the schema folder\n"
+        "  reprocess          re-validate bad_events and load those that now pass\n\n"
+        "Settings (environment variable, flag, default):\n";
+    for (const auto& setting : settings()) {
+        text += "  " + setting.env + ", " + setting.flag + "\n";
+        text += "      " + setting.help + " [default: " + setting.default_text + "]\n";
+    }
+    return text;
+}
+
+}  // namespace funnelhouse::config

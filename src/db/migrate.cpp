@@ -1,0 +1,125 @@
+#include "funnelhouse/db/migrate.hpp"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+
+#include "funnelhouse/common/sha256.hpp"
+
+namespace funnelhouse::db {
+namespace {
+
+// An arbitrary constant: the key of the advisory lock that serialises
+// concurrent `funnelhouse migrate` runs against one database.
+constexpr long long kMigrationLockKey = 7'311'402'118'550'209LL;
+
+bool parse_name(const std::string& file_name, std::string& version, std::string& name) {
+    if (file_name.size() < 10 || file_name.substr(file_name.size() - 4) != ".sql") return false;
+    if (file_name[4] != '_') return false;
+    for (int i = 0; i < 4; ++i)
+        if (file_name[i] < '0' || file_name[i] > '9') return false;
+    version = file_name.substr(0, 4);
+    name = file_name.substr(5, file_name.size() - 9);
+    if (name.empty()) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
+}  // namespace
+
+std::vector<MigrationFile> read_migrations(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+        throw std::runtime_error("migrations directory '" + dir.string() + "' does not exist");
+    std::map<std::string, MigrationFile> by_version;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (!entry.is_regular_file() || entry.path().extension() != ".sql") continue;
+        MigrationFile file;
+        const auto file_name = entry.path().filename().string();
+        if (!parse_name(file_name, file.version, file.name))
+            throw std::runtime_error("migration '" + entry.path().string() +
+                                     "' must be named NNNN_name.sql (lowercase, digits, '_')");
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in && !in.eof()) throw std::runtime_error("cannot read '" + entry.path().string() + "'");
+        file.path = entry.path();
+        file.sql = text.str();
+        file.checksum = common::sha256_hex(file.sql);
+        if (by_version.count(file.version))
+            throw std::runtime_error("migrations '" + by_version[file.version].path.string() +
+                                     "' and '" + file.path.string() + "' share version " +
+                                     file.version);
+        by_version.emplace(file.version, std::move(file));
+    }
+    std::vector<MigrationFile> files;
+    for (auto& [version, file] : by_version) files.push_back(std::move(file));
+    return files;
+}
+
+MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir) {
+    const auto files = read_migrations(dir);
+    MigrationReport report;
+
+    {
+        pqxx::nontransaction setup(connection);
+        setup.exec(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY,"
+            " name text NOT NULL,"
+            " checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())");
+    }
+
+    {
+    pqxx::nontransaction check(connection);
+    std::vector<std::string> known;
+    for (const auto& file : files) known.push_back(file.version);
+    for (const auto& row : check.exec("SELECT version FROM schema_migrations ORDER BY version")) {
+        const auto version = row[0].as<std::string>();
+        if (std::find(known.begin(), known.end(), version) == known.end())
+            throw std::runtime_error("migration " + version +
+                                     " is recorded as applied but has no file in '" +
+                                     dir.string() + "'");
+    }
+    }
+
+    for (const auto& file : files) {
+        pqxx::work txn(connection);
+        txn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")");
+        const auto existing =
+            txn.exec_params("SELECT checksum FROM schema_migrations WHERE version = $1", file.version);
+        if (!existing.empty()) {
+            const auto recorded = existing[0][0].as<std::string>();
+            if (recorded != file.checksum)
+                throw std::runtime_error("migration " + file.path.filename().string() +
+                                         " was changed after it was applied (checksum " +
+                                         recorded.substr(0, 12) + "... recorded, " +
+                                         file.checksum.substr(0, 12) +
+                                         "... now); add a new migration instead of editing it");
+            ++report.already_applied;
+            txn.abort();
+            continue;
+        }
+        try {
+            txn.exec(file.sql);
+        } catch (const pqxx::sql_error& error) {
+            throw std::runtime_error("migration " + file.path.filename().string() +
+                                     " failed: " + error.what());
+        }
+        txn.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        file.version, file.name, file.checksum);
+        txn.commit();
+        report.applied.push_back(file.path.filename().string());
+    }
+
+    return report;
+}
+
+}  // namespace funnelhouse::db

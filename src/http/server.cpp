@@ -1,0 +1,331 @@
+#include "funnelhouse/http/server.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "funnelhouse/ingest/error.hpp"
+#include "funnelhouse/ingest/message.hpp"
+#include "funnelhouse/ingest/request.hpp"
+
+namespace funnelhouse::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// What every connection shares; immutable except for the counters.
+struct Shared {
+    const config::Config& config;
+    const schema::SchemaRegistry& registry;
+    const ingest::WriteKeyRing& keys;
+    loader::Loader& loader;
+    ingest::IngestLimits limits;
+    std::atomic<int> waiting_for_load{0};
+};
+
+std::string_view path_of(std::string_view target) {
+    const auto query = target.find('?');
+    return query == std::string_view::npos ? target : target.substr(0, query);
+}
+
+bool is_ingest_route(std::string_view path) {
+    return ingest::route_message_type(path).has_value();
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+
+    void run() {
+        net::dispatch(stream_.get_executor(),
+                      beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(shared_.config.max_header_bytes));
+        parser_->body_limit(shared_.config.max_request_bytes);
+        stream_.expires_after(shared_.config.read_timeout);
+        bhttp::async_read(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset) return do_close();
+        if (ec == beast::error::timeout) return;  // the stream closed the socket
+        if (ec == bhttp::error::body_limit) {
+            return send_error(ingest::errc::request_too_large,
+                              "request body exceeds " +
+                                  std::to_string(shared_.config.max_request_bytes) +
+                                  " bytes (FUNNELHOUSE_MAX_REQUEST_BYTES)",
+                              true);
+        }
+        if (ec == bhttp::error::header_limit) {
+            return send(bhttp::status::request_header_fields_too_large,
+                        ingest::error_body(ingest::errc::wrong_shape,
+                                           "request line and headers exceed " +
+                                               std::to_string(shared_.config.max_header_bytes) +
+                                               " bytes (FUNNELHOUSE_MAX_HEADER_BYTES)"),
+                        true);
+        }
+        if (ec) {
+            if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
+                return send(bhttp::status::bad_request,
+                            ingest::error_body(ingest::errc::wrong_shape,
+                                               "malformed HTTP request: " + ec.message()),
+                            true);
+            spdlog::debug("read failed: {}", ec.message());
+            return do_close();
+        }
+        handle(parser_->release());
+    }
+
+    void handle(bhttp::request<bhttp::string_body>&& request) {
+        stream_.expires_never();
+        version_ = request.version();
+        keep_alive_ = request.keep_alive();
+        const auto path = path_of(request.target());
+
+        if (path == "/healthz" || path == "/readyz") {
+            if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head)
+                return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
+            if (path == "/healthz") return send(bhttp::status::ok, R"({"status":"ok"})");
+            const bool ready = shared_.loader.database_connected();
+            const std::string body = std::string("{\"status\":\"") +
+                                     (ready ? "ready" : "database unavailable") +
+                                     "\",\"queued_events\":" +
+                                     std::to_string(shared_.loader.queued_events()) + "}";
+            return send(ready ? bhttp::status::ok : bhttp::status::service_unavailable, body);
+        }
+        if (!is_ingest_route(path))
+            return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
+        if (request.method() != bhttp::verb::post)
+            return send_error(ingest::errc::method_not_allowed, "use POST", false, "POST");
+
+        ingest::RequestInput input;
+        input.route = path;
+        input.body = request.body();
+        input.authorization = request[bhttp::field::authorization];
+        input.received_at = common::now();
+        auto outcome = std::make_shared<ingest::RequestOutcome>(
+            ingest::process_request(input, shared_.keys, shared_.registry, shared_.limits));
+        if (outcome->error) return send_error(outcome->error, outcome->error_message);
+
+        const std::size_t accepted = outcome->events.size();
+        if (outcome->events.empty() && outcome->bad_events.empty())
+            return send(bhttp::status::ok, ingest::accepted_body(0, 0, *outcome));
+
+        // Acknowledge only once the loader has committed this request's
+        // events (and its rejected ones) in PostgreSQL.
+        loader::LoadJob job;
+        job.events = std::move(outcome->events);
+        job.bad_events = std::move(outcome->bad_events);
+        job.done = [self = shared_from_this(), outcome, accepted](loader::LoadOutcome result) {
+            net::post(self->stream_.get_executor(), [self, outcome, accepted, result] {
+                self->on_loaded(*outcome, accepted, result);
+            });
+        };
+        ++shared_.waiting_for_load;
+        if (const auto refused = shared_.loader.submit(std::move(job))) {
+            --shared_.waiting_for_load;
+            return send_error(refused, refused == ingest::errc::overloaded
+                                           ? "too many events are waiting to be stored; retry later "
+                                             "(FUNNELHOUSE_QUEUE_MAX_EVENTS)"
+                                           : "the server is shutting down; retry later");
+        }
+    }
+
+    void on_loaded(const ingest::RequestOutcome& outcome, std::size_t accepted,
+                   const loader::LoadOutcome& result) {
+        --shared_.waiting_for_load;
+        if (result.error)
+            return send_error(result.error,
+                              result.error == ingest::errc::database_unavailable
+                                  ? "events were not stored: the database is unavailable; retry later"
+                                  : "events could not be stored");
+        send(bhttp::status::ok, ingest::accepted_body(accepted, result.duplicates, outcome));
+    }
+
+    void send_error(std::error_code error, const std::string& message, bool close = false,
+                    const char* allow = nullptr) {
+        const auto status = static_cast<bhttp::status>(ingest::http_status(error));
+        prepare(status, ingest::error_body(error, message), close);
+        if (status == bhttp::status::service_unavailable) response_.set(bhttp::field::retry_after, "1");
+        if (allow) response_.set(bhttp::field::allow, allow);
+        write();
+    }
+
+    void send(bhttp::status status, std::string body, bool close = false) {
+        prepare(status, std::move(body), close);
+        write();
+    }
+
+    void prepare(bhttp::status status, std::string body, bool close) {
+        response_ = {};
+        response_.version(version_);
+        response_.result(status);
+        response_.set(bhttp::field::server, "funnelhouse");
+        response_.set(bhttp::field::content_type, "application/json");
+        response_.keep_alive(keep_alive_ && !close);
+        response_.body() = std::move(body);
+        response_.prepare_payload();
+    }
+
+    void write() {
+        bhttp::async_write(stream_, response_,
+                           beast::bind_front_handler(&Session::on_write, shared_from_this(),
+                                                     !response_.keep_alive()));
+    }
+
+    void on_write(bool close, beast::error_code ec, std::size_t) {
+        if (ec) return;
+        if (close) return do_drain_and_close();
+        do_read();
+    }
+
+    // After refusing a request early (for example a body over the limit), the
+    // client may still be sending. Closing with unread data would reset the
+    // connection and could destroy the answer in flight, so read and discard
+    // for a bounded time first.
+    void do_drain_and_close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.expires_after(std::chrono::seconds(2));
+        drain();
+    }
+
+    void drain() {
+        stream_.async_read_some(net::buffer(scratch_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (ec) return self->do_close();
+                                    self->drain();
+                                });
+    }
+
+    void do_close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.socket().close(ec);
+    }
+
+    beast::tcp_stream stream_;
+    Shared& shared_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    bhttp::response<bhttp::string_body> response_;
+    unsigned version_ = 11;
+    bool keep_alive_ = false;
+    std::array<char, 4096> scratch_{};
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+public:
+    Listener(net::io_context& ioc, tcp::acceptor&& acceptor, Shared& shared)
+        : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(shared) {}
+
+    void start() { do_accept(); }
+
+    void stop() {
+        net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+            beast::error_code ec;
+            self->acceptor_.close(ec);
+        });
+    }
+
+private:
+    void do_accept() {
+        acceptor_.async_accept(net::make_strand(ioc_),
+                               beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    }
+
+    void on_accept(beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec) {
+            spdlog::warn("accept failed: {}", ec.message());
+        } else {
+            std::make_shared<Session>(std::move(socket), shared_)->run();
+        }
+        do_accept();
+    }
+
+    net::io_context& ioc_;
+    tcp::acceptor acceptor_;
+    Shared& shared_;
+};
+
+}  // namespace
+
+void serve(const config::Config& config, const schema::SchemaRegistry& registry,
+           const ingest::WriteKeyRing& keys, loader::Loader& loader) {
+    Shared shared{config, registry, keys, loader,
+                  ingest::IngestLimits{config.max_event_bytes, config.max_request_bytes}};
+    const unsigned threads = config.effective_io_threads();
+    net::io_context ioc(static_cast<int>(threads));
+
+    beast::error_code ec;
+    const auto address = net::ip::make_address(config.listen_host, ec);
+    if (ec)
+        throw std::runtime_error("FUNNELHOUSE_LISTEN: '" + config.listen_host +
+                                 "' is not an IP address");
+    tcp::acceptor acceptor(ioc);
+    const tcp::endpoint endpoint{address, config.listen_port};
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error("cannot listen on " + config.listen_host + ":" +
+                                 std::to_string(config.listen_port) + ": " + ec.message());
+    const auto bound = acceptor.local_endpoint();
+
+    auto listener = std::make_shared<Listener>(ioc, std::move(acceptor), shared);
+    listener->start();
+
+    std::promise<int> stop_signal;
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](beast::error_code, int signal) { stop_signal.set_value(signal); });
+
+    std::vector<std::thread> workers;
+    workers.reserve(threads);
+    for (unsigned i = 0; i < threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
+
+    const std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                     : bound.address().to_string();
+    std::printf("listening on http://%s:%u\n", host.c_str(), static_cast<unsigned>(bound.port()));
+    std::fflush(stdout);
+    spdlog::info("serving on http://{}:{} with {} io threads", host, bound.port(), threads);
+
+    const int signal = stop_signal.get_future().get();
+    spdlog::info("signal {} received: stopping", signal);
+    listener->stop();
+    // Requests already handed to the loader are answered before exit.
+    loader.stop();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (shared.waiting_for_load.load() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last writes go out
+    ioc.stop();
+    for (auto& worker : workers) worker.join();
+    spdlog::info("stopped");
+}
+
+}  // namespace funnelhouse::http

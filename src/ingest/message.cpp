@@ -1,0 +1,232 @@
+#include "funnelhouse/ingest/message.hpp"
+
+#include "funnelhouse/common/uuid.hpp"
+#include "funnelhouse/schema/schemaver.hpp"
+
+namespace funnelhouse::ingest {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxEventIdLength = 100;
+constexpr std::size_t kMaxIdentityLength = 255;
+
+std::string dump(const json& value) {
+    // Strings were validated as UTF-8 by the parser; replacing instead of
+    // throwing keeps this path exception-free whatever happens upstream.
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+const json* member(const json& object, const char* key) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return nullptr;
+    return &*it;
+}
+
+struct Checker {
+    std::vector<schema::ValidationError> errors;
+    void fail(std::string path, std::string message) {
+        errors.push_back({std::move(path), std::move(message)});
+    }
+};
+
+std::optional<std::string> identity_field(const json& message, const char* key, Checker& check) {
+    const json* value = member(message, key);
+    if (!value) return std::nullopt;
+    std::string text;
+    if (value->is_string())
+        text = value->get<std::string>();
+    else if (value->is_number_integer())
+        text = dump(*value);  // some backends send numeric user ids
+    else {
+        check.fail(std::string("/") + key, "must be a string");
+        return std::nullopt;
+    }
+    if (text.empty()) return std::nullopt;
+    if (text.size() > kMaxIdentityLength || text.find('\0') != std::string::npos) {
+        check.fail(std::string("/") + key, "must be at most 255 characters without NUL characters");
+        return std::nullopt;
+    }
+    return text;
+}
+
+std::optional<common::timestamp> time_field(const json& message, const char* key, Checker& check) {
+    const json* value = member(message, key);
+    if (!value) return std::nullopt;
+    if (value->is_string()) {
+        if (auto parsed = common::parse_timestamp(value->get_ref<const std::string&>())) return parsed;
+    }
+    check.fail(std::string("/") + key, "must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
+    return std::nullopt;
+}
+
+const json& object_field(const json& message, const char* key, Checker& check) {
+    static const json empty = json::object();
+    const json* value = member(message, key);
+    if (!value) return empty;
+    if (!value->is_object()) {
+        check.fail(std::string("/") + key, "must be a JSON object");
+        return empty;
+    }
+    return *value;
+}
+
+// PostgreSQL's jsonb cannot hold U+0000; catching it here turns what would be
+// a failed batch into a precise rejection of one event.
+bool has_nul_escape(const std::string& json_text) {
+    return json_text.find("\\u0000") != std::string::npos;
+}
+
+}  // namespace
+
+common::timestamp corrected_timestamp(std::optional<common::timestamp> original,
+                                      std::optional<common::timestamp> sent_at,
+                                      common::timestamp received_at) {
+    if (original && sent_at) return received_at - (*sent_at - *original);
+    if (original) return *original;
+    return received_at;
+}
+
+std::optional<std::string_view> route_message_type(std::string_view route) {
+    if (route == "/v1/batch" || route == "/v1/import") return std::string_view{};
+    if (route == "/v1/track") return std::string_view{"track"};
+    if (route == "/v1/page") return std::string_view{"page"};
+    if (route == "/v1/identify") return std::string_view{"identify"};
+    return std::nullopt;
+}
+
+MappedMessage map_message(const json& message, const MessageContext& context,
+                          const schema::SchemaRegistry& registry) {
+    MappedMessage out;
+    auto reject = [&](const char* reason, std::vector<schema::ValidationError> errors) {
+        out.rejection = Rejection{reason, std::move(errors)};
+        return out;
+    };
+
+    if (!message.is_object())
+        return reject(reason::invalid_message, {{"", "message must be a JSON object"}});
+
+    Checker check;
+
+    // The event id comes first so that every later rejection can name it.
+    if (const json* id = member(message, "messageId")) {
+        if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
+            id->get_ref<const std::string&>().size() <= kMaxEventIdLength &&
+            id->get_ref<const std::string&>().find('\0') == std::string::npos) {
+            out.event_id = id->get<std::string>();
+        } else {
+            check.fail("/messageId", "must be a string of 1 to 100 characters");
+        }
+    } else {
+        out.event_id = common::new_uuid();
+        out.event_id_assigned = true;
+    }
+
+    std::string type;
+    const auto implied = route_message_type(context.route);
+    if (implied && !implied->empty()) {
+        type = std::string{*implied};
+    } else {
+        const json* value = member(message, "type");
+        if (!value || !value->is_string()) {
+            check.fail("/type", "must be one of track, page, identify");
+            return reject(reason::invalid_message, std::move(check.errors));
+        }
+        type = value->get<std::string>();
+    }
+
+    std::string event_name;
+    if (type == "track") {
+        const json* name = member(message, "event");
+        if (!name || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+            check.fail("/event", "must be the event name, a non-empty string");
+        } else {
+            event_name = name->get<std::string>();
+            out.event_name = event_name;
+        }
+    } else if (type == "page") {
+        event_name = "page_view";
+        out.event_name = event_name;
+    } else if (type == "identify") {
+        event_name = "identify";
+        out.event_name = event_name;
+    } else {
+        return reject(reason::unsupported_type,
+                      {{"/type", "'" + type.substr(0, 50) +
+                                     "' messages are not accepted; expected track, page or identify"}});
+    }
+
+    Event event;
+    event.event_type = type;
+    event.anonymous_id = identity_field(message, "anonymousId", check);
+    event.user_id = identity_field(message, "userId", check);
+
+    const char* payload_key = type == "identify" ? "traits" : "properties";
+    json payload = object_field(message, payload_key, check);
+    if (type == "page") {
+        // Segment's page call carries name and category beside the properties.
+        for (const char* key : {"name", "category"})
+            if (const json* value = member(message, key); value && !payload.contains(key))
+                payload[key] = *value;
+    }
+    const json& message_context = object_field(message, "context", check);
+
+    const auto original = message.contains("originalTimestamp")
+                              ? time_field(message, "originalTimestamp", check)
+                              : time_field(message, "timestamp", check);
+    auto sent_at = time_field(message, "sentAt", check);
+    if (!sent_at) sent_at = context.batch_sent_at;
+
+    if (!check.errors.empty()) return reject(reason::invalid_message, std::move(check.errors));
+
+    // Which contract: the pinned version, or the newest of the name.
+    const schema::Contract* contract = nullptr;
+    if (const json* pin = member(message_context, "schema")) {
+        const auto ref = pin->is_string() ? schema::parse_schema_ref(pin->get<std::string>())
+                                          : std::nullopt;
+        if (!ref)
+            return reject(reason::invalid_message,
+                          {{"/context/schema", "must be \"<event_name>/<MODEL>-<REVISION>-<ADDITION>\""}});
+        if (ref->name != event_name)
+            return reject(reason::invalid_message,
+                          {{"/context/schema", "pins '" + ref->name + "' but the event is '" +
+                                                   event_name + "'"}});
+        contract = registry.find(ref->name, ref->version);
+        if (!contract)
+            return reject(reason::unknown_schema_version,
+                          {{"/context/schema", "no contract " + ref->name + "/" +
+                                                   ref->version.to_string()}});
+    } else {
+        contract = registry.newest(event_name);
+        if (!contract)
+            return reject(reason::unknown_event,
+                          {{type == "track" ? "/event" : "/type",
+                            "no contract for event '" + event_name.substr(0, 100) + "'"}});
+    }
+
+    auto violations = schema::validate(*contract, payload, std::string("/") + payload_key);
+    if (!violations.empty()) return reject(reason::schema_violation, std::move(violations));
+
+    event.properties = dump(payload);
+    event.context = dump(message_context);
+    if (has_nul_escape(event.properties))
+        return reject(reason::invalid_message,
+                      {{std::string("/") + payload_key, "contains U+0000, which cannot be stored"}});
+    if (has_nul_escape(event.context))
+        return reject(reason::invalid_message,
+                      {{"/context", "contains U+0000, which cannot be stored"}});
+
+    event.event_id = *out.event_id;
+    event.event_name = std::move(event_name);
+    event.schema_version = contract->version.to_string();
+    event.original_timestamp = original;
+    event.sent_at = sent_at;
+    event.received_at = context.received_at;
+    event.occurred_at = corrected_timestamp(original, sent_at, context.received_at);
+    event.write_key_name = std::string{context.write_key_name};
+    event.source = context.source;
+    out.event = std::move(event);
+    return out;
+}
+
+}  // namespace funnelhouse::ingest

@@ -1,0 +1,191 @@
+#include "funnelhouse/ingest/request.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "funnelhouse/common/uuid.hpp"
+#include "funnelhouse/ingest/error.hpp"
+#include "funnelhouse/ingest/json_spans.hpp"
+#include "funnelhouse/ingest/message.hpp"
+
+namespace funnelhouse::ingest {
+namespace {
+
+using nlohmann::json;
+
+// Collects the parser's own description of a syntax error (with the byte
+// position) without exceptions; only run once a body has failed to parse.
+struct SyntaxErrorCapture : nlohmann::json_sax<json> {
+    std::string message;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t position, const std::string&,
+                     const nlohmann::detail::exception& error) override {
+        message = error.what();
+        (void)position;
+        return false;
+    }
+};
+
+std::string describe_syntax_error(std::string_view body) {
+    SyntaxErrorCapture capture;
+    json::sax_parse(body, &capture, json::input_format_t::json, true);
+    if (capture.message.empty()) return "body is not valid JSON";
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> keep the part
+    // after the bracketed id.
+    const auto close = capture.message.find("] ");
+    return "body is not valid JSON: " +
+           (close == std::string::npos ? capture.message : capture.message.substr(close + 2));
+}
+
+RequestOutcome refuse(errc code, std::string message) {
+    RequestOutcome outcome;
+    outcome.error = code;
+    outcome.error_message = std::move(message);
+    return outcome;
+}
+
+json errors_json(const std::vector<schema::ValidationError>& errors) {
+    json list = json::array();
+    for (const auto& error : errors) list.push_back({{"path", error.path}, {"message", error.message}});
+    return list;
+}
+
+}  // namespace
+
+RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& keys,
+                               const schema::SchemaRegistry& registry, const IngestLimits& limits) {
+    const auto implied_type = route_message_type(input.route);
+    if (!implied_type) return refuse(errc::not_found, "no such route: " + std::string{input.route});
+    const bool is_batch = implied_type->empty();
+
+    if (input.body.size() > limits.max_request_bytes)
+        return refuse(errc::request_too_large,
+                      "request body is " + std::to_string(input.body.size()) +
+                          " bytes; the limit is " + std::to_string(limits.max_request_bytes) +
+                          " bytes (FUNNELHOUSE_MAX_REQUEST_BYTES)");
+
+    const json body = json::parse(input.body, nullptr, false);
+    if (body.is_discarded()) return refuse(errc::malformed_json, describe_syntax_error(input.body));
+    if (!body.is_object())
+        return refuse(errc::wrong_shape, is_batch ? "body must be a JSON object with a 'batch' list"
+                                                  : "body must be a JSON object (one message)");
+
+    // Authenticate before looking at any message.
+    std::optional<std::string> key_text = write_key_from_authorization(input.authorization);
+    if (!key_text) {
+        if (const auto it = body.find("writeKey"); it != body.end() && it->is_string())
+            key_text = it->get<std::string>();
+    }
+    if (!key_text || key_text->empty())
+        return refuse(errc::missing_write_key,
+                      "missing write key: send HTTP Basic auth with the write key as user name "
+                      "and an empty password, or 'writeKey' in the body");
+    const WriteKey* key = keys.find(*key_text);
+    if (!key) return refuse(errc::unknown_write_key, "unknown write key");
+
+    MessageContext context;
+    context.route = input.route;
+    context.write_key_name = key->name;
+    context.source = key->source;
+    context.received_at = input.received_at;
+
+    std::vector<std::string_view> raw_messages;
+    std::vector<const json*> messages;
+    if (is_batch) {
+        const auto batch = body.find("batch");
+        if (batch == body.end() || !batch->is_array())
+            return refuse(errc::wrong_shape, "'batch' must be a list of messages");
+        if (const auto sent = body.find("sentAt"); sent != body.end() && !sent->is_null()) {
+            const auto parsed = sent->is_string() ? common::parse_timestamp(sent->get<std::string>())
+                                                  : std::nullopt;
+            if (!parsed)
+                return refuse(errc::wrong_shape,
+                              "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
+            context.batch_sent_at = parsed;
+        }
+        auto spans = array_member_spans(input.body, "batch");
+        if (!spans || spans->size() != batch->size())
+            return refuse(errc::wrong_shape, "'batch' must be a list of messages");
+        raw_messages = std::move(*spans);
+        for (const auto& message : *batch) messages.push_back(&message);
+    } else {
+        raw_messages.push_back(input.body);
+        messages.push_back(&body);
+    }
+
+    for (std::size_t i = 0; i < raw_messages.size(); ++i) {
+        if (raw_messages[i].size() > limits.max_event_bytes)
+            return refuse(errc::event_too_large,
+                          (is_batch ? "message at index " + std::to_string(i) : std::string{"message"}) +
+                              " is " + std::to_string(raw_messages[i].size()) +
+                              " bytes; the limit is " + std::to_string(limits.max_event_bytes) +
+                              " bytes per event (FUNNELHOUSE_MAX_EVENT_BYTES)");
+    }
+
+    RequestOutcome outcome;
+    outcome.message_count = messages.size();
+    json rejected = json::array();
+    json assigned = json::array();
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        auto mapped = map_message(*messages[i], context, registry);
+        if (mapped.event) {
+            if (mapped.event_id_assigned)
+                assigned.push_back({{"index", i}, {"event_id", mapped.event->event_id}});
+            outcome.events.push_back(std::move(*mapped.event));
+            continue;
+        }
+        auto& rejection = *mapped.rejection;
+        json entry = {{"index", i},
+                      {"event_id", mapped.event_id ? json(*mapped.event_id) : json(nullptr)},
+                      {"reason", rejection.reason},
+                      {"errors", errors_json(rejection.errors)}};
+        BadEvent bad;
+        bad.bad_event_id = common::new_uuid();
+        bad.event_id = mapped.event_id;
+        // Text columns cannot hold U+0000; such a name stays visible in raw_event.
+        if (mapped.event_name && mapped.event_name->find('\0') == std::string::npos)
+            bad.event_name = mapped.event_name;
+        bad.raw_event = std::string{raw_messages[i]};
+        bad.errors = entry["errors"].dump(-1, ' ', false, json::error_handler_t::replace);
+        for (auto at = bad.errors.find("\\u0000"); at != std::string::npos;
+             at = bad.errors.find("\\u0000", at))
+            bad.errors.replace(at, 6, "\\ufffd");
+        bad.reason = rejection.reason;
+        bad.route = std::string{input.route};
+        bad.write_key_name = key->name;
+        bad.source = key->source;
+        bad.received_at = input.received_at;
+        bad.batch_sent_at = context.batch_sent_at;
+        outcome.bad_events.push_back(std::move(bad));
+        rejected.push_back(std::move(entry));
+    }
+    outcome.rejected_json = rejected.dump(-1, ' ', false, json::error_handler_t::replace);
+    outcome.assigned_json = assigned.dump(-1, ' ', false, json::error_handler_t::replace);
+    return outcome;
+}
+
+std::string accepted_body(std::size_t accepted, std::size_t duplicates,
+                          const RequestOutcome& outcome) {
+    std::string body = "{\"accepted\":" + std::to_string(accepted);
+    body += ",\"duplicates\":" + std::to_string(duplicates);
+    body += ",\"rejected\":" + outcome.rejected_json;
+    body += ",\"assigned_ids\":" + outcome.assigned_json + "}";
+    return body;
+}
+
+std::string error_body(std::error_code error, std::string_view message) {
+    json body = {{"error", error.message()}, {"message", message}};
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace funnelhouse::ingest

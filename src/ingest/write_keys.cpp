@@ -1,0 +1,75 @@
+#include "funnelhouse/ingest/write_keys.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "funnelhouse/common/base64.hpp"
+
+namespace funnelhouse::ingest {
+
+WriteKeyRing WriteKeyRing::load(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("keys file '" + file.string() + "' cannot be read");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return from_json_text(text.str(), file.string());
+}
+
+WriteKeyRing WriteKeyRing::from_json_text(std::string_view text, std::string_view origin) {
+    const std::string where = "keys file '" + std::string{origin} + "'";
+    const auto document = nlohmann::json::parse(text, nullptr, false);
+    if (document.is_discarded() || !document.is_array())
+        throw std::runtime_error(where + " must be a JSON list of {\"name\",\"key\",\"source\"}");
+    WriteKeyRing ring;
+    for (std::size_t i = 0; i < document.size(); ++i) {
+        const auto& entry = document[i];
+        const std::string at = where + " entry " + std::to_string(i);
+        if (!entry.is_object()) throw std::runtime_error(at + " is not an object");
+        for (const char* field : {"name", "key", "source"}) {
+            const auto it = entry.find(field);
+            if (it == entry.end() || !it->is_string() || it->get<std::string>().empty())
+                throw std::runtime_error(at + ": '" + field + "' must be a non-empty string");
+        }
+        WriteKey key;
+        key.name = entry["name"].get<std::string>();
+        key.key = entry["key"].get<std::string>();
+        const auto source = common::parse_source(entry["source"].get<std::string>());
+        if (!source)
+            throw std::runtime_error(at + ": 'source' must be \"browser\" or \"server\"");
+        key.source = *source;
+        for (const auto& existing : ring.keys_) {
+            if (existing.name == key.name)
+                throw std::runtime_error(at + ": name '" + key.name + "' is used twice");
+            if (existing.key == key.key)
+                throw std::runtime_error(at + ": key of '" + key.name + "' repeats the key of '" +
+                                         existing.name + "'");
+        }
+        ring.by_key_.emplace(key.key, ring.keys_.size());
+        ring.keys_.push_back(std::move(key));
+    }
+    return ring;
+}
+
+const WriteKey* WriteKeyRing::find(std::string_view key) const {
+    const auto it = by_key_.find(std::string{key});
+    return it == by_key_.end() ? nullptr : &keys_[it->second];
+}
+
+std::optional<std::string> write_key_from_authorization(std::string_view header) {
+    constexpr std::string_view kScheme = "basic ";
+    if (header.size() <= kScheme.size()) return std::nullopt;
+    for (std::size_t i = 0; i < kScheme.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
+    auto credentials = header.substr(kScheme.size());
+    while (!credentials.empty() && credentials.front() == ' ') credentials.remove_prefix(1);
+    while (!credentials.empty() && credentials.back() == ' ') credentials.remove_suffix(1);
+    const auto decoded = common::base64_decode(credentials);
+    if (!decoded) return std::nullopt;
+    const auto colon = decoded->find(':');
+    return colon == std::string::npos ? *decoded : decoded->substr(0, colon);
+}
+
+}  // namespace funnelhouse::ingest

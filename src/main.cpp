@@ -1,0 +1,52 @@
+// funnelhouse: the command line. Parses arguments into the one typed
+// configuration and hands over to a command.
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "funnelhouse/cli/commands.hpp"
+#include "funnelhouse/config/config.hpp"
+
+int main(int argc, char** argv) {
+    using namespace funnelhouse;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    config::ParsedArgs parsed;
+    try {
+        parsed = config::parse(args, [](const char* name) { return std::getenv(name); });
+    } catch (const std::exception& error) {
+        std::cerr << "funnelhouse: " << error.what() << "\n";
+        return 2;
+    }
+    const auto& positional = parsed.positional;
+    if (parsed.help || positional.empty()) {
+        std::cout << config::help_text();
+        return positional.empty() && !parsed.help ? 2 : 0;
+    }
+
+    auto logger = spdlog::stderr_color_mt("funnelhouse");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(parsed.config.log_level));
+
+    const std::string& command = positional[0];
+    try {
+        if (command == "serve" && positional.size() == 1) return cli::run_serve(parsed.config);
+        if (command == "migrate" && positional.size() == 1) return cli::run_migrate(parsed.config);
+        if (command == "reprocess" && positional.size() == 1) return cli::run_reprocess(parsed.config);
+        if (command == "validate" && positional.size() == 2)
+            return cli::run_validate(parsed.config, positional[1], std::cout);
+        if (command == "schemas" && positional.size() == 2 && positional[1] == "lint")
+            return cli::run_schemas_lint(parsed.config, std::cout);
+    } catch (const std::invalid_argument& error) {
+        std::cerr << "funnelhouse " << command << ": " << error.what() << "\n";
+        return 2;
+    } catch (const std::exception& error) {
+        std::cerr << "funnelhouse " << command << ": " << error.what() << "\n";
+        return 1;
+    }
+    std::cerr << "funnelhouse: unknown command '";
+    for (std::size_t i = 0; i < positional.size(); ++i) std::cerr << (i ? " " : "") << positional[i];
+    std::cerr << "' (see --help)\n";
+    return 2;
+}
