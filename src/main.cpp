@@ -1,10 +1,10 @@
 // funnelhouse: the command line. Parses arguments into the one typed
 // configuration and hands over to a command.
-#include <cstdlib>
-#include <iostream>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
 
 #include "funnelhouse/cli/commands.hpp"
 #include "funnelhouse/config/config.hpp"
@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
     try {
         if (command == "serve" && positional.size() == 1) return cli::run_serve(parsed.config);
         if (command == "migrate" && positional.size() == 1) return cli::run_migrate(parsed.config);
-        if (command == "reprocess" && positional.size() == 1) return cli::run_reprocess(parsed.config);
+        if (command == "reprocess" && positional.size() == 1)
+            return cli::run_reprocess(parsed.config);
         if (command == "validate" && positional.size() == 2)
             return cli::run_validate(parsed.config, positional[1], std::cout);
         if (command == "schemas" && positional.size() == 2 && positional[1] == "lint")
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::cerr << "funnelhouse: unknown command '";
-    for (std::size_t i = 0; i < positional.size(); ++i) std::cerr << (i ? " " : "") << positional[i];
+    for (std::size_t i = 0; i < positional.size(); ++i)
+        std::cerr << (i ? " " : "") << positional[i];
     std::cerr << "' (see --help)\n";
     return 2;
 }

@@ -1,12 +1,11 @@
 #include "funnelhouse/cli/commands.hpp"
 
-#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <iostream>
+#include <pqxx/pqxx>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/db/migrate.hpp"
@@ -40,9 +39,11 @@ void check_migrated(const config::Config& config) {
         return;
     }
     pqxx::nontransaction txn(*connection);
-    const auto present = txn.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>();
+    const auto present =
+        txn.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>();
     std::size_t applied = 0;
-    if (present) applied = txn.exec("SELECT count(*) FROM schema_migrations")[0][0].as<std::size_t>();
+    if (present)
+        applied = txn.exec("SELECT count(*) FROM schema_migrations")[0][0].as<std::size_t>();
     if (applied < expected.size())
         throw std::runtime_error("the database has " + std::to_string(applied) + " of " +
                                  std::to_string(expected.size()) +
@@ -150,7 +151,8 @@ int run_validate(const config::Config& config, const std::string& input, std::os
 
 int run_schemas_lint(const config::Config& config, std::ostream& out) {
     const auto findings = schema::lint_schemas(config.schemas_dir);
-    for (const auto& finding : findings) out << finding.file.string() << ": " << finding.message << "\n";
+    for (const auto& finding : findings)
+        out << finding.file.string() << ": " << finding.message << "\n";
     if (findings.empty()) {
         out << "schemas in " << config.schemas_dir.string() << ": ok\n";
         return 0;
@@ -164,8 +166,8 @@ int run_reprocess(const config::Config& config) {
     const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
     auto connection = db::connect(config.database_url);
     const auto report = loader::reprocess(*connection, registry);
-    std::cout << "examined " << report.examined << ", loaded " << report.loaded << ", still rejected "
-              << report.still_bad << "\n";
+    std::cout << "examined " << report.examined << ", loaded " << report.loaded
+              << ", still rejected " << report.still_bad << "\n";
     return 0;
 }
 

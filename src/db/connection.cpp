@@ -2,7 +2,6 @@
 
 #include <pqxx/pqxx>
 
-
 namespace funnelhouse::db {
 
 std::unique_ptr<pqxx::connection> connect(const std::string& url) {

@@ -11,11 +11,20 @@ void CopyRow::field(std::string_view value) {
     separate();
     for (char c : value) {
         switch (c) {
-            case '\\': line_ += "\\\\"; break;
-            case '\t': line_ += "\\t"; break;
-            case '\n': line_ += "\\n"; break;
-            case '\r': line_ += "\\r"; break;
-            default: line_.push_back(c);
+            case '\\':
+                line_ += "\\\\";
+                break;
+            case '\t':
+                line_ += "\\t";
+                break;
+            case '\n':
+                line_ += "\\n";
+                break;
+            case '\r':
+                line_ += "\\r";
+                break;
+            default:
+                line_.push_back(c);
         }
     }
 }

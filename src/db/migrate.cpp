@@ -1,13 +1,11 @@
 #include "funnelhouse/db/migrate.hpp"
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <stdexcept>
-
 
 #include "funnelhouse/common/sha256.hpp"
 
@@ -48,7 +46,8 @@ std::vector<MigrationFile> read_migrations(const std::filesystem::path& dir) {
         std::ifstream in(entry.path(), std::ios::binary);
         std::ostringstream text;
         text << in.rdbuf();
-        if (!in && !in.eof()) throw std::runtime_error("cannot read '" + entry.path().string() + "'");
+        if (!in && !in.eof())
+            throw std::runtime_error("cannot read '" + entry.path().string() + "'");
         file.path = entry.path();
         file.sql = text.str();
         file.checksum = common::sha256_hex(file.sql);
@@ -78,23 +77,24 @@ MigrationReport migrate(pqxx::connection& connection, const std::filesystem::pat
     }
 
     {
-    pqxx::nontransaction check(connection);
-    std::vector<std::string> known;
-    for (const auto& file : files) known.push_back(file.version);
-    for (const auto& row : check.exec("SELECT version FROM schema_migrations ORDER BY version")) {
-        const auto version = row[0].as<std::string>();
-        if (std::find(known.begin(), known.end(), version) == known.end())
-            throw std::runtime_error("migration " + version +
-                                     " is recorded as applied but has no file in '" +
-                                     dir.string() + "'");
-    }
+        pqxx::nontransaction check(connection);
+        std::vector<std::string> known;
+        for (const auto& file : files) known.push_back(file.version);
+        for (const auto& row :
+             check.exec("SELECT version FROM schema_migrations ORDER BY version")) {
+            const auto version = row[0].as<std::string>();
+            if (std::find(known.begin(), known.end(), version) == known.end())
+                throw std::runtime_error("migration " + version +
+                                         " is recorded as applied but has no file in '" +
+                                         dir.string() + "'");
+        }
     }
 
     for (const auto& file : files) {
         pqxx::work txn(connection);
         txn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")");
-        const auto existing =
-            txn.exec_params("SELECT checksum FROM schema_migrations WHERE version = $1", file.version);
+        const auto existing = txn.exec_params(
+            "SELECT checksum FROM schema_migrations WHERE version = $1", file.version);
         if (!existing.empty()) {
             const auto recorded = existing[0][0].as<std::string>();
             if (recorded != file.checksum)
@@ -113,8 +113,9 @@ MigrationReport migrate(pqxx::connection& connection, const std::filesystem::pat
             throw std::runtime_error("migration " + file.path.filename().string() +
                                      " failed: " + error.what());
         }
-        txn.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                        file.version, file.name, file.checksum);
+        txn.exec_params(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            file.version, file.name, file.checksum);
         txn.commit();
         report.applied.push_back(file.path.filename().string());
     }

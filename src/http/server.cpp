@@ -1,14 +1,8 @@
 #include "funnelhouse/http/server.hpp"
 
-#include <atomic>
-#include <csignal>
-#include <cstdio>
-#include <future>
-#include <memory>
-#include <optional>
-#include <thread>
-#include <vector>
+#include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,7 +11,13 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/message.hpp"
@@ -46,12 +46,10 @@ std::string_view path_of(std::string_view target) {
     return query == std::string_view::npos ? target : target.substr(0, query);
 }
 
-bool is_ingest_route(std::string_view path) {
-    return ingest::route_message_type(path).has_value();
-}
+bool is_ingest_route(std::string_view path) { return ingest::route_message_type(path).has_value(); }
 
 class Session : public std::enable_shared_from_this<Session> {
-public:
+  public:
     Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
 
     void run() {
@@ -59,7 +57,7 @@ public:
                       beast::bind_front_handler(&Session::do_read, shared_from_this()));
     }
 
-private:
+  private:
     void do_read() {
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(shared_.config.max_header_bytes));
@@ -70,7 +68,8 @@ private:
     }
 
     void on_read(beast::error_code ec, std::size_t) {
-        if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset) return do_close();
+        if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset)
+            return do_close();
         if (ec == beast::error::timeout) return;  // the stream closed the socket
         if (ec == bhttp::error::body_limit) {
             return send_error(ingest::errc::request_too_large,
@@ -110,10 +109,9 @@ private:
                 return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
             if (path == "/healthz") return send(bhttp::status::ok, R"({"status":"ok"})");
             const bool ready = shared_.loader.database_connected();
-            const std::string body = std::string("{\"status\":\"") +
-                                     (ready ? "ready" : "database unavailable") +
-                                     "\",\"queued_events\":" +
-                                     std::to_string(shared_.loader.queued_events()) + "}";
+            const std::string body =
+                std::string("{\"status\":\"") + (ready ? "ready" : "database unavailable") +
+                "\",\"queued_events\":" + std::to_string(shared_.loader.queued_events()) + "}";
             return send(ready ? bhttp::status::ok : bhttp::status::service_unavailable, body);
         }
         if (!is_ingest_route(path))
@@ -147,10 +145,11 @@ private:
         ++shared_.waiting_for_load;
         if (const auto refused = shared_.loader.submit(std::move(job))) {
             --shared_.waiting_for_load;
-            return send_error(refused, refused == ingest::errc::overloaded
-                                           ? "too many events are waiting to be stored; retry later "
-                                             "(FUNNELHOUSE_QUEUE_MAX_EVENTS)"
-                                           : "the server is shutting down; retry later");
+            return send_error(refused,
+                              refused == ingest::errc::overloaded
+                                  ? "too many events are waiting to be stored; retry later "
+                                    "(FUNNELHOUSE_QUEUE_MAX_EVENTS)"
+                                  : "the server is shutting down; retry later");
         }
     }
 
@@ -158,10 +157,11 @@ private:
                    const loader::LoadOutcome& result) {
         --shared_.waiting_for_load;
         if (result.error)
-            return send_error(result.error,
-                              result.error == ingest::errc::database_unavailable
-                                  ? "events were not stored: the database is unavailable; retry later"
-                                  : "events could not be stored");
+            return send_error(
+                result.error,
+                result.error == ingest::errc::database_unavailable
+                    ? "events were not stored: the database is unavailable; retry later"
+                    : "events could not be stored");
         send(bhttp::status::ok, ingest::accepted_body(accepted, result.duplicates, outcome));
     }
 
@@ -169,7 +169,8 @@ private:
                     const char* allow = nullptr) {
         const auto status = static_cast<bhttp::status>(ingest::http_status(error));
         prepare(status, ingest::error_body(error, message), close);
-        if (status == bhttp::status::service_unavailable) response_.set(bhttp::field::retry_after, "1");
+        if (status == bhttp::status::service_unavailable)
+            response_.set(bhttp::field::retry_after, "1");
         if (allow) response_.set(bhttp::field::allow, allow);
         write();
     }
@@ -238,7 +239,7 @@ private:
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
-public:
+  public:
     Listener(net::io_context& ioc, tcp::acceptor&& acceptor, Shared& shared)
         : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(shared) {}
 
@@ -251,7 +252,7 @@ public:
         });
     }
 
-private:
+  private:
     void do_accept() {
         acceptor_.async_accept(net::make_strand(ioc_),
                                beast::bind_front_handler(&Listener::on_accept, shared_from_this()));

@@ -66,7 +66,7 @@ bool key_equals(std::string_view quoted_key, std::string_view member) {
 }  // namespace
 
 std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
-                                                               std::string_view member) {
+                                                                std::string_view member) {
     std::size_t pos = skip_space(text, 0);
     if (pos >= text.size() || text[pos] != '{') return std::nullopt;
     ++pos;

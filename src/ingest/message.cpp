@@ -54,9 +54,11 @@ std::optional<common::timestamp> time_field(const json& message, const char* key
     const json* value = member(message, key);
     if (!value) return std::nullopt;
     if (value->is_string()) {
-        if (auto parsed = common::parse_timestamp(value->get_ref<const std::string&>())) return parsed;
+        if (auto parsed = common::parse_timestamp(value->get_ref<const std::string&>()))
+            return parsed;
     }
-    check.fail(std::string("/") + key, "must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
+    check.fail(std::string("/") + key,
+               "must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
     return std::nullopt;
 }
 
@@ -151,9 +153,10 @@ MappedMessage map_message(const json& message, const MessageContext& context,
         event_name = "identify";
         out.event_name = event_name;
     } else {
-        return reject(reason::unsupported_type,
-                      {{"/type", "'" + type.substr(0, 50) +
-                                     "' messages are not accepted; expected track, page or identify"}});
+        return reject(
+            reason::unsupported_type,
+            {{"/type", "'" + type.substr(0, 50) +
+                           "' messages are not accepted; expected track, page or identify"}});
     }
 
     Event event;
@@ -182,20 +185,21 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     // Which contract: the pinned version, or the newest of the name.
     const schema::Contract* contract = nullptr;
     if (const json* pin = member(message_context, "schema")) {
-        const auto ref = pin->is_string() ? schema::parse_schema_ref(pin->get<std::string>())
-                                          : std::nullopt;
+        const auto ref =
+            pin->is_string() ? schema::parse_schema_ref(pin->get<std::string>()) : std::nullopt;
         if (!ref)
-            return reject(reason::invalid_message,
-                          {{"/context/schema", "must be \"<event_name>/<MODEL>-<REVISION>-<ADDITION>\""}});
+            return reject(
+                reason::invalid_message,
+                {{"/context/schema", "must be \"<event_name>/<MODEL>-<REVISION>-<ADDITION>\""}});
         if (ref->name != event_name)
             return reject(reason::invalid_message,
-                          {{"/context/schema", "pins '" + ref->name + "' but the event is '" +
-                                                   event_name + "'"}});
+                          {{"/context/schema",
+                            "pins '" + ref->name + "' but the event is '" + event_name + "'"}});
         contract = registry.find(ref->name, ref->version);
         if (!contract)
-            return reject(reason::unknown_schema_version,
-                          {{"/context/schema", "no contract " + ref->name + "/" +
-                                                   ref->version.to_string()}});
+            return reject(
+                reason::unknown_schema_version,
+                {{"/context/schema", "no contract " + ref->name + "/" + ref->version.to_string()}});
     } else {
         contract = registry.newest(event_name);
         if (!contract)
@@ -210,8 +214,8 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     event.properties = dump(payload);
     event.context = dump(message_context);
     if (has_nul_escape(event.properties))
-        return reject(reason::invalid_message,
-                      {{std::string("/") + payload_key, "contains U+0000, which cannot be stored"}});
+        return reject(reason::invalid_message, {{std::string("/") + payload_key,
+                                                 "contains U+0000, which cannot be stored"}});
     if (has_nul_escape(event.context))
         return reject(reason::invalid_message,
                       {{"/context", "contains U+0000, which cannot be stored"}});

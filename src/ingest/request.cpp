@@ -54,9 +54,13 @@ RequestOutcome refuse(errc code, std::string message) {
     return outcome;
 }
 
-json errors_json(const std::vector<schema::ValidationError>& errors) {
-    json list = json::array();
-    for (const auto& error : errors) list.push_back({{"path", error.path}, {"message", error.message}});
+// Responses keep their keys in a fixed, readable order.
+using ordered = nlohmann::ordered_json;
+
+ordered errors_json(const std::vector<schema::ValidationError>& errors) {
+    ordered list = ordered::array();
+    for (const auto& error : errors)
+        list.push_back({{"path", error.path}, {"message", error.message}});
     return list;
 }
 
@@ -106,11 +110,13 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
         if (batch == body.end() || !batch->is_array())
             return refuse(errc::wrong_shape, "'batch' must be a list of messages");
         if (const auto sent = body.find("sentAt"); sent != body.end() && !sent->is_null()) {
-            const auto parsed = sent->is_string() ? common::parse_timestamp(sent->get<std::string>())
-                                                  : std::nullopt;
+            const auto parsed = sent->is_string()
+                                    ? common::parse_timestamp(sent->get<std::string>())
+                                    : std::nullopt;
             if (!parsed)
-                return refuse(errc::wrong_shape,
-                              "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
+                return refuse(
+                    errc::wrong_shape,
+                    "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
             context.batch_sent_at = parsed;
         }
         auto spans = array_member_spans(input.body, "batch");
@@ -125,17 +131,18 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
 
     for (std::size_t i = 0; i < raw_messages.size(); ++i) {
         if (raw_messages[i].size() > limits.max_event_bytes)
-            return refuse(errc::event_too_large,
-                          (is_batch ? "message at index " + std::to_string(i) : std::string{"message"}) +
-                              " is " + std::to_string(raw_messages[i].size()) +
-                              " bytes; the limit is " + std::to_string(limits.max_event_bytes) +
-                              " bytes per event (FUNNELHOUSE_MAX_EVENT_BYTES)");
+            return refuse(
+                errc::event_too_large,
+                (is_batch ? "message at index " + std::to_string(i) : std::string{"message"}) +
+                    " is " + std::to_string(raw_messages[i].size()) + " bytes; the limit is " +
+                    std::to_string(limits.max_event_bytes) +
+                    " bytes per event (FUNNELHOUSE_MAX_EVENT_BYTES)");
     }
 
     RequestOutcome outcome;
     outcome.message_count = messages.size();
-    json rejected = json::array();
-    json assigned = json::array();
+    ordered rejected = ordered::array();
+    ordered assigned = ordered::array();
     for (std::size_t i = 0; i < messages.size(); ++i) {
         auto mapped = map_message(*messages[i], context, registry);
         if (mapped.event) {
@@ -145,10 +152,11 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
             continue;
         }
         auto& rejection = *mapped.rejection;
-        json entry = {{"index", i},
-                      {"event_id", mapped.event_id ? json(*mapped.event_id) : json(nullptr)},
-                      {"reason", rejection.reason},
-                      {"errors", errors_json(rejection.errors)}};
+        ordered entry = {
+            {"index", i},
+            {"event_id", mapped.event_id ? ordered(*mapped.event_id) : ordered(nullptr)},
+            {"reason", rejection.reason},
+            {"errors", errors_json(rejection.errors)}};
         BadEvent bad;
         bad.bad_event_id = common::new_uuid();
         bad.event_id = mapped.event_id;
@@ -156,7 +164,7 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
         if (mapped.event_name && mapped.event_name->find('\0') == std::string::npos)
             bad.event_name = mapped.event_name;
         bad.raw_event = std::string{raw_messages[i]};
-        bad.errors = entry["errors"].dump(-1, ' ', false, json::error_handler_t::replace);
+        bad.errors = entry["errors"].dump(-1, ' ', false, ordered::error_handler_t::replace);
         for (auto at = bad.errors.find("\\u0000"); at != std::string::npos;
              at = bad.errors.find("\\u0000", at))
             bad.errors.replace(at, 6, "\\ufffd");
@@ -169,8 +177,8 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
         outcome.bad_events.push_back(std::move(bad));
         rejected.push_back(std::move(entry));
     }
-    outcome.rejected_json = rejected.dump(-1, ' ', false, json::error_handler_t::replace);
-    outcome.assigned_json = assigned.dump(-1, ' ', false, json::error_handler_t::replace);
+    outcome.rejected_json = rejected.dump(-1, ' ', false, ordered::error_handler_t::replace);
+    outcome.assigned_json = assigned.dump(-1, ' ', false, ordered::error_handler_t::replace);
     return outcome;
 }
 
@@ -184,8 +192,8 @@ std::string accepted_body(std::size_t accepted, std::size_t duplicates,
 }
 
 std::string error_body(std::error_code error, std::string_view message) {
-    json body = {{"error", error.message()}, {"message", message}};
-    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+    ordered body = {{"error", error.message()}, {"message", message}};
+    return body.dump(-1, ' ', false, ordered::error_handler_t::replace);
 }
 
 }  // namespace funnelhouse::ingest

@@ -1,10 +1,9 @@
 #include "funnelhouse/ingest/write_keys.hpp"
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 #include "funnelhouse/common/base64.hpp"
 
@@ -37,8 +36,7 @@ WriteKeyRing WriteKeyRing::from_json_text(std::string_view text, std::string_vie
         key.name = entry["name"].get<std::string>();
         key.key = entry["key"].get<std::string>();
         const auto source = common::parse_source(entry["source"].get<std::string>());
-        if (!source)
-            throw std::runtime_error(at + ": 'source' must be \"browser\" or \"server\"");
+        if (!source) throw std::runtime_error(at + ": 'source' must be \"browser\" or \"server\"");
         key.source = *source;
         for (const auto& existing : ring.keys_) {
             if (existing.name == key.name)

@@ -1,8 +1,8 @@
 #include "funnelhouse/loader/loader.hpp"
 
-#include <pqxx/pqxx>
-
 #include <spdlog/spdlog.h>
+
+#include <pqxx/pqxx>
 
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/ingest/error.hpp"
@@ -66,18 +66,18 @@ std::size_t Loader::queued_events() const {
 }
 
 void Loader::run() {
-    std::vector<LoadOutcome> unused;
-    for (;;) {
-        auto batch = take_batch();
-        if (!batch.empty()) {
-            load(batch);
-            continue;
-        }
-        {
+    for (bool first = true;; first = false) {
+        if (!first) {
+            auto batch = take_batch();
+            if (!batch.empty()) {
+                load(batch);
+                continue;
+            }
             std::lock_guard lock(mutex_);
             if (stopping_ && queue_.empty()) break;
         }
-        // Idle: keep a connection ready so /readyz tells the truth.
+        // Idle (or just started): keep a connection ready so /readyz tells
+        // the truth and the first batch does not wait for a connect.
         if (!connection_) {
             try {
                 connection_ = db::connect(config_.database_url);
@@ -107,9 +107,8 @@ std::vector<Loader::Pending> Loader::take_batch() {
     // Group concurrent requests: wait up to batch_max_delay after the oldest
     // job for more, unless the batch is already full.
     const auto deadline = queue_.front().enqueued + config_.batch_max_delay;
-    wake_.wait_until(lock, deadline, [this] {
-        return stopping_ || queued_events_ >= config_.batch_max_events;
-    });
+    wake_.wait_until(lock, deadline,
+                     [this] { return stopping_ || queued_events_ >= config_.batch_max_events; });
     std::vector<Pending> batch;
     std::size_t events = 0;
     while (!queue_.empty()) {
@@ -196,8 +195,7 @@ void Loader::load(std::vector<Pending>& batch) {
             for (auto& outcome : outcomes) outcome.error = ingest::errc::database_unavailable;
             break;
         }
-        std::this_thread::sleep_for(
-            std::min<clock::duration>(backoff, deadline - now));
+        std::this_thread::sleep_for(std::min<clock::duration>(backoff, deadline - now));
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].job.done(outcomes[i]);

@@ -2,7 +2,6 @@
 
 #include <pqxx/pqxx>
 
-
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/loader/writer.hpp"
 
@@ -35,7 +34,8 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
             const auto source = common::parse_source(row[4].as<std::string>());
             const auto received_at = common::parse_timestamp(row[5].as<std::string>());
             std::optional<common::timestamp> batch_sent_at;
-            if (!row[6].is_null()) batch_sent_at = common::parse_timestamp(row[6].as<std::string>());
+            if (!row[6].is_null())
+                batch_sent_at = common::parse_timestamp(row[6].as<std::string>());
 
             const auto message = nlohmann::json::parse(raw, nullptr, false);
             if (message.is_discarded() || !source || !received_at) {

@@ -2,7 +2,6 @@
 
 #include <pqxx/pqxx>
 
-
 // libpqxx 6.4 offers raw COPY lines only through tablewriter (deprecated in
 // favour of stream_to, whose raw-line writer is private). Raw lines let the
 // loader escape each field once into a reused buffer.
@@ -117,9 +116,9 @@ std::unordered_set<std::string> write_rows(pqxx::work& txn,
     return inserted;
 }
 
-std::unordered_set<std::string> write_batch(pqxx::connection& connection,
-                                            const std::vector<const ingest::Event*>& events,
-                                            const std::vector<const ingest::BadEvent*>& bad_events) {
+std::unordered_set<std::string> write_batch(
+    pqxx::connection& connection, const std::vector<const ingest::Event*>& events,
+    const std::vector<const ingest::BadEvent*>& bad_events) {
     pqxx::work txn(connection);
     auto inserted = write_rows(txn, events, bad_events);
     txn.commit();

@@ -100,12 +100,14 @@ std::vector<LintFinding> lint_schemas(const std::filesystem::path& dir) {
                 if (inner.is_regular_file())
                     files.push_back(inner.path());
                 else
-                    findings.push_back({inner.path(), "unexpected entry: contract folders hold only "
-                                                      "<MODEL>-<REVISION>-<ADDITION>.json files"});
+                    findings.push_back({inner.path(),
+                                        "unexpected entry: contract folders hold only "
+                                        "<MODEL>-<REVISION>-<ADDITION>.json files"});
             }
         } else if (entry.path().extension() == ".json") {
-            findings.push_back({entry.path(), "contract files belong in a folder named after their "
-                                              "event: <event_name>/<MODEL>-<REVISION>-<ADDITION>.json"});
+            findings.push_back({entry.path(),
+                                "contract files belong in a folder named after their "
+                                "event: <event_name>/<MODEL>-<REVISION>-<ADDITION>.json"});
         }
     }
     std::sort(files.begin(), files.end());

@@ -1,10 +1,10 @@
 #include "funnelhouse/schema/registry.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -47,6 +47,39 @@ std::string to_json_pointer(const std::vector<std::string>& context, std::string
         }
     }
     return pointer;
+}
+
+// valijson writes numbers with std::to_string ("0.000000"); people expect "0".
+std::string tidy_numbers(const std::string& message) {
+    std::string out;
+    out.reserve(message.size());
+    for (std::size_t i = 0; i < message.size(); ++i) {
+        out.push_back(message[i]);
+        if (message[i] != '.' || i == 0 ||
+            !std::isdigit(static_cast<unsigned char>(message[i - 1])))
+            continue;
+        std::size_t end = i + 1;
+        while (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end])))
+            ++end;
+        if (end == i + 1) continue;
+        std::string fraction = message.substr(i + 1, end - i - 1);
+        while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+        if (fraction.empty())
+            out.pop_back();
+        else
+            out += fraction;
+        i = end - 1;
+    }
+    return out;
+}
+
+// valijson adds a summary at each enclosing level ("Failed to validate
+// against schema associated with property name 'x'"); the deeper error is the
+// one that says what to fix.
+bool is_summary(const std::string& description) {
+    return description.rfind("Failed to validate against schema associated with property name",
+                             0) == 0 ||
+           description.rfind("Failed to validate item #", 0) == 0;
 }
 
 bool is_prefix(const std::vector<std::string>& shorter, const std::vector<std::string>& longer) {
@@ -136,7 +169,8 @@ ContractLoad load_contract_file(const std::filesystem::path& file) {
         text_field("owner", contract.meta.owner, true);
         text_field("value_class", contract.meta.value_class, true);
         text_field("frequency", contract.meta.frequency, true);
-        if (!contract.meta.value_class.empty() && !contains(kValueClasses, contract.meta.value_class))
+        if (!contract.meta.value_class.empty() &&
+            !contains(kValueClasses, contract.meta.value_class))
             problem("'meta.value_class' must be one of P0, P1, P2, P3");
         if (!contract.meta.frequency.empty() && !contains(kFrequencies, contract.meta.frequency))
             problem("'meta.frequency' must be one of every_time, once_per_session, once_per_user");
@@ -146,8 +180,9 @@ ContractLoad load_contract_file(const std::filesystem::path& file) {
             problem("'meta.sources' must be a non-empty list of \"browser\" and \"server\"");
         } else {
             for (const auto& entry : *sources) {
-                const auto parsed =
-                    entry.is_string() ? common::parse_source(entry.get<std::string>()) : std::nullopt;
+                const auto parsed = entry.is_string()
+                                        ? common::parse_source(entry.get<std::string>())
+                                        : std::nullopt;
                 if (!parsed)
                     problem("'meta.sources' has " + entry.dump() +
                             "; allowed are \"browser\" and \"server\"");
@@ -199,20 +234,21 @@ std::vector<ValidationError> validate(const Contract& contract, const nlohmann::
         valijson::adapters::NlohmannJsonAdapter target(value);
         if (validator.validate(contract.compiled->schema, target, &results)) return errors;
     } catch (const std::exception& error) {
-        errors.push_back({std::string{base_pointer}, std::string("validation failed: ") + error.what()});
+        errors.push_back(
+            {std::string{base_pointer}, std::string("validation failed: ") + error.what()});
         return errors;
     }
     std::vector<valijson::ValidationResults::Error> raw;
     valijson::ValidationResults::Error error;
     while (results.popError(error)) raw.push_back(error);
-    // valijson reports each failure together with summaries at every
-    // enclosing level; the deepest one is the one that says what to fix.
     for (const auto& candidate : raw) {
-        const bool summarised_deeper = std::any_of(raw.begin(), raw.end(), [&](const auto& other) {
-            return is_prefix(candidate.context, other.context);
-        });
+        const bool summarised_deeper = is_summary(candidate.description) &&
+                                       std::any_of(raw.begin(), raw.end(), [&](const auto& other) {
+                                           return is_prefix(candidate.context, other.context);
+                                       });
         if (summarised_deeper) continue;
-        ValidationError out{to_json_pointer(candidate.context, base_pointer), candidate.description};
+        ValidationError out{to_json_pointer(candidate.context, base_pointer),
+                            tidy_numbers(candidate.description)};
         const bool seen = std::any_of(errors.begin(), errors.end(), [&](const auto& e) {
             return e.path == out.path && e.message == out.message;
         });

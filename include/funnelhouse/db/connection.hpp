@@ -1,9 +1,8 @@
 #pragma once
 
 #include <memory>
-#include <string>
-
 #include <pqxx/connection>
+#include <string>
 
 namespace funnelhouse::db {
 

@@ -11,7 +11,7 @@ namespace funnelhouse::db {
 // UTF-8 passes through untouched (its bytes never collide with these ASCII
 // delimiters). The buffer is reused across rows.
 class CopyRow {
-public:
+  public:
     void clear() {
         line_.clear();
         first_ = true;
@@ -21,7 +21,7 @@ public:
     void null();
     const std::string& line() const { return line_; }
 
-private:
+  private:
     void separate();
     std::string line_;
     bool first_ = true;

@@ -1,10 +1,9 @@
 #pragma once
 
 #include <filesystem>
+#include <pqxx/connection>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 namespace funnelhouse::db {
 

@@ -12,6 +12,6 @@ namespace funnelhouse::ingest {
 // be valid JSON; returns nullopt when the member is absent or not an array.
 // Iterative, so deep nesting cannot exhaust the stack.
 std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
-                                                               std::string_view member);
+                                                                std::string_view member);
 
 }  // namespace funnelhouse::ingest

@@ -1,11 +1,10 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "funnelhouse/ingest/event.hpp"
 #include "funnelhouse/schema/registry.hpp"
@@ -14,7 +13,7 @@ namespace funnelhouse::ingest {
 
 // What surrounds one message: who sent it, on which route, and when.
 struct MessageContext {
-    std::string_view route;       // "/v1/batch", "/v1/track", ...
+    std::string_view route;  // "/v1/batch", "/v1/track", ...
     std::string_view write_key_name;
     common::Source source = common::Source::browser;
     common::timestamp received_at;
@@ -27,9 +26,9 @@ struct Rejection {
 };
 
 struct MappedMessage {
-    std::optional<Event> event;          // set when the message is valid
-    std::optional<Rejection> rejection;  // set otherwise
-    std::optional<std::string> event_id;    // known even for most rejections
+    std::optional<Event> event;           // set when the message is valid
+    std::optional<Rejection> rejection;   // set otherwise
+    std::optional<std::string> event_id;  // known even for most rejections
     std::optional<std::string> event_name;
     bool event_id_assigned = false;  // no messageId was sent: the server made one
 };

@@ -18,7 +18,7 @@ struct WriteKey {
 };
 
 class WriteKeyRing {
-public:
+  public:
     // The keys file is a JSON list of {"name","key","source"} objects.
     // Throws std::runtime_error naming the file and the offending entry.
     static WriteKeyRing load(const std::filesystem::path& file);
@@ -27,7 +27,7 @@ public:
     const WriteKey* find(std::string_view key) const;
     const std::vector<WriteKey>& keys() const { return keys_; }
 
-private:
+  private:
     std::vector<WriteKey> keys_;
     std::unordered_map<std::string, std::size_t> by_key_;
 };

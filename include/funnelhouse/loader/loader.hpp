@@ -7,11 +7,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <pqxx/connection>
 #include <system_error>
 #include <thread>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "funnelhouse/config/config.hpp"
 #include "funnelhouse/ingest/event.hpp"
@@ -39,7 +38,7 @@ struct LoadJob {
 // (queue_max_events); a full queue refuses new jobs (overloaded), it never
 // drops accepted ones. stop() drains the queue before joining.
 class Loader {
-public:
+  public:
     explicit Loader(const config::Config& config);
     ~Loader();
     Loader(const Loader&) = delete;
@@ -56,7 +55,7 @@ public:
     std::size_t queued_events() const;
     std::uint64_t batches_committed() const { return batches_committed_.load(); }
 
-private:
+  private:
     struct Pending {
         LoadJob job;
         std::chrono::steady_clock::time_point enqueued;

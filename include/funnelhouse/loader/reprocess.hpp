@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstddef>
-
 #include <pqxx/connection>
 
 #include "funnelhouse/schema/registry.hpp"
@@ -10,8 +9,8 @@ namespace funnelhouse::loader {
 
 struct ReprocessReport {
     std::size_t examined = 0;
-    std::size_t loaded = 0;      // now valid: inserted into events (or already there)
-    std::size_t still_bad = 0;   // still rejected; left as they are
+    std::size_t loaded = 0;     // now valid: inserted into events (or already there)
+    std::size_t still_bad = 0;  // still rejected; left as they are
 };
 
 // Re-validates every bad_events row not yet reprocessed against `registry`

@@ -1,11 +1,10 @@
 #pragma once
 
+#include <pqxx/connection>
+#include <pqxx/transaction>
 #include <string>
 #include <unordered_set>
 #include <vector>
-
-#include <pqxx/connection>
-#include <pqxx/transaction>
 
 #include "funnelhouse/ingest/event.hpp"
 

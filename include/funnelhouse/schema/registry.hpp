@@ -3,12 +3,11 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "funnelhouse/common/source.hpp"
 #include "funnelhouse/schema/schemaver.hpp"
@@ -59,7 +58,7 @@ std::vector<ValidationError> validate(const Contract& contract, const nlohmann::
 // All contracts of a schema folder, immutable once loaded, shared by the io
 // threads without locking.
 class SchemaRegistry {
-public:
+  public:
     // Throws std::runtime_error naming every offending file.
     static SchemaRegistry load(const std::filesystem::path& dir);
 
@@ -67,7 +66,7 @@ public:
     const Contract* newest(std::string_view name) const;
     std::size_t size() const { return count_; }
 
-private:
+  private:
     // name -> versions in ascending order
     std::map<std::string, std::vector<Contract>, std::less<>> contracts_;
     std::size_t count_ = 0;

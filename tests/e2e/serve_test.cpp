@@ -1,0 +1,268 @@
+// End-to-end: the real `funnelhouse serve` binary, a real HTTP client, the
+// real PostgreSQL started by scripts/test.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "http_client.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+#include "test_database.hpp"
+
+using namespace funnelhouse;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kBrowserKey = "browser-key-123";
+constexpr const char* kServerKey = "server-key-456";
+
+class ServeTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        schema_.migrate();
+        start_server({});
+    }
+
+    void start_server(const test::Env& extra, const std::string& database_url = "") {
+        const auto keys =
+            dir_.write("keys.json", std::string(R"([{"name":"web","key":")") + kBrowserKey +
+                                        R"(","source":"browser"},{"name":"backend","key":")" +
+                                        kServerKey + R"(","source":"server"}])");
+        test::Env env{
+            {"FUNNELHOUSE_DATABASE_URL", database_url.empty() ? schema_.url() : database_url},
+            {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
+            {"FUNNELHOUSE_KEYS_FILE", keys.string()},
+            {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
+            {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()}};
+        for (const auto& [name, value] : extra) env[name] = value;
+        server_ = std::make_unique<test::ServerProcess>();
+        server_->start(env);
+        client_ = std::make_unique<test::HttpClient>(server_->port());
+    }
+
+    test::TestSchema schema_;
+    test::TempDir dir_;
+    std::unique_ptr<test::ServerProcess> server_;
+    std::unique_ptr<test::HttpClient> client_;
+};
+
+std::string add_to_cart(const std::string& id, const std::string& price = "19.9") {
+    return R"({"type":"track","messageId":")" + id +
+           R"(","event":"add_to_cart","anonymousId":"anon-1","timestamp":"2024-05-01T11:59:58Z","properties":{"product_id":"sku-1","price":)" +
+           price + "}}";
+}
+
+}  // namespace
+
+TEST_F(ServeTest, BatchWithGoodBadAndDuplicateEventsGivesExactRowsAndResponse) {
+    const std::string bad = add_to_cart("m-2", R"("cheap")");
+    const std::string unknown =
+        R"({"type":"track","messageId":"m-5","event":"hat_tried_on","anonymousId":"anon-1"})";
+    const std::string order =
+        R"({"type":"track","messageId":"m-3","event":"order_completed","userId":"user-1","properties":{"order_id":"A-1","revenue":120.5,"cost":80,"currency":"EUR"}})";
+    const std::string body = R"({"sentAt":"2024-05-01T11:59:59Z","batch":[)" + add_to_cart("m-1") +
+                             "," + bad + "," + add_to_cart("m-1") + "," + order + "," + unknown +
+                             "]}";
+    const auto response = client_->post("/v1/batch", body, kServerKey);
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.headers.at("content-type"), "application/json");
+    const auto answer = json::parse(response.body);
+    EXPECT_EQ(answer["accepted"], 3);
+    EXPECT_EQ(answer["duplicates"], 1);
+    ASSERT_EQ(answer["rejected"].size(), 2u);
+    EXPECT_EQ(answer["rejected"][0]["index"], 1);
+    EXPECT_EQ(answer["rejected"][0]["event_id"], "m-2");
+    EXPECT_EQ(answer["rejected"][0]["reason"], "schema_violation");
+    EXPECT_EQ(answer["rejected"][0]["errors"][0]["path"], "/properties/price");
+    EXPECT_EQ(answer["rejected"][1]["index"], 4);
+    EXPECT_EQ(answer["rejected"][1]["reason"], "unknown_event");
+    EXPECT_EQ(answer["assigned_ids"], json::array());
+
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "m-1,m-3");
+    EXPECT_EQ(schema_.scalar("SELECT properties->>'revenue' FROM events WHERE event_id = 'm-3'"),
+              "120.5");
+    EXPECT_EQ(schema_.scalar("SELECT source || ' ' || write_key_name || ' ' || event_type FROM "
+                             "events WHERE event_id = 'm-3'"),
+              "server backend track");
+    // Skew correction: the event happened 1 s before the client sent the batch.
+    EXPECT_EQ(schema_.scalar("SELECT extract(epoch FROM received_at - occurred_at)::numeric(10,3) "
+                             "FROM events WHERE event_id = 'm-1'"),
+              "1.000");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM bad_events"), "2");
+    EXPECT_EQ(schema_.scalar("SELECT raw_event FROM bad_events WHERE event_id = 'm-2'"), bad);
+    EXPECT_EQ(schema_.scalar("SELECT raw_event FROM bad_events WHERE event_id = 'm-5'"), unknown);
+    EXPECT_EQ(
+        schema_.scalar(
+            "SELECT reason || ' ' || (errors->0->>'path') FROM bad_events WHERE event_id = 'm-5'"),
+        "unknown_event /event");
+
+    // The browser copy of an order already sent by the server adds no row.
+    const auto again =
+        client_->post("/v1/batch", R"({"batch":[)" + add_to_cart("m-1") + "]}", kBrowserKey);
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(json::parse(again.body)["duplicates"], 1);
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "2");
+}
+
+TEST_F(ServeTest, SingleMessageRoutesAssignIdsAndAcceptBodyWriteKey) {
+    const auto track = client_->request(
+        "POST", "/v1/track",
+        std::string(R"({"writeKey":")") + kBrowserKey +
+            R"(","event":"size_guide_opened","anonymousId":"a","properties":{"product_id":"p"}})");
+    ASSERT_EQ(track.status, 200) << track.body;
+    const auto assigned = json::parse(track.body)["assigned_ids"];
+    ASSERT_EQ(assigned.size(), 1u);
+    const std::string id = assigned[0]["event_id"];
+    EXPECT_EQ(schema_.scalar("SELECT event_name || ' ' || source FROM events WHERE event_id = '" +
+                             id + "'"),
+              "size_guide_opened browser");
+
+    const auto page = client_->post(
+        "/v1/page",
+        R"({"messageId":"p-1","anonymousId":"a","name":"Home","properties":{"path":"/"}})",
+        kBrowserKey);
+    ASSERT_EQ(page.status, 200) << page.body;
+    const auto identify = client_->post(
+        "/v1/identify",
+        R"({"messageId":"i-1","userId":"u-9","anonymousId":"a","traits":{"plan":"pro"}})",
+        kServerKey);
+    ASSERT_EQ(identify.status, 200) << identify.body;
+    EXPECT_EQ(schema_.scalar("SELECT event_name || ' ' || event_type || ' ' || "
+                             "(properties->>'name') FROM events WHERE event_id = 'p-1'"),
+              "page_view page Home");
+    EXPECT_EQ(schema_.scalar("SELECT event_name || ' ' || user_id || ' ' || (properties->>'plan') "
+                             "FROM events WHERE event_id = 'i-1'"),
+              "identify u-9 pro");
+}
+
+TEST_F(ServeTest, MalformedBodiesGet400AndStoreNothing) {
+    const auto broken = client_->post("/v1/batch", R"({"batch":[{"type":"track"},]})", kServerKey);
+    EXPECT_EQ(broken.status, 400);
+    const auto message = json::parse(broken.body)["message"].get<std::string>();
+    EXPECT_NE(message.find("body is not valid JSON: parse error at line 1, column 28"),
+              std::string::npos)
+        << message;
+
+    const auto shape = client_->post("/v1/batch", R"({"messages":[]})", kServerKey);
+    EXPECT_EQ(shape.status, 400);
+    EXPECT_EQ(json::parse(shape.body)["message"], "'batch' must be a list of messages");
+
+    const auto raw =
+        client_->raw("POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n");
+    EXPECT_EQ(raw.rfind("HTTP/1.1 400", 0), 0u) << raw;
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events") + "/" +
+                  schema_.scalar("SELECT count(*) FROM bad_events"),
+              "0/0");
+}
+
+TEST_F(ServeTest, OversizeEventsAndRequestsGet413) {
+    const std::string big_event =
+        R"({"batch":[{"type":"track","event":"add_to_cart","properties":{"product_id":"p","note":")" +
+        std::string(40 * 1024, 'x') + R"("}}]})";
+    const auto event = client_->post("/v1/batch", big_event, kServerKey);
+    EXPECT_EQ(event.status, 413);
+    EXPECT_NE(json::parse(event.body)["message"].get<std::string>().find("message at index 0 is"),
+              std::string::npos);
+
+    std::string huge = R"({"batch":[)";
+    for (int i = 0; i < 3200; ++i) huge += (i ? "," : "") + add_to_cart("h-" + std::to_string(i));
+    huge += "]}";
+    ASSERT_GT(huge.size(), 500u * 1024);
+    const auto request = client_->post("/v1/batch", huge, kServerKey);
+    EXPECT_EQ(request.status, 413);
+    EXPECT_NE(request.body.find("FUNNELHOUSE_MAX_REQUEST_BYTES"), std::string::npos)
+        << request.body;
+
+    // The server goes on serving, and nothing of the refused requests was stored.
+    const auto next =
+        client_->post("/v1/batch", R"({"batch":[)" + add_to_cart("after") + "]}", kServerKey);
+    EXPECT_EQ(next.status, 200);
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',') FROM events"), "after");
+}
+
+TEST_F(ServeTest, UnknownOrMissingWriteKeyGets401) {
+    const auto unknown =
+        client_->post("/v1/batch", R"({"batch":[)" + add_to_cart("k-1") + "]}", "guess");
+    EXPECT_EQ(unknown.status, 401);
+    EXPECT_EQ(json::parse(unknown.body)["error"], "unknown write key");
+    const auto missing =
+        client_->request("POST", "/v1/batch", R"({"batch":[)" + add_to_cart("k-2") + "]}");
+    EXPECT_EQ(missing.status, 401);
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "0");
+}
+
+TEST_F(ServeTest, ConcurrentRequestsAreAllStoredOnce) {
+    constexpr int kThreads = 8, kRequests = 20, kEvents = 25;
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    std::atomic<long> accepted{0};
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            test::HttpClient client(server_->port());
+            for (int r = 0; r < kRequests; ++r) {
+                std::string body = R"({"batch":[)";
+                for (int e = 0; e < kEvents; ++e)
+                    body +=
+                        (e ? "," : "") + add_to_cart("c-" + std::to_string(t) + "-" +
+                                                     std::to_string(r) + "-" + std::to_string(e));
+                body += "]}";
+                const auto response =
+                    client.post("/v1/batch", body, t % 2 ? kServerKey : kBrowserKey);
+                if (response.status == 200) {
+                    ++ok;
+                    accepted += json::parse(response.body)["accepted"].get<long>();
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(ok.load(), kThreads * kRequests);
+    EXPECT_EQ(accepted.load(), kThreads * kRequests * kEvents);
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"),
+              std::to_string(kThreads * kRequests * kEvents));
+}
+
+TEST_F(ServeTest, HealthReadinessAndRouting) {
+    const auto health = client_->request("GET", "/healthz");
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(json::parse(health.body)["status"], "ok");
+    // The loader connects in the background; readiness follows within moments.
+    test::HttpResponse ready;
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        ready = client_->request("GET", "/readyz");
+        if (ready.status == 200) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(ready.status, 200) << ready.body;
+    EXPECT_EQ(json::parse(ready.body)["status"], "ready");
+
+    const auto missing = client_->request("GET", "/v2/nothing");
+    EXPECT_EQ(missing.status, 404);
+    const auto wrong_method = client_->request("GET", "/v1/batch");
+    EXPECT_EQ(wrong_method.status, 405);
+    EXPECT_EQ(wrong_method.headers.at("allow"), "POST");
+}
+
+TEST_F(ServeTest, StopsCleanlyOnSigterm) {
+    const auto response =
+        client_->post("/v1/batch", R"({"batch":[)" + add_to_cart("before-stop") + "]}", kServerKey);
+    ASSERT_EQ(response.status, 200);
+    EXPECT_EQ(server_->stop(), 0) << server_->stderr_text();
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "1");
+}
+
+TEST_F(ServeTest, DatabaseDownAnswers503WithRetryAfterAndLosesNothingAccepted) {
+    server_->stop();
+    start_server({{"FUNNELHOUSE_LOAD_TIMEOUT_MS", "300"}},
+                 "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2");
+    const auto ready = client_->request("GET", "/readyz");
+    EXPECT_EQ(ready.status, 503);
+    const auto response =
+        client_->post("/v1/batch", R"({"batch":[)" + add_to_cart("d-1") + "]}", kServerKey);
+    EXPECT_EQ(response.status, 503) << response.body;
+    EXPECT_EQ(response.headers.at("retry-after"), "1");
+    EXPECT_NE(response.body.find("database is unavailable"), std::string::npos);
+}

@@ -1,0 +1,156 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace funnelhouse::test {
+namespace {
+
+std::string read_all(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::filesystem::path temp_file(const std::string& stem) {
+    std::random_device device;
+    return std::filesystem::temp_directory_path() /
+           ("funnelhouse-" + stem + "-" + std::to_string(device()) + std::to_string(device()));
+}
+
+// fork + exec with stdin, stdout and stderr redirected to files.
+pid_t spawn(const std::vector<std::string>& args, const Env& env, const std::filesystem::path& in,
+            const std::filesystem::path& out, const std::filesystem::path& err) {
+    std::vector<std::string> env_strings;
+    for (char** entry = environ; *entry; ++entry) {
+        const std::string text = *entry;
+        const auto name = text.substr(0, text.find('='));
+        if (!env.count(name)) env_strings.push_back(text);
+    }
+    for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+
+    std::vector<std::string> argv_strings{FUNNELHOUSE_BINARY};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : argv_strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+    if (pid == 0) {
+        const int in_fd = open(in.c_str(), O_RDONLY);
+        const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in_fd < 0 || out_fd < 0 || err_fd < 0) _exit(127);
+        dup2(in_fd, 0);
+        dup2(out_fd, 1);
+        dup2(err_fd, 2);
+        execve(argv[0], argv.data(), envp.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+// Waits for the child up to `timeout`; returns its exit code, or -1 after
+// killing it.
+int wait_for(pid_t pid, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    for (;;) {
+        const pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid) {
+            if (WIFEXITED(status)) return WEXITSTATUS(status);
+            return 128 + WTERMSIG(status);
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+}  // namespace
+
+RunResult run_funnelhouse(const std::vector<std::string>& args, const Env& env,
+                          const std::string& input, std::chrono::seconds timeout) {
+    const auto in = temp_file("in");
+    const auto out = temp_file("out");
+    const auto err = temp_file("err");
+    std::ofstream(in, std::ios::binary) << input;
+    RunResult result;
+    const pid_t pid = spawn(args, env, in, out, err);
+    result.exit_code = wait_for(pid, timeout);
+    result.out = read_all(out);
+    result.err = read_all(err);
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+    std::filesystem::remove(err);
+    return result;
+}
+
+ServerProcess::~ServerProcess() {
+    if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+    }
+    std::error_code ec;
+    if (!out_file_.empty()) std::filesystem::remove(out_file_, ec);
+    if (!err_file_.empty()) std::filesystem::remove(err_file_, ec);
+}
+
+void ServerProcess::start(const Env& env, std::chrono::seconds timeout) {
+    out_file_ = temp_file("server-out");
+    err_file_ = temp_file("server-err");
+    pid_ = spawn({"serve"}, env, "/dev/null", out_file_, err_file_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const std::string marker = "listening on http://";
+    while (std::chrono::steady_clock::now() < deadline) {
+        const auto out = read_all(out_file_);
+        const auto at = out.find(marker);
+        if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
+            const auto line =
+                out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
+            port_ = static_cast<unsigned short>(std::stoi(line.substr(line.rfind(':') + 1)));
+            return;
+        }
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("funnelhouse serve exited during start-up: " +
+                                     read_all(err_file_));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("funnelhouse serve did not start in time: " + read_all(err_file_));
+}
+
+int ServerProcess::stop(std::chrono::seconds timeout) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    const int code = wait_for(pid_, timeout);
+    pid_ = -1;
+    return code;
+}
+
+std::string ServerProcess::stderr_text() const { return read_all(err_file_); }
+
+}  // namespace funnelhouse::test

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace funnelhouse::test {
+
+using Env = std::map<std::string, std::string>;
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+// Runs the funnelhouse binary to completion (killed after `timeout`), with
+// `env` added to the current environment and `input` on stdin.
+RunResult run_funnelhouse(const std::vector<std::string>& args, const Env& env = {},
+                          const std::string& input = "",
+                          std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// `funnelhouse serve` as a child process. start() waits until it prints the
+// address it listens on; the destructor kills it if it is still running.
+class ServerProcess {
+  public:
+    ServerProcess() = default;
+    ~ServerProcess();
+    ServerProcess(const ServerProcess&) = delete;
+    ServerProcess& operator=(const ServerProcess&) = delete;
+
+    // Throws with the server's stderr when it exits or stays silent.
+    void start(const Env& env, std::chrono::seconds timeout = std::chrono::seconds(30));
+    unsigned short port() const { return port_; }
+    // Sends SIGTERM and returns the exit code (-1 when it had to be killed).
+    int stop(std::chrono::seconds timeout = std::chrono::seconds(20));
+    std::string stderr_text() const;
+
+  private:
+    pid_t pid_ = -1;
+    unsigned short port_ = 0;
+    std::filesystem::path out_file_;
+    std::filesystem::path err_file_;
+};
+
+}  // namespace funnelhouse::test

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+
+namespace funnelhouse::test {
+
+// The database scripts/test starts (FUNNELHOUSE_TEST_DATABASE_URL). Throws
+// when it is not set: these tests never fall back to anything but a real
+// PostgreSQL.
+std::string base_database_url();
+
+// A schema of its own for one test, so tests never see each other's rows.
+// Connections made through url() have it as their search_path.
+class TestSchema {
+  public:
+    TestSchema();
+    ~TestSchema();
+    TestSchema(const TestSchema&) = delete;
+    TestSchema& operator=(const TestSchema&) = delete;
+
+    const std::string& name() const { return name_; }
+    std::string url() const;
+    std::unique_ptr<pqxx::connection> connect() const;
+    void migrate() const;  // applies the repository's migrations
+
+    // Runs a query and returns the first column of the first row as text
+    // ("" when NULL), for assertions.
+    std::string scalar(const std::string& sql) const;
+
+  private:
+    std::string name_;
+};
+
+}  // namespace funnelhouse::test

@@ -1,0 +1,170 @@
+#include "funnelhouse/ingest/message.hpp"
+
+#include <gtest/gtest.h>
+
+#include "temp_dir.hpp"
+
+using namespace funnelhouse;
+using nlohmann::json;
+
+namespace {
+
+class MessageTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        registry_ = new schema::SchemaRegistry(
+            schema::SchemaRegistry::load(test::source_dir() / "schemas"));
+    }
+    static void TearDownTestSuite() { delete registry_; }
+
+    ingest::MappedMessage map(const std::string& text, std::string_view route = "/v1/batch") {
+        ingest::MessageContext context;
+        context.route = route;
+        context.write_key_name = "web";
+        context.source = common::Source::browser;
+        context.received_at = *common::parse_timestamp("2024-05-01T12:00:10Z");
+        context.batch_sent_at = batch_sent_at_;
+        return ingest::map_message(json::parse(text), context, *registry_);
+    }
+
+    static schema::SchemaRegistry* registry_;
+    std::optional<common::timestamp> batch_sent_at_;
+};
+
+schema::SchemaRegistry* MessageTest::registry_ = nullptr;
+
+}  // namespace
+
+TEST(SkewCorrection, UsesTheSendersClockDifference) {
+    const auto received = *common::parse_timestamp("2024-05-01T12:00:10Z");
+    // The device clock is 1 hour behind: it says it sent at 11:00:05 an event of 11:00:00.
+    const auto original = common::parse_timestamp("2024-05-01T11:00:00Z");
+    const auto sent = common::parse_timestamp("2024-05-01T11:00:05Z");
+    EXPECT_EQ(common::format_timestamp(ingest::corrected_timestamp(original, sent, received)),
+              "2024-05-01T12:00:05.000000Z");
+    EXPECT_EQ(
+        common::format_timestamp(ingest::corrected_timestamp(original, std::nullopt, received)),
+        "2024-05-01T11:00:00.000000Z");
+    EXPECT_EQ(common::format_timestamp(ingest::corrected_timestamp(std::nullopt, sent, received)),
+              "2024-05-01T12:00:10.000000Z");
+}
+
+TEST_F(MessageTest, MapsAValidTrackMessage) {
+    const auto mapped = map(R"({"type":"track","messageId":"m-1","event":"add_to_cart",
+        "anonymousId":"anon-1","userId":"user-1","timestamp":"2024-05-01T11:00:00Z",
+        "sentAt":"2024-05-01T11:00:05Z","context":{"page":{"path":"/p"}},
+        "properties":{"product_id":"sku-1","price":19.9,"quantity":2}})");
+    ASSERT_TRUE(mapped.event.has_value()) << mapped.rejection->errors[0].message;
+    const auto& event = *mapped.event;
+    EXPECT_EQ(event.event_id, "m-1");
+    EXPECT_FALSE(mapped.event_id_assigned);
+    EXPECT_EQ(event.event_name, "add_to_cart");
+    EXPECT_EQ(event.event_type, "track");
+    EXPECT_EQ(event.schema_version, "1-0-0");
+    EXPECT_EQ(event.anonymous_id, "anon-1");
+    EXPECT_EQ(event.user_id, "user-1");
+    EXPECT_EQ(common::format_timestamp(event.occurred_at), "2024-05-01T12:00:05.000000Z");
+    EXPECT_EQ(common::format_timestamp(*event.original_timestamp), "2024-05-01T11:00:00.000000Z");
+    EXPECT_EQ(json::parse(event.properties),
+              json::parse(R"({"product_id":"sku-1","price":19.9,"quantity":2})"));
+    EXPECT_EQ(json::parse(event.context), json::parse(R"({"page":{"path":"/p"}})"));
+    EXPECT_EQ(event.write_key_name, "web");
+    EXPECT_EQ(event.source, common::Source::browser);
+}
+
+TEST_F(MessageTest, OriginalTimestampWinsOverTimestampAndBatchSentAtApplies) {
+    batch_sent_at_ = common::parse_timestamp("2024-05-01T10:00:00Z");
+    const auto mapped = map(R"({"type":"track","event":"add_to_cart","anonymousId":"a",
+        "originalTimestamp":"2024-05-01T09:59:00Z","timestamp":"2020-01-01T00:00:00Z",
+        "properties":{"product_id":"p"}})");
+    ASSERT_TRUE(mapped.event.has_value());
+    EXPECT_EQ(common::format_timestamp(mapped.event->occurred_at), "2024-05-01T11:59:10.000000Z");
+    EXPECT_EQ(common::format_timestamp(*mapped.event->sent_at), "2024-05-01T10:00:00.000000Z");
+}
+
+TEST_F(MessageTest, PageBecomesPageViewAndIdentifyValidatesTraits) {
+    const auto page =
+        map(R"({"anonymousId":"a","name":"Home","properties":{"path":"/"}})", "/v1/page");
+    ASSERT_TRUE(page.event.has_value());
+    EXPECT_EQ(page.event->event_name, "page_view");
+    EXPECT_EQ(page.event->event_type, "page");
+    EXPECT_EQ(json::parse(page.event->properties), json::parse(R"({"path":"/","name":"Home"})"));
+
+    const auto identify = map(R"({"type":"identify","userId":42,"traits":{"plan":5}})");
+    ASSERT_TRUE(identify.rejection.has_value());
+    EXPECT_EQ(identify.rejection->errors.at(0).path, "/traits/plan");
+    const auto good = map(R"({"type":"identify","userId":42,"traits":{"plan":"pro"}})");
+    ASSERT_TRUE(good.event.has_value());
+    EXPECT_EQ(good.event->event_name, "identify");
+    EXPECT_EQ(good.event->user_id, "42");
+    EXPECT_EQ(json::parse(good.event->properties), json::parse(R"({"plan":"pro"})"));
+}
+
+TEST_F(MessageTest, AssignsAnIdWhenMessageIdIsAbsent) {
+    const auto mapped = map(
+        R"({"type":"track","event":"wishlist_added","anonymousId":"a","properties":{"product_id":"p"}})");
+    ASSERT_TRUE(mapped.event.has_value());
+    EXPECT_TRUE(mapped.event_id_assigned);
+    EXPECT_EQ(mapped.event->event_id.size(), 36u);
+}
+
+TEST_F(MessageTest, RejectsOverlongMessageIdAndBadTimestamps) {
+    const auto mapped =
+        map(R"({"type":"track","messageId":")" + std::string(101, 'x') +
+            R"(","event":"add_to_cart","timestamp":"yesterday","properties":{"product_id":"p"}})");
+    ASSERT_TRUE(mapped.rejection.has_value());
+    EXPECT_EQ(mapped.rejection->reason, "invalid_message");
+    ASSERT_EQ(mapped.rejection->errors.size(), 2u);
+    EXPECT_EQ(mapped.rejection->errors[0].path, "/messageId");
+    EXPECT_EQ(mapped.rejection->errors[1].path, "/timestamp");
+}
+
+TEST_F(MessageTest, RejectsUnknownEventsAndUnsupportedTypes) {
+    const auto unknown = map(R"({"type":"track","messageId":"x","event":"Order Completed"})");
+    ASSERT_TRUE(unknown.rejection.has_value());
+    EXPECT_EQ(unknown.rejection->reason, "unknown_event");
+    EXPECT_EQ(unknown.rejection->errors[0].path, "/event");
+    EXPECT_EQ(unknown.event_id, "x");
+
+    const auto screen = map(R"({"type":"screen","name":"Home"})");
+    ASSERT_TRUE(screen.rejection.has_value());
+    EXPECT_EQ(screen.rejection->reason, "unsupported_type");
+
+    const auto not_object = map(R"([1,2])");
+    EXPECT_EQ(not_object.rejection->reason, "invalid_message");
+}
+
+TEST_F(MessageTest, PinnedVersionsAreHonoured) {
+    const auto pinned = map(
+        R"({"type":"track","event":"add_to_cart","context":{"schema":"add_to_cart/1-0-0"},"properties":{"product_id":"p"}})");
+    ASSERT_TRUE(pinned.event.has_value());
+    EXPECT_EQ(pinned.event->schema_version, "1-0-0");
+
+    const auto missing = map(
+        R"({"type":"track","event":"add_to_cart","context":{"schema":"add_to_cart/1-0-7"},"properties":{"product_id":"p"}})");
+    ASSERT_TRUE(missing.rejection.has_value());
+    EXPECT_EQ(missing.rejection->reason, "unknown_schema_version");
+    EXPECT_EQ(missing.rejection->errors[0].path, "/context/schema");
+
+    const auto other = map(
+        R"({"type":"track","event":"add_to_cart","context":{"schema":"wishlist_added/1-0-0"},"properties":{"product_id":"p"}})");
+    EXPECT_EQ(other.rejection->reason, "invalid_message");
+}
+
+TEST_F(MessageTest, SchemaViolationsNameThePropertyPath) {
+    const auto mapped =
+        map(R"({"type":"track","messageId":"o1","event":"order_completed","userId":"u",
+        "properties":{"order_id":"A-1","revenue":-5,"currency":"EUR"}})");
+    ASSERT_TRUE(mapped.rejection.has_value());
+    EXPECT_EQ(mapped.rejection->reason, "schema_violation");
+    ASSERT_EQ(mapped.rejection->errors.size(), 1u);
+    EXPECT_EQ(mapped.rejection->errors[0].path, "/properties/revenue");
+}
+
+TEST_F(MessageTest, NulCharactersAreRejectedNotStored) {
+    const auto mapped = map(
+        R"({"type":"track","event":"add_to_cart","properties":{"product_id":"p","note":"a\u0000b"}})");
+    ASSERT_TRUE(mapped.rejection.has_value());
+    EXPECT_EQ(mapped.rejection->reason, "invalid_message");
+    EXPECT_EQ(mapped.rejection->errors[0].path, "/properties");
+}

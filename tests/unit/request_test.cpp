@@ -1,0 +1,195 @@
+#include "funnelhouse/ingest/request.hpp"
+
+#include <gtest/gtest.h>
+
+#include "funnelhouse/common/base64.hpp"
+#include "funnelhouse/ingest/error.hpp"
+#include "funnelhouse/ingest/json_spans.hpp"
+#include "temp_dir.hpp"
+
+using namespace funnelhouse;
+using nlohmann::json;
+
+namespace {
+
+class RequestTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        registry_ = new schema::SchemaRegistry(
+            schema::SchemaRegistry::load(test::source_dir() / "schemas"));
+        keys_ = new ingest::WriteKeyRing(ingest::WriteKeyRing::from_json_text(
+            R"([{"name":"web","key":"browser-key","source":"browser"},
+                {"name":"backend","key":"server-key","source":"server"}])",
+            "test"));
+    }
+    static void TearDownTestSuite() {
+        delete registry_;
+        delete keys_;
+    }
+
+    ingest::RequestOutcome run(std::string_view route, const std::string& body,
+                               const std::string& authorization = "") {
+        ingest::RequestInput input{route, body, authorization,
+                                   *common::parse_timestamp("2024-05-01T12:00:00Z")};
+        return ingest::process_request(input, *keys_, *registry_, limits_);
+    }
+
+    static std::string basic(const std::string& key) {
+        return "Basic " + common::base64_encode(key + ":");
+    }
+
+    static schema::SchemaRegistry* registry_;
+    static ingest::WriteKeyRing* keys_;
+    ingest::IngestLimits limits_;
+};
+
+schema::SchemaRegistry* RequestTest::registry_ = nullptr;
+ingest::WriteKeyRing* RequestTest::keys_ = nullptr;
+
+}  // namespace
+
+TEST(JsonSpans, ReturnsEachElementsExactBytes) {
+    const std::string text =
+        R"( { "sentAt":"x", "batch" : [ {"a":"]\"}"} ,  7,"s",[1,[2]] , null ] } )";
+    const auto spans = ingest::array_member_spans(text, "batch");
+    ASSERT_TRUE(spans.has_value());
+    ASSERT_EQ(spans->size(), 5u);
+    EXPECT_EQ((*spans)[0], R"({"a":"]\"}"})");
+    EXPECT_EQ((*spans)[1], "7");
+    EXPECT_EQ((*spans)[2], R"("s")");
+    EXPECT_EQ((*spans)[3], "[1,[2]]");
+    EXPECT_EQ((*spans)[4], "null");
+    EXPECT_FALSE(ingest::array_member_spans(R"({"batch":{}})", "batch").has_value());
+    EXPECT_FALSE(ingest::array_member_spans(R"({"other":[1]})", "batch").has_value());
+    EXPECT_EQ(ingest::array_member_spans(R"({"b\u0061tch":[1]})", "batch")->size(), 1u);
+}
+
+TEST(JsonSpans, SurvivesDeepNesting) {
+    const std::string deep =
+        R"({"batch":[)" + std::string(100000, '[') + std::string(100000, ']') + "]}";
+    const auto spans = ingest::array_member_spans(deep, "batch");
+    ASSERT_TRUE(spans.has_value());
+    EXPECT_EQ(spans->size(), 1u);
+}
+
+TEST(WriteKeys, ReadsBasicAuthorization) {
+    EXPECT_EQ(ingest::write_key_from_authorization("Basic " + common::base64_encode("abc:")),
+              "abc");
+    EXPECT_EQ(ingest::write_key_from_authorization("basic " + common::base64_encode("abc")), "abc");
+    EXPECT_FALSE(ingest::write_key_from_authorization("Bearer abc").has_value());
+    EXPECT_FALSE(ingest::write_key_from_authorization("Basic !!!").has_value());
+}
+
+TEST(WriteKeys, RefusesBadKeyFiles) {
+    EXPECT_THROW(ingest::WriteKeyRing::from_json_text(R"({"name":"x"})", "k"), std::runtime_error);
+    EXPECT_THROW(
+        ingest::WriteKeyRing::from_json_text(R"([{"name":"x","key":"k","source":"mobile"}])", "k"),
+        std::runtime_error);
+    EXPECT_THROW(
+        ingest::WriteKeyRing::from_json_text(
+            R"([{"name":"x","key":"k","source":"server"},{"name":"y","key":"k","source":"server"}])",
+            "k"),
+        std::runtime_error);
+}
+
+TEST(HttpStatus, OneMappingForEveryError) {
+    EXPECT_EQ(ingest::http_status({}), 200u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::malformed_json), 400u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::wrong_shape), 400u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::unknown_write_key), 401u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::missing_write_key), 401u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::event_too_large), 413u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::request_too_large), 413u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::overloaded), 503u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::database_unavailable), 503u);
+    EXPECT_EQ(ingest::http_status(ingest::errc::load_failed), 500u);
+}
+
+TEST_F(RequestTest, SplitsABatchIntoEventsAndRejections) {
+    const std::string bad_message =
+        R"({"type":"track","messageId":"m2","event":"add_to_cart","properties":{"product_id":"p","price":"cheap"}})";
+    const std::string body = R"({"sentAt":"2024-05-01T11:59:59Z","batch":[
+        {"type":"track","messageId":"m1","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p"}},
+        )" + bad_message + R"(,
+        {"type":"page","anonymousId":"a","properties":{"path":"/"}}]})";
+    const auto outcome = run("/v1/batch", body, basic("browser-key"));
+    ASSERT_FALSE(outcome.error) << outcome.error_message;
+    ASSERT_EQ(outcome.events.size(), 2u);
+    EXPECT_EQ(outcome.events[0].event_id, "m1");
+    EXPECT_EQ(outcome.events[1].event_name, "page_view");
+    EXPECT_EQ(common::format_timestamp(*outcome.events[0].sent_at), "2024-05-01T11:59:59.000000Z");
+    ASSERT_EQ(outcome.bad_events.size(), 1u);
+    const auto& bad = outcome.bad_events[0];
+    EXPECT_EQ(bad.raw_event, bad_message);
+    EXPECT_EQ(bad.reason, "schema_violation");
+    EXPECT_EQ(bad.event_id, "m2");
+    EXPECT_EQ(bad.write_key_name, "web");
+    EXPECT_EQ(bad.route, "/v1/batch");
+    EXPECT_EQ(json::parse(bad.errors)[0]["path"], "/properties/price");
+
+    const auto response = json::parse(ingest::accepted_body(2, 0, outcome));
+    EXPECT_EQ(response["accepted"], 2);
+    EXPECT_EQ(response["duplicates"], 0);
+    ASSERT_EQ(response["rejected"].size(), 1u);
+    EXPECT_EQ(response["rejected"][0]["index"], 1);
+    EXPECT_EQ(response["rejected"][0]["event_id"], "m2");
+    EXPECT_EQ(response["rejected"][0]["errors"][0]["path"], "/properties/price");
+    ASSERT_EQ(response["assigned_ids"].size(), 1u);
+    EXPECT_EQ(response["assigned_ids"][0]["index"], 2);
+    EXPECT_EQ(response["assigned_ids"][0]["event_id"], outcome.events[1].event_id);
+}
+
+TEST_F(RequestTest, AuthenticatesByHeaderOrBody) {
+    const auto by_body = run(
+        "/v1/track",
+        R"({"writeKey":"server-key","event":"add_to_cart","userId":"u","properties":{"product_id":"p"}})");
+    ASSERT_FALSE(by_body.error) << by_body.error_message;
+    EXPECT_EQ(by_body.events.at(0).write_key_name, "backend");
+    EXPECT_EQ(by_body.events.at(0).source, common::Source::server);
+
+    const auto unknown = run("/v1/batch", R"({"batch":[]})", basic("nope"));
+    EXPECT_EQ(unknown.error, ingest::errc::unknown_write_key);
+    const auto missing = run("/v1/batch", R"({"batch":[]})");
+    EXPECT_EQ(missing.error, ingest::errc::missing_write_key);
+}
+
+TEST_F(RequestTest, MalformedBodiesSayWhatIsWrong) {
+    const auto broken = run("/v1/batch", R"({"batch":[{"type":"track",}]})", basic("browser-key"));
+    EXPECT_EQ(broken.error, ingest::errc::malformed_json);
+    EXPECT_NE(broken.error_message.find("line 1, column 27"), std::string::npos)
+        << broken.error_message;
+
+    const auto not_list = run("/v1/batch", R"({"batch":{"type":"track"}})", basic("browser-key"));
+    EXPECT_EQ(not_list.error, ingest::errc::wrong_shape);
+    EXPECT_EQ(not_list.error_message, "'batch' must be a list of messages");
+
+    const auto array_body = run("/v1/track", "[]", basic("browser-key"));
+    EXPECT_EQ(array_body.error, ingest::errc::wrong_shape);
+
+    const auto bad_sent_at =
+        run("/v1/batch", R"({"sentAt":"soon","batch":[]})", basic("browser-key"));
+    EXPECT_EQ(bad_sent_at.error, ingest::errc::wrong_shape);
+}
+
+TEST_F(RequestTest, EnforcesSizeLimitsNamingThem) {
+    const std::string big(33 * 1024, 'x');
+    const auto big_event = run(
+        "/v1/batch",
+        R"({"batch":[{"type":"track","event":"add_to_cart"},{"type":"track","event":"add_to_cart","properties":{"product_id":"p","note":")" +
+            big + R"("}}]})",
+        basic("browser-key"));
+    EXPECT_EQ(big_event.error, ingest::errc::event_too_large);
+    EXPECT_NE(big_event.error_message.find("message at index 1"), std::string::npos)
+        << big_event.error_message;
+    EXPECT_NE(big_event.error_message.find("32768"), std::string::npos);
+
+    limits_.max_request_bytes = 1000;
+    const auto big_request =
+        run("/v1/batch", R"({"batch":[],"pad":")" + std::string(1000, 'x') + "\"}",
+            basic("browser-key"));
+    EXPECT_EQ(big_request.error, ingest::errc::request_too_large);
+}
+
+TEST_F(RequestTest, UnknownRouteIsNotFound) {
+    EXPECT_EQ(run("/v1/screenshot", "{}").error, ingest::errc::not_found);
+}
