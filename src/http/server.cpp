@@ -95,7 +95,14 @@ class Session : public std::enable_shared_from_this<Session> {
             spdlog::debug("read failed: {}", ec.message());
             return do_close();
         }
-        handle(parser_->release());
+        // Nothing in handling is expected to throw (parsing is non-throwing);
+        // this keeps an allocation failure from taking an io thread down.
+        try {
+            handle(parser_->release());
+        } catch (const std::exception& error) {
+            spdlog::error("request failed: {}", error.what());
+            send_error(ingest::errc::load_failed, "internal error", true);
+        }
     }
 
     void handle(bhttp::request<bhttp::string_body>&& request) {

@@ -266,3 +266,23 @@ TEST_F(ServeTest, DatabaseDownAnswers503WithRetryAfterAndLosesNothingAccepted) {
     EXPECT_EQ(response.headers.at("retry-after"), "1");
     EXPECT_NE(response.body.find("database is unavailable"), std::string::npos);
 }
+
+TEST_F(ServeTest, OversizeHeadersGet431) {
+    const auto answer = client_->raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " +
+                                     std::string(10 * 1024, 'p') + "\r\n\r\n");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer.substr(0, 200);
+    EXPECT_NE(answer.find("FUNNELHOUSE_MAX_HEADER_BYTES"), std::string::npos);
+}
+
+TEST_F(ServeTest, SlowClientIsDisconnectedAfterTheReadTimeout) {
+    server_->stop();
+    start_server({{"FUNNELHOUSE_READ_TIMEOUT_MS", "300"}});
+    const auto started = std::chrono::steady_clock::now();
+    // Headers that never end: the server must give up on its own.
+    const auto answer = client_->raw("POST /v1/batch HTTP/1.1\r\nHost: x\r\n");
+    const auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(answer, "");
+    EXPECT_LT(waited, std::chrono::seconds(20));
+    // And it still serves others.
+    EXPECT_EQ(client_->request("GET", "/healthz").status, 200);
+}
