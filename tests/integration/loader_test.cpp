@@ -6,26 +6,14 @@
 #include <mutex>
 
 #include "funnelhouse/ingest/error.hpp"
+#include "sample_events.hpp"
 #include "test_database.hpp"
 
 using namespace funnelhouse;
 
 namespace {
 
-ingest::Event make_event(const std::string& id) {
-    ingest::Event event;
-    event.event_id = id;
-    event.event_name = "add_to_cart";
-    event.event_type = "track";
-    event.schema_version = "1-0-0";
-    event.occurred_at = common::now();
-    event.received_at = event.occurred_at;
-    event.properties = R"({"product_id":"p"})";
-    event.context = "{}";
-    event.write_key_name = "backend";
-    event.source = common::Source::server;
-    return event;
-}
+ingest::Event make_event(const std::string& id) { return test::sample_event(id); }
 
 // Collects the outcomes of submitted jobs.
 struct Outcomes {

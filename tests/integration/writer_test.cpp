@@ -2,33 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include "sample_events.hpp"
 #include "test_database.hpp"
 
 using namespace funnelhouse;
+
+using test::pointers;
 
 namespace {
 
 ingest::Event make_event(const std::string& id,
                          const std::string& properties = R"({"product_id":"p"})") {
-    ingest::Event event;
-    event.event_id = id;
-    event.event_name = "add_to_cart";
-    event.event_type = "track";
-    event.schema_version = "1-0-0";
-    event.anonymous_id = "anon";
-    event.occurred_at = *common::parse_timestamp("2024-05-01T12:00:00.123456Z");
-    event.received_at = *common::parse_timestamp("2024-05-01T12:00:01Z");
-    event.properties = properties;
-    event.context = "{}";
-    event.write_key_name = "web";
-    event.source = common::Source::browser;
-    return event;
-}
-
-std::vector<const ingest::Event*> pointers(const std::vector<ingest::Event>& events) {
-    std::vector<const ingest::Event*> out;
-    for (const auto& e : events) out.push_back(&e);
-    return out;
+    return test::sample_event(id, properties);
 }
 
 }  // namespace

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "funnelhouse/ingest/event.hpp"
+
+namespace funnelhouse::test {
+
+// A valid add_to_cart event as the loader receives it.
+inline ingest::Event sample_event(const std::string& id,
+                                  const std::string& properties = R"({"product_id":"p"})") {
+    ingest::Event event;
+    event.event_id = id;
+    event.event_name = "add_to_cart";
+    event.event_type = "track";
+    event.schema_version = "1-0-0";
+    event.anonymous_id = "anon";
+    event.occurred_at = *common::parse_timestamp("2024-05-01T12:00:00.123456Z");
+    event.received_at = *common::parse_timestamp("2024-05-01T12:00:01Z");
+    event.properties = properties;
+    event.context = "{}";
+    event.write_key_name = "web";
+    event.source = common::Source::browser;
+    return event;
+}
+
+inline std::vector<const ingest::Event*> pointers(const std::vector<ingest::Event>& events) {
+    std::vector<const ingest::Event*> out;
+    for (const auto& event : events) out.push_back(&event);
+    return out;
+}
+
+}  // namespace funnelhouse::test
