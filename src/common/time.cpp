@@ -77,10 +77,16 @@ std::optional<timestamp> parse_timestamp(std::string_view text) {
 
     const year_month_day date{std::chrono::year{year}, std::chrono::month{unsigned(month)},
                               std::chrono::day{unsigned(day)}};
-    if (!date.ok() || year < 1) return std::nullopt;
+    if (!date.ok()) return std::nullopt;
     const auto midnight = time_point_cast<microseconds>(sys_days{date});
-    return midnight + hours{hour} + minutes{minute} + seconds{second} + microseconds{micros} -
-           minutes{offset_minutes};
+    const timestamp result = midnight + hours{hour} + minutes{minute} + seconds{second} +
+                             microseconds{micros} - minutes{offset_minutes};
+    // After the offset the instant must still have a four-digit year, or it
+    // could not be written back in this format.
+    constexpr auto kFirst = sys_days{std::chrono::year{1} / 1 / 1};
+    constexpr auto kEnd = sys_days{std::chrono::year{10000} / 1 / 1};
+    if (result < kFirst || result >= kEnd) return std::nullopt;
+    return result;
 }
 
 std::string format_timestamp(timestamp value) {

@@ -66,6 +66,24 @@ MigrationReport migrate(pqxx::connection& connection, const std::filesystem::pat
     const auto files = read_migrations(dir);
     MigrationReport report;
 
+    // Concurrent runs (several instances starting at once) take turns: the
+    // lock covers creating the bookkeeping table too.
+    struct SessionLock {
+        pqxx::connection& connection;
+        explicit SessionLock(pqxx::connection& c) : connection(c) {
+            pqxx::nontransaction(connection)
+                .exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLockKey) + ")");
+        }
+        ~SessionLock() {
+            try {
+                pqxx::nontransaction(connection)
+                    .exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")");
+            } catch (...) {
+                // The lock ends with the session anyway.
+            }
+        }
+    } lock(connection);
+
     {
         pqxx::nontransaction setup(connection);
         setup.exec(
@@ -92,7 +110,6 @@ MigrationReport migrate(pqxx::connection& connection, const std::filesystem::pat
 
     for (const auto& file : files) {
         pqxx::work txn(connection);
-        txn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")");
         const auto existing = txn.exec_params(
             "SELECT checksum FROM schema_migrations WHERE version = $1", file.version);
         if (!existing.empty()) {

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -79,19 +80,16 @@ class Session : public std::enable_shared_from_this<Session> {
                               true);
         }
         if (ec == bhttp::error::header_limit) {
-            return send(bhttp::status::request_header_fields_too_large,
-                        ingest::error_body(ingest::errc::wrong_shape,
-                                           "request line and headers exceed " +
-                                               std::to_string(shared_.config.max_header_bytes) +
-                                               " bytes (FUNNELHOUSE_MAX_HEADER_BYTES)"),
-                        true);
+            return send_error(ingest::errc::headers_too_large,
+                              "request line and headers exceed " +
+                                  std::to_string(shared_.config.max_header_bytes) +
+                                  " bytes (FUNNELHOUSE_MAX_HEADER_BYTES)",
+                              true);
         }
         if (ec) {
             if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
-                return send(bhttp::status::bad_request,
-                            ingest::error_body(ingest::errc::wrong_shape,
-                                               "malformed HTTP request: " + ec.message()),
-                            true);
+                return send_error(ingest::errc::malformed_http,
+                                  "malformed HTTP request: " + ec.message(), true);
             spdlog::debug("read failed: {}", ec.message());
             return do_close();
         }
@@ -112,7 +110,7 @@ class Session : public std::enable_shared_from_this<Session> {
         const auto path = path_of(request.target());
 
         if (path == "/healthz" || path == "/readyz") {
-            if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head)
+            if (request.method() != bhttp::verb::get)
                 return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
             if (path == "/healthz") return send(bhttp::status::ok, R"({"status":"ok"})");
             const bool ready = shared_.loader.database_connected();
@@ -144,8 +142,11 @@ class Session : public std::enable_shared_from_this<Session> {
         loader::LoadJob job;
         job.events = std::move(outcome->events);
         job.bad_events = std::move(outcome->bad_events);
-        job.done = [self = shared_from_this(), outcome, accepted](loader::LoadOutcome result) {
-            net::post(self->stream_.get_executor(), [self, outcome, accepted, result] {
+        // The executor is read here, on the session's strand; the callback
+        // runs on the loader thread and only posts back to it.
+        job.done = [self = shared_from_this(), executor = stream_.get_executor(), outcome,
+                    accepted](loader::LoadOutcome result) {
+            net::post(executor, [self, outcome, accepted, result] {
                 self->on_loaded(*outcome, accepted, result);
             });
         };
@@ -162,7 +163,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void on_loaded(const ingest::RequestOutcome& outcome, std::size_t accepted,
                    const loader::LoadOutcome& result) {
-        --shared_.waiting_for_load;
+        // Counted as waiting until the answer is written: shutdown waits for it.
+        answering_load_ = true;
         if (result.error)
             return send_error(
                 result.error,
@@ -205,6 +207,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     void on_write(bool close, beast::error_code ec, std::size_t) {
+        if (answering_load_) {
+            answering_load_ = false;
+            --shared_.waiting_for_load;
+        }
         if (ec) return;
         if (close) return do_drain_and_close();
         do_read();
@@ -242,13 +248,14 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::response<bhttp::string_body> response_;
     unsigned version_ = 11;
     bool keep_alive_ = false;
+    bool answering_load_ = false;
     std::array<char, 4096> scratch_{};
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
   public:
     Listener(net::io_context& ioc, tcp::acceptor&& acceptor, Shared& shared)
-        : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(shared) {}
+        : ioc_(ioc), acceptor_(std::move(acceptor)), retry_timer_(ioc), shared_(shared) {}
 
     void start() { do_accept(); }
 
@@ -268,15 +275,20 @@ class Listener : public std::enable_shared_from_this<Listener> {
     void on_accept(beast::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
+            // Typically out of file descriptors: pause instead of spinning.
             spdlog::warn("accept failed: {}", ec.message());
-        } else {
-            std::make_shared<Session>(std::move(socket), shared_)->run();
+            retry_timer_.expires_after(std::chrono::milliseconds(100));
+            retry_timer_.async_wait(
+                [self = shared_from_this()](beast::error_code) { self->do_accept(); });
+            return;
         }
+        std::make_shared<Session>(std::move(socket), shared_)->run();
         do_accept();
     }
 
     net::io_context& ioc_;
     tcp::acceptor acceptor_;
+    net::steady_timer retry_timer_;
     Shared& shared_;
 };
 
@@ -323,14 +335,16 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
     spdlog::info("serving on http://{}:{} with {} io threads", host, bound.port(), threads);
 
     const int signal = stop_signal.get_future().get();
-    spdlog::info("signal {} received: stopping", signal);
+    spdlog::info("signal {} received: stopping (a second one exits at once)", signal);
+    signals.async_wait([](beast::error_code ec, int) {
+        if (!ec) std::_Exit(130);
+    });
     listener->stop();
     // Requests already handed to the loader are answered before exit.
     loader.stop();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (shared.waiting_for_load.load() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last writes go out
     ioc.stop();
     for (auto& worker : workers) worker.join();
     spdlog::info("stopped");

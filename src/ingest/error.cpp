@@ -14,6 +14,10 @@ class IngestCategory final : public std::error_category {
                 return "body is not valid JSON";
             case errc::wrong_shape:
                 return "body does not have the expected shape";
+            case errc::malformed_http:
+                return "malformed HTTP request";
+            case errc::headers_too_large:
+                return "request headers too large";
             case errc::request_too_large:
                 return "request body too large";
             case errc::event_too_large:
@@ -51,8 +55,11 @@ unsigned http_status(std::error_code error) noexcept {
     if (error.category() != ingest_category()) return 500;
     switch (static_cast<errc>(error.value())) {
         case errc::malformed_json:
+        case errc::malformed_http:
         case errc::wrong_shape:
             return 400;
+        case errc::headers_too_large:
+            return 431;
         case errc::missing_write_key:
         case errc::unknown_write_key:
             return 401;

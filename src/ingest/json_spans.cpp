@@ -63,59 +63,90 @@ bool key_equals(std::string_view quoted_key, std::string_view member) {
     return decoded.is_string() && decoded.get_ref<const std::string&>() == member;
 }
 
-}  // namespace
+struct Member {
+    std::string_view key;  // with its quotes
+    std::size_t key_start;
+    std::size_t value_start;
+    std::size_t value_end;
+};
 
-std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
-                                                                std::string_view member) {
+// The members of the top-level object, in order; nullopt when the text is not
+// an object.
+std::optional<std::vector<Member>> object_members(std::string_view text) {
     std::size_t pos = skip_space(text, 0);
     if (pos >= text.size() || text[pos] != '{') return std::nullopt;
     ++pos;
-    std::optional<std::vector<std::string_view>> found;
+    std::vector<Member> members;
     while (true) {
         pos = skip_space(text, pos);
-        if (pos >= text.size() || text[pos] == '}') break;
+        if (pos >= text.size()) return std::nullopt;
+        if (text[pos] == '}') break;
         if (text[pos] == ',') {
             ++pos;
             continue;
         }
         if (text[pos] != '"') return std::nullopt;
-        const std::size_t key_start = pos;
+        Member member;
+        member.key_start = pos;
         pos = skip_string(text, pos);
-        const auto key = text.substr(key_start, pos - key_start);
+        member.key = text.substr(member.key_start, pos - member.key_start);
         pos = skip_space(text, pos);
         if (pos >= text.size() || text[pos] != ':') return std::nullopt;
-        pos = skip_space(text, pos + 1);
-        const std::size_t value_start = pos;
-        // Like the DOM parser, the last occurrence of a duplicated key wins.
-        if (key_equals(key, member)) {
-            if (pos >= text.size() || text[pos] != '[') {
-                found.reset();
-                pos = skip_value(text, pos);
-                continue;
-            }
-            std::vector<std::string_view> elements;
-            ++pos;
-            while (true) {
-                pos = skip_space(text, pos);
-                if (pos >= text.size()) return std::nullopt;
-                if (text[pos] == ']') {
-                    ++pos;
-                    break;
-                }
-                if (text[pos] == ',') {
-                    ++pos;
-                    continue;
-                }
-                const std::size_t element_start = pos;
-                pos = skip_value(text, pos);
-                elements.push_back(text.substr(element_start, pos - element_start));
-            }
-            found = std::move(elements);
-        } else {
-            pos = skip_value(text, value_start);
-        }
+        member.value_start = skip_space(text, pos + 1);
+        member.value_end = skip_value(text, member.value_start);
+        pos = member.value_end;
+        members.push_back(member);
     }
-    return found;
+    return members;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
+                                                                std::string_view member) {
+    const auto members = object_members(text);
+    if (!members) return std::nullopt;
+    // Like the DOM parser, the last occurrence of a duplicated key wins.
+    const Member* found = nullptr;
+    for (const auto& m : *members)
+        if (key_equals(m.key, member)) found = &m;
+    if (!found || text[found->value_start] != '[') return std::nullopt;
+    std::vector<std::string_view> elements;
+    std::size_t pos = found->value_start + 1;
+    while (true) {
+        pos = skip_space(text, pos);
+        if (pos >= found->value_end) return std::nullopt;
+        if (text[pos] == ']') break;
+        if (text[pos] == ',') {
+            ++pos;
+            continue;
+        }
+        const std::size_t element_start = pos;
+        pos = skip_value(text, pos);
+        elements.push_back(text.substr(element_start, pos - element_start));
+    }
+    return elements;
+}
+
+std::string without_member(std::string_view text, std::string_view member) {
+    std::string out{text};
+    // One occurrence per pass keeps the comma rule simple when a key repeats.
+    for (;;) {
+        const auto members = object_members(out);
+        if (!members) return out;
+        std::size_t i = 0;
+        while (i < members->size() && !key_equals((*members)[i].key, member)) ++i;
+        if (i == members->size()) return out;
+        const auto& m = (*members)[i];
+        // Take one separating comma with the member: the one after it, or for
+        // the last member the one before it.
+        if (i + 1 < members->size())
+            out.erase(m.key_start, (*members)[i + 1].key_start - m.key_start);
+        else if (i > 0)
+            out.erase((*members)[i - 1].value_end, m.value_end - (*members)[i - 1].value_end);
+        else
+            out.erase(m.key_start, m.value_end - m.key_start);
+    }
 }
 
 }  // namespace funnelhouse::ingest

@@ -1,5 +1,7 @@
 #include "funnelhouse/ingest/message.hpp"
 
+#include <algorithm>
+
 #include "funnelhouse/common/uuid.hpp"
 #include "funnelhouse/schema/schemaver.hpp"
 
@@ -73,6 +75,22 @@ const json& object_field(const json& message, const char* key, Checker& check) {
     return *value;
 }
 
+std::size_t utf8_length(std::string_view text) {
+    std::size_t count = 0;
+    for (unsigned char c : text)
+        if ((c & 0xC0) != 0x80) ++count;
+    return count;
+}
+
+// Events are kept only for times PostgreSQL and analysts can use: from 1970
+// up to two days past receipt (a clock further ahead is a broken clock, and
+// skew correction only applies when the sender also says when it sent).
+bool plausible_time(common::timestamp occurred_at, common::timestamp received_at) {
+    using namespace std::chrono;
+    constexpr auto kEarliest = sys_days{year{1970} / 1 / 1};
+    return occurred_at >= kEarliest && occurred_at <= received_at + days{2};
+}
+
 // PostgreSQL's jsonb cannot hold U+0000; catching it here turns what would be
 // a failed batch into a precise rejection of one event.
 bool has_nul_escape(const std::string& json_text) {
@@ -113,7 +131,7 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     // The event id comes first so that every later rejection can name it.
     if (const json* id = member(message, "messageId")) {
         if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
-            id->get_ref<const std::string&>().size() <= kMaxEventIdLength &&
+            utf8_length(id->get_ref<const std::string&>()) <= kMaxEventIdLength &&
             id->get_ref<const std::string&>().find('\0') == std::string::npos) {
             out.event_id = id->get<std::string>();
         } else {
@@ -180,6 +198,14 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     auto sent_at = time_field(message, "sentAt", check);
     if (!sent_at) sent_at = context.batch_sent_at;
 
+    if (check.errors.empty()) {
+        const auto occurred_at = corrected_timestamp(original, sent_at, context.received_at);
+        if (!plausible_time(occurred_at, context.received_at))
+            check.fail(message.contains("originalTimestamp") ? "/originalTimestamp" : "/timestamp",
+                       "puts the event at " + common::format_timestamp(occurred_at) +
+                           ", outside 1970-01-01 to two days after receipt");
+        event.occurred_at = occurred_at;
+    }
     if (!check.errors.empty()) return reject(reason::invalid_message, std::move(check.errors));
 
     // Which contract: the pinned version, or the newest of the name.
@@ -208,6 +234,15 @@ MappedMessage map_message(const json& message, const MessageContext& context,
                             "no contract for event '" + event_name.substr(0, 100) + "'"}});
     }
 
+    // A page must not be able to forge what only a backend may report (an
+    // order, a refund): the contract names the sources allowed to send it.
+    const auto& allowed = contract->meta.sources;
+    if (std::find(allowed.begin(), allowed.end(), context.source) == allowed.end())
+        return reject(reason::source_not_allowed,
+                      {{type == "track" ? "/event" : "/type",
+                        "'" + event_name + "' may not be sent with a " +
+                            std::string{common::to_string(context.source)} + " write key"}});
+
     auto violations = schema::validate(*contract, payload, std::string("/") + payload_key);
     if (!violations.empty()) return reject(reason::schema_violation, std::move(violations));
 
@@ -226,7 +261,6 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     event.original_timestamp = original;
     event.sent_at = sent_at;
     event.received_at = context.received_at;
-    event.occurred_at = corrected_timestamp(original, sent_at, context.received_at);
     event.write_key_name = std::string{context.write_key_name};
     event.source = context.source;
     out.event = std::move(event);

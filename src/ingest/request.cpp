@@ -158,12 +158,16 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
             {"reason", rejection.reason},
             {"errors", errors_json(rejection.errors)}};
         BadEvent bad;
-        bad.bad_event_id = common::new_uuid();
+        // Write keys are credentials: they are never stored, not even inside
+        // the raw message. Nothing else of the message is changed.
+        bad.raw_event = without_member(raw_messages[i], "writeKey");
+        // The same message sent again (a client retry) maps to the same row.
+        bad.bad_event_id = common::uuid_from_name(key->name + '\n' + std::string{input.route} +
+                                                  '\n' + std::to_string(i) + '\n' + bad.raw_event);
         bad.event_id = mapped.event_id;
         // Text columns cannot hold U+0000; such a name stays visible in raw_event.
         if (mapped.event_name && mapped.event_name->find('\0') == std::string::npos)
             bad.event_name = mapped.event_name;
-        bad.raw_event = std::string{raw_messages[i]};
         bad.errors = entry["errors"].dump(-1, ' ', false, ordered::error_handler_t::replace);
         for (auto at = bad.errors.find("\\u0000"); at != std::string::npos;
              at = bad.errors.find("\\u0000", at))

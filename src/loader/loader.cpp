@@ -78,9 +78,19 @@ void Loader::run() {
         }
         // Idle (or just started): keep a connection ready so /readyz tells
         // the truth and the first batch does not wait for a connect.
+        if (connection_) {
+            try {
+                pqxx::nontransaction probe(*connection_);
+                probe.exec("SELECT 1");
+            } catch (const std::exception& error) {
+                spdlog::warn("loader lost its PostgreSQL connection: {}", error.what());
+                connection_.reset();
+                connected_ = false;
+            }
+        }
         if (!connection_) {
             try {
-                connection_ = db::connect(config_.database_url);
+                connection_ = db::connect(config_.database_url, config_.load_timeout);
                 prepare_staging(*connection_);
                 connected_ = true;
                 spdlog::info("loader connected to PostgreSQL");
@@ -99,8 +109,9 @@ std::vector<Loader::Pending> Loader::take_batch() {
     std::unique_lock lock(mutex_);
     if (queue_.empty()) {
         if (stopping_) return {};
-        // Wake at least once a second while disconnected to reconnect.
-        wake_.wait_for(lock, connection_ ? std::chrono::seconds(60) : std::chrono::seconds(1),
+        // Wake every second while disconnected to reconnect, and every few
+        // seconds while connected to notice a connection that died idle.
+        wake_.wait_for(lock, connection_ ? std::chrono::seconds(5) : std::chrono::seconds(1),
                        [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return {};
     }
@@ -126,7 +137,7 @@ bool Loader::try_write(std::vector<Pending>& batch, std::vector<LoadOutcome>& ou
                        std::error_code& permanent) {
     try {
         if (!connection_) {
-            connection_ = db::connect(config_.database_url);
+            connection_ = db::connect(config_.database_url, config_.load_timeout);
             prepare_staging(*connection_);
             spdlog::info("loader connected to PostgreSQL");
         }

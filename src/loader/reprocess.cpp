@@ -17,7 +17,8 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
         const auto rows = txn.exec_params(
             "SELECT bad_event_id::text, raw_event, route, write_key_name, source,"
             " to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-            " to_char(batch_sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+            " to_char(batch_sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+            " event_id"
             " FROM bad_events WHERE reprocessed_at IS NULL AND bad_event_id > $1::uuid"
             " ORDER BY bad_event_id LIMIT $2 FOR UPDATE SKIP LOCKED",
             after, static_cast<long long>(rows_per_transaction));
@@ -53,6 +54,10 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
                 ++report.still_bad;
                 continue;
             }
+            // An id the server assigned at receipt was already reported to the
+            // client and stored with the row: keep it.
+            if (mapped.event_id_assigned && !row[7].is_null())
+                mapped.event->event_id = row[7].as<std::string>();
             events.push_back(std::move(*mapped.event));
             if (loaded_ids.size() > 1) loaded_ids += ',';
             loaded_ids += after;

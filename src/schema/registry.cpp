@@ -11,6 +11,8 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "funnelhouse/common/time.hpp"
+
 namespace funnelhouse::schema {
 
 struct CompiledSchema {
@@ -85,6 +87,107 @@ bool is_summary(const std::string& description) {
 bool is_prefix(const std::vector<std::string>& shorter, const std::vector<std::string>& longer) {
     return shorter.size() < longer.size() &&
            std::equal(shorter.begin(), shorter.end(), longer.begin());
+}
+
+// Formats are checked here rather than by valijson: valijson 1.0 checks
+// date-time with std::regex, whose recursion grows with the input (a long
+// string from a public page could exhaust an io thread's stack), and it
+// ignores email and uri altogether.
+void strip_formats(nlohmann::json& node) {
+    if (!node.is_object()) return;
+    if (const auto it = node.find("format"); it != node.end() && it->is_string()) node.erase(it);
+    for (const char* key : {"properties", "patternProperties", "definitions", "$defs"})
+        if (const auto it = node.find(key); it != node.end() && it->is_object())
+            for (auto& [name, child] : it->items()) strip_formats(child);
+    for (const char* key : {"items", "allOf", "anyOf", "oneOf"})
+        if (const auto it = node.find(key); it != node.end()) {
+            if (it->is_array())
+                for (auto& child : *it) strip_formats(child);
+            else
+                strip_formats(*it);
+        }
+    for (const char* key : {"additionalProperties", "additionalItems", "not", "if", "then", "else",
+                            "contains", "propertyNames"})
+        if (const auto it = node.find(key); it != node.end()) strip_formats(*it);
+}
+
+bool is_email(std::string_view text) {
+    const auto at = text.find('@');
+    if (at == std::string_view::npos || at == 0 || text.size() > 320) return false;
+    if (text.find('@', at + 1) != std::string_view::npos) return false;
+    const auto domain = text.substr(at + 1);
+    const auto dot = domain.find('.');
+    if (dot == std::string_view::npos || dot == 0 || domain.back() == '.') return false;
+    return std::none_of(text.begin(), text.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) ||
+               std::iscntrl(static_cast<unsigned char>(c));
+    });
+}
+
+bool is_uri(std::string_view text) {
+    // scheme ":" rest, RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+    const auto colon = text.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return false;
+    if (!std::isalpha(static_cast<unsigned char>(text[0]))) return false;
+    for (std::size_t i = 1; i < colon; ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') return false;
+    }
+    return std::none_of(text.begin(), text.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) ||
+               std::iscntrl(static_cast<unsigned char>(c));
+    });
+}
+
+std::optional<std::string> format_problem(std::string_view format, std::string_view value) {
+    if (format == "date-time") {
+        if (value.size() < 20 || !common::parse_timestamp(value))
+            return "must be a date-time such as 2024-05-01T12:00:00Z";
+    } else if (format == "date") {
+        if (value.size() != 10 || !common::parse_timestamp(std::string{value} + "T00:00:00Z"))
+            return "must be a date such as 2024-05-01";
+    } else if (format == "email") {
+        if (!is_email(value)) return "must be an email address";
+    } else if (format == "uri") {
+        if (!is_uri(value)) return "must be an absolute URI such as https://shop.example/p/1";
+    }
+    return std::nullopt;
+}
+
+void append_pointer_token(std::string& pointer, std::string_view token) {
+    pointer.push_back('/');
+    for (char c : token) {
+        if (c == '~')
+            pointer += "~0";
+        else if (c == '/')
+            pointer += "~1";
+        else
+            pointer.push_back(c);
+    }
+}
+
+void check_formats(const nlohmann::json& schema, const nlohmann::json& value,
+                   const std::string& pointer, std::vector<ValidationError>& errors) {
+    if (!schema.is_object()) return;
+    if (const auto it = schema.find("format");
+        it != schema.end() && it->is_string() && value.is_string())
+        if (auto problem = format_problem(it->get_ref<const std::string&>(),
+                                          value.get_ref<const std::string&>()))
+            errors.push_back({pointer, std::move(*problem)});
+    if (const auto it = schema.find("properties");
+        it != schema.end() && it->is_object() && value.is_object())
+        for (const auto& [name, child_schema] : it->items())
+            if (const auto child = value.find(name); child != value.end()) {
+                std::string child_pointer = pointer;
+                append_pointer_token(child_pointer, name);
+                check_formats(child_schema, *child, child_pointer, errors);
+            }
+    if (const auto it = schema.find("items");
+        it != schema.end() && it->is_object() && value.is_array())
+        for (std::size_t i = 0; i < value.size(); ++i)
+            check_formats(*it, value[i], pointer + "/" + std::to_string(i), errors);
+    if (const auto it = schema.find("allOf"); it != schema.end() && it->is_array())
+        for (const auto& part : *it) check_formats(part, value, pointer, errors);
 }
 
 std::optional<std::string> read_file(const std::filesystem::path& file) {
@@ -213,7 +316,9 @@ ContractLoad load_contract_file(const std::filesystem::path& file) {
         try {
             auto compiled = std::make_shared<CompiledSchema>();
             valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-            valijson::adapters::NlohmannJsonAdapter adapter(contract.schema);
+            auto checked_by_valijson = contract.schema;
+            strip_formats(checked_by_valijson);
+            valijson::adapters::NlohmannJsonAdapter adapter(checked_by_valijson);
             parser.populateSchema(adapter, compiled->schema);
             contract.compiled = std::move(compiled);
         } catch (const std::exception& error) {
@@ -232,7 +337,10 @@ std::vector<ValidationError> validate(const Contract& contract, const nlohmann::
     try {
         valijson::Validator validator;
         valijson::adapters::NlohmannJsonAdapter target(value);
-        if (validator.validate(contract.compiled->schema, target, &results)) return errors;
+        if (validator.validate(contract.compiled->schema, target, &results)) {
+            check_formats(contract.schema, value, std::string{base_pointer}, errors);
+            return errors;
+        }
     } catch (const std::exception& error) {
         errors.push_back(
             {std::string{base_pointer}, std::string("validation failed: ") + error.what()});
@@ -254,6 +362,7 @@ std::vector<ValidationError> validate(const Contract& contract, const nlohmann::
         });
         if (!seen) errors.push_back(std::move(out));
     }
+    check_formats(contract.schema, value, std::string{base_pointer}, errors);
     return errors;
 }
 

@@ -1,5 +1,8 @@
 #include "http_client.hpp"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -84,6 +87,11 @@ HttpResponse HttpClient::post(const std::string& target, const std::string& body
 
 std::string HttpClient::raw(const std::string& bytes) {
     state_->connect();
+    // Blocking reads ignore the stream's expiry: bound them at the socket so a
+    // server that never answers fails the test instead of hanging it.
+    timeval limit{30, 0};
+    setsockopt(state_->stream->socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit,
+               sizeof limit);
     net::write(state_->stream->socket(), net::buffer(bytes));
     std::string answer;
     beast::error_code ec;

@@ -27,7 +27,8 @@ class HttpClient {
     HttpResponse post(const std::string& target, const std::string& body,
                       const std::string& write_key);
 
-    // Writes raw bytes and reads whatever answer comes back (for malformed HTTP).
+    // Writes raw bytes and reads until the server closes the connection (or
+    // 30 s pass), for malformed HTTP and slow-client tests.
     std::string raw(const std::string& bytes);
 
   private:

@@ -99,7 +99,7 @@ TEST_F(ServeTest, BatchWithGoodBadAndDuplicateEventsGivesExactRowsAndResponse) {
             "SELECT reason || ' ' || (errors->0->>'path') FROM bad_events WHERE event_id = 'm-5'"),
         "unknown_event /event");
 
-    // The browser copy of an order already sent by the server adds no row.
+    // A second copy of an event already stored (here from the browser) adds no row.
     const auto again =
         client_->post("/v1/batch", R"({"batch":[)" + add_to_cart("m-1") + "]}", kBrowserKey);
     ASSERT_EQ(again.status, 200) << again.body;
@@ -254,7 +254,7 @@ TEST_F(ServeTest, StopsCleanlyOnSigterm) {
     EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "1");
 }
 
-TEST_F(ServeTest, DatabaseDownAnswers503WithRetryAfterAndLosesNothingAccepted) {
+TEST_F(ServeTest, DatabaseDownAnswers503WithRetryAfter) {
     server_->stop();
     start_server({{"FUNNELHOUSE_LOAD_TIMEOUT_MS", "300"}},
                  "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2");
@@ -285,4 +285,47 @@ TEST_F(ServeTest, SlowClientIsDisconnectedAfterTheReadTimeout) {
     EXPECT_LT(waited, std::chrono::seconds(20));
     // And it still serves others.
     EXPECT_EQ(client_->request("GET", "/healthz").status, 200);
+}
+
+TEST_F(ServeTest, BrowserKeyCannotForgeAnOrder) {
+    const std::string order =
+        R"({"type":"track","messageId":"forged","event":"order_completed","userId":"u","properties":{"order_id":"F-1","revenue":1000,"currency":"EUR"}})";
+    const auto response = client_->post("/v1/batch", R"({"batch":[)" + order + "]}", kBrowserKey);
+    ASSERT_EQ(response.status, 200) << response.body;
+    const auto answer = json::parse(response.body);
+    EXPECT_EQ(answer["accepted"], 0);
+    EXPECT_EQ(answer["rejected"][0]["reason"], "source_not_allowed");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "0");
+    EXPECT_EQ(schema_.scalar("SELECT reason || ' ' || source FROM bad_events"),
+              "source_not_allowed browser");
+}
+
+TEST_F(ServeTest, SigtermAnswersEveryRequestAlreadyAccepted) {
+    server_->stop();
+    // Batches wait up to 1.5 s, so the requests are still queued when SIGTERM comes.
+    start_server({{"FUNNELHOUSE_BATCH_MAX_DELAY_MS", "1500"}});
+    constexpr int kClients = 6;
+    std::vector<std::thread> clients;
+    std::vector<int> statuses(kClients, 0);
+    for (int c = 0; c < kClients; ++c) {
+        clients.emplace_back([&, c] {
+            test::HttpClient client(server_->port());
+            statuses[c] = client
+                              .post("/v1/batch",
+                                    R"({"batch":[)" + add_to_cart("t-" + std::to_string(c)) + "]}",
+                                    kServerKey)
+                              .status;
+        });
+    }
+    // Wait until all are queued (the loader reports them) before stopping.
+    test::HttpClient probe(server_->port());
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const auto ready = probe.request("GET", "/readyz");
+        if (ready.status == 200 && json::parse(ready.body)["queued_events"] == kClients) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(server_->stop(), 0);
+    for (auto& client : clients) client.join();
+    for (int c = 0; c < kClients; ++c) EXPECT_EQ(statuses[c], 200) << "client " << c;
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), std::to_string(kClients));
 }

@@ -163,3 +163,36 @@ TEST(Loader, UnreachableDatabaseAnswersUnavailableAfterTheLoadTimeout) {
     EXPECT_FALSE(loader.database_connected());
     loader.stop();
 }
+
+TEST(Loader, APermanentFailureIsIsolatedToItsOwnRequest) {
+    test::TestSchema schema;
+    schema.migrate();
+    // Stands in for any row PostgreSQL refuses for good (SQLSTATE 23514).
+    schema.scalar("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (event_id <> 'poison')");
+    config::Config config;
+    config.database_url = schema.url();
+    config.batch_max_events = 1000;
+    loader::Loader loader(config);
+
+    std::vector<std::promise<loader::LoadOutcome>> results(3);
+    const std::vector<std::vector<std::string>> jobs{{"a-1", "a-2"}, {"b-1", "poison"}, {"c-1"}};
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+        loader::LoadJob job;
+        for (const auto& id : jobs[j]) job.events.push_back(make_event(id));
+        job.done = [&results, j](loader::LoadOutcome outcome) { results[j].set_value(outcome); };
+        ASSERT_FALSE(loader.submit(std::move(job)));
+    }
+    loader.start();  // all three in one batch
+    std::vector<loader::LoadOutcome> outcomes;
+    for (auto& result : results) {
+        auto future = result.get_future();
+        ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+        outcomes.push_back(future.get());
+    }
+    loader.stop();
+    EXPECT_FALSE(outcomes[0].error);
+    EXPECT_EQ(outcomes[1].error, ingest::errc::load_failed);
+    EXPECT_FALSE(outcomes[2].error);
+    EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "a-1,a-2,c-1");
+}

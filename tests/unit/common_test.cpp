@@ -78,3 +78,11 @@ TEST(Uuid, IsVersionFourAndUnique) {
     }
     EXPECT_EQ(seen.size(), 1000u);
 }
+
+TEST(Uuid, NameBasedIdsAreStablePerName) {
+    const std::regex shape("^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+    const auto id = uuid_from_name("web\n/v1/batch\n0\n{}");
+    EXPECT_TRUE(std::regex_match(id, shape)) << id;
+    EXPECT_EQ(id, uuid_from_name("web\n/v1/batch\n0\n{}"));
+    EXPECT_NE(id, uuid_from_name("web\n/v1/batch\n1\n{}"));
+}

@@ -21,7 +21,7 @@ class MessageTest : public ::testing::Test {
         ingest::MessageContext context;
         context.route = route;
         context.write_key_name = "web";
-        context.source = common::Source::browser;
+        context.source = source_;
         context.received_at = *common::parse_timestamp("2024-05-01T12:00:10Z");
         context.batch_sent_at = batch_sent_at_;
         return ingest::map_message(json::parse(text), context, *registry_);
@@ -29,6 +29,7 @@ class MessageTest : public ::testing::Test {
 
     static schema::SchemaRegistry* registry_;
     std::optional<common::timestamp> batch_sent_at_;
+    common::Source source_ = common::Source::browser;
 };
 
 schema::SchemaRegistry* MessageTest::registry_ = nullptr;
@@ -152,6 +153,7 @@ TEST_F(MessageTest, PinnedVersionsAreHonoured) {
 }
 
 TEST_F(MessageTest, SchemaViolationsNameThePropertyPath) {
+    source_ = common::Source::server;
     const auto mapped =
         map(R"({"type":"track","messageId":"o1","event":"order_completed","userId":"u",
         "properties":{"order_id":"A-1","revenue":-5,"currency":"EUR"}})");
@@ -167,4 +169,70 @@ TEST_F(MessageTest, NulCharactersAreRejectedNotStored) {
     ASSERT_TRUE(mapped.rejection.has_value());
     EXPECT_EQ(mapped.rejection->reason, "invalid_message");
     EXPECT_EQ(mapped.rejection->errors[0].path, "/properties");
+}
+
+TEST_F(MessageTest, BrowserKeysCannotSendServerOnlyEvents) {
+    const std::string order =
+        R"({"type":"track","messageId":"o2","event":"order_completed","userId":"u",
+        "properties":{"order_id":"A-2","revenue":99,"currency":"EUR"}})";
+    const auto forged = map(order);
+    ASSERT_TRUE(forged.rejection.has_value());
+    EXPECT_EQ(forged.rejection->reason, "source_not_allowed");
+    EXPECT_EQ(forged.rejection->errors.at(0).message,
+              "'order_completed' may not be sent with a browser write key");
+    source_ = common::Source::server;
+    EXPECT_TRUE(map(order).event.has_value());
+}
+
+TEST_F(MessageTest, ImplausibleTimesAreRejectedNotStored) {
+    // Year 0 after applying the offset: PostgreSQL could not take it.
+    const auto year_zero = map(
+        R"({"type":"track","event":"add_to_cart","timestamp":"0001-01-01T00:30:00+01:00","properties":{"product_id":"p"}})");
+    ASSERT_TRUE(year_zero.rejection.has_value());
+    EXPECT_EQ(year_zero.rejection->errors.at(0).path, "/timestamp");
+
+    // A sentAt far ahead of the event pushes the corrected time before 1970.
+    const auto skewed = map(
+        R"({"type":"track","event":"add_to_cart","timestamp":"2024-05-01T12:00:00Z","sentAt":"9999-01-01T00:00:00Z","properties":{"product_id":"p"}})");
+    ASSERT_TRUE(skewed.rejection.has_value());
+    EXPECT_EQ(skewed.rejection->reason, "invalid_message");
+    EXPECT_EQ(skewed.rejection->errors.at(0).path, "/timestamp");
+
+    // An explicit time a week ahead of receipt, with nothing to correct it.
+    const auto future = map(
+        R"({"type":"track","event":"add_to_cart","timestamp":"2024-05-08T12:00:00Z","properties":{"product_id":"p"}})");
+    ASSERT_TRUE(future.rejection.has_value());
+    EXPECT_EQ(future.rejection->errors.at(0).path, "/timestamp");
+}
+
+TEST_F(MessageTest, FormatsAreCheckedWithoutRegularExpressions) {
+    const auto email = map(R"({"type":"identify","userId":"u","traits":{"email":"not-an-email"}})");
+    ASSERT_TRUE(email.rejection.has_value());
+    EXPECT_EQ(email.rejection->errors.at(0).path, "/traits/email");
+    EXPECT_TRUE(map(R"({"type":"identify","userId":"u","traits":{"email":"ann@shop.example"}})")
+                    .event.has_value());
+
+    const auto url = map(R"({"type":"page","properties":{"url":"/relative/path"}})");
+    ASSERT_TRUE(url.rejection.has_value());
+    EXPECT_EQ(url.rejection->errors.at(0).path, "/properties/url");
+    EXPECT_TRUE(map(R"({"type":"page","properties":{"url":"https://shop.example/p?x=1"}})")
+                    .event.has_value());
+
+    // A 32 KB run of digits in a date-time field: answered, not a crash.
+    const auto long_date = map(R"({"type":"identify","userId":"u","traits":{"created_at":")" +
+                               std::string(32000, '7') + R"("}})");
+    ASSERT_TRUE(long_date.rejection.has_value());
+    EXPECT_EQ(long_date.rejection->errors.at(0).path, "/traits/created_at");
+    EXPECT_TRUE(
+        map(R"({"type":"identify","userId":"u","traits":{"created_at":"2023-01-02T03:04:05Z"}})")
+            .event.has_value());
+}
+
+TEST_F(MessageTest, MessageIdLimitCountsCharactersNotBytes) {
+    std::string id;
+    for (int i = 0; i < 100; ++i) id += "é";
+    const auto mapped = map(R"({"type":"track","messageId":")" + id +
+                            R"(","event":"add_to_cart","properties":{"product_id":"p"}})");
+    ASSERT_TRUE(mapped.event.has_value());
+    EXPECT_EQ(mapped.event->event_id, id);
 }

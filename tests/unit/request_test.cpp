@@ -193,3 +193,38 @@ TEST_F(RequestTest, EnforcesSizeLimitsNamingThem) {
 TEST_F(RequestTest, UnknownRouteIsNotFound) {
     EXPECT_EQ(run("/v1/screenshot", "{}").error, ingest::errc::not_found);
 }
+
+TEST(JsonSpans, WithoutMemberRemovesOnlyThatMember) {
+    EXPECT_EQ(ingest::without_member(R"({"writeKey":"s3cret", "event":"x"})", "writeKey"),
+              R"({"event":"x"})");
+    EXPECT_EQ(ingest::without_member(R"({"event":"x" ,"writeKey":"s3cret"})", "writeKey"),
+              R"({"event":"x"})");
+    EXPECT_EQ(ingest::without_member(
+                  R"({"a":1,"writeKey":"k","writeKey":"k2","b":{"writeKey":"inner"}})", "writeKey"),
+              R"({"a":1,"b":{"writeKey":"inner"}})");
+    EXPECT_EQ(ingest::without_member(R"({ "writeKey" : "k" })", "writeKey"), "{  }");
+    EXPECT_EQ(ingest::without_member("[1,2]", "writeKey"), "[1,2]");
+}
+
+TEST_F(RequestTest, StoredRejectionsNeverHoldTheWriteKey) {
+    const std::string body =
+        R"({"writeKey":"server-key","event":"add_to_cart","userId":"u","properties":{"price":"x"}})";
+    const auto outcome = run("/v1/track", body);
+    ASSERT_FALSE(outcome.error) << outcome.error_message;
+    ASSERT_EQ(outcome.bad_events.size(), 1u);
+    EXPECT_EQ(outcome.bad_events[0].raw_event,
+              R"({"event":"add_to_cart","userId":"u","properties":{"price":"x"}})");
+}
+
+TEST_F(RequestTest, ARetriedRejectionMapsToTheSameRow) {
+    const std::string body =
+        R"({"batch":[{"type":"track","event":"mystery"},{"type":"track","event":"mystery"}]})";
+    const auto first = run("/v1/batch", body, basic("browser-key"));
+    const auto retry = run("/v1/batch", body, basic("browser-key"));
+    ASSERT_EQ(first.bad_events.size(), 2u);
+    ASSERT_EQ(retry.bad_events.size(), 2u);
+    EXPECT_EQ(first.bad_events[0].bad_event_id, retry.bad_events[0].bad_event_id);
+    EXPECT_EQ(first.bad_events[1].bad_event_id, retry.bad_events[1].bad_event_id);
+    // Two identical messages in one batch are still two rows.
+    EXPECT_NE(first.bad_events[0].bad_event_id, first.bad_events[1].bad_event_id);
+}

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <pqxx/connection>
 #include <string>
@@ -7,8 +8,17 @@
 namespace funnelhouse::db {
 
 // Opens a connection with the session settings the loader relies on (UTF-8,
-// UTC). Throws pqxx::broken_connection when the server cannot be reached.
-std::unique_ptr<pqxx::connection> connect(const std::string& url);
+// UTC). Unless the URL says otherwise, connecting gives up after 10 s and TCP
+// keepalives detect a silent peer. A non-zero `statement_timeout` bounds
+// every statement (and lock wait), so no call can block a thread forever.
+// Throws pqxx::broken_connection when the server cannot be reached.
+std::unique_ptr<pqxx::connection> connect(
+    const std::string& url,
+    std::chrono::milliseconds statement_timeout = std::chrono::milliseconds{0});
+
+// The URL with libpq parameters added unless already present:
+// connect_timeout=10, keepalives_idle=30, keepalives_interval=10.
+std::string with_connection_defaults(const std::string& url);
 
 // The connection URL with any password replaced, for logs and errors.
 std::string redact_url(const std::string& url);

@@ -9,6 +9,8 @@ namespace funnelhouse::ingest {
 enum class errc {
     malformed_json = 1,
     wrong_shape,
+    malformed_http,
+    headers_too_large,
     request_too_large,
     event_too_large,
     missing_write_key,

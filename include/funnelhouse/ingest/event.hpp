@@ -49,6 +49,7 @@ inline constexpr const char* unsupported_type = "unsupported_type";
 inline constexpr const char* unknown_event = "unknown_event";
 inline constexpr const char* unknown_schema_version = "unknown_schema_version";
 inline constexpr const char* schema_violation = "schema_violation";
+inline constexpr const char* source_not_allowed = "source_not_allowed";
 }  // namespace reason
 
 }  // namespace funnelhouse::ingest

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -13,5 +14,11 @@ namespace funnelhouse::ingest {
 // Iterative, so deep nesting cannot exhaust the stack.
 std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
                                                                 std::string_view member);
+
+// The object text with every top-level member named `member` removed,
+// together with one separating comma; everything else is left byte for byte.
+// Used to keep write keys out of stored raw events. Text that is not an
+// object comes back unchanged.
+std::string without_member(std::string_view text, std::string_view member);
 
 }  // namespace funnelhouse::ingest
