@@ -29,12 +29,12 @@ CREATE INDEX events_anonymous_idx ON events (anonymous_id) WHERE anonymous_id IS
 -- reprocess` re-validates rows whose reprocessed_at is NULL and, when one now
 -- passes, loads it and sets reprocessed_at in the same transaction.
 CREATE TABLE bad_events (
-    bad_event_id       uuid        PRIMARY KEY,
+    bad_event_id       uuid        PRIMARY KEY, -- derived from key name, route, index and bytes: a retry maps to the same row
     event_id           text,                   -- the messageId, when one could be read
     event_name         text,
-    raw_event          text        NOT NULL,   -- the message's bytes exactly as received
+    raw_event          text        NOT NULL,   -- the message's bytes exactly as received, less a top-level writeKey
     errors             jsonb       NOT NULL,   -- [{"path": "/properties/price", "message": "..."}]
-    reason             text        NOT NULL,   -- invalid_message, unsupported_type, unknown_event, unknown_schema_version, schema_violation
+    reason             text        NOT NULL,   -- invalid_message, unsupported_type, unknown_event, unknown_schema_version, source_not_allowed, schema_violation
     route              text        NOT NULL,   -- /v1/batch, /v1/track, ...
     write_key_name     text        NOT NULL,
     source             text        NOT NULL CHECK (source IN ('browser', 'server')),
