@@ -20,9 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include "funnelhouse/http/status.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/request.hpp"
+#include "funnelhouse/loader/error.hpp"
 
 namespace funnelhouse::http {
 namespace {
@@ -99,7 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
             handle(parser_->release());
         } catch (const std::exception& error) {
             spdlog::error("request failed: {}", error.what());
-            send_error(ingest::errc::load_failed, "internal error", true);
+            send_error(ingest::errc::internal, "internal error", true);
         }
     }
 
@@ -154,7 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (const auto refused = shared_.loader.submit(std::move(job))) {
             --shared_.waiting_for_load;
             return send_error(refused,
-                              refused == ingest::errc::overloaded
+                              refused == loader::errc::overloaded
                                   ? "too many events are waiting to be stored; retry later "
                                     "(FUNNELHOUSE_QUEUE_MAX_EVENTS)"
                                   : "the server is shutting down; retry later");
@@ -168,7 +170,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (result.error)
             return send_error(
                 result.error,
-                result.error == ingest::errc::database_unavailable
+                result.error == loader::errc::database_unavailable
                     ? "events were not stored: the database is unavailable; retry later"
                     : "events could not be stored");
         send(bhttp::status::ok, ingest::accepted_body(accepted, result.duplicates, outcome));
@@ -176,10 +178,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void send_error(std::error_code error, const std::string& message, bool close = false,
                     const char* allow = nullptr) {
-        const auto status = static_cast<bhttp::status>(ingest::http_status(error));
+        const auto status = static_cast<bhttp::status>(http_status(error));
         prepare(status, ingest::error_body(error, message), close);
-        if (status == bhttp::status::service_unavailable)
-            response_.set(bhttp::field::retry_after, "1");
+        if (worth_retrying(error)) response_.set(bhttp::field::retry_after, "1");
         if (allow) response_.set(bhttp::field::allow, allow);
         write();
     }

@@ -5,7 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "funnelhouse/db/connection.hpp"
-#include "funnelhouse/ingest/error.hpp"
+#include "funnelhouse/loader/error.hpp"
 #include "funnelhouse/loader/writer.hpp"
 
 namespace funnelhouse::loader {
@@ -48,11 +48,11 @@ std::error_code Loader::submit(LoadJob&& job) {
     const auto size = job_size(job);
     {
         std::lock_guard lock(mutex_);
-        if (stopping_) return ingest::errc::shutting_down;
+        if (stopping_) return errc::shutting_down;
         // One job larger than the whole queue still goes in when the queue is
         // empty, so a maximal request is never refused for its size alone.
         if (!queue_.empty() && queued_events_ + size > config_.queue_max_events)
-            return ingest::errc::overloaded;
+            return errc::overloaded;
         queued_events_ += size;
         queue_.push_back({std::move(job), clock::now()});
     }
@@ -142,8 +142,8 @@ bool Loader::try_write(std::vector<Pending>& batch, std::vector<LoadOutcome>& ou
             spdlog::info("loader connected to PostgreSQL");
         }
         connected_ = true;
-        std::vector<const ingest::Event*> events;
-        std::vector<const ingest::BadEvent*> bad_events;
+        std::vector<const common::Event*> events;
+        std::vector<const common::BadEvent*> bad_events;
         for (const auto& pending : batch) {
             for (const auto& event : pending.job.events) events.push_back(&event);
             for (const auto& bad : pending.job.bad_events) bad_events.push_back(&bad);
@@ -168,7 +168,7 @@ bool Loader::try_write(std::vector<Pending>& batch, std::vector<LoadOutcome>& ou
         if (!is_transient(error.sqlstate())) {
             spdlog::error("loader: batch failed permanently (SQLSTATE {}): {}", error.sqlstate(),
                           error.what());
-            permanent = ingest::errc::load_failed;
+            permanent = errc::load_failed;
             return false;
         }
         spdlog::warn("loader: transient database error (SQLSTATE {}): {}", error.sqlstate(),
@@ -203,7 +203,7 @@ void Loader::load(std::vector<Pending>& batch) {
         }
         const auto now = clock::now();
         if (now >= deadline) {
-            for (auto& outcome : outcomes) outcome.error = ingest::errc::database_unavailable;
+            for (auto& outcome : outcomes) outcome.error = errc::database_unavailable;
             break;
         }
         std::this_thread::sleep_for(std::min<clock::duration>(backoff, deadline - now));

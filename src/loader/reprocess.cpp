@@ -24,7 +24,7 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
             after, static_cast<long long>(rows_per_transaction));
         if (rows.empty()) break;
 
-        std::vector<ingest::Event> events;
+        std::vector<common::Event> events;
         std::string loaded_ids = "{";
         for (const auto& row : rows) {
             ++report.examined;
@@ -64,7 +64,7 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
         }
         loaded_ids += '}';
         if (!events.empty()) {
-            std::vector<const ingest::Event*> pointers;
+            std::vector<const common::Event*> pointers;
             for (const auto& event : events) pointers.push_back(&event);
             write_rows(txn, pointers, {});
             txn.exec_params(

@@ -53,8 +53,8 @@ std::optional<std::string> format_optional(const std::optional<common::timestamp
 }  // namespace
 
 std::unordered_set<std::string> write_rows(pqxx::work& txn,
-                                           const std::vector<const ingest::Event*>& events,
-                                           const std::vector<const ingest::BadEvent*>& bad_events) {
+                                           const std::vector<const common::Event*>& events,
+                                           const std::vector<const common::BadEvent*>& bad_events) {
     std::unordered_set<std::string> inserted;
     db::CopyRow row;
     if (!events.empty()) {
@@ -117,8 +117,8 @@ std::unordered_set<std::string> write_rows(pqxx::work& txn,
 }
 
 std::unordered_set<std::string> write_batch(
-    pqxx::connection& connection, const std::vector<const ingest::Event*>& events,
-    const std::vector<const ingest::BadEvent*>& bad_events) {
+    pqxx::connection& connection, const std::vector<const common::Event*>& events,
+    const std::vector<const common::BadEvent*>& bad_events) {
     pqxx::work txn(connection);
     auto inserted = write_rows(txn, events, bad_events);
     txn.commit();

@@ -5,7 +5,7 @@
 #include <future>
 #include <mutex>
 
-#include "funnelhouse/ingest/error.hpp"
+#include "funnelhouse/loader/error.hpp"
 #include "sample_events.hpp"
 #include "test_database.hpp"
 
@@ -13,7 +13,7 @@ using namespace funnelhouse;
 
 namespace {
 
-ingest::Event make_event(const std::string& id) { return test::sample_event(id); }
+common::Event make_event(const std::string& id) { return test::sample_event(id); }
 
 // Collects the outcomes of submitted jobs.
 struct Outcomes {
@@ -83,7 +83,7 @@ TEST(Loader, CountsDuplicatesPerRequestAcrossConcurrentSubmitters) {
                     job.events.push_back(
                         make_event("id-" + std::to_string((t % 2) * 1000 + j * 8 + i)));
                 job.done = outcomes.callback();
-                while (loader.submit(std::move(job)) == ingest::errc::overloaded)
+                while (loader.submit(std::move(job)) == loader::errc::overloaded)
                     std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
         });
@@ -125,7 +125,7 @@ TEST(Loader, StopDrainsWhatWasAccepted) {
     loader::LoadJob late;
     late.events.push_back(make_event("late"));
     late.done = [](loader::LoadOutcome) {};
-    EXPECT_EQ(loader.submit(std::move(late)), ingest::errc::shutting_down);
+    EXPECT_EQ(loader.submit(std::move(late)), loader::errc::shutting_down);
 }
 
 TEST(Loader, FullQueueRefusesInsteadOfDropping) {
@@ -140,7 +140,7 @@ TEST(Loader, FullQueueRefusesInsteadOfDropping) {
         return job;
     };
     EXPECT_FALSE(loader.submit(job_of(4)));
-    EXPECT_EQ(loader.submit(job_of(2)), ingest::errc::overloaded);
+    EXPECT_EQ(loader.submit(job_of(2)), loader::errc::overloaded);
     EXPECT_FALSE(loader.submit(job_of(1)));
     EXPECT_EQ(loader.queued_events(), 5u);
 }
@@ -159,7 +159,7 @@ TEST(Loader, UnreachableDatabaseAnswersUnavailableAfterTheLoadTimeout) {
     ASSERT_FALSE(loader.submit(std::move(job)));
     auto future = result.get_future();
     ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-    EXPECT_EQ(future.get().error, ingest::errc::database_unavailable);
+    EXPECT_EQ(future.get().error, loader::errc::database_unavailable);
     EXPECT_FALSE(loader.database_connected());
     loader.stop();
 }
@@ -191,7 +191,7 @@ TEST(Loader, APermanentFailureIsIsolatedToItsOwnRequest) {
     }
     loader.stop();
     EXPECT_FALSE(outcomes[0].error);
-    EXPECT_EQ(outcomes[1].error, ingest::errc::load_failed);
+    EXPECT_EQ(outcomes[1].error, loader::errc::load_failed);
     EXPECT_FALSE(outcomes[2].error);
     EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
               "a-1,a-2,c-1");

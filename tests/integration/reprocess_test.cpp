@@ -37,7 +37,7 @@ TEST(Reprocess, LoadsRowsThatNowPassExactlyOnce) {
         ingest::process_request(input, keys, schema::SchemaRegistry::load(before.path()), {});
     ASSERT_FALSE(outcome.error) << outcome.error_message;
     ASSERT_EQ(outcome.bad_events.size(), 2u);
-    std::vector<const ingest::BadEvent*> bad;
+    std::vector<const common::BadEvent*> bad;
     for (const auto& b : outcome.bad_events) bad.push_back(&b);
     loader::write_batch(*connection, {}, bad);
     EXPECT_EQ(schema.scalar("SELECT string_agg(reason, ',') FROM bad_events"),

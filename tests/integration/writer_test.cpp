@@ -11,7 +11,7 @@ using test::pointers;
 
 namespace {
 
-ingest::Event make_event(const std::string& id,
+common::Event make_event(const std::string& id,
                          const std::string& properties = R"({"product_id":"p"})") {
     return test::sample_event(id, properties);
 }
@@ -28,7 +28,7 @@ TEST(Writer, CopiesEventsWithExactValues) {
         "e-1", R"({"product_id":"tab\there","note":"line\nbreak \\ back","emoji":"🙂"})");
     tricky.user_id = std::nullopt;
     tricky.original_timestamp = common::parse_timestamp("2024-05-01T11:00:00Z");
-    std::vector<ingest::Event> events{tricky, make_event("e-2")};
+    std::vector<common::Event> events{tricky, make_event("e-2")};
     const auto inserted = loader::write_batch(*connection, pointers(events), {});
     EXPECT_EQ(inserted.size(), 2u);
 
@@ -58,7 +58,7 @@ TEST(Writer, SecondCopyOfAnIdAddsNoRowAndDoesNotFailTheBatch) {
     auto connection = schema.connect();
     loader::prepare_staging(*connection);
 
-    std::vector<ingest::Event> first{make_event("dup", R"({"product_id":"first"})"),
+    std::vector<common::Event> first{make_event("dup", R"({"product_id":"first"})"),
                                      make_event("dup", R"({"product_id":"second"})"),
                                      make_event("solo")};
     const auto inserted = loader::write_batch(*connection, pointers(first), {});
@@ -66,7 +66,7 @@ TEST(Writer, SecondCopyOfAnIdAddsNoRowAndDoesNotFailTheBatch) {
     EXPECT_EQ(schema.scalar("SELECT properties->>'product_id' FROM events WHERE event_id = 'dup'"),
               "first");
 
-    std::vector<ingest::Event> again{make_event("dup"), make_event("new")};
+    std::vector<common::Event> again{make_event("dup"), make_event("new")};
     const auto second = loader::write_batch(*connection, pointers(again), {});
     EXPECT_EQ(second, (std::unordered_set<std::string>{"new"}));
     EXPECT_EQ(schema.scalar("SELECT count(*) FROM events"), "3");
@@ -78,7 +78,7 @@ TEST(Writer, StoresBadEventsExactlyAsReceivedAndIdempotently) {
     auto connection = schema.connect();
     loader::prepare_staging(*connection);
 
-    ingest::BadEvent bad;
+    common::BadEvent bad;
     bad.bad_event_id = "3b241101-e2bb-4255-8caf-4136c566a962";
     bad.event_id = "m-9";
     bad.event_name = "add_to_cart";

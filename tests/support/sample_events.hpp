@@ -3,14 +3,14 @@
 #include <string>
 #include <vector>
 
-#include "funnelhouse/ingest/event.hpp"
+#include "funnelhouse/common/event.hpp"
 
 namespace funnelhouse::test {
 
 // A valid add_to_cart event as the loader receives it.
-inline ingest::Event sample_event(const std::string& id,
+inline common::Event sample_event(const std::string& id,
                                   const std::string& properties = R"({"product_id":"p"})") {
-    ingest::Event event;
+    common::Event event;
     event.event_id = id;
     event.event_name = "add_to_cart";
     event.event_type = "track";
@@ -25,8 +25,8 @@ inline ingest::Event sample_event(const std::string& id,
     return event;
 }
 
-inline std::vector<const ingest::Event*> pointers(const std::vector<ingest::Event>& events) {
-    std::vector<const ingest::Event*> out;
+inline std::vector<const common::Event*> pointers(const std::vector<common::Event>& events) {
+    std::vector<const common::Event*> out;
     for (const auto& event : events) out.push_back(&event);
     return out;
 }

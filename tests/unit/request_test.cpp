@@ -92,19 +92,6 @@ TEST(WriteKeys, RefusesBadKeyFiles) {
         std::runtime_error);
 }
 
-TEST(HttpStatus, OneMappingForEveryError) {
-    EXPECT_EQ(ingest::http_status({}), 200u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::malformed_json), 400u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::wrong_shape), 400u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::unknown_write_key), 401u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::missing_write_key), 401u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::event_too_large), 413u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::request_too_large), 413u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::overloaded), 503u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::database_unavailable), 503u);
-    EXPECT_EQ(ingest::http_status(ingest::errc::load_failed), 500u);
-}
-
 TEST_F(RequestTest, SplitsABatchIntoEventsAndRejections) {
     const std::string bad_message =
         R"({"type":"track","messageId":"m2","event":"add_to_cart","properties":{"product_id":"p","price":"cheap"}})";

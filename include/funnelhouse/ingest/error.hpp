@@ -17,10 +17,7 @@ enum class errc {
     unknown_write_key,
     not_found,
     method_not_allowed,
-    overloaded,
-    database_unavailable,
-    load_failed,
-    shutting_down,
+    internal,
 };
 
 const std::error_category& ingest_category() noexcept;
@@ -28,9 +25,6 @@ const std::error_category& ingest_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), ingest_category()};
 }
-
-// The one place that decides which HTTP status answers an error.
-unsigned http_status(std::error_code error) noexcept;
 
 }  // namespace funnelhouse::ingest
 

@@ -6,10 +6,23 @@
 #include <string_view>
 #include <vector>
 
-#include "funnelhouse/ingest/event.hpp"
+#include "funnelhouse/common/event.hpp"
 #include "funnelhouse/schema/registry.hpp"
 
 namespace funnelhouse::ingest {
+
+using common::BadEvent;
+using common::Event;
+
+// Reasons a single event is rejected (the `reason` column of bad_events).
+namespace reason {
+inline constexpr const char* invalid_message = "invalid_message";
+inline constexpr const char* unsupported_type = "unsupported_type";
+inline constexpr const char* unknown_event = "unknown_event";
+inline constexpr const char* unknown_schema_version = "unknown_schema_version";
+inline constexpr const char* schema_violation = "schema_violation";
+inline constexpr const char* source_not_allowed = "source_not_allowed";
+}  // namespace reason
 
 // What surrounds one message: who sent it, on which route, and when.
 struct MessageContext {

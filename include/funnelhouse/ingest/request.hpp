@@ -6,7 +6,7 @@
 #include <system_error>
 #include <vector>
 
-#include "funnelhouse/ingest/event.hpp"
+#include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/schema/registry.hpp"
 

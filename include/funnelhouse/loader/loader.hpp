@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "funnelhouse/common/event.hpp"
 #include "funnelhouse/config/config.hpp"
-#include "funnelhouse/ingest/event.hpp"
 
 namespace funnelhouse::loader {
 
@@ -27,8 +27,8 @@ struct LoadOutcome {
 // only hand the outcome over (for example post it to the connection's
 // executor), never block.
 struct LoadJob {
-    std::vector<ingest::Event> events;
-    std::vector<ingest::BadEvent> bad_events;
+    std::vector<common::Event> events;
+    std::vector<common::BadEvent> bad_events;
     std::function<void(LoadOutcome)> done;
 };
 
@@ -47,7 +47,7 @@ class Loader {
     void start();
     void stop();
 
-    // Empty on success; ingest::errc::overloaded or shutting_down otherwise,
+    // Empty on success; errc::overloaded or shutting_down otherwise,
     // in which case `job.done` is not called.
     std::error_code submit(LoadJob&& job);
 

@@ -6,7 +6,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "funnelhouse/ingest/event.hpp"
+#include "funnelhouse/common/event.hpp"
 
 namespace funnelhouse::loader {
 
@@ -23,11 +23,11 @@ void prepare_staging(pqxx::connection& connection);
 // The same inside a caller's transaction (prepare_staging first); the caller
 // commits.
 std::unordered_set<std::string> write_rows(pqxx::work& txn,
-                                           const std::vector<const ingest::Event*>& events,
-                                           const std::vector<const ingest::BadEvent*>& bad_events);
+                                           const std::vector<const common::Event*>& events,
+                                           const std::vector<const common::BadEvent*>& bad_events);
 
 std::unordered_set<std::string> write_batch(pqxx::connection& connection,
-                                            const std::vector<const ingest::Event*>& events,
-                                            const std::vector<const ingest::BadEvent*>& bad_events);
+                                            const std::vector<const common::Event*>& events,
+                                            const std::vector<const common::BadEvent*>& bad_events);
 
 }  // namespace funnelhouse::loader

@@ -6,7 +6,9 @@
 #include "funnelhouse/common/source.hpp"
 #include "funnelhouse/common/time.hpp"
 
-namespace funnelhouse::ingest {
+namespace funnelhouse::common {
+
+// The rows the pipeline carries from ingest to the loader.
 
 // A valid event, ready to be stored: one row of `events`.
 struct Event {
@@ -16,14 +18,14 @@ struct Event {
     std::string schema_version;
     std::optional<std::string> anonymous_id;
     std::optional<std::string> user_id;
-    common::timestamp occurred_at;  // clock-skew corrected
-    std::optional<common::timestamp> original_timestamp;
-    std::optional<common::timestamp> sent_at;
-    common::timestamp received_at;
+    timestamp occurred_at;  // clock-skew corrected
+    std::optional<timestamp> original_timestamp;
+    std::optional<timestamp> sent_at;
+    timestamp received_at;
     std::string properties;  // JSON object text
     std::string context;     // JSON object text
     std::string write_key_name;
-    common::Source source = common::Source::browser;
+    Source source = Source::browser;
 };
 
 // A rejected event, stored rather than dropped: one row of `bad_events`.
@@ -37,19 +39,9 @@ struct BadEvent {
     std::string reason;
     std::string route;  // the route it arrived on, e.g. /v1/batch
     std::string write_key_name;
-    common::Source source = common::Source::browser;
-    common::timestamp received_at;
-    std::optional<common::timestamp> batch_sent_at;
+    Source source = Source::browser;
+    timestamp received_at;
+    std::optional<timestamp> batch_sent_at;
 };
 
-// Reasons a single event is rejected (the `reason` column of bad_events).
-namespace reason {
-inline constexpr const char* invalid_message = "invalid_message";
-inline constexpr const char* unsupported_type = "unsupported_type";
-inline constexpr const char* unknown_event = "unknown_event";
-inline constexpr const char* unknown_schema_version = "unknown_schema_version";
-inline constexpr const char* schema_violation = "schema_violation";
-inline constexpr const char* source_not_allowed = "source_not_allowed";
-}  // namespace reason
-
-}  // namespace funnelhouse::ingest
+}  // namespace funnelhouse::common

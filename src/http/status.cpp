@@ -1,0 +1,47 @@
+#include "funnelhouse/http/status.hpp"
+
+#include "funnelhouse/ingest/error.hpp"
+#include "funnelhouse/loader/error.hpp"
+
+namespace funnelhouse::http {
+
+unsigned http_status(std::error_code error) noexcept {
+    if (!error) return 200;
+    if (error.category() == ingest::ingest_category()) {
+        switch (static_cast<ingest::errc>(error.value())) {
+            case ingest::errc::malformed_json:
+            case ingest::errc::malformed_http:
+            case ingest::errc::wrong_shape:
+                return 400;
+            case ingest::errc::missing_write_key:
+            case ingest::errc::unknown_write_key:
+                return 401;
+            case ingest::errc::not_found:
+                return 404;
+            case ingest::errc::method_not_allowed:
+                return 405;
+            case ingest::errc::request_too_large:
+            case ingest::errc::event_too_large:
+                return 413;
+            case ingest::errc::headers_too_large:
+                return 431;
+            case ingest::errc::internal:
+                return 500;
+        }
+    }
+    if (error.category() == loader::loader_category()) {
+        switch (static_cast<loader::errc>(error.value())) {
+            case loader::errc::overloaded:
+            case loader::errc::shutting_down:
+            case loader::errc::database_unavailable:
+                return 503;
+            case loader::errc::load_failed:
+                return 500;
+        }
+    }
+    return 500;
+}
+
+bool worth_retrying(std::error_code error) noexcept { return http_status(error) == 503; }
+
+}  // namespace funnelhouse::http

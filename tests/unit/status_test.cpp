@@ -1,0 +1,35 @@
+#include "funnelhouse/http/status.hpp"
+
+#include <gtest/gtest.h>
+
+#include "funnelhouse/ingest/error.hpp"
+#include "funnelhouse/loader/error.hpp"
+
+using namespace funnelhouse;
+
+TEST(HttpStatus, OneMappingForEveryError) {
+    EXPECT_EQ(http::http_status({}), 200u);
+    EXPECT_EQ(http::http_status(ingest::errc::malformed_json), 400u);
+    EXPECT_EQ(http::http_status(ingest::errc::malformed_http), 400u);
+    EXPECT_EQ(http::http_status(ingest::errc::wrong_shape), 400u);
+    EXPECT_EQ(http::http_status(ingest::errc::unknown_write_key), 401u);
+    EXPECT_EQ(http::http_status(ingest::errc::missing_write_key), 401u);
+    EXPECT_EQ(http::http_status(ingest::errc::not_found), 404u);
+    EXPECT_EQ(http::http_status(ingest::errc::method_not_allowed), 405u);
+    EXPECT_EQ(http::http_status(ingest::errc::event_too_large), 413u);
+    EXPECT_EQ(http::http_status(ingest::errc::request_too_large), 413u);
+    EXPECT_EQ(http::http_status(ingest::errc::headers_too_large), 431u);
+    EXPECT_EQ(http::http_status(ingest::errc::internal), 500u);
+    EXPECT_EQ(http::http_status(loader::errc::overloaded), 503u);
+    EXPECT_EQ(http::http_status(loader::errc::shutting_down), 503u);
+    EXPECT_EQ(http::http_status(loader::errc::database_unavailable), 503u);
+    EXPECT_EQ(http::http_status(loader::errc::load_failed), 500u);
+    EXPECT_EQ(http::http_status(std::make_error_code(std::errc::io_error)), 500u);
+}
+
+TEST(HttpStatus, OnlyTemporaryRefusalsInviteARetry) {
+    EXPECT_TRUE(http::worth_retrying(loader::errc::overloaded));
+    EXPECT_TRUE(http::worth_retrying(loader::errc::database_unavailable));
+    EXPECT_FALSE(http::worth_retrying(loader::errc::load_failed));
+    EXPECT_FALSE(http::worth_retrying(ingest::errc::request_too_large));
+}
