@@ -1,16 +1,16 @@
-#include "funnelhouse/loader/reprocess.hpp"
+#include "funnelhouse/cli/reprocess.hpp"
 
 #include <pqxx/pqxx>
 
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/loader/writer.hpp"
 
-namespace funnelhouse::loader {
+namespace funnelhouse::cli {
 
 ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegistry& registry,
                           std::size_t rows_per_transaction) {
     ReprocessReport report;
-    prepare_staging(connection);
+    loader::prepare_staging(connection);
     std::string after = "00000000-0000-0000-0000-000000000000";
     for (;;) {
         pqxx::work txn(connection);
@@ -66,7 +66,7 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
         if (!events.empty()) {
             std::vector<const common::Event*> pointers;
             for (const auto& event : events) pointers.push_back(&event);
-            write_rows(txn, pointers, {});
+            loader::write_rows(txn, pointers, {});
             txn.exec_params(
                 "UPDATE bad_events SET reprocessed_at = now() WHERE bad_event_id = ANY($1::uuid[])",
                 loaded_ids);
@@ -77,4 +77,4 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
     return report;
 }
 
-}  // namespace funnelhouse::loader
+}  // namespace funnelhouse::cli

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <cstddef>
+#include <pqxx/connection>
+
+#include "funnelhouse/schema/registry.hpp"
+
+namespace funnelhouse::cli {
+
+struct ReprocessReport {
+    std::size_t examined = 0;
+    std::size_t loaded = 0;     // now valid: inserted into events (or already there)
+    std::size_t still_bad = 0;  // still rejected; left as they are
+};
+
+// Re-validates every bad_events row (ingest mapping, then the loader's
+// writer: it joins two stages, so it lives with the commands) not yet reprocessed against
+// `registry` with the same mapping the server uses (route, write key, receive time and batch sentAt
+// as recorded). Rows that now pass are loaded into events and marked reprocessed_at in the same
+// transaction, so each is loaded at most once, even when two runs overlap (rows are locked with
+// SKIP LOCKED).
+ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegistry& registry,
+                          std::size_t rows_per_transaction = 1000);
+
+}  // namespace funnelhouse::cli
