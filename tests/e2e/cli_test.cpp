@@ -161,3 +161,16 @@ TEST(Cli, HelpListsEverySetting) {
           "FUNNELHOUSE_KEYS_FILE", "FUNNELHOUSE_MAX_EVENT_BYTES", "--batch-max-delay-ms"})
         EXPECT_TRUE(contains(help.out, name)) << name;
 }
+
+TEST(Cli, ServeRefusesADatabaseThatIsNotMigrated) {
+    test::TestSchema schema;  // reachable, but no tables
+    test::TempDir dir;
+    const auto keys = dir.write("keys.json", R"([{"name":"web","key":"k","source":"browser"}])");
+    const auto result =
+        test::run_funnelhouse({"serve"}, with_repo({{"FUNNELHOUSE_DATABASE_URL", schema.url()},
+                                                    {"FUNNELHOUSE_KEYS_FILE", keys.string()},
+                                                    {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"}}));
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_TRUE(contains(result.err, "0 of 1 migrations applied: run `funnelhouse migrate` first"))
+        << result.err;
+}
