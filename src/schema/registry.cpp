@@ -29,6 +29,18 @@ bool contains(const std::vector<std::string_view>& list, std::string_view value)
     return std::find(list.begin(), list.end(), value) != list.end();
 }
 
+void append_pointer_token(std::string& pointer, std::string_view token) {
+    pointer.push_back('/');
+    for (char c : token) {
+        if (c == '~')
+            pointer += "~0";
+        else if (c == '/')
+            pointer += "~1";
+        else
+            pointer.push_back(c);
+    }
+}
+
 // valijson names each step of its context "[name]" or "[index]" under a
 // "<root>" step; a JSON pointer is what users and tools expect.
 std::string to_json_pointer(const std::vector<std::string>& context, std::string_view base) {
@@ -38,15 +50,7 @@ std::string to_json_pointer(const std::vector<std::string>& context, std::string
         std::string_view token = step;
         if (token.size() >= 2 && token.front() == '[' && token.back() == ']')
             token = token.substr(1, token.size() - 2);
-        pointer.push_back('/');
-        for (char c : token) {
-            if (c == '~')
-                pointer += "~0";
-            else if (c == '/')
-                pointer += "~1";
-            else
-                pointer.push_back(c);
-        }
+        append_pointer_token(pointer, token);
     }
     return pointer;
 }
@@ -154,17 +158,6 @@ std::optional<std::string> format_problem(std::string_view format, std::string_v
     return std::nullopt;
 }
 
-void append_pointer_token(std::string& pointer, std::string_view token) {
-    pointer.push_back('/');
-    for (char c : token) {
-        if (c == '~')
-            pointer += "~0";
-        else if (c == '/')
-            pointer += "~1";
-        else
-            pointer.push_back(c);
-    }
-}
 
 void check_formats(const nlohmann::json& schema, const nlohmann::json& value,
                    const std::string& pointer, std::vector<ValidationError>& errors) {
