@@ -114,6 +114,27 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_LOAD_TIMEOUT_MS", "--load-timeout-ms", "10000",
                     "how long a batch retries a failing database before its requests get 503",
                     false, millis_setting(&Config::load_timeout, 100, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_JUNK_IDS", "--junk-ids", "(none)",
+                    "comma-separated identifier values treated as absent, added to the built-in "
+                    "\"\", null, undefined, anonymous, 0, guest, nil, none, [object Object]",
+                    false, [](Config& c, const std::string& v) -> std::string {
+                        c.junk_ids.clear();
+                        std::size_t start = 0;
+                        while (start <= v.size()) {
+                            const auto comma = v.find(',', start);
+                            auto item =
+                                v.substr(start, comma == std::string::npos ? std::string::npos
+                                                                           : comma - start);
+                            while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+                            while (!item.empty() && item.back() == ' ') item.pop_back();
+                            if (item.size() > 255)
+                                return "each value must be at most 255 characters";
+                            if (!item.empty()) c.junk_ids.push_back(item);
+                            if (comma == std::string::npos) break;
+                            start = comma + 1;
+                        }
+                        return {};
+                    }});
     list.push_back({"FUNNELHOUSE_LOG_LEVEL", "--log-level", "info",
                     "trace, debug, info, warn, error or off", false,
                     [](Config& c, const std::string& v) -> std::string {

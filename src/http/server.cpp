@@ -40,7 +40,7 @@ struct Shared {
     const schema::SchemaRegistry& registry;
     const ingest::WriteKeyRing& keys;
     loader::Loader& loader;
-    ingest::IngestLimits limits;
+    ingest::IngestSettings ingest;
     std::atomic<int> waiting_for_load{0};
 };
 
@@ -132,7 +132,7 @@ class Session : public std::enable_shared_from_this<Session> {
         input.authorization = request[bhttp::field::authorization];
         input.received_at = common::now();
         auto outcome = std::make_shared<ingest::RequestOutcome>(
-            ingest::process_request(input, shared_.keys, shared_.registry, shared_.limits));
+            ingest::process_request(input, shared_.keys, shared_.registry, shared_.ingest));
         if (outcome->error) return send_error(outcome->error, outcome->error_message);
 
         const std::size_t accepted = outcome->events.size();
@@ -297,8 +297,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 void serve(const config::Config& config, const schema::SchemaRegistry& registry,
            const ingest::WriteKeyRing& keys, loader::Loader& loader) {
-    Shared shared{config, registry, keys, loader,
-                  ingest::IngestLimits{config.max_event_bytes, config.max_request_bytes}};
+    Shared shared{
+        config, registry, keys, loader,
+        ingest::IngestSettings{config.max_event_bytes, config.max_request_bytes, config.junk_ids}};
     const unsigned threads = config.effective_io_threads();
     net::io_context ioc(static_cast<int>(threads));
 

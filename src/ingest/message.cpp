@@ -1,6 +1,7 @@
 #include "funnelhouse/ingest/message.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "funnelhouse/common/uuid.hpp"
 #include "funnelhouse/schema/schemaver.hpp"
@@ -32,7 +33,15 @@ struct Checker {
     }
 };
 
-std::optional<std::string> identity_field(const json& message, const char* key, Checker& check) {
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::optional<std::string> identity_field(const json& message, const char* key, Checker& check,
+                                          const MessageContext& context) {
     const json* value = member(message, key);
     if (!value) return std::nullopt;
     std::string text;
@@ -44,7 +53,9 @@ std::optional<std::string> identity_field(const json& message, const char* key, 
         check.fail(std::string("/") + key, "must be a string");
         return std::nullopt;
     }
-    if (text.empty()) return std::nullopt;
+    // Placeholders that SDKs and templates send when nobody is known are no
+    // person: treating them as one would merge every visitor into one.
+    if (is_junk_identity(text, context.extra_junk_ids)) return std::nullopt;
     if (text.size() > kMaxIdentityLength || text.find('\0') != std::string::npos) {
         check.fail(std::string("/") + key, "must be at most 255 characters without NUL characters");
         return std::nullopt;
@@ -99,6 +110,22 @@ bool has_nul_escape(const std::string& json_text) {
 
 }  // namespace
 
+bool is_junk_identity(std::string_view value, const std::vector<std::string>* extra) {
+    static constexpr std::string_view kJunk[] = {
+        "", "null", "undefined", "anonymous", "0", "guest", "nil", "none", "[object object]"};
+    std::string_view trimmed = value;
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())))
+        trimmed.remove_prefix(1);
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
+        trimmed.remove_suffix(1);
+    for (const auto junk : kJunk)
+        if (equals_ignoring_case(trimmed, junk)) return true;
+    if (extra)
+        for (const auto& junk : *extra)
+            if (equals_ignoring_case(trimmed, junk)) return true;
+    return false;
+}
+
 common::timestamp corrected_timestamp(std::optional<common::timestamp> original,
                                       std::optional<common::timestamp> sent_at,
                                       common::timestamp received_at) {
@@ -112,6 +139,9 @@ std::optional<std::string_view> route_message_type(std::string_view route) {
     if (route == "/v1/track") return std::string_view{"track"};
     if (route == "/v1/page") return std::string_view{"page"};
     if (route == "/v1/identify") return std::string_view{"identify"};
+    if (route == "/v1/screen") return std::string_view{"screen"};
+    if (route == "/v1/group") return std::string_view{"group"};
+    if (route == "/v1/alias") return std::string_view{"alias"};
     return std::nullopt;
 }
 
@@ -149,7 +179,7 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     } else {
         const json* value = member(message, "type");
         if (!value || !value->is_string()) {
-            check.fail("/type", "must be one of track, page, identify");
+            check.fail("/type", "must be one of track, page, screen, identify, group, alias");
             return reject(reason::invalid_message, std::move(check.errors));
         }
         type = value->get<std::string>();
@@ -167,25 +197,46 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     } else if (type == "page") {
         event_name = "page_view";
         out.event_name = event_name;
-    } else if (type == "identify") {
-        event_name = "identify";
+    } else if (type == "screen") {
+        event_name = "screen_view";
+        out.event_name = event_name;
+    } else if (type == "identify" || type == "group" || type == "alias") {
+        event_name = type;
         out.event_name = event_name;
     } else {
-        return reject(
-            reason::unsupported_type,
-            {{"/type", "'" + type.substr(0, 50) +
-                           "' messages are not accepted; expected track, page or identify"}});
+        return reject(reason::unsupported_type,
+                      {{"/type", "'" + type.substr(0, 50) +
+                                     "' messages are not accepted; expected track, page, screen, "
+                                     "identify, group or alias"}});
     }
 
     Event event;
     event.event_type = type;
-    event.anonymous_id = identity_field(message, "anonymousId", check);
-    event.user_id = identity_field(message, "userId", check);
+    event.anonymous_id = identity_field(message, "anonymousId", check, context);
+    event.user_id = identity_field(message, "userId", check, context);
+    if (type == "alias") {
+        event.previous_id = identity_field(message, "previousId", check, context);
+        if (!event.previous_id && check.errors.empty())
+            check.fail("/previousId", "an alias needs the previous id it links to userId");
+        if (!event.user_id && check.errors.empty())
+            check.fail("/userId", "an alias needs the userId the previous id belongs to");
+    }
+    if (type == "group") {
+        event.group_id = identity_field(message, "groupId", check, context);
+        if (!event.group_id && check.errors.empty())
+            check.fail("/groupId", "a group call needs a groupId");
+    }
+    if (!event.user_id && !event.anonymous_id && check.errors.empty())
+        check.fail("/userId",
+                   "a message needs a userId or an anonymousId (placeholders such as "
+                   "'undefined' or 'guest' count as absent)");
 
-    const char* payload_key = type == "identify" ? "traits" : "properties";
-    json payload = object_field(message, payload_key, check);
-    if (type == "page") {
-        // Segment's page call carries name and category beside the properties.
+    // The object the contract validates: traits for identify and group, the
+    // properties otherwise (alias has none).
+    const char* payload_key = (type == "identify" || type == "group") ? "traits" : "properties";
+    json payload = type == "alias" ? json::object() : object_field(message, payload_key, check);
+    if (type == "page" || type == "screen") {
+        // Segment's page and screen calls carry name and category beside the properties.
         for (const char* key : {"name", "category"})
             if (const json* value = member(message, key); value && !payload.contains(key))
                 payload[key] = *value;

@@ -67,15 +67,16 @@ ordered errors_json(const std::vector<schema::ValidationError>& errors) {
 }  // namespace
 
 RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& keys,
-                               const schema::SchemaRegistry& registry, const IngestLimits& limits) {
+                               const schema::SchemaRegistry& registry,
+                               const IngestSettings& settings) {
     const auto implied_type = route_message_type(input.route);
     if (!implied_type) return refuse(errc::not_found, "no such route: " + std::string{input.route});
     const bool is_batch = implied_type->empty();
 
-    if (input.body.size() > limits.max_request_bytes)
+    if (input.body.size() > settings.max_request_bytes)
         return refuse(errc::request_too_large,
                       "request body is " + std::to_string(input.body.size()) +
-                          " bytes; the limit is " + std::to_string(limits.max_request_bytes) +
+                          " bytes; the limit is " + std::to_string(settings.max_request_bytes) +
                           " bytes (FUNNELHOUSE_MAX_REQUEST_BYTES)");
 
     const json body = json::parse(input.body, nullptr, false);
@@ -102,6 +103,7 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
     context.write_key_name = key->name;
     context.source = key->source;
     context.received_at = input.received_at;
+    context.extra_junk_ids = &settings.extra_junk_ids;
 
     std::vector<std::string_view> raw_messages;
     std::vector<const json*> messages;
@@ -130,12 +132,12 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
     }
 
     for (std::size_t i = 0; i < raw_messages.size(); ++i) {
-        if (raw_messages[i].size() > limits.max_event_bytes)
+        if (raw_messages[i].size() > settings.max_event_bytes)
             return refuse(
                 errc::event_too_large,
                 (is_batch ? "message at index " + std::to_string(i) : std::string{"message"}) +
                     " is " + std::to_string(raw_messages[i].size()) + " bytes; the limit is " +
-                    std::to_string(limits.max_event_bytes) +
+                    std::to_string(settings.max_event_bytes) +
                     " bytes per event (FUNNELHOUSE_MAX_EVENT_BYTES)");
     }
 

@@ -15,7 +15,8 @@ namespace funnelhouse::loader {
 namespace {
 
 constexpr const char* kEventColumns =
-    "event_id, event_name, event_type, schema_version, anonymous_id, user_id, occurred_at, "
+    "event_id, event_name, event_type, schema_version, anonymous_id, user_id, group_id, "
+    "previous_id, occurred_at, "
     "original_timestamp, sent_at, received_at, properties, context, write_key_name, source";
 
 constexpr const char* kBadEventColumns =
@@ -31,7 +32,8 @@ void prepare_staging(pqxx::connection& connection) {
     setup.exec(
         "CREATE TEMP TABLE IF NOT EXISTS funnelhouse_events_stage ("
         " seq bigint NOT NULL, event_id text, event_name text, event_type text,"
-        " schema_version text, anonymous_id text, user_id text, occurred_at timestamptz,"
+        " schema_version text, anonymous_id text, user_id text, group_id text, previous_id text, "
+        "occurred_at timestamptz,"
         " original_timestamp timestamptz, sent_at timestamptz, received_at timestamptz,"
         " properties jsonb, context jsonb, write_key_name text, source text)"
         " ON COMMIT DELETE ROWS");
@@ -70,6 +72,8 @@ std::unordered_set<std::string> write_rows(pqxx::work& txn,
                 row.field(std::string_view{event->schema_version});
                 row.field_or_null(event->anonymous_id);
                 row.field_or_null(event->user_id);
+                row.field_or_null(event->group_id);
+                row.field_or_null(event->previous_id);
                 row.field(common::format_timestamp(event->occurred_at));
                 row.field_or_null(format_optional(event->original_timestamp));
                 row.field_or_null(format_optional(event->sent_at));

@@ -32,7 +32,7 @@ TEST(Cli, MigrateTwiceIsANoOp) {
     EXPECT_TRUE(contains(first.out, "applied 0001_events.sql")) << first.out;
     const auto second = test::run_funnelhouse({"migrate"}, env);
     ASSERT_EQ(second.exit_code, 0) << second.err;
-    EXPECT_TRUE(contains(second.out, "0 applied, 1 already applied")) << second.out;
+    EXPECT_TRUE(contains(second.out, "0 applied, 2 already applied")) << second.out;
 }
 
 TEST(Cli, MigrateRefusesAChangedMigration) {
@@ -52,9 +52,9 @@ TEST(Cli, MigrateRefusesAChangedMigration) {
 TEST(Cli, ValidatePrintsEveryErrorAndFailsOnInvalidEvents) {
     test::TempDir dir;
     const auto file = dir.write("events.json", R"({"batch":[
-        {"type":"track","messageId":"ok-1","event":"add_to_cart","properties":{"product_id":"p"}},
-        {"type":"track","messageId":"bad-1","event":"order_completed","properties":{"order_id":"A","revenue":-1}},
-        {"type":"track","messageId":"bad-2","event":"mystery"}]})");
+        {"type":"track","messageId":"ok-1","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p"}},
+        {"type":"track","messageId":"bad-1","event":"order_completed","userId":"u","properties":{"order_id":"A","revenue":-1}},
+        {"type":"track","messageId":"bad-2","event":"mystery","anonymousId":"a"}]})");
     const auto result = test::run_funnelhouse({"validate", file.string()}, with_repo());
     EXPECT_EQ(result.exit_code, 1) << result.err;
     EXPECT_TRUE(contains(result.out, "message 1 (bad-1) order_completed: schema_violation"))
@@ -67,8 +67,9 @@ TEST(Cli, ValidatePrintsEveryErrorAndFailsOnInvalidEvents) {
 
 TEST(Cli, ValidateReadsStdinAndNdjson) {
     const auto ok = test::run_funnelhouse({"validate", "-"}, with_repo(),
-                                          "{\"type\":\"page\",\"properties\":{\"path\":\"/"
-                                          "\"}}\n{\"type\":\"track\",\"event\":\"wishlist_added\","
+                                          "{\"type\":\"page\",\"anonymousId\":\"a\",\"properties\":"
+                                          "{\"path\":\"/\"}}\n{\"type\":\"track\",\"event\":"
+                                          "\"wishlist_added\",\"userId\":\"u\","
                                           "\"properties\":{\"product_id\":\"p\"}}\n");
     EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
     EXPECT_TRUE(contains(ok.out, "2 valid, 0 invalid")) << ok.out;
@@ -171,6 +172,6 @@ TEST(Cli, ServeRefusesADatabaseThatIsNotMigrated) {
                                                     {"FUNNELHOUSE_KEYS_FILE", keys.string()},
                                                     {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"}}));
     EXPECT_EQ(result.exit_code, 1);
-    EXPECT_TRUE(contains(result.err, "0 of 1 migrations applied: run `funnelhouse migrate` first"))
+    EXPECT_TRUE(contains(result.err, "0 of 2 migrations applied: run `funnelhouse migrate` first"))
         << result.err;
 }

@@ -329,3 +329,33 @@ TEST_F(ServeTest, SigtermAnswersEveryRequestAlreadyAccepted) {
     for (int c = 0; c < kClients; ++c) EXPECT_EQ(statuses[c], 200) << "client " << c;
     EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), std::to_string(kClients));
 }
+
+TEST_F(ServeTest, ScreenGroupAndAliasRoutesStoreTheirIds) {
+    ASSERT_EQ(client_
+                  ->post("/v1/screen", R"({"messageId":"s-1","anonymousId":"a","name":"Basket"})",
+                         kBrowserKey)
+                  .status,
+              200);
+    ASSERT_EQ(
+        client_
+            ->post("/v1/group",
+                   R"({"messageId":"g-1","userId":"u","groupId":"acme","traits":{"name":"Acme"}})",
+                   kServerKey)
+            .status,
+        200);
+    ASSERT_EQ(
+        client_
+            ->post("/v1/alias", R"({"messageId":"al-1","userId":"u","previousId":"a"})", kServerKey)
+            .status,
+        200);
+    const auto nobody = client_->post(
+        "/v1/track",
+        R"({"messageId":"n-1","event":"add_to_cart","userId":"undefined","properties":{"product_id":"p"}})",
+        kBrowserKey);
+    ASSERT_EQ(nobody.status, 200);
+    EXPECT_EQ(json::parse(nobody.body)["rejected"][0]["errors"][0]["path"], "/userId");
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id || ':' || event_name || ':' || "
+                             "coalesce(group_id, '-') || ':' || "
+                             "coalesce(previous_id, '-'), ',' ORDER BY event_id) FROM events"),
+              "al-1:alias:-:a,g-1:group:acme:-,s-1:screen_view:-:-");
+}

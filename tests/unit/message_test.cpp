@@ -121,15 +121,16 @@ TEST_F(MessageTest, RejectsOverlongMessageIdAndBadTimestamps) {
 }
 
 TEST_F(MessageTest, RejectsUnknownEventsAndUnsupportedTypes) {
-    const auto unknown = map(R"({"type":"track","messageId":"x","event":"Order Completed"})");
+    const auto unknown =
+        map(R"({"type":"track","messageId":"x","event":"Order Completed","anonymousId":"a"})");
     ASSERT_TRUE(unknown.rejection.has_value());
     EXPECT_EQ(unknown.rejection->reason, "unknown_event");
     EXPECT_EQ(unknown.rejection->errors[0].path, "/event");
     EXPECT_EQ(unknown.event_id, "x");
 
-    const auto screen = map(R"({"type":"screen","name":"Home"})");
-    ASSERT_TRUE(screen.rejection.has_value());
-    EXPECT_EQ(screen.rejection->reason, "unsupported_type");
+    const auto unknown_type = map(R"({"type":"page_leave","anonymousId":"a"})");
+    ASSERT_TRUE(unknown_type.rejection.has_value());
+    EXPECT_EQ(unknown_type.rejection->reason, "unsupported_type");
 
     const auto not_object = map(R"([1,2])");
     EXPECT_EQ(not_object.rejection->reason, "invalid_message");
@@ -137,18 +138,18 @@ TEST_F(MessageTest, RejectsUnknownEventsAndUnsupportedTypes) {
 
 TEST_F(MessageTest, PinnedVersionsAreHonoured) {
     const auto pinned = map(
-        R"({"type":"track","event":"add_to_cart","context":{"schema":"add_to_cart/1-0-0"},"properties":{"product_id":"p"}})");
+        R"({"type":"track","event":"add_to_cart","anonymousId":"a","context":{"schema":"add_to_cart/1-0-0"},"properties":{"product_id":"p"}})");
     ASSERT_TRUE(pinned.event.has_value());
     EXPECT_EQ(pinned.event->schema_version, "1-0-0");
 
     const auto missing = map(
-        R"({"type":"track","event":"add_to_cart","context":{"schema":"add_to_cart/1-0-7"},"properties":{"product_id":"p"}})");
+        R"({"type":"track","event":"add_to_cart","anonymousId":"a","context":{"schema":"add_to_cart/1-0-7"},"properties":{"product_id":"p"}})");
     ASSERT_TRUE(missing.rejection.has_value());
     EXPECT_EQ(missing.rejection->reason, "unknown_schema_version");
     EXPECT_EQ(missing.rejection->errors[0].path, "/context/schema");
 
     const auto other = map(
-        R"({"type":"track","event":"add_to_cart","context":{"schema":"wishlist_added/1-0-0"},"properties":{"product_id":"p"}})");
+        R"({"type":"track","event":"add_to_cart","anonymousId":"a","context":{"schema":"wishlist_added/1-0-0"},"properties":{"product_id":"p"}})");
     EXPECT_EQ(other.rejection->reason, "invalid_message");
 }
 
@@ -165,7 +166,7 @@ TEST_F(MessageTest, SchemaViolationsNameThePropertyPath) {
 
 TEST_F(MessageTest, NulCharactersAreRejectedNotStored) {
     const auto mapped = map(
-        R"({"type":"track","event":"add_to_cart","properties":{"product_id":"p","note":"a\u0000b"}})");
+        R"({"type":"track","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p","note":"a\u0000b"}})");
     ASSERT_TRUE(mapped.rejection.has_value());
     EXPECT_EQ(mapped.rejection->reason, "invalid_message");
     EXPECT_EQ(mapped.rejection->errors[0].path, "/properties");
@@ -187,20 +188,20 @@ TEST_F(MessageTest, BrowserKeysCannotSendServerOnlyEvents) {
 TEST_F(MessageTest, ImplausibleTimesAreRejectedNotStored) {
     // Year 0 after applying the offset: PostgreSQL could not take it.
     const auto year_zero = map(
-        R"({"type":"track","event":"add_to_cart","timestamp":"0001-01-01T00:30:00+01:00","properties":{"product_id":"p"}})");
+        R"({"type":"track","event":"add_to_cart","anonymousId":"a","timestamp":"0001-01-01T00:30:00+01:00","properties":{"product_id":"p"}})");
     ASSERT_TRUE(year_zero.rejection.has_value());
     EXPECT_EQ(year_zero.rejection->errors.at(0).path, "/timestamp");
 
     // A sentAt far ahead of the event pushes the corrected time before 1970.
     const auto skewed = map(
-        R"({"type":"track","event":"add_to_cart","timestamp":"2024-05-01T12:00:00Z","sentAt":"9999-01-01T00:00:00Z","properties":{"product_id":"p"}})");
+        R"({"type":"track","event":"add_to_cart","anonymousId":"a","timestamp":"2024-05-01T12:00:00Z","sentAt":"9999-01-01T00:00:00Z","properties":{"product_id":"p"}})");
     ASSERT_TRUE(skewed.rejection.has_value());
     EXPECT_EQ(skewed.rejection->reason, "invalid_message");
     EXPECT_EQ(skewed.rejection->errors.at(0).path, "/timestamp");
 
     // An explicit time a week ahead of receipt, with nothing to correct it.
     const auto future = map(
-        R"({"type":"track","event":"add_to_cart","timestamp":"2024-05-08T12:00:00Z","properties":{"product_id":"p"}})");
+        R"({"type":"track","event":"add_to_cart","anonymousId":"a","timestamp":"2024-05-08T12:00:00Z","properties":{"product_id":"p"}})");
     ASSERT_TRUE(future.rejection.has_value());
     EXPECT_EQ(future.rejection->errors.at(0).path, "/timestamp");
 }
@@ -212,11 +213,13 @@ TEST_F(MessageTest, FormatsAreCheckedWithoutRegularExpressions) {
     EXPECT_TRUE(map(R"({"type":"identify","userId":"u","traits":{"email":"ann@shop.example"}})")
                     .event.has_value());
 
-    const auto url = map(R"({"type":"page","properties":{"url":"/relative/path"}})");
+    const auto url =
+        map(R"({"type":"page","anonymousId":"a","properties":{"url":"/relative/path"}})");
     ASSERT_TRUE(url.rejection.has_value());
     EXPECT_EQ(url.rejection->errors.at(0).path, "/properties/url");
-    EXPECT_TRUE(map(R"({"type":"page","properties":{"url":"https://shop.example/p?x=1"}})")
-                    .event.has_value());
+    EXPECT_TRUE(
+        map(R"({"type":"page","anonymousId":"a","properties":{"url":"https://shop.example/p?x=1"}})")
+            .event.has_value());
 
     // A 32 KB run of digits in a date-time field: answered, not a crash.
     const auto long_date = map(R"({"type":"identify","userId":"u","traits":{"created_at":")" +
@@ -231,8 +234,66 @@ TEST_F(MessageTest, FormatsAreCheckedWithoutRegularExpressions) {
 TEST_F(MessageTest, MessageIdLimitCountsCharactersNotBytes) {
     std::string id;
     for (int i = 0; i < 100; ++i) id += "é";
-    const auto mapped = map(R"({"type":"track","messageId":")" + id +
-                            R"(","event":"add_to_cart","properties":{"product_id":"p"}})");
+    const auto mapped =
+        map(R"({"type":"track","messageId":")" + id +
+            R"(","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p"}})");
     ASSERT_TRUE(mapped.event.has_value());
     EXPECT_EQ(mapped.event->event_id, id);
+}
+
+TEST_F(MessageTest, ScreenGroupAndAliasMapToTheirEvents) {
+    const auto screen =
+        map(R"({"anonymousId":"a","name":"Basket","properties":{"items":2}})", "/v1/screen");
+    ASSERT_TRUE(screen.event.has_value());
+    EXPECT_EQ(screen.event->event_name, "screen_view");
+    EXPECT_EQ(json::parse(screen.event->properties), json::parse(R"({"items":2,"name":"Basket"})"));
+
+    const auto group = map(
+        R"({"type":"group","userId":"u1","groupId":"acme","traits":{"name":"Acme","employees":40}})");
+    ASSERT_TRUE(group.event.has_value());
+    EXPECT_EQ(group.event->event_name, "group");
+    EXPECT_EQ(group.event->group_id, "acme");
+    EXPECT_EQ(json::parse(group.event->properties)["employees"], 40);
+
+    const auto alias = map(R"({"type":"alias","previousId":"anon-7","userId":"u1"})");
+    ASSERT_TRUE(alias.event.has_value());
+    EXPECT_EQ(alias.event->event_name, "alias");
+    EXPECT_EQ(alias.event->previous_id, "anon-7");
+    EXPECT_EQ(alias.event->user_id, "u1");
+
+    const auto no_previous = map(R"({"type":"alias","userId":"u1","previousId":"undefined"})");
+    ASSERT_TRUE(no_previous.rejection.has_value());
+    EXPECT_EQ(no_previous.rejection->errors.at(0).path, "/previousId");
+    const auto no_group = map(R"({"type":"group","userId":"u1"})");
+    ASSERT_TRUE(no_group.rejection.has_value());
+    EXPECT_EQ(no_group.rejection->errors.at(0).path, "/groupId");
+}
+
+TEST_F(MessageTest, MessagesNeedSomebodyAndPlaceholdersAreNobody) {
+    const auto nobody =
+        map(R"({"type":"track","event":"add_to_cart","properties":{"product_id":"p"}})");
+    ASSERT_TRUE(nobody.rejection.has_value());
+    EXPECT_EQ(nobody.rejection->reason, "invalid_message");
+    EXPECT_EQ(nobody.rejection->errors.at(0).path, "/userId");
+
+    for (const char* junk : {"", "null", "undefined", "Anonymous", "0", "GUEST", " none "}) {
+        const auto placeholder =
+            map(std::string(R"({"type":"track","event":"add_to_cart","userId":")") + junk +
+                R"(","anonymousId":"real-anon","properties":{"product_id":"p"}})");
+        ASSERT_TRUE(placeholder.event.has_value()) << junk;
+        EXPECT_FALSE(placeholder.event->user_id.has_value()) << junk;
+        EXPECT_EQ(placeholder.event->anonymous_id, "real-anon");
+    }
+    const auto only_junk = map(
+        R"({"type":"track","event":"add_to_cart","userId":"null","anonymousId":"undefined","properties":{"product_id":"p"}})");
+    EXPECT_TRUE(only_junk.rejection.has_value());
+}
+
+TEST(JunkIdentity, ConfiguredValuesAreAddedToTheBuiltInOnes) {
+    const std::vector<std::string> extra{"visitor", "n/a"};
+    EXPECT_TRUE(ingest::is_junk_identity("Visitor", &extra));
+    EXPECT_TRUE(ingest::is_junk_identity("N/A", &extra));
+    EXPECT_TRUE(ingest::is_junk_identity("undefined", &extra));
+    EXPECT_FALSE(ingest::is_junk_identity("visitor-42", &extra));
+    EXPECT_FALSE(ingest::is_junk_identity("visitor", nullptr));
 }

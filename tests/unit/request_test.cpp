@@ -31,7 +31,7 @@ class RequestTest : public ::testing::Test {
                                const std::string& authorization = "") {
         ingest::RequestInput input{route, body, authorization,
                                    *common::parse_timestamp("2024-05-01T12:00:00Z")};
-        return ingest::process_request(input, *keys_, *registry_, limits_);
+        return ingest::process_request(input, *keys_, *registry_, settings_);
     }
 
     static std::string basic(const std::string& key) {
@@ -40,7 +40,7 @@ class RequestTest : public ::testing::Test {
 
     static schema::SchemaRegistry* registry_;
     static ingest::WriteKeyRing* keys_;
-    ingest::IngestLimits limits_;
+    ingest::IngestSettings settings_;
 };
 
 schema::SchemaRegistry* RequestTest::registry_ = nullptr;
@@ -94,7 +94,7 @@ TEST(WriteKeys, RefusesBadKeyFiles) {
 
 TEST_F(RequestTest, SplitsABatchIntoEventsAndRejections) {
     const std::string bad_message =
-        R"({"type":"track","messageId":"m2","event":"add_to_cart","properties":{"product_id":"p","price":"cheap"}})";
+        R"({"type":"track","messageId":"m2","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p","price":"cheap"}})";
     const std::string body = R"({"sentAt":"2024-05-01T11:59:59Z","batch":[
         {"type":"track","messageId":"m1","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p"}},
         )" + bad_message + R"(,
@@ -170,7 +170,7 @@ TEST_F(RequestTest, EnforcesSizeLimitsNamingThem) {
         << big_event.error_message;
     EXPECT_NE(big_event.error_message.find("32768"), std::string::npos);
 
-    limits_.max_request_bytes = 1000;
+    settings_.max_request_bytes = 1000;
     const auto big_request =
         run("/v1/batch", R"({"batch":[],"pad":")" + std::string(1000, 'x') + "\"}",
             basic("browser-key"));

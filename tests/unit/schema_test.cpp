@@ -117,7 +117,7 @@ TEST(Lint, StarterContractsAreClean) {
     const auto findings = lint_schemas(funnelhouse::test::source_dir() / "schemas");
     for (const auto& finding : findings) ADD_FAILURE() << finding.file << ": " << finding.message;
     const auto registry = SchemaRegistry::load(funnelhouse::test::source_dir() / "schemas");
-    EXPECT_EQ(registry.size(), 21u);
+    EXPECT_EQ(registry.size(), 24u);
     const auto* order = registry.newest("order_completed");
     ASSERT_NE(order, nullptr);
     EXPECT_EQ(order->meta.sources,

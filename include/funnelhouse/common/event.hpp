@@ -14,11 +14,13 @@ namespace funnelhouse::common {
 struct Event {
     std::string event_id;
     std::string event_name;
-    std::string event_type;  // track | page | identify
+    std::string event_type;  // track | page | screen | identify | group | alias
     std::string schema_version;
     std::optional<std::string> anonymous_id;
     std::optional<std::string> user_id;
-    timestamp occurred_at;  // clock-skew corrected
+    std::optional<std::string> group_id;     // group calls
+    std::optional<std::string> previous_id;  // alias calls: the id linked to user_id
+    timestamp occurred_at;                   // clock-skew corrected
     std::optional<timestamp> original_timestamp;
     std::optional<timestamp> sent_at;
     timestamp received_at;

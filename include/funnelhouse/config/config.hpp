@@ -31,6 +31,9 @@ struct Config {
     std::size_t queue_max_events = 100'000;
     std::chrono::milliseconds load_timeout{10'000};
 
+    std::vector<std::string>
+        junk_ids;  // identifier values treated as absent, besides the built-in ones
+
     std::string log_level = "info";
 
     unsigned effective_io_threads() const;

@@ -31,7 +31,15 @@ struct MessageContext {
     common::Source source = common::Source::browser;
     common::timestamp received_at;
     std::optional<common::timestamp> batch_sent_at;  // `sentAt` of the enclosing batch
+    // Identifier values to treat as absent besides the built-in ones
+    // (FUNNELHOUSE_JUNK_IDS); may be null.
+    const std::vector<std::string>* extra_junk_ids = nullptr;
 };
+
+// Whether an identifier is a placeholder rather than a person: "", "null",
+// "undefined", "anonymous", "0", "guest", "nil", "none", "[object Object]"
+// and `extra`, ignoring case and surrounding spaces.
+bool is_junk_identity(std::string_view value, const std::vector<std::string>* extra);
 
 struct Rejection {
     std::string reason;

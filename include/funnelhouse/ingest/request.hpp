@@ -12,9 +12,10 @@
 
 namespace funnelhouse::ingest {
 
-struct IngestLimits {
+struct IngestSettings {
     std::size_t max_event_bytes = 32 * 1024;
     std::size_t max_request_bytes = 500 * 1024;
+    std::vector<std::string> extra_junk_ids;  // identifier values to treat as absent
 };
 
 struct RequestInput {
@@ -40,7 +41,8 @@ struct RequestOutcome {
 
 // Pure: parses, authenticates, maps and validates a request body.
 RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& keys,
-                               const schema::SchemaRegistry& registry, const IngestLimits& limits);
+                               const schema::SchemaRegistry& registry,
+                               const IngestSettings& limits);
 
 // The 200 body once the request's events are committed: `accepted` valid
 // events, of which `duplicates` had an id that was already stored.
