@@ -109,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_.expires_never();
         version_ = request.version();
         keep_alive_ = request.keep_alive();
+        origin_ = std::string{request[bhttp::field::origin]};
         const auto path = path_of(request.target());
 
         if (path == "/healthz" || path == "/readyz") {
@@ -123,13 +124,16 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         if (!is_ingest_route(path))
             return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
+        if (request.method() == bhttp::verb::options) return answer_preflight();
         if (request.method() != bhttp::verb::post)
-            return send_error(ingest::errc::method_not_allowed, "use POST", false, "POST");
+            return send_error(ingest::errc::method_not_allowed, "use POST", false, "POST, OPTIONS");
 
         ingest::RequestInput input;
         input.route = path;
         input.body = request.body();
         input.authorization = request[bhttp::field::authorization];
+        input.content_encoding = request[bhttp::field::content_encoding];
+        input.origin = origin_;
         input.received_at = common::now();
         auto outcome = std::make_shared<ingest::RequestOutcome>(
             ingest::process_request(input, shared_.keys, shared_.registry, shared_.ingest));
@@ -161,6 +165,24 @@ class Session : public std::enable_shared_from_this<Session> {
                                     "(FUNNELHOUSE_QUEUE_MAX_EVENTS)"
                                   : "the server is shutting down; retry later");
         }
+    }
+
+    // CORS preflight: the browser asks before a POST with Authorization or a
+    // JSON content type. The key is not known yet, so any browser key that
+    // accepts the origin is enough; the POST itself is checked against its key.
+    void answer_preflight() {
+        if (origin_.empty() || !shared_.keys.any_browser_key_allows(origin_))
+            return send_error(ingest::errc::origin_not_allowed,
+                              origin_.empty() ? "a preflight needs an Origin header"
+                                              : "origin '" + origin_.substr(0, 200) +
+                                                    "' is not allowed by any browser write key");
+        prepare(bhttp::status::no_content, "", false);
+        response_.set(bhttp::field::access_control_allow_methods, "POST, OPTIONS");
+        response_.set(bhttp::field::access_control_allow_headers,
+                      "Authorization, Content-Type, Content-Encoding");
+        response_.set(bhttp::field::access_control_max_age, "600");
+        response_.content_length(0);
+        write();
     }
 
     void on_loaded(const ingest::RequestOutcome& outcome, std::size_t accepted,
@@ -197,6 +219,12 @@ class Session : public std::enable_shared_from_this<Session> {
         response_.set(bhttp::field::server, "funnelhouse");
         response_.set(bhttp::field::content_type, "application/json");
         response_.keep_alive(keep_alive_ && !close);
+        // Let a page read the answer (also a refusal) when its origin may
+        // send with some browser key.
+        if (!origin_.empty() && shared_.keys.any_browser_key_allows(origin_)) {
+            response_.set(bhttp::field::access_control_allow_origin, origin_);
+            response_.set(bhttp::field::vary, "Origin");
+        }
         response_.body() = std::move(body);
         response_.prepare_payload();
     }
@@ -250,6 +278,7 @@ class Session : public std::enable_shared_from_this<Session> {
     unsigned version_ = 11;
     bool keep_alive_ = false;
     bool answering_load_ = false;
+    std::string origin_;  // the current request's Origin header
     std::array<char, 4096> scratch_{};
 };
 

@@ -16,6 +16,10 @@ unsigned http_status(std::error_code error) noexcept {
             case ingest::errc::missing_write_key:
             case ingest::errc::unknown_write_key:
                 return 401;
+            case ingest::errc::origin_not_allowed:
+                return 403;
+            case ingest::errc::unsupported_encoding:
+                return 415;
             case ingest::errc::not_found:
                 return 404;
             case ingest::errc::method_not_allowed:

@@ -22,6 +22,10 @@ class IngestCategory final : public std::error_category {
                 return "request body too large";
             case errc::event_too_large:
                 return "event too large";
+            case errc::unsupported_encoding:
+                return "unsupported content encoding";
+            case errc::origin_not_allowed:
+                return "origin not allowed";
             case errc::missing_write_key:
                 return "missing write key";
             case errc::unknown_write_key:

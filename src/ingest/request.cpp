@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "funnelhouse/common/gzip.hpp"
 #include "funnelhouse/common/uuid.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
@@ -47,6 +48,14 @@ std::string describe_syntax_error(std::string_view body) {
            (close == std::string::npos ? capture.message : capture.message.substr(close + 2));
 }
 
+std::string lowercase(std::string_view text) {
+    std::string out{text};
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    while (!out.empty() && out.front() == ' ') out.erase(0, 1);
+    return out;
+}
+
 RequestOutcome refuse(errc code, std::string message) {
     RequestOutcome outcome;
     outcome.error = code;
@@ -79,8 +88,29 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                           " bytes; the limit is " + std::to_string(settings.max_request_bytes) +
                           " bytes (FUNNELHOUSE_MAX_REQUEST_BYTES)");
 
-    const json body = json::parse(input.body, nullptr, false);
-    if (body.is_discarded()) return refuse(errc::malformed_json, describe_syntax_error(input.body));
+    // Compressed bodies are bounded after decompression too: a small gzip
+    // that inflates past the limit is refused without inflating it all.
+    std::string inflated;
+    std::string_view text = input.body;
+    const auto encoding = lowercase(input.content_encoding);
+    if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") {
+        auto result = common::inflate_bounded(input.body, settings.max_request_bytes);
+        if (result.status == common::InflateStatus::too_large)
+            return refuse(errc::request_too_large, "request body inflates past " +
+                                                       std::to_string(settings.max_request_bytes) +
+                                                       " bytes (FUNNELHOUSE_MAX_REQUEST_BYTES)");
+        if (result.status == common::InflateStatus::corrupt)
+            return refuse(errc::wrong_shape, "body is not valid " + encoding + " data");
+        inflated = std::move(result.bytes);
+        text = inflated;
+    } else if (!encoding.empty() && encoding != "identity") {
+        return refuse(errc::unsupported_encoding,
+                      "Content-Encoding '" + encoding.substr(0, 40) +
+                          "' is not supported; use gzip, deflate or none");
+    }
+
+    const json body = json::parse(text, nullptr, false);
+    if (body.is_discarded()) return refuse(errc::malformed_json, describe_syntax_error(text));
     if (!body.is_object())
         return refuse(errc::wrong_shape, is_batch ? "body must be a JSON object with a 'batch' list"
                                                   : "body must be a JSON object (one message)");
@@ -97,6 +127,18 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                       "and an empty password, or 'writeKey' in the body");
     const WriteKey* key = keys.find(*key_text);
     if (!key) return refuse(errc::unknown_write_key, "unknown write key");
+    // Browsers always send Origin. A server key in a page would be a leaked
+    // secret; a browser key answers only the origins it lists.
+    if (!input.origin.empty()) {
+        if (key->source == common::Source::server)
+            return refuse(
+                errc::origin_not_allowed,
+                "a server write key cannot be used from a browser page; use a browser key");
+        if (!key->allows_origin(input.origin))
+            return refuse(errc::origin_not_allowed,
+                          "origin '" + std::string{input.origin.substr(0, 200)} +
+                              "' is not in the origins of write key '" + key->name + "'");
+    }
 
     MessageContext context;
     context.route = input.route;
@@ -121,13 +163,13 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                     "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
             context.batch_sent_at = parsed;
         }
-        auto spans = array_member_spans(input.body, "batch");
+        auto spans = array_member_spans(text, "batch");
         if (!spans || spans->size() != batch->size())
             return refuse(errc::wrong_shape, "'batch' must be a list of messages");
         raw_messages = std::move(*spans);
         for (const auto& message : *batch) messages.push_back(&message);
     } else {
-        raw_messages.push_back(input.body);
+        raw_messages.push_back(text);
         messages.push_back(&body);
     }
 

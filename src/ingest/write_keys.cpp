@@ -38,6 +38,25 @@ WriteKeyRing WriteKeyRing::from_json_text(std::string_view text, std::string_vie
         const auto source = common::parse_source(entry["source"].get<std::string>());
         if (!source) throw std::runtime_error(at + ": 'source' must be \"browser\" or \"server\"");
         key.source = *source;
+        if (const auto origins = entry.find("origins"); origins != entry.end()) {
+            if (!origins->is_array())
+                throw std::runtime_error(
+                    at + ": 'origins' must be a list such as [\"https://shop.example\"]");
+            if (key.source == common::Source::server)
+                throw std::runtime_error(at + ": 'origins' only applies to browser keys");
+            for (const auto& origin : *origins) {
+                const std::string text = origin.is_string() ? origin.get<std::string>() : "";
+                const bool well_formed =
+                    text == "*" ||
+                    ((text.rfind("https://", 0) == 0 || text.rfind("http://", 0) == 0) &&
+                     text.find('/', text.find("//") + 2) == std::string::npos);
+                if (!well_formed)
+                    throw std::runtime_error(
+                        at + ": origin " + origin.dump() +
+                        " must be \"*\" or scheme://host[:port] without a path");
+                key.origins.push_back(text);
+            }
+        }
         for (const auto& existing : ring.keys_) {
             if (existing.name == key.name)
                 throw std::runtime_error(at + ": name '" + key.name + "' is used twice");
@@ -49,6 +68,20 @@ WriteKeyRing WriteKeyRing::from_json_text(std::string_view text, std::string_vie
         ring.keys_.push_back(std::move(key));
     }
     return ring;
+}
+
+bool WriteKey::allows_origin(std::string_view origin) const {
+    if (source != common::Source::browser) return false;
+    if (origins.empty()) return true;
+    for (const auto& allowed : origins)
+        if (allowed == "*" || allowed == origin) return true;
+    return false;
+}
+
+bool WriteKeyRing::any_browser_key_allows(std::string_view origin) const {
+    for (const auto& key : keys_)
+        if (key.allows_origin(origin)) return true;
+    return false;
 }
 
 const WriteKey* WriteKeyRing::find(std::string_view key) const {

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "funnelhouse/common/base64.hpp"
+#include "funnelhouse/common/gzip.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -243,7 +245,7 @@ TEST_F(ServeTest, HealthReadinessAndRouting) {
     EXPECT_EQ(missing.status, 404);
     const auto wrong_method = client_->request("GET", "/v1/batch");
     EXPECT_EQ(wrong_method.status, 405);
-    EXPECT_EQ(wrong_method.headers.at("allow"), "POST");
+    EXPECT_EQ(wrong_method.headers.at("allow"), "POST, OPTIONS");
 }
 
 TEST_F(ServeTest, StopsCleanlyOnSigterm) {
@@ -358,4 +360,64 @@ TEST_F(ServeTest, ScreenGroupAndAliasRoutesStoreTheirIds) {
                              "coalesce(group_id, '-') || ':' || "
                              "coalesce(previous_id, '-'), ',' ORDER BY event_id) FROM events"),
               "al-1:alias:-:a,g-1:group:acme:-,s-1:screen_view:-:-");
+}
+
+TEST_F(ServeTest, BrowsersGetCorsPlainTextBeaconsAndGzip) {
+    server_->stop();
+    const auto keys =
+        dir_.write("browser-keys.json",
+                   std::string(R"([{"name":"shop","key":")") + kBrowserKey +
+                       R"(","source":"browser","origins":["https://shop.example"]},)" +
+                       R"({"name":"backend","key":")" + kServerKey + R"(","source":"server"}])");
+    start_server({{"FUNNELHOUSE_KEYS_FILE", keys.string()}});
+
+    const auto preflight =
+        client_->request("OPTIONS", "/v1/batch", "",
+                         {{"Origin", "https://shop.example"},
+                          {"Access-Control-Request-Method", "POST"},
+                          {"Access-Control-Request-Headers", "authorization, content-type"}});
+    EXPECT_EQ(preflight.status, 204);
+    EXPECT_EQ(preflight.headers.at("access-control-allow-origin"), "https://shop.example");
+    EXPECT_NE(preflight.headers.at("access-control-allow-methods").find("POST"), std::string::npos);
+    EXPECT_NE(preflight.headers.at("access-control-allow-headers").find("Authorization"),
+              std::string::npos);
+
+    const auto foreign =
+        client_->request("OPTIONS", "/v1/batch", "", {{"Origin", "https://evil.example"}});
+    EXPECT_EQ(foreign.status, 403);
+    EXPECT_EQ(foreign.headers.count("access-control-allow-origin"), 0u);
+
+    // What navigator.sendBeacon sends: text/plain, the key in the body.
+    const auto beacon = client_->request(
+        "POST", "/v1/track",
+        std::string(R"({"writeKey":")") + kBrowserKey +
+            R"(","messageId":"beacon-1","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p"}})",
+        {{"Content-Type", "text/plain;charset=UTF-8"}, {"Origin", "https://shop.example"}});
+    ASSERT_EQ(beacon.status, 200) << beacon.body;
+    EXPECT_EQ(beacon.headers.at("access-control-allow-origin"), "https://shop.example");
+
+    const auto wrong_page =
+        client_->request("POST", "/v1/track",
+                         std::string(R"({"writeKey":")") + kBrowserKey +
+                             R"(","event":"add_to_cart","anonymousId":"a"})",
+                         {{"Content-Type", "text/plain"}, {"Origin", "https://evil.example"}});
+    EXPECT_EQ(wrong_page.status, 403);
+
+    const std::string batch = R"({"batch":[)" + add_to_cart("gz-1") + "]}";
+    const auto gzipped = client_->request(
+        "POST", "/v1/batch", common::gzip_compress(batch),
+        {{"Content-Encoding", "gzip"},
+         {"Authorization", "Basic " + common::base64_encode(std::string(kBrowserKey) + ":")},
+         {"Origin", "https://shop.example"}});
+    ASSERT_EQ(gzipped.status, 200) << gzipped.body;
+
+    const auto bomb = client_->request(
+        "POST", "/v1/batch",
+        common::gzip_compress(R"({"batch":[],"pad":")" + std::string(20 * 1024 * 1024, ' ') +
+                              "\"}"),
+        {{"Content-Encoding", "gzip"},
+         {"Authorization", "Basic " + common::base64_encode(std::string(kServerKey) + ":")}});
+    EXPECT_EQ(bomb.status, 413);
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "beacon-1,gz-1");
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "funnelhouse/common/base64.hpp"
+#include "funnelhouse/common/gzip.hpp"
 #include "funnelhouse/common/sha256.hpp"
 #include "funnelhouse/common/time.hpp"
 #include "funnelhouse/common/uuid.hpp"
@@ -85,4 +86,32 @@ TEST(Uuid, NameBasedIdsAreStablePerName) {
     EXPECT_TRUE(std::regex_match(id, shape)) << id;
     EXPECT_EQ(id, uuid_from_name("web\n/v1/batch\n0\n{}"));
     EXPECT_NE(id, uuid_from_name("web\n/v1/batch\n1\n{}"));
+}
+
+TEST(Gzip, RoundTripsAndReadsConcatenatedMembers) {
+    const std::string text = R"({"batch":[{"type":"track"}]})";
+    const auto once = funnelhouse::common::inflate_bounded(gzip_compress(text), 1024);
+    ASSERT_EQ(once.status, InflateStatus::ok);
+    EXPECT_EQ(once.bytes, text);
+    const auto twice =
+        funnelhouse::common::inflate_bounded(gzip_compress("ab") + gzip_compress("cd"), 1024);
+    ASSERT_EQ(twice.status, InflateStatus::ok);
+    EXPECT_EQ(twice.bytes, "abcd");
+}
+
+TEST(Gzip, StopsAtTheLimitInsteadOfInflatingABomb) {
+    const auto bomb = gzip_compress(std::string(50 * 1024 * 1024, '0'));
+    EXPECT_LT(bomb.size(), 100u * 1024);  // tens of kilobytes on the wire
+    const auto result = funnelhouse::common::inflate_bounded(bomb, 512000);
+    EXPECT_EQ(result.status, InflateStatus::too_large);
+    EXPECT_TRUE(result.bytes.empty());
+}
+
+TEST(Gzip, RejectsCorruptAndTruncatedStreams) {
+    EXPECT_EQ(funnelhouse::common::inflate_bounded("not gzip at all", 1024).status,
+              InflateStatus::corrupt);
+    const auto whole = gzip_compress(std::string(5000, 'x'));
+    EXPECT_EQ(
+        funnelhouse::common::inflate_bounded(whole.substr(0, whole.size() / 2), 1 << 20).status,
+        InflateStatus::corrupt);
 }

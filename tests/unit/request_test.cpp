@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "funnelhouse/common/base64.hpp"
+#include "funnelhouse/common/gzip.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
 #include "temp_dir.hpp"
@@ -214,4 +215,64 @@ TEST_F(RequestTest, ARetriedRejectionMapsToTheSameRow) {
     EXPECT_EQ(first.bad_events[1].bad_event_id, retry.bad_events[1].bad_event_id);
     // Two identical messages in one batch are still two rows.
     EXPECT_NE(first.bad_events[0].bad_event_id, first.bad_events[1].bad_event_id);
+}
+
+TEST_F(RequestTest, GzipBodiesAreInflatedWithinTheLimit) {
+    const std::string body =
+        R"({"batch":[{"type":"track","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p"}}]})";
+    const auto compressed = common::gzip_compress(body);
+    const auto authorization = basic("browser-key");
+    ingest::RequestInput input{"/v1/batch", compressed, authorization,
+                               *common::parse_timestamp("2024-05-01T12:00:00Z"), "gzip"};
+    const auto outcome = ingest::process_request(input, *keys_, *registry_, settings_);
+    ASSERT_FALSE(outcome.error) << outcome.error_message;
+    EXPECT_EQ(outcome.events.size(), 1u);
+
+    const auto bomb =
+        common::gzip_compress(R"({"batch":[],"pad":")" + std::string(600 * 1024, ' ') + "\"}");
+    input.body = bomb;
+    const auto refused = ingest::process_request(input, *keys_, *registry_, settings_);
+    EXPECT_EQ(refused.error, ingest::errc::request_too_large);
+    EXPECT_NE(refused.error_message.find("inflates past 512000 bytes"), std::string::npos);
+
+    input.body = "garbage";
+    EXPECT_EQ(ingest::process_request(input, *keys_, *registry_, settings_).error,
+              ingest::errc::wrong_shape);
+    input.content_encoding = "br";
+    EXPECT_EQ(ingest::process_request(input, *keys_, *registry_, settings_).error,
+              ingest::errc::unsupported_encoding);
+}
+
+TEST_F(RequestTest, OriginsDecideWhichPagesMaySend) {
+    const auto keys = ingest::WriteKeyRing::from_json_text(
+        R"([{"name":"shop","key":"bk","source":"browser","origins":["https://shop.example"]},
+            {"name":"backend","key":"sk","source":"server"}])",
+        "test");
+    const std::string body =
+        R"({"event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p"}})";
+    auto run_with = [&](const std::string& key, std::string_view origin) {
+        const auto authorization = basic(key);
+        ingest::RequestInput input{
+            "/v1/track", body,  authorization, *common::parse_timestamp("2024-05-01T12:00:00Z"),
+            "",          origin};
+        return ingest::process_request(input, keys, *registry_, settings_);
+    };
+    EXPECT_FALSE(run_with("bk", "https://shop.example").error);
+    EXPECT_FALSE(run_with("bk", "").error);  // not a browser: no Origin
+    const auto elsewhere = run_with("bk", "https://evil.example");
+    EXPECT_EQ(elsewhere.error, ingest::errc::origin_not_allowed);
+    EXPECT_EQ(elsewhere.error_message,
+              "origin 'https://evil.example' is not in the origins of write key 'shop'");
+    EXPECT_EQ(run_with("sk", "https://shop.example").error, ingest::errc::origin_not_allowed);
+    EXPECT_TRUE(keys.any_browser_key_allows("https://shop.example"));
+    EXPECT_FALSE(keys.any_browser_key_allows("https://evil.example"));
+
+    EXPECT_THROW(
+        ingest::WriteKeyRing::from_json_text(
+            R"([{"name":"x","key":"k","source":"browser","origins":["https://shop.example/path"]}])",
+            "t"),
+        std::runtime_error);
+    EXPECT_THROW(ingest::WriteKeyRing::from_json_text(
+                     R"([{"name":"x","key":"k","source":"server","origins":["*"]}])", "t"),
+                 std::runtime_error);
 }

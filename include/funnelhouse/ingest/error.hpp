@@ -13,6 +13,8 @@ enum class errc {
     headers_too_large,
     request_too_large,
     event_too_large,
+    unsupported_encoding,
+    origin_not_allowed,
     missing_write_key,
     unknown_write_key,
     not_found,

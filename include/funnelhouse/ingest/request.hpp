@@ -23,6 +23,8 @@ struct RequestInput {
     std::string_view body;
     std::string_view authorization;  // the Authorization header, if any
     common::timestamp received_at;
+    std::string_view content_encoding;  // "", "identity", "gzip" or "deflate"
+    std::string_view origin;            // the Origin header: set by browsers
 };
 
 // Everything one request turns into. Either `error` is set (the request as a

@@ -15,6 +15,11 @@ struct WriteKey {
     std::string name;  // stored with each event; the key itself never is
     std::string key;
     common::Source source;
+    // Browser keys: the page origins allowed to send with this key
+    // ("https://shop.example"); empty means any origin, "*" likewise.
+    std::vector<std::string> origins;
+
+    bool allows_origin(std::string_view origin) const;
 };
 
 class WriteKeyRing {
@@ -25,6 +30,9 @@ class WriteKeyRing {
     static WriteKeyRing from_json_text(std::string_view text, std::string_view origin);
 
     const WriteKey* find(std::string_view key) const;
+    // Whether some browser key accepts requests from this origin: decides
+    // CORS answers before the key of a request is known (preflight).
+    bool any_browser_key_allows(std::string_view origin) const;
     const std::vector<WriteKey>& keys() const { return keys_; }
 
   private:
