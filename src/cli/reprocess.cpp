@@ -19,7 +19,8 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
             " to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
             " to_char(batch_sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
             " event_id"
-            " FROM bad_events WHERE reprocessed_at IS NULL AND bad_event_id > $1::uuid"
+            " FROM bad_events WHERE reprocessed_at IS NULL AND reason <> 'event_id_collision'"
+            " AND bad_event_id > $1::uuid"
             " ORDER BY bad_event_id LIMIT $2 FOR UPDATE SKIP LOCKED",
             after, static_cast<long long>(rows_per_transaction));
         if (rows.empty()) break;

@@ -141,7 +141,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
         const std::size_t accepted = outcome->events.size();
         if (outcome->events.empty() && outcome->bad_events.empty())
-            return send(bhttp::status::ok, ingest::accepted_body(0, 0, *outcome));
+            return send(bhttp::status::ok, ingest::accepted_body(0, 0, 0, *outcome));
 
         // Acknowledge only once the loader has committed this request's
         // events (and its rejected ones) in PostgreSQL.
@@ -195,7 +195,8 @@ class Session : public std::enable_shared_from_this<Session> {
                 result.error == loader::errc::database_unavailable
                     ? "events were not stored: the database is unavailable; retry later"
                     : "events could not be stored");
-        send(bhttp::status::ok, ingest::accepted_body(accepted, result.duplicates, outcome));
+        send(bhttp::status::ok,
+             ingest::accepted_body(accepted, result.duplicates, result.collisions, outcome));
     }
 
     void send_error(std::error_code error, const std::string& message, bool close = false,

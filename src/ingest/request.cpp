@@ -230,10 +230,11 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
     return outcome;
 }
 
-std::string accepted_body(std::size_t accepted, std::size_t duplicates,
+std::string accepted_body(std::size_t accepted, std::size_t duplicates, std::size_t collisions,
                           const RequestOutcome& outcome) {
     std::string body = "{\"accepted\":" + std::to_string(accepted);
     body += ",\"duplicates\":" + std::to_string(duplicates);
+    body += ",\"collisions\":" + std::to_string(collisions);
     body += ",\"rejected\":" + outcome.rejected_json;
     body += ",\"assigned_ids\":" + outcome.assigned_json + "}";
     return body;

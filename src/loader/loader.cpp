@@ -148,13 +148,16 @@ bool Loader::try_write(std::vector<Pending>& batch, std::vector<LoadOutcome>& ou
             for (const auto& event : pending.job.events) events.push_back(&event);
             for (const auto& bad : pending.job.bad_events) bad_events.push_back(&bad);
         }
-        auto inserted = write_batch(*connection_, events, bad_events);
-        // The first copy of an id in the batch is the one that was inserted.
+        const auto fates = write_batch(*connection_, events, bad_events);
+        // Fates come in the order the events were given: job by job.
+        std::size_t next = 0;
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            std::size_t duplicates = 0;
-            for (const auto& event : batch[i].job.events)
-                if (inserted.erase(event.event_id) == 0) ++duplicates;
-            outcomes[i] = LoadOutcome{{}, duplicates};
+            LoadOutcome outcome;
+            for (std::size_t e = 0; e < batch[i].job.events.size(); ++e, ++next) {
+                if (fates[next] == Fate::duplicate) ++outcome.duplicates;
+                if (fates[next] == Fate::collision) ++outcome.collisions;
+            }
+            outcomes[i] = outcome;
         }
         batches_committed_.fetch_add(1);
         return true;

@@ -1,5 +1,6 @@
 #include "funnelhouse/loader/writer.hpp"
 
+#include <array>
 #include <pqxx/pqxx>
 
 // libpqxx 6.4 offers raw COPY lines only through tablewriter (deprecated in
@@ -14,14 +15,129 @@
 namespace funnelhouse::loader {
 namespace {
 
-constexpr const char* kEventColumns =
-    "event_id, event_name, event_type, schema_version, anonymous_id, user_id, group_id, "
-    "previous_id, occurred_at, "
-    "original_timestamp, sent_at, received_at, properties, context, write_key_name, source";
+constexpr std::array<const char*, 17> kStageColumns = {"seq",
+                                                       "event_id",
+                                                       "event_name",
+                                                       "event_type",
+                                                       "schema_version",
+                                                       "anonymous_id",
+                                                       "user_id",
+                                                       "group_id",
+                                                       "previous_id",
+                                                       "occurred_at",
+                                                       "original_timestamp",
+                                                       "sent_at",
+                                                       "received_at",
+                                                       "properties",
+                                                       "context",
+                                                       "write_key_name",
+                                                       "source"};
 
-constexpr const char* kBadEventColumns =
+constexpr std::array<const char*, 11> kBadEventColumns = {
+    "bad_event_id", "event_id",       "event_name", "raw_event",   "errors",       "reason",
+    "route",        "write_key_name", "source",     "received_at", "batch_sent_at"};
+
+constexpr const char* kEventColumnList =
+    "event_id, event_name, event_type, schema_version, anonymous_id, user_id, group_id, "
+    "previous_id, occurred_at, original_timestamp, sent_at, received_at, properties, context, "
+    "write_key_name, source, browser_received_at, server_received_at";
+
+constexpr const char* kBadEventColumnList =
     "bad_event_id, event_id, event_name, raw_event, errors, reason, route, write_key_name, "
     "source, received_at, batch_sent_at";
+
+// The first copy of each id in the batch; new ids become rows.
+constexpr const char* kInsertFirstCopies = R"sql(
+WITH firsts AS (
+    SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage ORDER BY event_id, seq
+), inserted AS (
+    INSERT INTO events (event_id, event_name, event_type, schema_version, anonymous_id, user_id,
+                        group_id, previous_id, occurred_at, original_timestamp, sent_at,
+                        received_at, properties, context, write_key_name, source,
+                        browser_received_at, server_received_at)
+    SELECT event_id, event_name, event_type, schema_version, anonymous_id, user_id, group_id,
+           previous_id, occurred_at, original_timestamp, sent_at, received_at, properties,
+           context, write_key_name, source,
+           CASE WHEN source = 'browser' THEN received_at END,
+           CASE WHEN source = 'server' THEN received_at END
+    FROM firsts ORDER BY seq
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+)
+UPDATE funnelhouse_events_stage s SET fate = 'inserted'
+FROM firsts f JOIN inserted i USING (event_id)
+WHERE s.seq = f.seq
+)sql";
+
+// A later copy that names another event, or another person (both ids set and
+// different), is not the same event.
+constexpr const char* kMarkCollisions = R"sql(
+UPDATE funnelhouse_events_stage s SET fate = 'collision'
+FROM events e
+WHERE s.fate IS NULL AND e.event_id = s.event_id
+  AND (e.event_name <> s.event_name
+       OR (e.user_id IS NOT NULL AND s.user_id IS NOT NULL AND e.user_id <> s.user_id)
+       OR (e.anonymous_id IS NOT NULL AND s.anonymous_id IS NOT NULL
+           AND e.anonymous_id <> s.anonymous_id))
+)sql";
+
+// Collisions are kept, never dropped. The id is derived from the copy so a
+// retried batch maps to the same row.
+constexpr const char* kStoreCollisions = R"sql(
+INSERT INTO bad_events (bad_event_id, event_id, event_name, raw_event, errors, reason, route,
+                        write_key_name, source, received_at, batch_sent_at)
+SELECT md5(concat_ws(E'\n', 'event_id_collision', s.write_key_name, s.event_id, s.event_name,
+                     s.user_id, s.anonymous_id, s.properties::text))::uuid,
+       s.event_id, s.event_name,
+       jsonb_strip_nulls(jsonb_build_object(
+           'type', s.event_type, 'messageId', s.event_id,
+           'event', CASE WHEN s.event_type = 'track' THEN s.event_name END,
+           'userId', s.user_id, 'anonymousId', s.anonymous_id, 'groupId', s.group_id,
+           'previousId', s.previous_id,
+           'originalTimestamp', s.original_timestamp, 'sentAt', s.sent_at,
+           CASE WHEN s.event_type IN ('identify', 'group') THEN 'traits' ELSE 'properties' END,
+           s.properties,
+           'context', s.context))::text,
+       jsonb_build_array(jsonb_build_object(
+           'path', '/messageId',
+           'message', format('event id %s is already stored for %s (user %s, anonymous %s)',
+                             s.event_id, e.event_name, coalesce(e.user_id, '-'),
+                             coalesce(e.anonymous_id, '-')))),
+       'event_id_collision', 'loader', s.write_key_name, s.source, s.received_at, s.sent_at
+FROM funnelhouse_events_stage s JOIN events e USING (event_id)
+WHERE s.fate = 'collision'
+ON CONFLICT (bad_event_id) DO NOTHING
+)sql";
+
+// The same event seen from the other source: note when, fill in missing ids.
+// One copy per source and id is enough (DISTINCT ON): the first one wins.
+constexpr const char* kMergeBrowserCopies = R"sql(
+UPDATE events e
+SET browser_received_at = s.received_at,
+    user_id = coalesce(e.user_id, s.user_id),
+    anonymous_id = coalesce(e.anonymous_id, s.anonymous_id)
+FROM (SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage
+      WHERE fate IS NULL AND source = 'browser' ORDER BY event_id, seq) s
+WHERE e.event_id = s.event_id AND e.browser_received_at IS NULL
+)sql";
+
+// Revenue and cost come from the backend: a server copy's properties replace
+// what the browser sent.
+constexpr const char* kMergeServerCopies = R"sql(
+UPDATE events e
+SET server_received_at = s.received_at,
+    properties = s.properties,
+    user_id = coalesce(e.user_id, s.user_id),
+    anonymous_id = coalesce(e.anonymous_id, s.anonymous_id)
+FROM (SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage
+      WHERE fate IS NULL AND source = 'server' ORDER BY event_id, seq) s
+WHERE e.event_id = s.event_id AND e.server_received_at IS NULL
+)sql";
+
+std::optional<std::string> format_optional(const std::optional<common::timestamp>& value) {
+    if (!value) return std::nullopt;
+    return common::format_timestamp(*value);
+}
 
 }  // namespace
 
@@ -32,10 +148,10 @@ void prepare_staging(pqxx::connection& connection) {
     setup.exec(
         "CREATE TEMP TABLE IF NOT EXISTS funnelhouse_events_stage ("
         " seq bigint NOT NULL, event_id text, event_name text, event_type text,"
-        " schema_version text, anonymous_id text, user_id text, group_id text, previous_id text, "
-        "occurred_at timestamptz,"
-        " original_timestamp timestamptz, sent_at timestamptz, received_at timestamptz,"
-        " properties jsonb, context jsonb, write_key_name text, source text)"
+        " schema_version text, anonymous_id text, user_id text, group_id text, previous_id text,"
+        " occurred_at timestamptz, original_timestamp timestamptz, sent_at timestamptz,"
+        " received_at timestamptz, properties jsonb, context jsonb, write_key_name text,"
+        " source text, fate text)"
         " ON COMMIT DELETE ROWS");
     setup.exec(
         "CREATE TEMP TABLE IF NOT EXISTS funnelhouse_bad_events_stage ("
@@ -45,23 +161,14 @@ void prepare_staging(pqxx::connection& connection) {
         " ON COMMIT DELETE ROWS");
 }
 
-namespace {
-
-std::optional<std::string> format_optional(const std::optional<common::timestamp>& value) {
-    if (!value) return std::nullopt;
-    return common::format_timestamp(*value);
-}
-
-}  // namespace
-
-std::unordered_set<std::string> write_rows(pqxx::work& txn,
-                                           const std::vector<const common::Event*>& events,
-                                           const std::vector<const common::BadEvent*>& bad_events) {
-    std::unordered_set<std::string> inserted;
+std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
+                             const std::vector<const common::BadEvent*>& bad_events) {
+    std::vector<Fate> fates(events.size(), Fate::duplicate);
     db::CopyRow row;
     if (!events.empty()) {
         {
-            pqxx::tablewriter writer(txn, "funnelhouse_events_stage");
+            pqxx::tablewriter writer(txn, "funnelhouse_events_stage", kStageColumns.begin(),
+                                     kStageColumns.end());
             long long seq = 0;
             for (const auto* event : events) {
                 row.clear();
@@ -86,16 +193,21 @@ std::unordered_set<std::string> write_rows(pqxx::work& txn,
             }
             writer.complete();
         }
-        const auto result = txn.exec(std::string("INSERT INTO events (") + kEventColumns +
-                                     ") SELECT " + kEventColumns +
-                                     " FROM funnelhouse_events_stage ORDER BY seq"
-                                     " ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
-        inserted.reserve(result.size());
-        for (const auto& r : result) inserted.insert(r[0].as<std::string>());
+        txn.exec(kInsertFirstCopies);
+        txn.exec(kMarkCollisions);
+        txn.exec(kStoreCollisions);
+        txn.exec(kMergeBrowserCopies);
+        txn.exec(kMergeServerCopies);
+        for (const auto& r :
+             txn.exec("SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IS NOT NULL")) {
+            const auto seq = r[0].as<std::size_t>();
+            fates.at(seq) = r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
+        }
     }
     if (!bad_events.empty()) {
         {
-            pqxx::tablewriter writer(txn, "funnelhouse_bad_events_stage");
+            pqxx::tablewriter writer(txn, "funnelhouse_bad_events_stage", kBadEventColumns.begin(),
+                                     kBadEventColumns.end());
             for (const auto* bad : bad_events) {
                 row.clear();
                 row.field(std::string_view{bad->bad_event_id});
@@ -113,20 +225,20 @@ std::unordered_set<std::string> write_rows(pqxx::work& txn,
             }
             writer.complete();
         }
-        txn.exec(std::string("INSERT INTO bad_events (") + kBadEventColumns + ") SELECT " +
-                 kBadEventColumns +
+        txn.exec(std::string("INSERT INTO bad_events (") + kBadEventColumnList + ") SELECT " +
+                 kBadEventColumnList +
                  " FROM funnelhouse_bad_events_stage ON CONFLICT (bad_event_id) DO NOTHING");
     }
-    return inserted;
+    return fates;
 }
 
-std::unordered_set<std::string> write_batch(
-    pqxx::connection& connection, const std::vector<const common::Event*>& events,
-    const std::vector<const common::BadEvent*>& bad_events) {
+std::vector<Fate> write_batch(pqxx::connection& connection,
+                              const std::vector<const common::Event*>& events,
+                              const std::vector<const common::BadEvent*>& bad_events) {
     pqxx::work txn(connection);
-    auto inserted = write_rows(txn, events, bad_events);
+    auto fates = write_rows(txn, events, bad_events);
     txn.commit();
-    return inserted;
+    return fates;
 }
 
 }  // namespace funnelhouse::loader

@@ -421,3 +421,36 @@ TEST_F(ServeTest, BrowsersGetCorsPlainTextBeaconsAndGzip) {
     EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
               "beacon-1,gz-1");
 }
+
+TEST_F(ServeTest, BrowserAndServerCopiesOfAnOrderCountOnce) {
+    // The page reports the purchase it saw; the backend reports the order with
+    // the same id and the real figures.
+    const std::string browser_copy =
+        R"({"type":"track","messageId":"order-77","event":"checkout_started","anonymousId":"anon-9","properties":{"value":90,"currency":"EUR"}})";
+    const std::string server_copy =
+        R"({"type":"track","messageId":"order-77","event":"checkout_started","userId":"user-9","properties":{"value":100,"currency":"EUR"}})";
+    const auto first =
+        client_->post("/v1/batch", R"({"batch":[)" + browser_copy + "]}", kBrowserKey);
+    ASSERT_EQ(first.status, 200) << first.body;
+    const auto second =
+        client_->post("/v1/batch", R"({"batch":[)" + server_copy + "]}", kServerKey);
+    ASSERT_EQ(second.status, 200) << second.body;
+    EXPECT_EQ(json::parse(second.body)["duplicates"], 1);
+    EXPECT_EQ(json::parse(second.body)["collisions"], 0);
+    EXPECT_EQ(
+        schema_.scalar(
+            "SELECT count(*) || ' ' || min(sources) || ' ' || min(properties->>'value') || ' ' || "
+            "min(user_id) || ' ' || min(anonymous_id) FROM events"),
+        "1 both 100 user-9 anon-9");
+
+    // The same id reused for another event is a collision, kept for review.
+    const auto reused = client_->post(
+        "/v1/batch",
+        R"({"batch":[{"type":"track","messageId":"order-77","event":"wishlist_added","anonymousId":"anon-9","properties":{"product_id":"p"}}]})",
+        kBrowserKey);
+    ASSERT_EQ(reused.status, 200);
+    EXPECT_EQ(json::parse(reused.body)["collisions"], 1);
+    EXPECT_EQ(schema_.scalar("SELECT reason || ' ' || event_name FROM bad_events"),
+              "event_id_collision wishlist_added");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "1");
+}

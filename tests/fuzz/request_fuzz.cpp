@@ -63,7 +63,7 @@ void check(std::string_view body) {
                     "properties are an object");
         }
         const auto answer = nlohmann::json::parse(
-            ingest::accepted_body(outcome.events.size(), 0, outcome), nullptr, false);
+            ingest::accepted_body(outcome.events.size(), 0, 0, outcome), nullptr, false);
         require(answer.is_object() && answer["rejected"].size() == outcome.bad_events.size(),
                 "the answer lists every rejection");
     }

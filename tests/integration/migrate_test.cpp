@@ -78,7 +78,7 @@ TEST(Migrate, RepositoryMigrationsCreateTheAnalystTables) {
     EXPECT_EQ(columns,
               "event_id,event_name,event_type,schema_version,anonymous_id,user_id,occurred_at,"
               "original_timestamp,sent_at,received_at,loaded_at,properties,context,write_key_name,"
-              "source,group_id,previous_id");
+              "source,group_id,previous_id,browser_received_at,server_received_at,sources");
     const auto bad_columns = schema.scalar(
         "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
         "information_schema.columns"

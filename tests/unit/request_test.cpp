@@ -115,7 +115,7 @@ TEST_F(RequestTest, SplitsABatchIntoEventsAndRejections) {
     EXPECT_EQ(bad.route, "/v1/batch");
     EXPECT_EQ(json::parse(bad.errors)[0]["path"], "/properties/price");
 
-    const auto response = json::parse(ingest::accepted_body(2, 0, outcome));
+    const auto response = json::parse(ingest::accepted_body(2, 0, 0, outcome));
     EXPECT_EQ(response["accepted"], 2);
     EXPECT_EQ(response["duplicates"], 0);
     ASSERT_EQ(response["rejected"].size(), 1u);

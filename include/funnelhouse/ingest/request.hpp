@@ -47,8 +47,10 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                                const IngestSettings& limits);
 
 // The 200 body once the request's events are committed: `accepted` valid
-// events, of which `duplicates` had an id that was already stored.
-std::string accepted_body(std::size_t accepted, std::size_t duplicates,
+// events, of which `duplicates` had an id that was already stored (for the
+// same event: no new row) and `collisions` an id stored for another event or
+// person (kept in bad_events as event_id_collision).
+std::string accepted_body(std::size_t accepted, std::size_t duplicates, std::size_t collisions,
                           const RequestOutcome& outcome);
 
 // The body of any refused request: {"error": "...", "message": "..."}.

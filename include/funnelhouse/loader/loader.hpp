@@ -21,6 +21,7 @@ namespace funnelhouse::loader {
 struct LoadOutcome {
     std::error_code error;       // empty: committed
     std::size_t duplicates = 0;  // accepted events whose id was already stored
+    std::size_t collisions = 0;  // accepted events whose id was stored for another event or person
 };
 
 // One request's share of a batch. `done` runs on the loader thread: it must

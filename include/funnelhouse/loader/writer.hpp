@@ -1,33 +1,44 @@
 #pragma once
 
+#include <cstdint>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "funnelhouse/common/event.hpp"
 
 namespace funnelhouse::loader {
 
-// Writes one batch in one transaction (prepare_staging must have run on the
-// connection): events and bad events are streamed
-// with COPY into session-local staging tables, then inserted with ON CONFLICT
-// DO NOTHING, so the batch is idempotent: running it again (after an
-// ambiguous commit) adds nothing. Earlier copies in `events` win over later
-// ones. Returns the event ids that were new. Throws pqxx exceptions.
+// What became of one event of a batch.
+enum class Fate : std::uint8_t {
+    inserted,   // the first copy of its id: a new row
+    duplicate,  // its id was already stored: no new row; a copy from the other
+                // source is merged into the row (see write_rows)
+    collision,  // its id is stored for another event or person: kept in
+                // bad_events with reason event_id_collision
+};
+
 // Creates the session-local staging tables (once per connection; outside any
 // transaction).
 void prepare_staging(pqxx::connection& connection);
 
-// The same inside a caller's transaction (prepare_staging first); the caller
-// commits.
-std::unordered_set<std::string> write_rows(pqxx::work& txn,
-                                           const std::vector<const common::Event*>& events,
-                                           const std::vector<const common::BadEvent*>& bad_events);
+// Writes one batch inside the caller's transaction (the caller commits).
+// Events and bad events are streamed with COPY into the staging tables, then:
+//   - the first copy of each new event id becomes a row of `events`;
+//   - a later copy with another event name, or another user or anonymous id
+//     (both set and different), is a collision, stored in bad_events;
+//   - any other later copy is the same event: the row records when each
+//     source's copy arrived, a server copy's properties replace a browser
+//     copy's, and ids missing from the row are filled in.
+// Everything is keyed on stable ids, so running the same batch again (after
+// an ambiguous commit) changes nothing. Returns one fate per event, in order.
+std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
+                             const std::vector<const common::BadEvent*>& bad_events);
 
-std::unordered_set<std::string> write_batch(pqxx::connection& connection,
-                                            const std::vector<const common::Event*>& events,
-                                            const std::vector<const common::BadEvent*>& bad_events);
+// The same in a transaction of its own (prepare_staging must have run).
+std::vector<Fate> write_batch(pqxx::connection& connection,
+                              const std::vector<const common::Event*>& events,
+                              const std::vector<const common::BadEvent*>& bad_events);
 
 }  // namespace funnelhouse::loader

@@ -1,0 +1,148 @@
+// Cross-source deduplication against the real PostgreSQL: one event, a
+// browser copy and a server copy sharing its id.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "funnelhouse/loader/writer.hpp"
+#include "sample_events.hpp"
+#include "test_database.hpp"
+
+using namespace funnelhouse;
+using loader::Fate;
+
+namespace {
+
+common::Event copy_of(const std::string& id, common::Source source, const std::string& properties,
+                      const std::string& received_at) {
+    auto event = test::sample_event(id, properties);
+    event.event_name = "order_completed";
+    event.source = source;
+    event.write_key_name = source == common::Source::browser ? "web" : "backend";
+    event.anonymous_id =
+        source == common::Source::browser ? std::optional<std::string>("anon-1") : std::nullopt;
+    event.user_id =
+        source == common::Source::server ? std::optional<std::string>("user-1") : std::nullopt;
+    event.received_at = *common::parse_timestamp(received_at);
+    return event;
+}
+
+class DedupTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        schema_.migrate();
+        connection_ = schema_.connect();
+        loader::prepare_staging(*connection_);
+    }
+    std::vector<Fate> write(const std::vector<common::Event>& events) {
+        return loader::write_batch(*connection_, test::pointers(events), {});
+    }
+    test::TestSchema schema_;
+    std::unique_ptr<pqxx::connection> connection_;
+};
+
+}  // namespace
+
+TEST_F(DedupTest, BrowserFirstThenServerMergesAndServerPropertiesWin) {
+    EXPECT_EQ(write({copy_of("o-1", common::Source::browser, R"({"revenue":90})",
+                             "2024-05-01T12:00:00Z")}),
+              std::vector<Fate>{Fate::inserted});
+    EXPECT_EQ(write({copy_of("o-1", common::Source::server, R"({"revenue":100,"cost":60})",
+                             "2024-05-01T12:00:02Z")}),
+              std::vector<Fate>{Fate::duplicate});
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "1");
+    EXPECT_EQ(schema_.scalar(
+                  "SELECT sources || ' ' || source || ' ' || (properties->>'revenue') || ' ' || "
+                  "user_id || ' ' || anonymous_id FROM events"),
+              "both browser 100 user-1 anon-1");
+    EXPECT_EQ(schema_.scalar(
+                  "SELECT to_char(browser_received_at AT TIME ZONE 'UTC', 'HH24:MI:SS') || ' ' || "
+                  "to_char(server_received_at AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM events"),
+              "12:00:00 12:00:02");
+}
+
+TEST_F(DedupTest, ServerFirstKeepsItsPropertiesWhenTheBrowserCopyArrives) {
+    write({copy_of("o-2", common::Source::server, R"({"revenue":100})", "2024-05-01T12:00:00Z")});
+    EXPECT_EQ(write({copy_of("o-2", common::Source::browser, R"({"revenue":1})",
+                             "2024-05-01T12:00:05Z")}),
+              std::vector<Fate>{Fate::duplicate});
+    EXPECT_EQ(schema_.scalar("SELECT sources || ' ' || (properties->>'revenue') FROM events"),
+              "both 100");
+}
+
+TEST_F(DedupTest, BothCopiesInOneBatchAndRetriesChangeNothing) {
+    const std::vector<common::Event> batch{
+        copy_of("o-3", common::Source::browser, R"({"revenue":90})", "2024-05-01T12:00:00Z"),
+        copy_of("o-3", common::Source::server, R"({"revenue":100})", "2024-05-01T12:00:01Z")};
+    EXPECT_EQ(write(batch), (std::vector<Fate>{Fate::inserted, Fate::duplicate}));
+    EXPECT_EQ(write(batch), (std::vector<Fate>{Fate::duplicate, Fate::duplicate}));
+    EXPECT_EQ(schema_.scalar("SELECT count(*) || ' ' || min(sources) || ' ' || "
+                             "min(properties->>'revenue') FROM events"),
+              "1 both 100");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM bad_events"), "0");
+}
+
+TEST_F(DedupTest, SameIdForAnotherEventOrPersonIsACollisionKeptInBadEvents) {
+    write({copy_of("o-4", common::Source::server, R"({"revenue":100})", "2024-05-01T12:00:00Z")});
+    auto other_name = copy_of("o-4", common::Source::browser, "{}", "2024-05-01T12:00:01Z");
+    other_name.event_name = "add_to_cart";
+    auto other_user =
+        copy_of("o-4", common::Source::server, R"({"revenue":5})", "2024-05-01T12:00:02Z");
+    other_user.user_id = "user-2";
+    EXPECT_EQ(write({other_name, other_user}),
+              (std::vector<Fate>{Fate::collision, Fate::collision}));
+    // Sent again: the same two rows, not four.
+    EXPECT_EQ(write({other_name, other_user}),
+              (std::vector<Fate>{Fate::collision, Fate::collision}));
+
+    EXPECT_EQ(schema_.scalar("SELECT event_name || ' ' || user_id || ' ' || sources || ' ' || "
+                             "(properties->>'revenue') FROM events"),
+              "order_completed user-1 server 100");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM bad_events WHERE reason = 'event_id_collision' "
+                             "AND event_id = 'o-4'"),
+              "2");
+    EXPECT_EQ(schema_.scalar("SELECT raw_event::jsonb->>'userId' FROM bad_events WHERE event_name "
+                             "= 'order_completed'"),
+              "user-2");
+    EXPECT_EQ(schema_.scalar(
+                  "SELECT errors->0->>'message' FROM bad_events WHERE event_name = 'add_to_cart'"),
+              "event id o-4 is already stored for order_completed (user user-1, anonymous -)");
+}
+
+TEST_F(DedupTest, TheSameCopyOnTwoConnectionsAtOnceMakesOneRow) {
+    // Two server instances receive the same retry at the same moment.
+    const auto event =
+        copy_of("o-5", common::Source::server, R"({"revenue":100})", "2024-05-01T12:00:00Z");
+    std::vector<std::vector<Fate>> fates(2);
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 2; ++w) {
+        writers.emplace_back([&, w] {
+            auto connection = schema_.connect();
+            loader::prepare_staging(*connection);
+            for (int round = 0; round < 20; ++round) {
+                auto copy = event;
+                copy.event_id = "o-5-" + std::to_string(round);
+                fates[w].push_back(loader::write_batch(*connection, {&copy}, {}).at(0));
+            }
+        });
+    }
+    for (auto& writer : writers) writer.join();
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "20");
+    for (int round = 0; round < 20; ++round) {
+        // Exactly one of the two inserted each id; the other saw a duplicate.
+        EXPECT_NE(fates[0][round], fates[1][round]) << round;
+        EXPECT_NE(fates[0][round], Fate::collision);
+    }
+}
+
+TEST_F(DedupTest, CoverageViewCountsEachSourceMix) {
+    write({copy_of("c-1", common::Source::browser, "{}", "2024-05-01T12:00:00Z"),
+           copy_of("c-1", common::Source::server, "{}", "2024-05-01T12:00:01Z"),
+           copy_of("c-2", common::Source::server, "{}", "2024-05-01T12:00:00Z"),
+           copy_of("c-3", common::Source::server, "{}", "2024-05-01T12:00:00Z"),
+           copy_of("c-4", common::Source::browser, "{}", "2024-05-01T12:00:00Z")});
+    EXPECT_EQ(schema_.scalar("SELECT day || ' ' || events || ' ' || both_sources || ' ' || "
+                             "browser_only || ' ' || server_only "
+                             "FROM dedup_coverage WHERE event_name = 'order_completed'"),
+              "2024-05-01 4 1 1 2");
+}
