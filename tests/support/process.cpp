@@ -32,8 +32,9 @@ std::filesystem::path temp_file(const std::string& stem) {
 }
 
 // fork + exec with stdin, stdout and stderr redirected to files.
-pid_t spawn(const std::vector<std::string>& args, const Env& env, const std::filesystem::path& in,
-            const std::filesystem::path& out, const std::filesystem::path& err) {
+pid_t spawn(const std::string& program, const std::vector<std::string>& args, const Env& env,
+            const std::filesystem::path& in, const std::filesystem::path& out,
+            const std::filesystem::path& err) {
     std::vector<std::string> env_strings;
     for (char** entry = environ; *entry; ++entry) {
         const std::string text = *entry;
@@ -45,7 +46,7 @@ pid_t spawn(const std::vector<std::string>& args, const Env& env, const std::fil
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
 
-    std::vector<std::string> argv_strings{FUNNELHOUSE_BINARY};
+    std::vector<std::string> argv_strings{program};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& s : argv_strings) argv.push_back(s.data());
@@ -61,7 +62,7 @@ pid_t spawn(const std::vector<std::string>& args, const Env& env, const std::fil
         dup2(in_fd, 0);
         dup2(out_fd, 1);
         dup2(err_fd, 2);
-        execve(argv[0], argv.data(), envp.data());
+        execvpe(argv[0], argv.data(), envp.data());  // searches PATH for a bare name
         _exit(127);
     }
     return pid;
@@ -91,12 +92,17 @@ int wait_for(pid_t pid, std::chrono::milliseconds timeout) {
 
 RunResult run_funnelhouse(const std::vector<std::string>& args, const Env& env,
                           const std::string& input, std::chrono::seconds timeout) {
+    return run_program(FUNNELHOUSE_BINARY, args, env, input, timeout);
+}
+
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const Env& env, const std::string& input, std::chrono::seconds timeout) {
     const auto in = temp_file("in");
     const auto out = temp_file("out");
     const auto err = temp_file("err");
     std::ofstream(in, std::ios::binary) << input;
     RunResult result;
-    const pid_t pid = spawn(args, env, in, out, err);
+    const pid_t pid = spawn(program, args, env, in, out, err);
     result.exit_code = wait_for(pid, timeout);
     result.out = read_all(out);
     result.err = read_all(err);
@@ -120,7 +126,7 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::start(const Env& env, std::chrono::seconds timeout) {
     out_file_ = temp_file("server-out");
     err_file_ = temp_file("server-err");
-    pid_ = spawn({"serve"}, env, "/dev/null", out_file_, err_file_);
+    pid_ = spawn(FUNNELHOUSE_BINARY, {"serve"}, env, "/dev/null", out_file_, err_file_);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const std::string marker = "listening on http://";
     while (std::chrono::steady_clock::now() < deadline) {

@@ -24,6 +24,11 @@ RunResult run_funnelhouse(const std::vector<std::string>& args, const Env& env =
                           const std::string& input = "",
                           std::chrono::seconds timeout = std::chrono::seconds(60));
 
+// Any program (a bare name is looked up in PATH), likewise.
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const Env& env = {}, const std::string& input = "",
+                      std::chrono::seconds timeout = std::chrono::seconds(60));
+
 // `funnelhouse serve` as a child process. start() waits until it prints the
 // address it listens on; the destructor kills it if it is still running.
 class ServerProcess {
