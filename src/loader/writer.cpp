@@ -134,6 +134,57 @@ FROM (SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage
 WHERE e.event_id = s.event_id AND e.server_received_at IS NULL
 )sql";
 
+// Every id seen gets a person of its own until a link says otherwise.
+constexpr const char* kMapNewIds = R"sql(
+INSERT INTO identity_map (id, id_type, person_id)
+SELECT DISTINCT id, id_type, id_type || ':' || id
+FROM (SELECT user_id AS id, 'user' AS id_type FROM funnelhouse_events_stage
+      WHERE user_id IS NOT NULL AND fate IS DISTINCT FROM 'collision'
+      UNION ALL
+      SELECT anonymous_id, 'anonymous' FROM funnelhouse_events_stage
+      WHERE anonymous_id IS NOT NULL AND fate IS DISTINCT FROM 'collision') ids
+ON CONFLICT (id_type, id) DO NOTHING
+)sql";
+
+// Links this batch makes that are not known yet are applied one by one, in
+// the order they happened, under a lock shared by all loaders (merges must
+// not interleave). Known links cost one index probe each and take no lock.
+constexpr const char* kApplyNewLinks = R"sql(
+DO $$
+DECLARE
+    link record;
+    locked boolean := false;
+BEGIN
+    FOR link IN
+        SELECT * FROM (
+        SELECT DISTINCT ON (c.anonymous_id, c.user_id) c.*
+        FROM (SELECT anonymous_id, user_id,
+                     CASE WHEN event_type = 'identify' THEN 'identify' ELSE 'event' END AS kind,
+                     occurred_at, event_id, seq
+              FROM funnelhouse_events_stage
+              WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL
+                AND fate IS DISTINCT FROM 'collision'
+              UNION ALL
+              SELECT previous_id, user_id, 'alias', occurred_at, event_id, seq
+              FROM funnelhouse_events_stage
+              WHERE event_type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL
+                AND fate IS DISTINCT FROM 'collision') c
+        WHERE NOT EXISTS (SELECT 1 FROM identity_links l
+                          WHERE l.anonymous_id = c.anonymous_id AND l.user_id = c.user_id)
+        ORDER BY c.anonymous_id, c.user_id, c.occurred_at, c.seq) first_links
+        ORDER BY occurred_at, seq
+    LOOP
+        IF NOT locked THEN
+            PERFORM pg_advisory_xact_lock(7311402118550210);
+            locked := true;
+        END IF;
+        PERFORM funnelhouse_link(link.anonymous_id, link.user_id, link.kind, link.occurred_at,
+                                 link.event_id);
+    END LOOP;
+END
+$$
+)sql";
+
 std::optional<std::string> format_optional(const std::optional<common::timestamp>& value) {
     if (!value) return std::nullopt;
     return common::format_timestamp(*value);
@@ -198,6 +249,8 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
         txn.exec(kStoreCollisions);
         txn.exec(kMergeBrowserCopies);
         txn.exec(kMergeServerCopies);
+        txn.exec(kMapNewIds);
+        txn.exec(kApplyNewLinks);
         for (const auto& r :
              txn.exec("SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IS NOT NULL")) {
             const auto seq = r[0].as<std::size_t>();

@@ -1,0 +1,135 @@
+// Identity stitching against the real PostgreSQL: links made by the loader,
+// persons as connected components, the shared-device refusal, and
+// retroactive stitching through events_stitched.
+#include <gtest/gtest.h>
+
+#include "funnelhouse/loader/writer.hpp"
+#include "sample_events.hpp"
+#include "test_database.hpp"
+
+using namespace funnelhouse;
+
+namespace {
+
+struct Journey {
+    std::vector<common::Event> events;
+    int next = 0;
+
+    // One event at minute `minute` of 2024-05-01 12:00.
+    common::Event& add(const std::string& name, std::optional<std::string> anonymous_id,
+                       std::optional<std::string> user_id, int minute) {
+        auto event = test::sample_event("ev-" + std::to_string(next++));
+        event.event_name = name;
+        event.event_type = name == "identify" ? "identify" : name == "alias" ? "alias" : "track";
+        event.anonymous_id = std::move(anonymous_id);
+        event.user_id = std::move(user_id);
+        event.occurred_at =
+            *common::parse_timestamp("2024-05-01T12:00:00Z") + std::chrono::minutes(minute);
+        events.push_back(event);
+        return events.back();
+    }
+};
+
+class IdentityTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        schema_.migrate();
+        connection_ = schema_.connect();
+        loader::prepare_staging(*connection_);
+    }
+    // Each event in its own batch, as they would arrive over time.
+    void load_one_by_one(const Journey& journey) {
+        for (const auto& event : journey.events) loader::write_batch(*connection_, {&event}, {});
+    }
+    std::string person_of(const std::string& event_id) {
+        return schema_.scalar("SELECT person_id FROM events_stitched WHERE event_id = '" +
+                              event_id + "'");
+    }
+    test::TestSchema schema_;
+    std::unique_ptr<pqxx::connection> connection_;
+};
+
+}  // namespace
+
+TEST_F(IdentityTest, TwoDevicesThatLogInAsOneUserAreOnePersonRetroactively) {
+    Journey journey;
+    journey.add("product_viewed", "phone", std::nullopt, 0);   // ev-0
+    journey.add("product_viewed", "laptop", std::nullopt, 1);  // ev-1
+    load_one_by_one(journey);
+    EXPECT_EQ(person_of("ev-0"), "anonymous:phone");
+    EXPECT_EQ(person_of("ev-1"), "anonymous:laptop");
+
+    Journey logins;
+    logins.next = 2;
+    logins.add("identify", "phone", "ann", 5);      // ev-2
+    logins.add("add_to_cart", "laptop", "ann", 6);  // ev-3: any event with both ids links
+    load_one_by_one(logins);
+
+    // Events stored before the logins now belong to Ann, without rewriting events.
+    EXPECT_EQ(person_of("ev-0"), "user:ann");
+    EXPECT_EQ(person_of("ev-1"), "user:ann");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events WHERE user_id IS NULL"), "2");
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(id_type || ':' || id || '=' || person_id, ',' "
+                             "ORDER BY id_type, id) FROM identity_map"),
+              "anonymous:laptop=user:ann,anonymous:phone=user:ann,user:ann=user:ann");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM identity_links"), "2");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM persons"), "1");
+    EXPECT_EQ(schema_.scalar("SELECT to_char(first_seen AT TIME ZONE 'UTC', 'HH24:MI') || ' ' || "
+                             "to_char(last_seen AT TIME ZONE 'UTC', 'HH24:MI') || ' ' || "
+                             "array_to_string(user_ids, ',') FROM persons"),
+              "12:00 12:06 ann");
+}
+
+TEST_F(IdentityTest, MultiHopAliasChainsJoinOnePerson) {
+    Journey journey;
+    journey.add("page_view", "a1", std::nullopt, 0);
+    journey.add("identify", "a1", "old-id", 1);
+    auto& alias = journey.add("alias", std::nullopt, "new-id", 2);  // the user id was migrated
+    alias.previous_id = "old-id";
+    journey.add("identify", "a2", "new-id", 3);
+    load_one_by_one(journey);
+    EXPECT_EQ(schema_.scalar("SELECT count(DISTINCT person_id) FROM events_stitched"), "1");
+    EXPECT_EQ(person_of("ev-0"), "user:new-id");
+    EXPECT_EQ(schema_.scalar("SELECT array_to_string(user_ids, ',') FROM persons"),
+              "new-id,old-id");
+}
+
+TEST_F(IdentityTest, ASharedComputerNeverMergesTwoUsers) {
+    Journey journey;
+    journey.add("page_view", "kiosk", std::nullopt, 0);     // ev-0: before any login
+    journey.add("identify", "kiosk", "ann", 10);            // ev-1
+    journey.add("add_to_cart", "kiosk", std::nullopt, 11);  // ev-2: Ann's session
+    journey.add("identify", "kiosk", "bob", 20);  // ev-3: Bob logs in on the same computer
+    journey.add("add_to_cart", "kiosk", std::nullopt, 21);  // ev-4: Bob's session
+    load_one_by_one(journey);
+
+    EXPECT_EQ(schema_.scalar("SELECT anonymous_id || ' ' || kept_user_id || ' ' || refused_user_id "
+                             "|| ' ' || event_id FROM identity_conflicts"),
+              "kiosk ann bob ev-3");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM persons WHERE cardinality(user_ids) > 0"), "2");
+    EXPECT_EQ(person_of("ev-0"), "user:ann");  // before any login: the first user
+    EXPECT_EQ(person_of("ev-2"), "user:ann");
+    EXPECT_EQ(person_of("ev-3"), "user:bob");
+    EXPECT_EQ(person_of("ev-4"), "user:bob");  // the user who identified closest before
+}
+
+TEST_F(IdentityTest, LinksInOneBatchApplyInTheOrderTheyHappened) {
+    Journey journey;
+    journey.add("identify", "shared", "bob", 20);
+    journey.add("identify", "shared", "ann", 10);  // earlier, though later in the batch
+    loader::write_batch(*connection_, test::pointers(journey.events), {});
+    EXPECT_EQ(
+        schema_.scalar("SELECT kept_user_id || ' ' || refused_user_id FROM identity_conflicts"),
+        "ann bob");
+}
+
+TEST_F(IdentityTest, PersonsCarryTheLatestNonNullTraits) {
+    Journey journey;
+    auto& first = journey.add("identify", "a", "cy", 0);
+    first.properties = R"({"plan":"free","email":"cy@shop.example"})";
+    auto& second = journey.add("identify", "a", "cy", 5);
+    second.properties = R"({"plan":"pro","email":null})";
+    load_one_by_one(journey);
+    EXPECT_EQ(schema_.scalar("SELECT traits->>'plan' || ' ' || (traits->>'email') FROM persons"),
+              "pro cy@shop.example");
+}
