@@ -135,7 +135,15 @@ common::timestamp corrected_timestamp(std::optional<common::timestamp> original,
 }
 
 std::optional<std::string_view> route_message_type(std::string_view route) {
-    if (route == "/v1/batch" || route == "/v1/import") return std::string_view{};
+    // Segment's browser library (analytics.js) posts to one-letter paths.
+    if (route == "/v1/t") return std::string_view{"track"};
+    if (route == "/v1/p") return std::string_view{"page"};
+    if (route == "/v1/i") return std::string_view{"identify"};
+    if (route == "/v1/s") return std::string_view{"screen"};
+    if (route == "/v1/g") return std::string_view{"group"};
+    if (route == "/v1/a") return std::string_view{"alias"};
+    if (route == "/v1/batch" || route == "/v1/import" || route == "/v1/b")
+        return std::string_view{};
     if (route == "/v1/track") return std::string_view{"track"};
     if (route == "/v1/page") return std::string_view{"page"};
     if (route == "/v1/identify") return std::string_view{"identify"};

@@ -7,6 +7,7 @@
 
 #include "funnelhouse/common/base64.hpp"
 #include "funnelhouse/common/gzip.hpp"
+#include "funnelhouse/common/time.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -453,4 +454,94 @@ TEST_F(ServeTest, BrowserAndServerCopiesOfAnOrderCountOnce) {
     EXPECT_EQ(schema_.scalar("SELECT reason || ' ' || event_name FROM bad_events"),
               "event_id_collision wishlist_added");
     EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "1");
+}
+
+// The whole story over HTTP: two anonymous devices, a login on each, a
+// browser and a server copy of the checkout, the order from the backend
+// (the page cannot forge it), and a shared computer.
+TEST_F(ServeTest, JourneyEndsInExactlyThePersonsRowsAndFlags) {
+    const auto start = common::now() - std::chrono::hours(1);
+    auto at = [&](int minute) {
+        return common::format_timestamp(start + std::chrono::minutes(minute));
+    };
+    auto message = [&](const std::string& id, int minute, const std::string& body) {
+        return R"({"messageId":")" + id + R"(","timestamp":")" + at(minute) + R"(",)" + body + "}";
+    };
+    auto send = [&](const std::string& key, const std::vector<std::string>& messages) {
+        std::string batch = R"({"batch":[)";
+        for (std::size_t i = 0; i < messages.size(); ++i) batch += (i ? "," : "") + messages[i];
+        const auto response = client_->post("/v1/batch", batch + "]}", key);
+        EXPECT_EQ(response.status, 200) << response.body;
+        return json::parse(response.body);
+    };
+
+    send(
+        kBrowserKey,
+        {message("m-phone-1", 0,
+                 R"("type":"page","anonymousId":"a-phone","properties":{"path":"/"})"),
+         message(
+             "m-phone-2", 1,
+             R"("type":"track","event":"product_viewed","anonymousId":"a-phone","properties":{"product_id":"p1"})"),
+         message(
+             "m-laptop-1", 2,
+             R"("type":"track","event":"product_viewed","anonymousId":"a-laptop","properties":{"product_id":"p1"})"),
+         message(
+             "m-laptop-login", 3,
+             R"("type":"identify","anonymousId":"a-laptop","userId":"ann","traits":{"plan":"pro"})"),
+         message(
+             "chk-1", 4,
+             R"("type":"track","event":"checkout_started","anonymousId":"a-laptop","userId":"ann","properties":{"value":90,"currency":"EUR"})")});
+    const auto forged = send(
+        kBrowserKey,
+        {message(
+            "ord-1", 5,
+            R"("type":"track","event":"order_completed","userId":"ann","properties":{"order_id":"O-1","revenue":1,"currency":"EUR"})")});
+    EXPECT_EQ(forged["rejected"][0]["reason"], "source_not_allowed");
+    const auto backend = send(
+        kServerKey,
+        {message(
+             "chk-1", 4,
+             R"("type":"track","event":"checkout_started","userId":"ann","properties":{"value":100,"currency":"EUR"})"),
+         message(
+             "ord-1", 5,
+             R"("type":"track","event":"order_completed","userId":"ann","properties":{"order_id":"O-1","revenue":100,"cost":60,"currency":"EUR"})")});
+    EXPECT_EQ(backend["accepted"], 2);
+    EXPECT_EQ(backend["duplicates"], 1);
+    send(
+        kBrowserKey,
+        {message("m-phone-login", 6,
+                 R"("type":"identify","anonymousId":"a-phone","userId":"ann")"),
+         message("m-kiosk-1", 10,
+                 R"("type":"page","anonymousId":"a-kiosk","properties":{"path":"/"})"),
+         message("m-kiosk-ann", 11, R"("type":"identify","anonymousId":"a-kiosk","userId":"ann")"),
+         message("m-kiosk-bob", 20, R"("type":"identify","anonymousId":"a-kiosk","userId":"bob")"),
+         message(
+             "m-kiosk-2", 21,
+             R"("type":"track","event":"add_to_cart","anonymousId":"a-kiosk","properties":{"product_id":"p2"})")});
+
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id || '=' || person_id, ',' ORDER BY "
+                             "event_id) FROM events_stitched"),
+              "chk-1=user:ann,m-kiosk-1=user:ann,m-kiosk-2=user:bob,m-kiosk-ann=user:ann,m-kiosk-"
+              "bob=user:bob,"
+              "m-laptop-1=user:ann,m-laptop-login=user:ann,m-phone-1=user:ann,m-phone-2=user:ann,"
+              "m-phone-login=user:ann,ord-1=user:ann");
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(person_id || ':' || array_to_string(user_ids, "
+                             "'+'), ',' ORDER BY person_id) FROM persons"),
+              "user:ann:ann,user:bob:bob");
+    EXPECT_EQ(
+        schema_.scalar(
+            "SELECT sources || ' ' || (properties->>'value') FROM events WHERE event_id = 'chk-1'"),
+        "both 100");
+    EXPECT_EQ(schema_.scalar("SELECT sources || ' ' || (properties->>'revenue') FROM events WHERE "
+                             "event_id = 'ord-1'"),
+              "server 100");
+    EXPECT_EQ(schema_.scalar(
+                  "SELECT both_sources FROM dedup_coverage WHERE event_name = 'checkout_started'"),
+              "1");
+    EXPECT_EQ(
+        schema_.scalar("SELECT kept_user_id || ' ' || refused_user_id FROM identity_conflicts"),
+        "ann bob");
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(reason, ',') FROM bad_events"),
+              "source_not_allowed");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), "11");
 }

@@ -276,3 +276,20 @@ TEST_F(RequestTest, OriginsDecideWhichPagesMaySend) {
                      R"([{"name":"x","key":"k","source":"server","origins":["*"]}])", "t"),
                  std::runtime_error);
 }
+
+TEST_F(RequestTest, BrowserLibraryShortPathsMapToTheirTypes) {
+    const auto track = run(
+        "/v1/t",
+        R"({"writeKey":"browser-key","type":"track","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p"}})");
+    ASSERT_FALSE(track.error) << track.error_message;
+    EXPECT_EQ(track.events.at(0).event_name, "add_to_cart");
+    const auto page =
+        run("/v1/p", R"({"writeKey":"browser-key","anonymousId":"a","properties":{"path":"/"}})");
+    ASSERT_FALSE(page.error);
+    EXPECT_EQ(page.events.at(0).event_name, "page_view");
+    const auto batch = run(
+        "/v1/b",
+        R"({"writeKey":"browser-key","batch":[{"type":"identify","anonymousId":"a","userId":"u"}]})");
+    ASSERT_FALSE(batch.error);
+    EXPECT_EQ(batch.events.at(0).event_name, "identify");
+}
