@@ -5,8 +5,9 @@
 -- A person is a connected component of links, with one rule: two different
 -- user ids are never merged through a shared anonymous id (a shared computer,
 -- a support agent logged in as a customer). Such a link is refused and
--- recorded in identity_conflicts. An alias is an explicit statement and may
--- merge two users.
+-- recorded in identity_conflicts. An alias whose previous id is a known user
+-- id is an explicit statement and merges the two users; an alias from an
+-- anonymous id follows the same rule as identify.
 --
 -- The loader keeps these tables current in the same transaction that stores
 -- the events, so stitching has no lag.
@@ -31,6 +32,9 @@ CREATE TABLE identity_map (
     PRIMARY KEY (id_type, id)
 );
 CREATE INDEX identity_map_person_idx ON identity_map (person_id);
+
+-- Logins per device, for the shared-device rule in events_stitched.
+CREATE INDEX events_login_idx ON events (anonymous_id, occurred_at) WHERE user_id IS NOT NULL;
 
 CREATE TABLE identity_conflicts (
     anonymous_id    text        NOT NULL,
@@ -83,8 +87,8 @@ BEGIN
 
     SELECT id INTO kept_user FROM identity_map
     WHERE person_id = anonymous_person AND id_type = 'user' ORDER BY id LIMIT 1;
-    IF kept_user IS NULL OR p_kind = 'alias' THEN
-        -- An anonymous person logs in (or an alias says so): all its ids join the user.
+    IF kept_user IS NULL THEN
+        -- An anonymous person logs in: all its ids join the user.
         UPDATE identity_map SET person_id = user_person WHERE person_id = anonymous_person;
     ELSE
         -- The anonymous id already belongs to another user: refuse, and say so.
@@ -102,8 +106,8 @@ $$;
 -- or to the first one for events before any login.
 CREATE VIEW events_stitched AS
 SELECT e.*,
-       coalesce(user_map.person_id, shared_device.person_id, anonymous_map.person_id,
-                'anonymous:' || e.anonymous_id) AS person_id
+       coalesce(user_map.person_id, 'user:' || e.user_id, shared_device.person_id,
+                anonymous_map.person_id, 'anonymous:' || e.anonymous_id) AS person_id
 FROM events e
 LEFT JOIN identity_map user_map ON user_map.id_type = 'user' AND user_map.id = e.user_id
 LEFT JOIN LATERAL (
@@ -124,15 +128,53 @@ LEFT JOIN identity_map anonymous_map
 -- One row per person: when first and last seen, its user ids, and the latest
 -- non-null value of each trait sent with identify.
 CREATE VIEW persons AS
+WITH stitched AS (
+    SELECT person_id, occurred_at, user_id, event_name, properties FROM events_stitched
+), latest_traits AS (
+    SELECT person_id, jsonb_object_agg(key, value) AS traits
+    FROM (SELECT DISTINCT ON (s.person_id, trait.key) s.person_id, trait.key, trait.value
+          FROM stitched s, jsonb_each(s.properties) trait
+          WHERE s.event_name = 'identify' AND trait.value <> 'null'::jsonb
+          ORDER BY s.person_id, trait.key, s.occurred_at DESC) newest
+    GROUP BY person_id
+)
 SELECT s.person_id,
        min(s.occurred_at) AS first_seen,
        max(s.occurred_at) AS last_seen,
        coalesce(array_agg(DISTINCT s.user_id) FILTER (WHERE s.user_id IS NOT NULL), '{}') AS user_ids,
-       coalesce((SELECT jsonb_object_agg(t.key, t.value)
-                 FROM (SELECT DISTINCT ON (trait.key) trait.key, trait.value
-                       FROM events_stitched i, jsonb_each(i.properties) trait
-                       WHERE i.person_id = s.person_id AND i.event_name = 'identify'
-                         AND trait.value <> 'null'::jsonb
-                       ORDER BY trait.key, i.occurred_at DESC) t), '{}') AS traits
-FROM events_stitched s
-GROUP BY s.person_id;
+       coalesce(t.traits, '{}') AS traits
+FROM stitched s
+LEFT JOIN latest_traits t USING (person_id)
+GROUP BY s.person_id, t.traits;
+
+-- Events stored before this migration: map their ids and replay their links
+-- in the order they happened, as the loader would have.
+INSERT INTO identity_map (id, id_type, person_id)
+SELECT DISTINCT id, id_type, id_type || ':' || id
+FROM (SELECT user_id AS id, 'user' AS id_type FROM events WHERE user_id IS NOT NULL
+      UNION ALL
+      SELECT anonymous_id, 'anonymous' FROM events WHERE anonymous_id IS NOT NULL) ids
+ON CONFLICT (id_type, id) DO NOTHING;
+
+DO $$
+DECLARE
+    link record;
+BEGIN
+    FOR link IN
+        SELECT anonymous_id, user_id, kind, occurred_at, event_id FROM (
+            SELECT anonymous_id, user_id,
+                   CASE WHEN event_type = 'identify' THEN 'identify' ELSE 'event' END AS kind,
+                   occurred_at, event_id
+            FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL
+                          AND event_type <> 'alias'
+            UNION ALL
+            SELECT previous_id, user_id, 'alias', occurred_at, event_id
+            FROM events WHERE event_type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL
+        ) links
+        ORDER BY occurred_at, event_id
+    LOOP
+        PERFORM funnelhouse_link(link.anonymous_id, link.user_id, link.kind, link.occurred_at,
+                                 link.event_id);
+    END LOOP;
+END
+$$;

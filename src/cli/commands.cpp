@@ -7,13 +7,13 @@
 #include <pqxx/pqxx>
 #include <sstream>
 
+#include "funnelhouse/cli/reprocess.hpp"
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/db/migrate.hpp"
 #include "funnelhouse/http/server.hpp"
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/loader/loader.hpp"
-#include "funnelhouse/cli/reprocess.hpp"
 #include "funnelhouse/schema/lint.hpp"
 #include "funnelhouse/schema/registry.hpp"
 
@@ -165,7 +165,7 @@ int run_reprocess(const config::Config& config) {
     require_database_url(config);
     const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
     auto connection = db::connect(config.database_url);
-    const auto report = cli::reprocess(*connection, registry);
+    const auto report = cli::reprocess(*connection, registry, config.junk_ids);
     std::cout << "examined " << report.examined << ", loaded " << report.loaded
               << ", still rejected " << report.still_bad << "\n";
     return 0;

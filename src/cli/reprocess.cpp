@@ -8,6 +8,7 @@
 namespace funnelhouse::cli {
 
 ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegistry& registry,
+                          const std::vector<std::string>& extra_junk_ids,
                           std::size_t rows_per_transaction) {
     ReprocessReport report;
     loader::prepare_staging(connection);
@@ -50,6 +51,7 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
             context.source = *source;
             context.received_at = *received_at;
             context.batch_sent_at = batch_sent_at;
+            context.extra_junk_ids = &extra_junk_ids;
             auto mapped = ingest::map_message(message, context, registry);
             if (!mapped.event) {
                 ++report.still_bad;

@@ -110,6 +110,8 @@ class Session : public std::enable_shared_from_this<Session> {
         version_ = request.version();
         keep_alive_ = request.keep_alive();
         origin_ = std::string{request[bhttp::field::origin]};
+        requested_headers_ =
+            std::string{request[bhttp::field::access_control_request_headers]}.substr(0, 1024);
         const auto path = path_of(request.target());
 
         if (path == "/healthz" || path == "/readyz") {
@@ -178,8 +180,14 @@ class Session : public std::enable_shared_from_this<Session> {
                                                     "' is not allowed by any browser write key");
         prepare(bhttp::status::no_content, "", false);
         response_.set(bhttp::field::access_control_allow_methods, "POST, OPTIONS");
+        // Allow what the page asks for: SDKs add headers of their own (for
+        // example RudderStack's AnonymousId). Credentials are in the body or
+        // Authorization either way; CORS only decides who reads the answer.
         response_.set(bhttp::field::access_control_allow_headers,
-                      "Authorization, Content-Type, Content-Encoding");
+                      requested_headers_.empty()
+                          ? std::string{"Authorization, Content-Type, Content-Encoding"}
+                          : requested_headers_);
+        response_.set(bhttp::field::vary, "Origin, Access-Control-Request-Headers");
         response_.set(bhttp::field::access_control_max_age, "600");
         response_.content_length(0);
         write();
@@ -279,7 +287,8 @@ class Session : public std::enable_shared_from_this<Session> {
     unsigned version_ = 11;
     bool keep_alive_ = false;
     bool answering_load_ = false;
-    std::string origin_;  // the current request's Origin header
+    std::string origin_;             // the current request's Origin header
+    std::string requested_headers_;  // its Access-Control-Request-Headers
     std::array<char, 4096> scratch_{};
 };
 

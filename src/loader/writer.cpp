@@ -60,7 +60,7 @@ WITH firsts AS (
            context, write_key_name, source,
            CASE WHEN source = 'browser' THEN received_at END,
            CASE WHEN source = 'server' THEN received_at END
-    FROM firsts ORDER BY seq
+    FROM firsts ORDER BY event_id  -- one lock order for all loaders
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id
 )
@@ -69,15 +69,18 @@ FROM firsts f JOIN inserted i USING (event_id)
 WHERE s.seq = f.seq
 )sql";
 
-// A later copy that names another event, or another person (both ids set and
-// different), is not the same event.
+// A later copy that names another event, or another person, is not the same
+// event. Another person: a different user id (both set), or, when either copy
+// has no user id, a different anonymous id (both set). Two copies with the
+// same user id are the same person whatever their anonymous ids.
 constexpr const char* kMarkCollisions = R"sql(
 UPDATE funnelhouse_events_stage s SET fate = 'collision'
 FROM events e
 WHERE s.fate IS NULL AND e.event_id = s.event_id
   AND (e.event_name <> s.event_name
        OR (e.user_id IS NOT NULL AND s.user_id IS NOT NULL AND e.user_id <> s.user_id)
-       OR (e.anonymous_id IS NOT NULL AND s.anonymous_id IS NOT NULL
+       OR ((e.user_id IS NULL OR s.user_id IS NULL)
+           AND e.anonymous_id IS NOT NULL AND s.anonymous_id IS NOT NULL
            AND e.anonymous_id <> s.anonymous_id))
 )sql";
 
@@ -86,8 +89,9 @@ WHERE s.fate IS NULL AND e.event_id = s.event_id
 constexpr const char* kStoreCollisions = R"sql(
 INSERT INTO bad_events (bad_event_id, event_id, event_name, raw_event, errors, reason, route,
                         write_key_name, source, received_at, batch_sent_at)
-SELECT md5(concat_ws(E'\n', 'event_id_collision', s.write_key_name, s.event_id, s.event_name,
-                     s.user_id, s.anonymous_id, s.properties::text))::uuid,
+SELECT md5(jsonb_build_array('event_id_collision', s.write_key_name, s.source, s.event_id,
+                             s.event_type, s.event_name, s.user_id, s.anonymous_id, s.group_id,
+                             s.previous_id, s.original_timestamp, s.properties, s.context)::text)::uuid,
        s.event_id, s.event_name,
        jsonb_strip_nulls(jsonb_build_object(
            'type', s.event_type, 'messageId', s.event_id,
@@ -143,6 +147,7 @@ FROM (SELECT user_id AS id, 'user' AS id_type FROM funnelhouse_events_stage
       UNION ALL
       SELECT anonymous_id, 'anonymous' FROM funnelhouse_events_stage
       WHERE anonymous_id IS NOT NULL AND fate IS DISTINCT FROM 'collision') ids
+ORDER BY id_type, id
 ON CONFLICT (id_type, id) DO NOTHING
 )sql";
 
@@ -157,21 +162,23 @@ DECLARE
 BEGIN
     FOR link IN
         SELECT * FROM (
-        SELECT DISTINCT ON (c.anonymous_id, c.user_id) c.*
-        FROM (SELECT anonymous_id, user_id,
-                     CASE WHEN event_type = 'identify' THEN 'identify' ELSE 'event' END AS kind,
-                     occurred_at, event_id, seq
-              FROM funnelhouse_events_stage
-              WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL
-                AND fate IS DISTINCT FROM 'collision'
-              UNION ALL
-              SELECT previous_id, user_id, 'alias', occurred_at, event_id, seq
-              FROM funnelhouse_events_stage
-              WHERE event_type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL
-                AND fate IS DISTINCT FROM 'collision') c
-        WHERE NOT EXISTS (SELECT 1 FROM identity_links l
-                          WHERE l.anonymous_id = c.anonymous_id AND l.user_id = c.user_id)
-        ORDER BY c.anonymous_id, c.user_id, c.occurred_at, c.seq) first_links
+            SELECT DISTINCT ON (c.anonymous_id, c.user_id) c.*
+            FROM (-- Rows of this batch that now hold both ids (a merged browser and
+                  -- server copy included). An alias links through its previous id only.
+                  SELECT e.anonymous_id, e.user_id,
+                         CASE WHEN e.event_type = 'identify' THEN 'identify' ELSE 'event' END AS kind,
+                         e.occurred_at, e.event_id, s.seq
+                  FROM funnelhouse_events_stage s JOIN events e USING (event_id)
+                  WHERE s.fate IS DISTINCT FROM 'collision' AND e.event_type <> 'alias'
+                    AND e.anonymous_id IS NOT NULL AND e.user_id IS NOT NULL
+                  UNION ALL
+                  SELECT previous_id, user_id, 'alias', occurred_at, event_id, seq
+                  FROM funnelhouse_events_stage
+                  WHERE event_type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL
+                    AND fate IS DISTINCT FROM 'collision') c
+            WHERE NOT EXISTS (SELECT 1 FROM identity_links l
+                              WHERE l.anonymous_id = c.anonymous_id AND l.user_id = c.user_id)
+            ORDER BY c.anonymous_id, c.user_id, c.occurred_at, c.seq) first_links
         ORDER BY occurred_at, seq
     LOOP
         IF NOT locked THEN

@@ -146,3 +146,16 @@ TEST_F(DedupTest, CoverageViewCountsEachSourceMix) {
                              "FROM dedup_coverage WHERE event_name = 'order_completed'"),
               "2024-05-01 4 1 1 2");
 }
+
+TEST_F(DedupTest, SameUserWithAnotherAnonymousIdIsTheSameEvent) {
+    auto browser =
+        copy_of("o-6", common::Source::browser, R"({"revenue":90})", "2024-05-01T12:00:00Z");
+    browser.user_id = "user-1";
+    auto server =
+        copy_of("o-6", common::Source::server, R"({"revenue":100})", "2024-05-01T12:00:01Z");
+    server.anonymous_id = "backend-session-7";
+    write({browser});
+    EXPECT_EQ(write({server}), std::vector<Fate>{Fate::duplicate});
+    EXPECT_EQ(schema_.scalar("SELECT sources || ' ' || (properties->>'revenue') FROM events"),
+              "both 100");
+}

@@ -133,3 +133,57 @@ TEST_F(IdentityTest, PersonsCarryTheLatestNonNullTraits) {
     EXPECT_EQ(schema_.scalar("SELECT traits->>'plan' || ' ' || (traits->>'email') FROM persons"),
               "pro cy@shop.example");
 }
+
+TEST_F(IdentityTest, AnAliasFromASharedDeviceIsRefusedLikeAnIdentify) {
+    Journey journey;
+    journey.add("identify", "kiosk", "ann", 0);
+    auto& alias = journey.add("alias", "kiosk", "bob",
+                              5);  // what analytics.js sends: previousId = its anonymous id
+    alias.previous_id = "kiosk";
+    load_one_by_one(journey);
+    EXPECT_EQ(
+        schema_.scalar("SELECT kept_user_id || ' ' || refused_user_id FROM identity_conflicts"),
+        "ann bob");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM persons WHERE cardinality(user_ids) > 0"), "2");
+    EXPECT_EQ(schema_.scalar("SELECT person_id FROM identity_map WHERE id = 'ann'"), "user:ann");
+}
+
+TEST_F(IdentityTest, AMergedBrowserAndServerCopyLinksTheDevice) {
+    // The page knows only the anonymous id, the backend only the user id.
+    auto browser = test::sample_event("order-1");
+    browser.anonymous_id = "a-phone";
+    browser.user_id = std::nullopt;
+    auto server = browser;
+    server.source = common::Source::server;
+    server.anonymous_id = std::nullopt;
+    server.user_id = "ann";
+    loader::write_batch(*connection_, {&browser}, {});
+    loader::write_batch(*connection_, {&server}, {});
+    EXPECT_EQ(
+        schema_.scalar(
+            "SELECT person_id FROM identity_map WHERE id_type = 'anonymous' AND id = 'a-phone'"),
+        "user:ann");
+    EXPECT_EQ(schema_.scalar("SELECT link_kind FROM identity_links"), "event");
+}
+
+TEST_F(IdentityTest, MigratingADatabaseWithEventsStitchesThemToo) {
+    // Events already stored when the identity tables appear: empty them and
+    // run the migration's backfill again.
+    Journey journey;
+    journey.add("page_view", "a1", std::nullopt, 0);
+    journey.add("identify", "a1", "dee", 1);
+    journey.add("order_completed", std::nullopt, "dee", 2);
+    load_one_by_one(journey);
+    schema_.scalar("TRUNCATE identity_map, identity_links, identity_conflicts");
+    EXPECT_EQ(person_of("ev-2"), "user:dee");  // a user id alone is its own person
+    EXPECT_EQ(person_of("ev-0"), "anonymous:a1");
+    auto connection = schema_.connect();
+    pqxx::nontransaction txn(*connection);
+    txn.exec("DELETE FROM schema_migrations WHERE version = '0004'");
+    txn.exec(
+        "DROP VIEW persons; DROP VIEW events_stitched; DROP FUNCTION funnelhouse_link;"
+        "DROP TABLE identity_links, identity_map, identity_conflicts; DROP INDEX events_login_idx");
+    schema_.migrate();
+    EXPECT_EQ(person_of("ev-0"), "user:dee");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM persons"), "1");
+}

@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <pqxx/connection>
+#include <string>
+#include <vector>
 
 #include "funnelhouse/schema/registry.hpp"
 
@@ -20,6 +22,7 @@ struct ReprocessReport {
 // transaction, so each is loaded at most once, even when two runs overlap (rows are locked with
 // SKIP LOCKED).
 ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegistry& registry,
+                          const std::vector<std::string>& extra_junk_ids,
                           std::size_t rows_per_transaction = 1000);
 
 }  // namespace funnelhouse::cli
