@@ -15,6 +15,11 @@ ALTER TABLE events ADD COLUMN sources text GENERATED ALWAYS AS (
         ELSE 'browser'
     END) STORED;
 
+-- Browser copies of events only a backend may send (orders, refunds) are
+-- refused as source_not_allowed, yet still count as seen by the browser.
+CREATE INDEX bad_events_refused_browser_copy_idx ON bad_events (event_id)
+    WHERE reason = 'source_not_allowed' AND source = 'browser';
+
 -- Per event name and day: how many events both sources saw, and how many
 -- only one did. Events the browser never reported (ad blockers, consent
 -- banners, closed tabs) show up as server_only.

@@ -192,6 +192,23 @@ END
 $$
 )sql";
 
+// A page may not send an event only a backend may send (an order): such a
+// copy is refused as source_not_allowed and never creates or changes a row.
+// It still shows that the browser saw the event, which is what dedup_coverage
+// measures, whichever of the two copies arrived first.
+constexpr const char* kNoteRefusedBrowserCopies = R"sql(
+UPDATE events e SET browser_received_at = b.received_at
+FROM (SELECT DISTINCT ON (event_id) event_id, event_name, received_at
+      FROM bad_events
+      WHERE reason = 'source_not_allowed' AND source = 'browser'
+        AND event_id IN (SELECT event_id FROM funnelhouse_events_stage
+                         UNION ALL
+                         SELECT event_id FROM funnelhouse_bad_events_stage
+                         WHERE reason = 'source_not_allowed' AND source = 'browser')
+      ORDER BY event_id, received_at) b
+WHERE e.event_id = b.event_id AND e.event_name = b.event_name AND e.browser_received_at IS NULL
+)sql";
+
 std::optional<std::string> format_optional(const std::optional<common::timestamp>& value) {
     if (!value) return std::nullopt;
     return common::format_timestamp(*value);
@@ -289,6 +306,7 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
                  kBadEventColumnList +
                  " FROM funnelhouse_bad_events_stage ON CONFLICT (bad_event_id) DO NOTHING");
     }
+    if (!events.empty() || !bad_events.empty()) txn.exec(kNoteRefusedBrowserCopies);
     return fates;
 }
 

@@ -159,3 +159,24 @@ TEST_F(DedupTest, SameUserWithAnotherAnonymousIdIsTheSameEvent) {
     EXPECT_EQ(schema_.scalar("SELECT sources || ' ' || (properties->>'revenue') FROM events"),
               "both 100");
 }
+
+TEST_F(DedupTest, ARefusedBrowserCopyOfAServerOnlyEventStillCountsAsSeen) {
+    write({copy_of("o-7", common::Source::server, R"({"revenue":100})", "2024-05-01T12:00:00Z")});
+    // The page's copy of the order, refused at ingest as source_not_allowed.
+    common::BadEvent refused;
+    refused.bad_event_id = "7b1e0b36-7e62-4d53-9a52-2d7f1b0e4c11";
+    refused.event_id = "o-7";
+    refused.event_name = "order_completed";
+    refused.raw_event = R"({"type":"track","messageId":"o-7","event":"order_completed"})";
+    refused.errors = R"([{"path":"/event","message":"refused"}])";
+    refused.reason = "source_not_allowed";
+    refused.route = "/v1/batch";
+    refused.write_key_name = "web";
+    refused.source = common::Source::browser;
+    refused.received_at = *common::parse_timestamp("2024-05-01T12:00:03Z");
+    loader::write_batch(*connection_, {}, {&refused});
+    EXPECT_EQ(
+        schema_.scalar("SELECT sources || ' ' || (properties->>'revenue') || ' ' || "
+                       "to_char(browser_received_at AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM events"),
+        "both 100 12:00:03");
+}
