@@ -4,6 +4,10 @@
 
 namespace funnelhouse::db {
 
+namespace {
+
+// Unless the URL says otherwise: give up connecting after 10 s, and let TCP
+// keepalives notice a peer that went silent.
 std::string with_connection_defaults(const std::string& url) {
     const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
     std::string out = url;
@@ -20,6 +24,8 @@ std::string with_connection_defaults(const std::string& url) {
     return out;
 }
 
+}  // namespace
+
 std::unique_ptr<pqxx::connection> connect(const std::string& url,
                                           std::chrono::milliseconds statement_timeout) {
     auto connection = std::make_unique<pqxx::connection>(with_connection_defaults(url));
@@ -32,24 +38,6 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url,
         setup.exec("SET lock_timeout = " + ms);
     }
     return connection;
-}
-
-std::string redact_url(const std::string& url) {
-    // postgresql://user:secret@host/db -> postgresql://user:***@host/db
-    const auto scheme = url.find("://");
-    if (scheme != std::string::npos) {
-        const auto at = url.find('@', scheme + 3);
-        const auto colon = url.find(':', scheme + 3);
-        if (at != std::string::npos && colon != std::string::npos && colon < at)
-            return url.substr(0, colon + 1) + "***" + url.substr(at);
-        return url;
-    }
-    // key=value form: hide password=...
-    const auto password = url.find("password=");
-    if (password == std::string::npos) return url;
-    const auto end = url.find(' ', password);
-    return url.substr(0, password) + "password=***" +
-           (end == std::string::npos ? std::string{} : url.substr(end));
 }
 
 }  // namespace funnelhouse::db

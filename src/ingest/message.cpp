@@ -242,12 +242,22 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     // The object the contract validates: traits for identify and group, the
     // properties otherwise (alias has none).
     const char* payload_key = (type == "identify" || type == "group") ? "traits" : "properties";
-    json payload = type == "alias" ? json::object() : object_field(message, payload_key, check);
+    static const json kNoPayload = json::object();
+    const json* payload =
+        type == "alias" ? &kNoPayload : &object_field(message, payload_key, check);
+    // Segment's page and screen calls carry name and category beside the
+    // properties; only then is the payload copied.
+    json page_payload;
     if (type == "page" || type == "screen") {
-        // Segment's page and screen calls carry name and category beside the properties.
-        for (const char* key : {"name", "category"})
-            if (const json* value = member(message, key); value && !payload.contains(key))
-                payload[key] = *value;
+        for (const char* key : {"name", "category"}) {
+            const json* value = member(message, key);
+            if (!value || payload->contains(key)) continue;
+            if (payload != &page_payload) {
+                page_payload = *payload;
+                payload = &page_payload;
+            }
+            page_payload[key] = *value;
+        }
     }
     const json& message_context = object_field(message, "context", check);
 
@@ -302,10 +312,10 @@ MappedMessage map_message(const json& message, const MessageContext& context,
                         "'" + event_name + "' may not be sent with a " +
                             std::string{common::to_string(context.source)} + " write key"}});
 
-    auto violations = schema::validate(*contract, payload, std::string("/") + payload_key);
+    auto violations = schema::validate(*contract, *payload, std::string("/") + payload_key);
     if (!violations.empty()) return reject(reason::schema_violation, std::move(violations));
 
-    event.properties = dump(payload);
+    event.properties = dump(*payload);
     event.context = dump(message_context);
     if (has_nul_escape(event.properties))
         return reject(reason::invalid_message, {{std::string("/") + payload_key,

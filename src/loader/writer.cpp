@@ -37,15 +37,6 @@ constexpr std::array<const char*, 11> kBadEventColumns = {
     "bad_event_id", "event_id",       "event_name", "raw_event",   "errors",       "reason",
     "route",        "write_key_name", "source",     "received_at", "batch_sent_at"};
 
-constexpr const char* kEventColumnList =
-    "event_id, event_name, event_type, schema_version, anonymous_id, user_id, group_id, "
-    "previous_id, occurred_at, original_timestamp, sent_at, received_at, properties, context, "
-    "write_key_name, source, browser_received_at, server_received_at";
-
-constexpr const char* kBadEventColumnList =
-    "bad_event_id, event_id, event_name, raw_event, errors, reason, route, write_key_name, "
-    "source, received_at, batch_sent_at";
-
 // The first copy of each id in the batch; new ids become rows.
 constexpr const char* kInsertFirstCopies = R"sql(
 WITH firsts AS (
@@ -209,6 +200,18 @@ FROM (SELECT DISTINCT ON (event_id) event_id, event_name, received_at
 WHERE e.event_id = b.event_id AND e.event_name = b.event_name AND e.browser_received_at IS NULL
 )sql";
 
+constexpr const char* kStoreStagedBadEvents = R"sql(
+INSERT INTO bad_events (bad_event_id, event_id, event_name, raw_event, errors, reason, route,
+                        write_key_name, source, received_at, batch_sent_at)
+SELECT bad_event_id, event_id, event_name, raw_event, errors, reason, route, write_key_name,
+       source, received_at, batch_sent_at
+FROM funnelhouse_bad_events_stage
+ON CONFLICT (bad_event_id) DO NOTHING
+)sql";
+
+constexpr const char* kReportFates =
+    "SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IS NOT NULL";
+
 std::optional<std::string> format_optional(const std::optional<common::timestamp>& value) {
     if (!value) return std::nullopt;
     return common::format_timestamp(*value);
@@ -239,6 +242,7 @@ void prepare_staging(pqxx::connection& connection) {
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events) {
     std::vector<Fate> fates(events.size(), Fate::duplicate);
+    if (events.empty() && bad_events.empty()) return fates;
     db::CopyRow row;
     if (!events.empty()) {
         {
@@ -268,18 +272,6 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
             }
             writer.complete();
         }
-        txn.exec(kInsertFirstCopies);
-        txn.exec(kMarkCollisions);
-        txn.exec(kStoreCollisions);
-        txn.exec(kMergeBrowserCopies);
-        txn.exec(kMergeServerCopies);
-        txn.exec(kMapNewIds);
-        txn.exec(kApplyNewLinks);
-        for (const auto& r :
-             txn.exec("SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IS NOT NULL")) {
-            const auto seq = r[0].as<std::size_t>();
-            fates.at(seq) = r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
-        }
     }
     if (!bad_events.empty()) {
         {
@@ -302,11 +294,17 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
             }
             writer.complete();
         }
-        txn.exec(std::string("INSERT INTO bad_events (") + kBadEventColumnList + ") SELECT " +
-                 kBadEventColumnList +
-                 " FROM funnelhouse_bad_events_stage ON CONFLICT (bad_event_id) DO NOTHING");
     }
-    if (!events.empty() || !bad_events.empty()) txn.exec(kNoteRefusedBrowserCopies);
+    // Everything after the COPYs goes in one round trip; each step is a no-op
+    // on an empty stage. The last statement reports the fates.
+    static const std::string kApplyBatch =
+        std::string(kInsertFirstCopies) + ";" + kMarkCollisions + ";" + kStoreCollisions + ";" +
+        kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kMapNewIds + ";" + kApplyNewLinks +
+        ";" + kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
+    for (const auto& r : txn.exec(kApplyBatch)) {
+        const auto seq = r[0].as<std::size_t>();
+        fates.at(seq) = r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
+    }
     return fates;
 }
 

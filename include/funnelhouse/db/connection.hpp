@@ -16,11 +16,4 @@ std::unique_ptr<pqxx::connection> connect(
     const std::string& url,
     std::chrono::milliseconds statement_timeout = std::chrono::milliseconds{0});
 
-// The URL with libpq parameters added unless already present:
-// connect_timeout=10, keepalives_idle=30, keepalives_interval=10.
-std::string with_connection_defaults(const std::string& url);
-
-// The connection URL with any password replaced, for logs and errors.
-std::string redact_url(const std::string& url);
-
 }  // namespace funnelhouse::db
