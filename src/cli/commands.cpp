@@ -16,6 +16,7 @@
 #include "funnelhouse/loader/loader.hpp"
 #include "funnelhouse/schema/lint.hpp"
 #include "funnelhouse/schema/registry.hpp"
+#include "funnelhouse/spool/spool.hpp"
 
 namespace funnelhouse::cli {
 namespace {
@@ -34,7 +35,7 @@ void check_migrated(const config::Config& config) {
     try {
         connection = db::connect(config.database_url);
     } catch (const std::exception& error) {
-        spdlog::warn("PostgreSQL is not reachable yet ({}); events wait in memory until it is",
+        spdlog::warn("PostgreSQL is not reachable yet ({}); events wait in the spool until it is",
                      error.what());
         return;
     }
@@ -75,10 +76,18 @@ int run_serve(const config::Config& config) {
     spdlog::info("loaded {} contracts from {}, {} write keys", registry.size(),
                  config.schemas_dir.string(), keys.keys().size());
     check_migrated(config);
-    loader::Loader loader(config);
+    spool::SpoolSettings spool_settings;
+    spool_settings.dir = config.spool_dir;
+    // In the loaded mode an answer waits for PostgreSQL, so the spool need
+    // not sync: it only carries events to the loader (and across a restart).
+    spool_settings.sync = config.ack_mode == config::AckMode::durable;
+    spool_settings.max_bytes = config.spool_max_bytes;
+    spool_settings.min_free_bytes = config.spool_min_free_bytes;
+    spool_settings.segment_bytes = config.spool_segment_bytes;
+    spool::Spool spool(spool_settings);
+    loader::Loader loader(config, spool);
     loader.start();
-    http::serve(config, registry, keys, loader);
-    loader.stop();
+    http::serve(config, registry, keys, spool, loader);
     return 0;
 }
 

@@ -108,12 +108,41 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_BATCH_MAX_DELAY_MS", "--batch-max-delay-ms", "5",
                     "longest the loader waits to fill a batch", false,
                     millis_setting(&Config::batch_max_delay, 0, 10'000)});
-    list.push_back({"FUNNELHOUSE_QUEUE_MAX_EVENTS", "--queue-max-events", "100000",
-                    "events waiting for the loader before requests get 503", false,
-                    size_setting(&Config::queue_max_events, 1, 100'000'000)});
-    list.push_back({"FUNNELHOUSE_LOAD_TIMEOUT_MS", "--load-timeout-ms", "10000",
-                    "how long a batch retries a failing database before its requests get 503",
-                    false, millis_setting(&Config::load_timeout, 100, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_ACK", "--ack", "durable",
+                    "when a request is answered 200: durable (its events are synced to the "
+                    "spool on disk) or loaded (they are committed in PostgreSQL)",
+                    false, [](Config& c, const std::string& v) -> std::string {
+                        if (v == "durable")
+                            c.ack_mode = AckMode::durable;
+                        else if (v == "loaded")
+                            c.ack_mode = AckMode::loaded;
+                        else
+                            return "must be durable or loaded";
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_SPOOL_DIR", "--spool-dir", "spool",
+                    "folder of the write-ahead spool (one server per folder; keep it on a "
+                    "persistent volume)",
+                    false, path_setting(&Config::spool_dir)});
+    list.push_back({"FUNNELHOUSE_SPOOL_MAX_BYTES", "--spool-max-bytes", "1073741824",
+                    "most bytes the spool may hold; beyond, requests get 503 with Retry-After",
+                    false, size_setting(&Config::spool_max_bytes, 8192, std::size_t{1} << 50)});
+    list.push_back({"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "--spool-min-free-bytes", "268435456",
+                    "free disk the spool leaves; below, requests get 503 with Retry-After", false,
+                    size_setting(&Config::spool_min_free_bytes, 0, std::size_t{1} << 50)});
+    list.push_back({"FUNNELHOUSE_SPOOL_SEGMENT_BYTES", "--spool-segment-bytes", "16777216",
+                    "size at which the spool starts a new segment file (at most half of "
+                    "FUNNELHOUSE_SPOOL_MAX_BYTES)",
+                    false, size_setting(&Config::spool_segment_bytes, 4096, std::size_t{1} << 40)});
+    list.push_back({"FUNNELHOUSE_SHUTDOWN_TIMEOUT_MS", "--shutdown-timeout-ms", "10000",
+                    "on SIGTERM, how long requests in flight and the loader may take to finish; "
+                    "what is not loaded by then stays in the spool",
+                    false, millis_setting(&Config::shutdown_timeout, 0, 3'600'000)});
+    list.push_back(
+        {"FUNNELHOUSE_LOAD_TIMEOUT_MS", "--load-timeout-ms", "10000",
+         "in the loaded mode, how long a request waits for PostgreSQL before it gets 503 "
+         "(its events stay in the spool); also the connect timeout",
+         false, millis_setting(&Config::load_timeout, 100, 3'600'000)});
     list.push_back({"FUNNELHOUSE_JUNK_IDS", "--junk-ids", "(none)",
                     "comma-separated identifier values treated as absent, added to the built-in "
                     "\"\", null, undefined, anonymous, 0, guest, nil, none, [object Object]",

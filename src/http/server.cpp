@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -25,6 +26,8 @@
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/request.hpp"
 #include "funnelhouse/loader/error.hpp"
+#include "funnelhouse/spool/error.hpp"
+#include "funnelhouse/spool/format.hpp"
 
 namespace funnelhouse::http {
 namespace {
@@ -39,10 +42,81 @@ struct Shared {
     const config::Config& config;
     const schema::SchemaRegistry& registry;
     const ingest::WriteKeyRing& keys;
+    spool::Spool& spool;
     loader::Loader& loader;
     ingest::IngestSettings ingest;
-    std::atomic<int> waiting_for_load{0};
+    // Requests handed to the spool (and, in the loaded mode, the loader)
+    // whose answer is not written yet: shutdown waits for them.
+    std::atomic<int> unanswered{0};
+    std::atomic<bool> stopping{false};
 };
+
+std::string refusal_message(std::error_code error, const config::Config& config) {
+    if (error == spool::errc::spool_full)
+        return "the spool is full (FUNNELHOUSE_SPOOL_MAX_BYTES = " +
+               std::to_string(config.spool_max_bytes) +
+               " bytes) while events wait for the database; retry later";
+    if (error == spool::errc::disk_full)
+        return "free disk space is below FUNNELHOUSE_SPOOL_MIN_FREE_BYTES (" +
+               std::to_string(config.spool_min_free_bytes) + " bytes); retry later";
+    if (error == spool::errc::write_failed)
+        return "the spool could not be written; this server refuses events until it is "
+               "restarted";
+    if (error == loader::errc::database_unavailable)
+        return "events are not loaded yet: the database is unavailable; they are kept in the "
+               "spool and will be loaded when it returns (a retry with the same messageId is "
+               "deduplicated)";
+    if (error == loader::errc::load_failed)
+        return "the database refused these events; they are kept in the spool's quarantine";
+    return "the server is shutting down; retry later";
+}
+
+// /readyz: whether this server takes events, and the state of its spool.
+// In the durable mode a server whose database is away still takes events
+// (they wait in the spool): it is "degraded" but answers 200.
+std::pair<unsigned, std::string> readiness(const Shared& shared) {
+    const auto status = shared.spool.status();
+    const bool connected = shared.loader.database_connected();
+    const bool durable = shared.config.ack_mode == config::AckMode::durable;
+    const bool accepting = !status.refusing;
+    std::string state = "ready";
+    if (!accepting || (!durable && !connected))
+        state = "unavailable";
+    else if (!connected)
+        state = "degraded";
+    using ordered = nlohmann::ordered_json;
+    ordered spool = {{"dir", shared.spool.dir().string()},
+                     {"accepting", accepting},
+                     {"refusing", accepting ? ordered() : ordered(status.refusing.message())},
+                     {"unloaded_records", status.unloaded_records},
+                     {"unloaded_bytes", status.unloaded_bytes},
+                     {"oldest_unloaded_age_seconds", nullptr},
+                     {"bytes", status.bytes},
+                     {"max_bytes", status.max_bytes},
+                     {"segments", status.segments},
+                     {"free_disk_bytes", status.free_disk_bytes},
+                     {"min_free_disk_bytes", status.min_free_bytes},
+                     {"quarantined_records", status.quarantined_records},
+                     {"damaged_at_runtime", status.damaged_at_runtime}};
+    if (const auto oldest = shared.loader.oldest_unloaded()) {
+        const auto age = std::chrono::duration<double>(common::now() - *oldest).count();
+        spool["oldest_unloaded_age_seconds"] = std::max(0.0, age);
+    }
+    ordered moved = ordered::array();
+    for (const auto& path : status.recovery.moved_aside) moved.push_back(path.string());
+    spool["recovery"] = {{"records", status.recovery.records},
+                         {"torn_tails", status.recovery.torn_tails},
+                         {"torn_bytes_cut", status.recovery.torn_bytes_cut},
+                         {"damaged_bytes", status.recovery.damaged_bytes},
+                         {"moved_aside", moved},
+                         {"position_unreadable", status.recovery.position_unreadable}};
+    ordered body = {{"status", state},
+                    {"ack", durable ? "durable" : "loaded"},
+                    {"database", connected ? "connected" : "unavailable"},
+                    {"spool", spool}};
+    return {state == "unavailable" ? 503u : 200u,
+            body.dump(-1, ' ', false, ordered::error_handler_t::replace)};
+}
 
 std::string_view path_of(std::string_view target) {
     const auto query = target.find('?');
@@ -118,11 +192,8 @@ class Session : public std::enable_shared_from_this<Session> {
             if (request.method() != bhttp::verb::get)
                 return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
             if (path == "/healthz") return send(bhttp::status::ok, R"({"status":"ok"})");
-            const bool ready = shared_.loader.database_connected();
-            const std::string body =
-                std::string("{\"status\":\"") + (ready ? "ready" : "database unavailable") +
-                "\",\"queued_events\":" + std::to_string(shared_.loader.queued_events()) + "}";
-            return send(ready ? bhttp::status::ok : bhttp::status::service_unavailable, body);
+            auto [status, body] = readiness(shared_);
+            return send(static_cast<bhttp::status>(status), std::move(body));
         }
         if (!is_ingest_route(path))
             return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
@@ -145,27 +216,42 @@ class Session : public std::enable_shared_from_this<Session> {
         if (outcome->events.empty() && outcome->bad_events.empty())
             return send(bhttp::status::ok, ingest::accepted_body(0, 0, 0, *outcome));
 
-        // Acknowledge only once the loader has committed this request's
-        // events (and its rejected ones) in PostgreSQL.
-        loader::LoadJob job;
-        job.events = std::move(outcome->events);
-        job.bad_events = std::move(outcome->bad_events);
-        // The executor is read here, on the session's strand; the callback
-        // runs on the loader thread and only posts back to it.
-        job.done = [self = shared_from_this(), executor = stream_.get_executor(), outcome,
-                    accepted](loader::LoadOutcome result) {
-            net::post(executor, [self, outcome, accepted, result] {
-                self->on_loaded(*outcome, accepted, result);
+        // The request's events and rejections become one spool record. The
+        // answer waits for it to be synced (durable) or loaded (loaded).
+        const bool loaded_mode = shared_.config.ack_mode == config::AckMode::loaded;
+        spool::SpooledRequest record;
+        record.spooled_at = input.received_at;
+        record.events = std::move(outcome->events);
+        record.bad_events = std::move(outcome->bad_events);
+        // The executor is read here, on the session's strand; the callbacks
+        // run on the spool's or the loader's thread and only post back to it.
+        const auto executor = stream_.get_executor();
+        if (loaded_mode) {
+            record.ticket = shared_.loader.new_ticket();
+            shared_.loader.expect(record.ticket, [self = shared_from_this(), executor, outcome,
+                                                  accepted](loader::LoadOutcome result) {
+                net::post(executor, [self, outcome, accepted, result] {
+                    self->on_loaded(*outcome, accepted, result);
+                });
             });
-        };
-        ++shared_.waiting_for_load;
-        if (const auto refused = shared_.loader.submit(std::move(job))) {
-            --shared_.waiting_for_load;
-            return send_error(refused,
-                              refused == loader::errc::overloaded
-                                  ? "too many events are waiting to be stored; retry later "
-                                    "(FUNNELHOUSE_QUEUE_MAX_EVENTS)"
-                                  : "the server is shutting down; retry later");
+        }
+        const auto ticket = record.ticket;
+        ++shared_.unanswered;
+        const auto refused = shared_.spool.append(
+            spool::encode_request(record),
+            [self = shared_from_this(), executor, outcome, accepted, ticket](std::error_code ec) {
+                // In the loaded mode a written record is answered by the
+                // loader; a failed write is answered here, unless the loader
+                // got to it first.
+                if (ticket != 0 && (!ec || !self->shared_.loader.forget(ticket))) return;
+                net::post(executor, [self, outcome, accepted, ec] {
+                    self->on_spooled(ec, *outcome, accepted);
+                });
+            });
+        if (refused) {
+            --shared_.unanswered;
+            if (ticket != 0) shared_.loader.forget(ticket);
+            return send_error(refused, refusal_message(refused, shared_.config));
         }
     }
 
@@ -193,16 +279,19 @@ class Session : public std::enable_shared_from_this<Session> {
         write();
     }
 
+    void on_spooled(std::error_code error, const ingest::RequestOutcome& outcome,
+                    std::size_t accepted) {
+        // Counted as unanswered until the answer is written: shutdown waits.
+        answering_deferred_ = true;
+        if (error) return send_error(error, refusal_message(error, shared_.config));
+        send(bhttp::status::ok, ingest::spooled_body(accepted, outcome));
+    }
+
     void on_loaded(const ingest::RequestOutcome& outcome, std::size_t accepted,
                    const loader::LoadOutcome& result) {
-        // Counted as waiting until the answer is written: shutdown waits for it.
-        answering_load_ = true;
+        answering_deferred_ = true;
         if (result.error)
-            return send_error(
-                result.error,
-                result.error == loader::errc::database_unavailable
-                    ? "events were not stored: the database is unavailable; retry later"
-                    : "events could not be stored");
+            return send_error(result.error, refusal_message(result.error, shared_.config));
         send(bhttp::status::ok,
              ingest::accepted_body(accepted, result.duplicates, result.collisions, outcome));
     }
@@ -211,7 +300,8 @@ class Session : public std::enable_shared_from_this<Session> {
                     const char* allow = nullptr) {
         const auto status = static_cast<bhttp::status>(http_status(error));
         prepare(status, ingest::error_body(error, message), close);
-        if (worth_retrying(error)) response_.set(bhttp::field::retry_after, "1");
+        if (worth_retrying(error))
+            response_.set(bhttp::field::retry_after, std::to_string(retry_after_seconds(error)));
         if (allow) response_.set(bhttp::field::allow, allow);
         write();
     }
@@ -227,7 +317,8 @@ class Session : public std::enable_shared_from_this<Session> {
         response_.result(status);
         response_.set(bhttp::field::server, "funnelhouse");
         response_.set(bhttp::field::content_type, "application/json");
-        response_.keep_alive(keep_alive_ && !close);
+        // A stopping server closes connections after answering.
+        response_.keep_alive(keep_alive_ && !close && !shared_.stopping.load());
         // Let a page read the answer (also a refusal) when its origin may
         // send with some browser key.
         if (!origin_.empty() && shared_.keys.any_browser_key_allows(origin_)) {
@@ -245,9 +336,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     void on_write(bool close, beast::error_code ec, std::size_t) {
-        if (answering_load_) {
-            answering_load_ = false;
-            --shared_.waiting_for_load;
+        if (answering_deferred_) {
+            answering_deferred_ = false;
+            --shared_.unanswered;
         }
         if (ec) return;
         if (close) return do_drain_and_close();
@@ -286,7 +377,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::response<bhttp::string_body> response_;
     unsigned version_ = 11;
     bool keep_alive_ = false;
-    bool answering_load_ = false;
+    bool answering_deferred_ = false;
     std::string origin_;             // the current request's Origin header
     std::string requested_headers_;  // its Access-Control-Request-Headers
     std::array<char, 4096> scratch_{};
@@ -335,9 +426,13 @@ class Listener : public std::enable_shared_from_this<Listener> {
 }  // namespace
 
 void serve(const config::Config& config, const schema::SchemaRegistry& registry,
-           const ingest::WriteKeyRing& keys, loader::Loader& loader) {
+           const ingest::WriteKeyRing& keys, spool::Spool& spool, loader::Loader& loader) {
     Shared shared{
-        config, registry, keys, loader,
+        config,
+        registry,
+        keys,
+        spool,
+        loader,
         ingest::IngestSettings{config.max_event_bytes, config.max_request_bytes, config.junk_ids}};
     const unsigned threads = config.effective_io_threads();
     net::io_context ioc(static_cast<int>(threads));
@@ -381,11 +476,24 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
         if (!ec) std::_Exit(130);
     });
     listener->stop();
-    // Requests already handed to the loader are answered before exit.
-    loader.stop();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (shared.waiting_for_load.load() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    shared.stopping = true;
+    // Answer the requests in flight: in the durable mode that takes a sync,
+    // in the loaded mode a commit (bounded by the shutdown timeout).
+    const auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
+    const auto wait_for_answers = [&shared](std::chrono::steady_clock::time_point until) {
+        while (shared.unanswered.load() > 0 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    };
+    wait_for_answers(deadline);
+    // Everything appended is written and synced; later requests get 503.
+    spool.close();
+    // Load what the spool holds until the deadline; the rest waits for the
+    // next start.
+    loader.stop(deadline);
+    wait_for_answers(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    const auto left = spool.status().unloaded_records;
+    if (left > 0)
+        spdlog::warn("{} spooled requests are not loaded yet; they load at the next start", left);
     ioc.stop();
     for (auto& worker : workers) worker.join();
     spdlog::info("stopped");

@@ -2,6 +2,7 @@
 
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/loader/error.hpp"
+#include "funnelhouse/spool/error.hpp"
 
 namespace funnelhouse::http {
 
@@ -35,7 +36,6 @@ unsigned http_status(std::error_code error) noexcept {
     }
     if (error.category() == loader::loader_category()) {
         switch (static_cast<loader::errc>(error.value())) {
-            case loader::errc::overloaded:
             case loader::errc::shutting_down:
             case loader::errc::database_unavailable:
                 return 503;
@@ -43,9 +43,24 @@ unsigned http_status(std::error_code error) noexcept {
                 return 500;
         }
     }
+    if (error.category() == spool::spool_category()) {
+        switch (static_cast<spool::errc>(error.value())) {
+            case spool::errc::spool_full:
+            case spool::errc::disk_full:
+            case spool::errc::write_failed:
+            case spool::errc::shutting_down:
+                return 503;
+        }
+    }
     return 500;
 }
 
 bool worth_retrying(std::error_code error) noexcept { return http_status(error) == 503; }
+
+unsigned retry_after_seconds(std::error_code error) noexcept {
+    // A full spool or disk empties at the loader's pace, not in a moment.
+    if (error == spool::errc::spool_full || error == spool::errc::disk_full) return 5;
+    return 1;
+}
 
 }  // namespace funnelhouse::http

@@ -240,6 +240,13 @@ std::string accepted_body(std::size_t accepted, std::size_t duplicates, std::siz
     return body;
 }
 
+std::string spooled_body(std::size_t accepted, const RequestOutcome& outcome) {
+    std::string body = "{\"accepted\":" + std::to_string(accepted);
+    body += ",\"rejected\":" + outcome.rejected_json;
+    body += ",\"assigned_ids\":" + outcome.assigned_json + "}";
+    return body;
+}
+
 std::string error_body(std::error_code error, std::string_view message) {
     ordered body = {{"error", error.message()}, {"message", message}};
     return body.dump(-1, ' ', false, ordered::error_handler_t::replace);

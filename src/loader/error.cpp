@@ -10,8 +10,6 @@ class LoaderCategory final : public std::error_category {
     const char* name() const noexcept override { return "funnelhouse.loader"; }
     std::string message(int value) const override {
         switch (static_cast<errc>(value)) {
-            case errc::overloaded:
-                return "server is overloaded";
             case errc::shutting_down:
                 return "server is shutting down";
             case errc::database_unavailable:

@@ -3,17 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <pqxx/pqxx>
+#include <random>
 
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/loader/error.hpp"
 #include "funnelhouse/loader/writer.hpp"
+#include "funnelhouse/spool/format.hpp"
 
 namespace funnelhouse::loader {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-std::size_t job_size(const LoadJob& job) { return job.events.size() + job.bad_events.size(); }
 
 // SQLSTATE classes worth retrying: connection exceptions (08), transaction
 // rollbacks such as serialization failures and deadlocks (40), insufficient
@@ -24,117 +24,220 @@ bool is_transient(const std::string& sqlstate) {
     return cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58";
 }
 
+std::uint64_t random_ticket_base() {
+    std::random_device device;
+    const auto base = (static_cast<std::uint64_t>(device()) << 32) ^ device();
+    return base == 0 ? 1 : base;
+}
+
 }  // namespace
 
-Loader::Loader(const config::Config& config) : config_(config) {}
+// A batch on its way into PostgreSQL: the spool records and what they hold.
+struct Loader::Loading {
+    std::vector<spool::Spool::Record> records;
+    std::vector<spool::SpooledRequest> requests;  // decoded, one per record
+};
 
-Loader::~Loader() { stop(); }
+Loader::Loader(const config::Config& config, spool::Spool& spool)
+    : config_(config), spool_(spool), next_ticket_(random_ticket_base()) {}
+
+Loader::~Loader() { stop(clock::now()); }
 
 void Loader::start() {
     if (thread_.joinable()) return;
     thread_ = std::thread([this] { run(); });
 }
 
-void Loader::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    wake_.notify_all();
+void Loader::stop(clock::time_point deadline) {
+    if (!stopping_.exchange(true)) stop_deadline_ = deadline.time_since_epoch().count();
+    spool_.interrupt();
     if (thread_.joinable()) thread_.join();
 }
 
-std::error_code Loader::submit(LoadJob&& job) {
-    const auto size = job_size(job);
-    {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return errc::shutting_down;
-        // One job larger than the whole queue still goes in when the queue is
-        // empty, so a maximal request is never refused for its size alone.
-        if (!queue_.empty() && queued_events_ + size > config_.queue_max_events)
-            return errc::overloaded;
-        queued_events_ += size;
-        queue_.push_back({std::move(job), clock::now()});
-    }
-    wake_.notify_one();
-    return {};
+bool Loader::stop_due() const {
+    return stopping_ && clock::now().time_since_epoch().count() >= stop_deadline_.load();
 }
 
-std::size_t Loader::queued_events() const {
-    std::lock_guard lock(mutex_);
-    return queued_events_;
+std::uint64_t Loader::new_ticket() {
+    // Tickets start at a random number so that records spooled by an earlier
+    // run never match a request waiting in this one.
+    auto ticket = next_ticket_.fetch_add(1);
+    if (ticket == 0) ticket = next_ticket_.fetch_add(1);
+    return ticket;
+}
+
+void Loader::expect(std::uint64_t ticket, std::function<void(LoadOutcome)> done) {
+    std::lock_guard lock(waiters_mutex_);
+    waiters_[ticket] = {std::move(done), clock::now()};
+}
+
+bool Loader::forget(std::uint64_t ticket) {
+    std::lock_guard lock(waiters_mutex_);
+    return waiters_.erase(ticket) > 0;
+}
+
+void Loader::settle(std::uint64_t ticket, const LoadOutcome& outcome) {
+    if (ticket == 0) return;
+    std::function<void(LoadOutcome)> done;
+    {
+        std::lock_guard lock(waiters_mutex_);
+        const auto it = waiters_.find(ticket);
+        if (it == waiters_.end()) return;
+        done = std::move(it->second.done);
+        waiters_.erase(it);
+    }
+    done(outcome);
+}
+
+void Loader::expire_waiters(bool all, std::error_code error) {
+    std::vector<std::function<void(LoadOutcome)>> expired;
+    {
+        std::lock_guard lock(waiters_mutex_);
+        const auto limit = clock::now() - config_.load_timeout;
+        for (auto it = waiters_.begin(); it != waiters_.end();) {
+            if (all || it->second.registered <= limit) {
+                expired.push_back(std::move(it->second.done));
+                it = waiters_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (auto& done : expired) done(LoadOutcome{error});
+}
+
+std::optional<common::timestamp> Loader::oldest_unloaded() const {
+    const auto micros = oldest_unloaded_.load();
+    if (micros == 0) return std::nullopt;
+    return common::timestamp{std::chrono::microseconds{micros}};
 }
 
 void Loader::run() {
-    for (bool first = true;; first = false) {
+    auto last_probe = clock::now();
+    keep_connection();
+    for (;;) {
+        expire_waiters(false, errc::database_unavailable);
+        if (stop_due()) break;
+        auto first = spool_.next(clock::now() + std::chrono::seconds(1));
         if (!first) {
-            auto batch = take_batch();
-            if (!batch.empty()) {
-                load(batch);
-                continue;
+            if (stopping_) break;  // drained
+            // Idle: keep a connection ready so that /readyz tells the truth
+            // and the first batch does not wait for a connect.
+            if (!connection_ || clock::now() - last_probe > std::chrono::seconds(5)) {
+                keep_connection();
+                last_probe = clock::now();
             }
-            std::lock_guard lock(mutex_);
-            if (stopping_ && queue_.empty()) break;
+            // Let fully loaded segments go even when nothing new comes.
+            spool_.commit(spool_.read_position(), 0);
+            continue;
         }
-        // Idle (or just started): keep a connection ready so /readyz tells
-        // the truth and the first batch does not wait for a connect.
-        if (connection_) {
-            try {
-                pqxx::nontransaction probe(*connection_);
-                probe.exec("SELECT 1");
-            } catch (const std::exception& error) {
-                spdlog::warn("loader lost its PostgreSQL connection: {}", error.what());
-                connection_.reset();
-                connected_ = false;
-            }
+        // Group: take what else is there, waiting up to batch_max_delay.
+        std::vector<spool::Spool::Record> records;
+        records.push_back(std::move(*first));
+        const auto deadline = clock::now() + config_.batch_max_delay;
+        // Counting bytes is a cheap stand-in for counting events before
+        // decoding: a few hundred bytes per event.
+        std::size_t bytes = records.back().payload.size();
+        const std::size_t budget = config_.batch_max_events * 300;
+        while (bytes < budget) {
+            auto more = spool_.next(deadline);
+            if (!more) break;
+            bytes += more->payload.size();
+            records.push_back(std::move(*more));
         }
-        if (!connection_) {
-            try {
-                connection_ = db::connect(config_.database_url, config_.load_timeout);
-                prepare_staging(*connection_);
-                connected_ = true;
-                spdlog::info("loader connected to PostgreSQL");
-            } catch (const std::exception& error) {
-                connection_.reset();
-                connected_ = false;
-                spdlog::warn("loader cannot connect to PostgreSQL: {}", error.what());
-            }
-        }
+        load(records);
     }
+    // Whoever still waits is told the events are not in PostgreSQL yet.
+    expire_waiters(true, errc::shutting_down);
     connection_.reset();
     connected_ = false;
 }
 
-std::vector<Loader::Pending> Loader::take_batch() {
-    std::unique_lock lock(mutex_);
-    if (queue_.empty()) {
-        if (stopping_) return {};
-        // Wake every second while disconnected to reconnect, and every few
-        // seconds while connected to notice a connection that died idle.
-        wake_.wait_for(lock, connection_ ? std::chrono::seconds(5) : std::chrono::seconds(1),
-                       [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return {};
+void Loader::keep_connection() {
+    if (connection_) {
+        try {
+            pqxx::nontransaction probe(*connection_);
+            probe.exec("SELECT 1");
+        } catch (const std::exception& error) {
+            spdlog::warn("loader lost its PostgreSQL connection: {}", error.what());
+            connection_.reset();
+            connected_ = false;
+        }
     }
-    // Group concurrent requests: wait up to batch_max_delay after the oldest
-    // job for more, unless the batch is already full.
-    const auto deadline = queue_.front().enqueued + config_.batch_max_delay;
-    wake_.wait_until(lock, deadline,
-                     [this] { return stopping_ || queued_events_ >= config_.batch_max_events; });
-    std::vector<Pending> batch;
-    std::size_t events = 0;
-    while (!queue_.empty()) {
-        const auto size = job_size(queue_.front().job);
-        if (!batch.empty() && events + size > config_.batch_max_events) break;
-        events += size;
-        queued_events_ -= size;
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+    if (!connection_) {
+        try {
+            connection_ = db::connect(config_.database_url, config_.load_timeout);
+            prepare_staging(*connection_);
+            connected_ = true;
+            spdlog::info("loader connected to PostgreSQL");
+        } catch (const std::exception& error) {
+            connection_.reset();
+            connected_ = false;
+            spdlog::warn("loader cannot connect to PostgreSQL: {}", error.what());
+        }
     }
-    return batch;
 }
 
-bool Loader::try_write(std::vector<Pending>& batch, std::vector<LoadOutcome>& outcomes,
-                       std::error_code& permanent) {
+void Loader::load(std::vector<spool::Spool::Record>& records) {
+    Loading batch;
+    for (auto& record : records) {
+        auto request = spool::decode_request(record.payload);
+        if (!request) {
+            // The checksum matched, so these bytes are what was written: a
+            // record this version cannot read. Keep it, do not guess.
+            spdlog::error("loader: spool record at {}:{} cannot be decoded; quarantined",
+                          record.position.segment, record.position.offset);
+            spool_.quarantine(record);
+            continue;
+        }
+        batch.records.push_back(std::move(record));
+        batch.requests.push_back(std::move(*request));
+    }
+    const auto end = records.back().next;
+    if (!batch.requests.empty()) {
+        oldest_unloaded_ = batch.requests.front().spooled_at.time_since_epoch().count();
+        // Not stored by the stop deadline: the records stay in the spool.
+        if (!store(batch)) return;
+    }
+    spool_.commit(end, records.size());
+    oldest_unloaded_ = 0;
+}
+
+bool Loader::store(Loading& batch) {
+    std::error_code permanent;
+    auto backoff = std::chrono::milliseconds(50);
+    while (!try_write(batch, permanent)) {
+        if (permanent) break;
+        expire_waiters(false, errc::database_unavailable);
+        if (stop_due()) return false;
+        auto pause = clock::duration(backoff);
+        if (stopping_)
+            pause = std::min(
+                pause, clock::duration(stop_deadline_.load()) - clock::now().time_since_epoch());
+        std::this_thread::sleep_for(pause);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+    if (!permanent) return true;
+    // PostgreSQL refused the batch for good. Store each record alone so that
+    // only the one it refuses is set aside (quarantined, never dropped).
+    if (batch.requests.size() == 1) {
+        const auto& record = batch.records.front();
+        spdlog::error("loader: PostgreSQL refused the spool record at {}:{} for good; quarantined",
+                      record.position.segment, record.position.offset);
+        spool_.quarantine(record);
+        settle(batch.requests.front().ticket, LoadOutcome{errc::load_failed});
+        return true;
+    }
+    for (std::size_t i = 0; i < batch.requests.size(); ++i) {
+        Loading single;
+        single.records.push_back(std::move(batch.records[i]));
+        single.requests.push_back(std::move(batch.requests[i]));
+        if (!store(single)) return false;
+    }
+    return true;
+}
+
+bool Loader::try_write(Loading& batch, std::error_code& permanent) {
     try {
         if (!connection_) {
             connection_ = db::connect(config_.database_url, config_.load_timeout);
@@ -144,32 +247,32 @@ bool Loader::try_write(std::vector<Pending>& batch, std::vector<LoadOutcome>& ou
         connected_ = true;
         std::vector<const common::Event*> events;
         std::vector<const common::BadEvent*> bad_events;
-        for (const auto& pending : batch) {
-            for (const auto& event : pending.job.events) events.push_back(&event);
-            for (const auto& bad : pending.job.bad_events) bad_events.push_back(&bad);
+        for (const auto& request : batch.requests) {
+            for (const auto& event : request.events) events.push_back(&event);
+            for (const auto& bad : request.bad_events) bad_events.push_back(&bad);
         }
         const auto fates = write_batch(*connection_, events, bad_events);
-        // Fates come in the order the events were given: job by job.
+        batches_committed_.fetch_add(1);
+        // Fates come in the order the events were given: request by request.
         std::size_t next = 0;
-        for (std::size_t i = 0; i < batch.size(); ++i) {
+        for (const auto& request : batch.requests) {
             LoadOutcome outcome;
-            for (std::size_t e = 0; e < batch[i].job.events.size(); ++e, ++next) {
+            for (std::size_t e = 0; e < request.events.size(); ++e, ++next) {
                 if (fates[next] == Fate::duplicate) ++outcome.duplicates;
                 if (fates[next] == Fate::collision) ++outcome.collisions;
             }
-            outcomes[i] = outcome;
+            settle(request.ticket, outcome);
         }
-        batches_committed_.fetch_add(1);
         return true;
     } catch (const pqxx::in_doubt_error& error) {
         // The commit may or may not have happened. The batch is idempotent
-        // (ON CONFLICT DO NOTHING on stable ids), so writing it again is safe.
+        // (keyed on stable ids), so writing it again is safe.
         spdlog::warn("loader: commit outcome unknown, retrying the batch: {}", error.what());
     } catch (const pqxx::broken_connection& error) {
         spdlog::warn("loader: connection to PostgreSQL lost: {}", error.what());
     } catch (const pqxx::sql_error& error) {
         if (!is_transient(error.sqlstate())) {
-            spdlog::error("loader: batch failed permanently (SQLSTATE {}): {}", error.sqlstate(),
+            spdlog::error("loader: batch refused (SQLSTATE {}): {}", error.sqlstate(),
                           error.what());
             permanent = errc::load_failed;
             return false;
@@ -182,37 +285,6 @@ bool Loader::try_write(std::vector<Pending>& batch, std::vector<LoadOutcome>& ou
     connection_.reset();
     connected_ = false;
     return false;
-}
-
-void Loader::load(std::vector<Pending>& batch) {
-    std::vector<LoadOutcome> outcomes(batch.size());
-    const auto deadline = clock::now() + config_.load_timeout;
-    auto backoff = std::chrono::milliseconds(50);
-    for (;;) {
-        std::error_code permanent;
-        if (try_write(batch, outcomes, permanent)) break;
-        if (permanent) {
-            if (batch.size() > 1) {
-                // Isolate the job that cannot be stored so the others still land.
-                for (auto& pending : batch) {
-                    std::vector<Pending> single;
-                    single.push_back(std::move(pending));
-                    load(single);
-                }
-                return;
-            }
-            outcomes[0].error = permanent;
-            break;
-        }
-        const auto now = clock::now();
-        if (now >= deadline) {
-            for (auto& outcome : outcomes) outcome.error = errc::database_unavailable;
-            break;
-        }
-        std::this_thread::sleep_for(std::min<clock::duration>(backoff, deadline - now));
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-    }
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].job.done(outcomes[i]);
 }
 
 }  // namespace funnelhouse::loader

@@ -9,6 +9,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "funnelhouse/common/base64.hpp"
 
@@ -103,6 +105,19 @@ std::string HttpClient::raw(const std::string& bytes) {
     }
     state_->stream.reset();
     return answer;
+}
+
+bool wait_until_loaded(unsigned short port, std::chrono::seconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    HttpClient client(port);
+    while (std::chrono::steady_clock::now() < until) {
+        const auto ready = client.request("GET", "/readyz");
+        const auto body = nlohmann::json::parse(ready.body, nullptr, false);
+        if (body.is_object() && body.contains("spool") && body["spool"]["unloaded_records"] == 0)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
 }
 
 }  // namespace funnelhouse::test

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,5 +36,9 @@ class HttpClient {
     struct State;
     std::unique_ptr<State> state_;
 };
+
+// Polls /readyz until the spool holds no unloaded record (everything
+// acknowledged is in PostgreSQL); false when `limit` passes first.
+bool wait_until_loaded(unsigned short port, std::chrono::seconds limit = std::chrono::seconds(30));
 
 }  // namespace funnelhouse::test

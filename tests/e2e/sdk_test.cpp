@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http_client.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
@@ -27,7 +28,8 @@ TEST(Sdk, SegmentNodeLibraryWorksUnchangedButForTheHost) {
                   {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
                   {"FUNNELHOUSE_KEYS_FILE", keys.string()},
                   {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-                  {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()}});
+                  {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+                  {"FUNNELHOUSE_SPOOL_DIR", (dir.path() / "spool").string()}});
 
     const auto run = test::run_program(
         "node", {(sdk_dir / "send.mjs").string()},
@@ -37,6 +39,9 @@ TEST(Sdk, SegmentNodeLibraryWorksUnchangedButForTheHost) {
     const auto report = json::parse(run.out.substr(run.out.find('{')));
     ASSERT_EQ(report["failures"].size(), 0u) << report.dump();
     ASSERT_EQ(report["sent"].size(), 7u) << report.dump();
+    // Answers came once the events were durable in the spool; the loader
+    // commits them moments later.
+    ASSERT_TRUE(test::wait_until_loaded(server.port()));
 
     // Every message the library delivered is stored once: valid ones in
     // events, the order with a negative revenue in bad_events.

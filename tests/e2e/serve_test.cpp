@@ -38,7 +38,11 @@ class ServeTest : public ::testing::Test {
             {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
             {"FUNNELHOUSE_KEYS_FILE", keys.string()},
             {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-            {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()}};
+            {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+            {"FUNNELHOUSE_SPOOL_DIR", (dir_.path() / "spool").string()},
+            // These tests check what was stored right after each answer, so
+            // answers wait for the commit; delivery_test covers `durable`.
+            {"FUNNELHOUSE_ACK", "loaded"}};
         for (const auto& [name, value] : extra) env[name] = value;
         server_ = std::make_unique<test::ServerProcess>();
         server_->start(env);
@@ -324,7 +328,8 @@ TEST_F(ServeTest, SigtermAnswersEveryRequestAlreadyAccepted) {
     test::HttpClient probe(server_->port());
     for (int attempt = 0; attempt < 100; ++attempt) {
         const auto ready = probe.request("GET", "/readyz");
-        if (ready.status == 200 && json::parse(ready.body)["queued_events"] == kClients) break;
+        if (ready.status == 200 && json::parse(ready.body)["spool"]["unloaded_records"] == kClients)
+            break;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_EQ(server_->stop(), 0);

@@ -1,3 +1,4 @@
+// The loader between a real spool (in a temp folder) and the real PostgreSQL.
 #include "funnelhouse/loader/loader.hpp"
 
 #include <gtest/gtest.h>
@@ -7,15 +8,49 @@
 
 #include "funnelhouse/loader/error.hpp"
 #include "sample_events.hpp"
+#include "temp_dir.hpp"
 #include "test_database.hpp"
 
 using namespace funnelhouse;
 
 namespace {
 
-common::Event make_event(const std::string& id) { return test::sample_event(id); }
+using clock = std::chrono::steady_clock;
 
-// Collects the outcomes of submitted jobs.
+spool::SpoolSettings spool_settings(const std::filesystem::path& dir) {
+    spool::SpoolSettings settings;
+    settings.dir = dir;
+    settings.min_free_bytes = 0;
+    return settings;
+}
+
+spool::SpooledRequest request_of(const std::vector<std::string>& ids, std::uint64_t ticket = 0) {
+    spool::SpooledRequest request;
+    request.ticket = ticket;
+    request.spooled_at = common::now();
+    for (const auto& id : ids) request.events.push_back(test::sample_event(id));
+    return request;
+}
+
+void spool_durably(spool::Spool& spool, const spool::SpooledRequest& request) {
+    std::promise<std::error_code> durable;
+    auto future = durable.get_future();
+    ASSERT_FALSE(spool.append(spool::encode_request(request),
+                              [&](std::error_code ec) { durable.set_value(ec); }));
+    ASSERT_FALSE(future.get());
+}
+
+// Waits (bounded) until the loader has committed everything spooled.
+bool drained(const spool::Spool& spool, std::chrono::seconds limit = std::chrono::seconds(30)) {
+    const auto until = clock::now() + limit;
+    while (clock::now() < until) {
+        if (spool.status().unloaded_records == 0) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
+// Collects the outcomes of requests waiting in the loaded mode.
 struct Outcomes {
     std::mutex mutex;
     std::vector<loader::LoadOutcome> list;
@@ -33,65 +68,61 @@ struct Outcomes {
 
 }  // namespace
 
-TEST(Loader, GroupsQueuedRequestsIntoOneTransaction) {
+TEST(Loader, GroupsSpooledRequestsIntoOneTransaction) {
     test::TestSchema schema;
     schema.migrate();
+    test::TempDir dir;
     config::Config config;
     config.database_url = schema.url();
     config.batch_max_events = 1000;
-    loader::Loader loader(config);
-
-    Outcomes outcomes;
-    outcomes.expected = 10;
-    for (int job_index = 0; job_index < 10; ++job_index) {
-        loader::LoadJob job;
+    spool::Spool spool(spool_settings(dir.path()));
+    for (int r = 0; r < 10; ++r) {
+        std::vector<std::string> ids;
         for (int i = 0; i < 10; ++i)
-            job.events.push_back(
-                make_event("j" + std::to_string(job_index) + "-" + std::to_string(i)));
-        job.done = outcomes.callback();
-        ASSERT_FALSE(loader.submit(std::move(job)));
+            ids.push_back("r" + std::to_string(r) + "-" + std::to_string(i));
+        spool_durably(spool, request_of(ids));
     }
-    EXPECT_EQ(loader.queued_events(), 100u);
+    EXPECT_EQ(spool.status().unloaded_records, 10u);
+    loader::Loader loader(config, spool);
     loader.start();
-    ASSERT_EQ(outcomes.all_done.get_future().wait_for(std::chrono::seconds(30)),
-              std::future_status::ready);
-    loader.stop();
-    for (const auto& outcome : outcomes.list)
-        EXPECT_FALSE(outcome.error) << outcome.error.message();
+    ASSERT_TRUE(drained(spool));
+    loader.stop(clock::now());
     EXPECT_EQ(loader.batches_committed(), 1u);
     EXPECT_EQ(schema.scalar("SELECT count(*) FROM events"), "100");
 }
 
-TEST(Loader, CountsDuplicatesPerRequestAcrossConcurrentSubmitters) {
+TEST(Loader, WaitingRequestsLearnTheirDuplicatesAcrossConcurrentWriters) {
     test::TestSchema schema;
     schema.migrate();
+    test::TempDir dir;
     config::Config config;
     config.database_url = schema.url();
     config.batch_max_events = 64;
-    loader::Loader loader(config);
+    spool::Spool spool(spool_settings(dir.path()));
+    loader::Loader loader(config, spool);
     loader.start();
 
-    // 4 threads x 25 jobs x 8 events; every event id is sent twice in total.
+    // 4 threads x 25 requests x 8 events; every event id is sent twice in total.
     Outcomes outcomes;
     outcomes.expected = 100;
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             for (int j = 0; j < 25; ++j) {
-                loader::LoadJob job;
+                std::vector<std::string> ids;
                 for (int i = 0; i < 8; ++i)
-                    job.events.push_back(
-                        make_event("id-" + std::to_string((t % 2) * 1000 + j * 8 + i)));
-                job.done = outcomes.callback();
-                while (loader.submit(std::move(job)) == loader::errc::overloaded)
-                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    ids.push_back("id-" + std::to_string((t % 2) * 1000 + j * 8 + i));
+                const auto ticket = loader.new_ticket();
+                loader.expect(ticket, outcomes.callback());
+                ASSERT_FALSE(spool.append(spool::encode_request(request_of(ids, ticket)),
+                                          [](std::error_code) {}));
             }
         });
     }
     for (auto& thread : threads) thread.join();
     ASSERT_EQ(outcomes.all_done.get_future().wait_for(std::chrono::seconds(60)),
               std::future_status::ready);
-    loader.stop();
+    loader.stop(clock::now());
     std::size_t duplicates = 0;
     for (const auto& outcome : outcomes.list) {
         EXPECT_FALSE(outcome.error) << outcome.error.message();
@@ -101,86 +132,93 @@ TEST(Loader, CountsDuplicatesPerRequestAcrossConcurrentSubmitters) {
     EXPECT_EQ(schema.scalar("SELECT count(*) FROM events"), "400");
 }
 
-TEST(Loader, StopDrainsWhatWasAccepted) {
+TEST(Loader, StopDrainsTheSpoolBeforeItsDeadline) {
     test::TestSchema schema;
     schema.migrate();
+    test::TempDir dir;
     config::Config config;
     config.database_url = schema.url();
     config.batch_max_events = 7;
-    loader::Loader loader(config);
+    spool::Spool spool(spool_settings(dir.path()));
+    for (int j = 0; j < 30; ++j) spool_durably(spool, request_of({"s-" + std::to_string(j)}));
+    loader::Loader loader(config, spool);
     loader.start();
-    Outcomes outcomes;
-    outcomes.expected = 30;
-    for (int j = 0; j < 30; ++j) {
-        loader::LoadJob job;
-        job.events.push_back(make_event("s-" + std::to_string(j)));
-        job.done = outcomes.callback();
-        ASSERT_FALSE(loader.submit(std::move(job)));
-    }
-    loader.stop();
-    EXPECT_EQ(outcomes.list.size(), 30u);
-    for (const auto& outcome : outcomes.list) EXPECT_FALSE(outcome.error);
+    loader.stop(clock::now() + std::chrono::seconds(30));
     EXPECT_EQ(schema.scalar("SELECT count(*) FROM events"), "30");
-
-    loader::LoadJob late;
-    late.events.push_back(make_event("late"));
-    late.done = [](loader::LoadOutcome) {};
-    EXPECT_EQ(loader.submit(std::move(late)), loader::errc::shutting_down);
+    EXPECT_EQ(spool.status().unloaded_records, 0u);
 }
 
-TEST(Loader, FullQueueRefusesInsteadOfDropping) {
+TEST(Loader, WhatIsNotLoadedByTheStopDeadlineLoadsAtTheNextStart) {
+    test::TestSchema schema;
+    schema.migrate();
+    test::TempDir dir;
     config::Config config;
-    config.database_url = test::base_database_url();
-    config.queue_max_events = 5;
-    loader::Loader loader(config);  // not started: nothing drains
-    auto job_of = [](int n) {
-        loader::LoadJob job;
-        for (int i = 0; i < n; ++i) job.events.push_back(make_event("q" + std::to_string(i)));
-        job.done = [](loader::LoadOutcome) {};
-        return job;
-    };
-    EXPECT_FALSE(loader.submit(job_of(4)));
-    EXPECT_EQ(loader.submit(job_of(2)), loader::errc::overloaded);
-    EXPECT_FALSE(loader.submit(job_of(1)));
-    EXPECT_EQ(loader.queued_events(), 5u);
+    config.load_timeout = std::chrono::milliseconds(300);
+    {
+        // PostgreSQL unreachable: port 1 on loopback refuses at once.
+        config.database_url = "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2";
+        spool::Spool spool(spool_settings(dir.path()));
+        for (int j = 0; j < 3; ++j) spool_durably(spool, request_of({"n-" + std::to_string(j)}));
+        loader::Loader loader(config, spool);
+        loader.start();
+        const auto started = clock::now();
+        loader.stop(clock::now() + std::chrono::milliseconds(500));
+        EXPECT_LT(clock::now() - started, std::chrono::seconds(10));
+        EXPECT_EQ(spool.status().unloaded_records, 3u);
+    }
+    config.database_url = schema.url();
+    spool::Spool spool(spool_settings(dir.path()));
+    EXPECT_EQ(spool.status().recovery.records, 3u);
+    loader::Loader loader(config, spool);
+    loader.start();
+    ASSERT_TRUE(drained(spool));
+    loader.stop(clock::now());
+    EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "n-0,n-1,n-2");
 }
 
-TEST(Loader, UnreachableDatabaseAnswersUnavailableAfterTheLoadTimeout) {
+TEST(Loader, AWaitingRequestIsToldTheDatabaseIsAwayAfterTheLoadTimeout) {
+    test::TempDir dir;
     config::Config config;
-    // Port 1 on loopback: nothing listens there, connections are refused at once.
     config.database_url = "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2";
     config.load_timeout = std::chrono::milliseconds(300);
-    loader::Loader loader(config);
+    spool::Spool spool(spool_settings(dir.path()));
+    loader::Loader loader(config, spool);
     loader.start();
     std::promise<loader::LoadOutcome> result;
-    loader::LoadJob job;
-    job.events.push_back(make_event("x"));
-    job.done = [&](loader::LoadOutcome outcome) { result.set_value(outcome); };
-    ASSERT_FALSE(loader.submit(std::move(job)));
+    const auto ticket = loader.new_ticket();
+    loader.expect(ticket, [&](loader::LoadOutcome outcome) { result.set_value(outcome); });
+    spool_durably(spool, request_of({"x"}, ticket));
     auto future = result.get_future();
     ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
     EXPECT_EQ(future.get().error, loader::errc::database_unavailable);
     EXPECT_FALSE(loader.database_connected());
-    loader.stop();
+    // The events are not lost: they wait in the spool.
+    EXPECT_EQ(spool.status().unloaded_records, 1u);
+    EXPECT_TRUE(loader.oldest_unloaded().has_value());
+    loader.stop(clock::now());
 }
 
-TEST(Loader, APermanentFailureIsIsolatedToItsOwnRequest) {
+TEST(Loader, ARecordRefusedForGoodIsQuarantinedAndLoadingGoesOn) {
     test::TestSchema schema;
     schema.migrate();
     // Stands in for any row PostgreSQL refuses for good (SQLSTATE 23514).
     schema.scalar("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (event_id <> 'poison')");
+    test::TempDir dir;
     config::Config config;
     config.database_url = schema.url();
     config.batch_max_events = 1000;
-    loader::Loader loader(config);
+    spool::Spool spool(spool_settings(dir.path()));
+    loader::Loader loader(config, spool);
 
     std::vector<std::promise<loader::LoadOutcome>> results(3);
-    const std::vector<std::vector<std::string>> jobs{{"a-1", "a-2"}, {"b-1", "poison"}, {"c-1"}};
-    for (std::size_t j = 0; j < jobs.size(); ++j) {
-        loader::LoadJob job;
-        for (const auto& id : jobs[j]) job.events.push_back(make_event(id));
-        job.done = [&results, j](loader::LoadOutcome outcome) { results[j].set_value(outcome); };
-        ASSERT_FALSE(loader.submit(std::move(job)));
+    const std::vector<std::vector<std::string>> requests{
+        {"a-1", "a-2"}, {"b-1", "poison"}, {"c-1"}};
+    for (std::size_t j = 0; j < requests.size(); ++j) {
+        const auto ticket = loader.new_ticket();
+        loader.expect(
+            ticket, [&results, j](loader::LoadOutcome outcome) { results[j].set_value(outcome); });
+        spool_durably(spool, request_of(requests[j], ticket));
     }
     loader.start();  // all three in one batch
     std::vector<loader::LoadOutcome> outcomes;
@@ -189,10 +227,47 @@ TEST(Loader, APermanentFailureIsIsolatedToItsOwnRequest) {
         ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
         outcomes.push_back(future.get());
     }
-    loader.stop();
+    ASSERT_TRUE(drained(spool));
+    loader.stop(clock::now());
     EXPECT_FALSE(outcomes[0].error);
     EXPECT_EQ(outcomes[1].error, loader::errc::load_failed);
     EXPECT_FALSE(outcomes[2].error);
     EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
               "a-1,a-2,c-1");
+    EXPECT_EQ(spool.status().quarantined_records, 1u);
+    // The quarantined record is kept whole: b-1 and poison are in it.
+    const auto quarantine = dir.path() / "quarantine" / "records.fhq";
+    ASSERT_TRUE(std::filesystem::exists(quarantine));
+    std::ifstream in(quarantine, std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+    const auto scan = spool::scan_records(bytes, 0);
+    ASSERT_EQ(scan.records.size(), 1u);
+    const auto kept = spool::decode_request(
+        spool::record_payload(bytes, scan.records[0].offset, scan.records[0].size));
+    ASSERT_TRUE(kept);
+    ASSERT_EQ(kept->events.size(), 2u);
+    EXPECT_EQ(kept->events[1].event_id, "poison");
+}
+
+TEST(Loader, ReconnectsWhenItsConnectionIsKilled) {
+    test::TestSchema schema;
+    schema.migrate();
+    test::TempDir dir;
+    config::Config config;
+    // A name of its own, so that only this test's connection is terminated.
+    config.database_url = schema.url() + "&application_name=" + schema.name();
+    spool::Spool spool(spool_settings(dir.path()));
+    loader::Loader loader(config, spool);
+    loader.start();
+    spool_durably(spool, request_of({"before"}));
+    ASSERT_TRUE(drained(spool));
+    EXPECT_EQ(schema.scalar("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE application_name = '" +
+                            schema.name() + "'"),
+              "1");
+    spool_durably(spool, request_of({"after"}));
+    ASSERT_TRUE(drained(spool));
+    loader.stop(clock::now());
+    EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "after,before");
 }

@@ -4,6 +4,7 @@
 
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/loader/error.hpp"
+#include "funnelhouse/spool/error.hpp"
 
 using namespace funnelhouse;
 
@@ -20,7 +21,10 @@ TEST(HttpStatus, OneMappingForEveryError) {
     EXPECT_EQ(http::http_status(ingest::errc::request_too_large), 413u);
     EXPECT_EQ(http::http_status(ingest::errc::headers_too_large), 431u);
     EXPECT_EQ(http::http_status(ingest::errc::internal), 500u);
-    EXPECT_EQ(http::http_status(loader::errc::overloaded), 503u);
+    EXPECT_EQ(http::http_status(spool::errc::spool_full), 503u);
+    EXPECT_EQ(http::http_status(spool::errc::disk_full), 503u);
+    EXPECT_EQ(http::http_status(spool::errc::write_failed), 503u);
+    EXPECT_EQ(http::http_status(spool::errc::shutting_down), 503u);
     EXPECT_EQ(http::http_status(loader::errc::shutting_down), 503u);
     EXPECT_EQ(http::http_status(loader::errc::database_unavailable), 503u);
     EXPECT_EQ(http::http_status(loader::errc::load_failed), 500u);
@@ -28,8 +32,14 @@ TEST(HttpStatus, OneMappingForEveryError) {
 }
 
 TEST(HttpStatus, OnlyTemporaryRefusalsInviteARetry) {
-    EXPECT_TRUE(http::worth_retrying(loader::errc::overloaded));
+    EXPECT_TRUE(http::worth_retrying(spool::errc::spool_full));
     EXPECT_TRUE(http::worth_retrying(loader::errc::database_unavailable));
     EXPECT_FALSE(http::worth_retrying(loader::errc::load_failed));
     EXPECT_FALSE(http::worth_retrying(ingest::errc::request_too_large));
+}
+
+TEST(HttpStatus, AFullSpoolAsksForALongerPauseThanABriefRefusal) {
+    EXPECT_EQ(http::retry_after_seconds(spool::errc::spool_full), 5u);
+    EXPECT_EQ(http::retry_after_seconds(spool::errc::disk_full), 5u);
+    EXPECT_EQ(http::retry_after_seconds(loader::errc::database_unavailable), 1u);
 }

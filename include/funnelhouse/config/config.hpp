@@ -12,6 +12,12 @@ namespace funnelhouse::config {
 
 // The one typed configuration, read once at start-up (environment, then
 // command-line flags) and passed by const reference from main.
+// When a request's 200 is sent (FUNNELHOUSE_ACK).
+enum class AckMode {
+    durable,  // its records are synced to the spool on disk
+    loaded,   // its events are committed in PostgreSQL
+};
+
 struct Config {
     std::string database_url;
     std::string listen_host = "127.0.0.1";
@@ -28,8 +34,14 @@ struct Config {
 
     std::size_t batch_max_events = 2'000;
     std::chrono::milliseconds batch_max_delay{5};
-    std::size_t queue_max_events = 100'000;
     std::chrono::milliseconds load_timeout{10'000};
+
+    AckMode ack_mode = AckMode::durable;
+    std::filesystem::path spool_dir = "spool";
+    std::size_t spool_max_bytes = 1024ull * 1024 * 1024;
+    std::size_t spool_min_free_bytes = 256ull * 1024 * 1024;
+    std::size_t spool_segment_bytes = 16ull * 1024 * 1024;
+    std::chrono::milliseconds shutdown_timeout{10'000};
 
     std::vector<std::string>
         junk_ids;  // identifier values treated as absent, besides the built-in ones

@@ -4,14 +4,17 @@
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/loader/loader.hpp"
 #include "funnelhouse/schema/registry.hpp"
+#include "funnelhouse/spool/spool.hpp"
 
 namespace funnelhouse::http {
 
-// Serves the ingest API until SIGINT or SIGTERM, then stops accepting,
-// lets the loader drain, answers the requests still waiting, and returns.
+// Serves the ingest API until SIGINT or SIGTERM. Then it stops accepting
+// connections, answers the requests in flight, closes the spool (everything
+// appended is synced), lets the loader drain until the shutdown timeout, and
+// returns; what is not loaded stays in the spool for the next start.
 // Prints "listening on http://HOST:PORT" to stdout once the socket is bound
 // (port 0 picks a free port). Throws std::runtime_error when it cannot listen.
 void serve(const config::Config& config, const schema::SchemaRegistry& registry,
-           const ingest::WriteKeyRing& keys, loader::Loader& loader);
+           const ingest::WriteKeyRing& keys, spool::Spool& spool, loader::Loader& loader);
 
 }  // namespace funnelhouse::http

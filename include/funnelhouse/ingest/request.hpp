@@ -46,12 +46,18 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                                const schema::SchemaRegistry& registry,
                                const IngestSettings& limits);
 
-// The 200 body once the request's events are committed: `accepted` valid
-// events, of which `duplicates` had an id that was already stored (for the
-// same event: no new row) and `collisions` an id stored for another event or
-// person (kept in bad_events as event_id_collision).
+// The 200 body once the request's events are committed (FUNNELHOUSE_ACK=
+// loaded): `accepted` valid events, of which `duplicates` had an id that was
+// already stored (for the same event: no new row) and `collisions` an id
+// stored for another event or person (kept in bad_events as
+// event_id_collision).
 std::string accepted_body(std::size_t accepted, std::size_t duplicates, std::size_t collisions,
                           const RequestOutcome& outcome);
+
+// The 200 body once the request's events and rejections are durable in the
+// spool (the default acknowledgement): whether an id was already stored is
+// not known yet, so there are no duplicate or collision counts.
+std::string spooled_body(std::size_t accepted, const RequestOutcome& outcome);
 
 // The body of any refused request: {"error": "...", "message": "..."}.
 std::string error_body(std::error_code error, std::string_view message);

@@ -4,13 +4,13 @@
 
 namespace funnelhouse::loader {
 
-// Why the loader could not take or store a request's events. None of these
-// means something accepted was lost: the request was not acknowledged.
+// Why a request waiting for its events to be loaded (the `loaded`
+// acknowledgement mode) was answered before they were. None of these loses
+// anything: the events stay in the spool (or its quarantine).
 enum class errc {
-    overloaded = 1,        // the queue is full
-    shutting_down,         // stop() was called
+    shutting_down = 1,     // the server stopped before they were loaded
     database_unavailable,  // PostgreSQL stayed unreachable for the load timeout
-    load_failed,           // PostgreSQL refused the rows for good
+    load_failed,           // PostgreSQL refused the rows for good (quarantined)
 };
 
 const std::error_category& loader_category() noexcept;

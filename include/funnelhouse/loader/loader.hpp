@@ -2,82 +2,95 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/connection>
 #include <system_error>
 #include <thread>
 #include <vector>
 
-#include "funnelhouse/common/event.hpp"
+#include "funnelhouse/common/time.hpp"
 #include "funnelhouse/config/config.hpp"
+#include "funnelhouse/spool/spool.hpp"
 
 namespace funnelhouse::loader {
 
-// What a request learns once its events are stored (or could not be).
+// What a waiting request learns once its events are stored (or could not be).
 struct LoadOutcome {
     std::error_code error;       // empty: committed
     std::size_t duplicates = 0;  // accepted events whose id was already stored
     std::size_t collisions = 0;  // accepted events whose id was stored for another event or person
 };
 
-// One request's share of a batch. `done` runs on the loader thread: it must
-// only hand the outcome over (for example post it to the connection's
-// executor), never block.
-struct LoadJob {
-    std::vector<common::Event> events;
-    std::vector<common::BadEvent> bad_events;
-    std::function<void(LoadOutcome)> done;
-};
-
-// The loader owns the database connection and its own thread: io threads only
-// enqueue. Jobs of concurrent requests are grouped into one transaction, by
-// count (batch_max_events) and by time (batch_max_delay). The queue is bounded
-// (queue_max_events); a full queue refuses new jobs (overloaded), it never
-// drops accepted ones. stop() drains the queue before joining.
+// The loader owns the database connection and its own thread; io threads
+// never touch PostgreSQL. It reads the spool in order, groups records into
+// transactions of about batch_max_events (waiting up to batch_max_delay for
+// more), and commits the spool position only after PostgreSQL committed.
+//
+// Failures: transient database errors (and ambiguous commits, since every
+// batch is idempotent) are retried with backoff and a fresh connection for as
+// long as it takes; the records wait in the spool. A record PostgreSQL
+// refuses for good is set aside in the spool's quarantine so that loading
+// goes on.
 class Loader {
   public:
-    explicit Loader(const config::Config& config);
+    Loader(const config::Config& config, spool::Spool& spool);
     ~Loader();
     Loader(const Loader&) = delete;
     Loader& operator=(const Loader&) = delete;
 
     void start();
-    void stop();
+    // Loads what the spool holds until it is empty or `deadline` passes,
+    // then stops. What is not loaded stays in the spool for the next start.
+    void stop(std::chrono::steady_clock::time_point deadline);
 
-    // Empty on success; errc::overloaded or shutting_down otherwise,
-    // in which case `job.done` is not called.
-    std::error_code submit(LoadJob&& job);
+    // The `loaded` acknowledgement mode: a request takes a ticket, registers
+    // what to do once its record is committed, then appends the record
+    // carrying the ticket. `done` runs on the loader thread and must not
+    // block. A request that is not loaded within load_timeout is told
+    // database_unavailable (its record stays in the spool).
+    std::uint64_t new_ticket();
+    void expect(std::uint64_t ticket, std::function<void(LoadOutcome)> done);
+    // Withdraws a registration; false when `done` already ran or is running.
+    bool forget(std::uint64_t ticket);
 
     bool database_connected() const { return connected_.load(); }
-    std::size_t queued_events() const;
+    // When the oldest record not yet loaded was spooled, if one is loading.
+    std::optional<common::timestamp> oldest_unloaded() const;
     std::uint64_t batches_committed() const { return batches_committed_.load(); }
 
   private:
-    struct Pending {
-        LoadJob job;
-        std::chrono::steady_clock::time_point enqueued;
+    struct Waiter {
+        std::function<void(LoadOutcome)> done;
+        std::chrono::steady_clock::time_point registered;
     };
+    struct Loading;
 
     void run();
-    std::vector<Pending> take_batch();
-    void load(std::vector<Pending>& batch);
-    bool try_write(std::vector<Pending>& batch, std::vector<LoadOutcome>& outcomes,
-                   std::error_code& permanent);
+    bool stop_due() const;
+    void keep_connection();
+    void load(std::vector<spool::Spool::Record>& records);
+    bool store(Loading& batch);
+    bool try_write(Loading& batch, std::error_code& permanent);
+    void settle(std::uint64_t ticket, const LoadOutcome& outcome);
+    void expire_waiters(bool all, std::error_code error);
 
     const config::Config& config_;
+    spool::Spool& spool_;
     std::unique_ptr<pqxx::connection> connection_;
 
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<Pending> queue_;
-    std::size_t queued_events_ = 0;
-    bool stopping_ = false;
+    std::mutex waiters_mutex_;
+    std::map<std::uint64_t, Waiter> waiters_;
+    std::atomic<std::uint64_t> next_ticket_;
 
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::int64_t> stop_deadline_{0};  // steady_clock ticks
     std::atomic<bool> connected_{false};
+    std::atomic<std::int64_t> oldest_unloaded_{0};  // µs since epoch; 0: none
     std::atomic<std::uint64_t> batches_committed_{0};
     std::thread thread_;
 };
