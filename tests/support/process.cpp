@@ -157,6 +157,14 @@ int ServerProcess::stop(std::chrono::seconds timeout) {
     return code;
 }
 
+void ServerProcess::kill_now() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
 std::string ServerProcess::stderr_text() const { return read_all(err_file_); }
 
 }  // namespace funnelhouse::test

@@ -43,6 +43,10 @@ class ServerProcess {
     unsigned short port() const { return port_; }
     // Sends SIGTERM and returns the exit code (-1 when it had to be killed).
     int stop(std::chrono::seconds timeout = std::chrono::seconds(20));
+    // SIGKILL, as a crash or the OOM killer would: no chance to clean up.
+    void kill_now();
+    // The server's pid while it runs, else -1.
+    pid_t pid() const { return pid_; }
     std::string stderr_text() const;
 
   private:

@@ -1,0 +1,73 @@
+#include "postgres_cluster.hpp"
+
+#include <pqxx/pqxx>
+#include <random>
+#include <stdexcept>
+
+#include "funnelhouse/db/connection.hpp"
+#include "funnelhouse/db/migrate.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+namespace funnelhouse::test {
+namespace {
+
+std::string script() { return (source_dir() / "tests/support/pg_cluster.sh").string(); }
+
+}  // namespace
+
+PostgresCluster::PostgresCluster(std::filesystem::path dir) : dir_(std::move(dir)) {
+    // Tests run in parallel: start the search for a free port at a random
+    // place so that two clusters do not race for the same one.
+    std::random_device device;
+    port_ = static_cast<unsigned short>(20000 + device() % 20000);
+    start();
+    auto connection = db::connect(url());
+    db::migrate(*connection, source_dir() / "migrations");
+}
+
+PostgresCluster::~PostgresCluster() {
+    try {
+        stop();
+    } catch (...) {
+    }
+}
+
+void PostgresCluster::start() {
+    const auto result =
+        run_program("bash", {script(), "start", dir_.string(), std::to_string(port_)}, {}, "",
+                    std::chrono::seconds(120));
+    if (result.exit_code != 0)
+        throw std::runtime_error("cannot start PostgreSQL in " + dir_.string() + ": " + result.err);
+    const auto port = static_cast<unsigned short>(std::stoi(result.out));
+    // A restart must come back where the server under test looks for it.
+    if (started_once_ && port != port_)
+        throw std::runtime_error("PostgreSQL restarted on port " + std::to_string(port) +
+                                 " instead of " + std::to_string(port_));
+    port_ = port;
+    started_once_ = true;
+    running_ = true;
+}
+
+void PostgresCluster::stop() {
+    if (!running_) return;
+    const auto result =
+        run_program("bash", {script(), "stop", dir_.string()}, {}, "", std::chrono::seconds(120));
+    if (result.exit_code != 0)
+        throw std::runtime_error("cannot stop PostgreSQL in " + dir_.string() + ": " + result.err);
+    running_ = false;
+}
+
+std::string PostgresCluster::url() const {
+    return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/funnelhouse";
+}
+
+std::string PostgresCluster::scalar(const std::string& sql) const {
+    auto connection = db::connect(url());
+    pqxx::nontransaction txn(*connection);
+    const auto result = txn.exec(sql);
+    if (result.empty() || result[0][0].is_null()) return "";
+    return result[0][0].c_str();
+}
+
+}  // namespace funnelhouse::test
