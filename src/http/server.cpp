@@ -63,9 +63,10 @@ std::string refusal_message(std::error_code error, const config::Config& config)
         return "the spool could not be written; this server refuses events until it is "
                "restarted";
     if (error == loader::errc::database_unavailable)
-        return "events are not loaded yet: the database is unavailable; they are kept in the "
-               "spool and will be loaded when it returns (a retry with the same messageId is "
-               "deduplicated)";
+        return "events were not loaded within FUNNELHOUSE_LOAD_TIMEOUT_MS (" +
+               std::to_string(config.load_timeout.count()) +
+               " ms): the database is unavailable or behind; they are kept in the spool and "
+               "will be loaded (a retry with the same messageId is deduplicated)";
     if (error == loader::errc::load_failed)
         return "the database refused these events; they are kept in the spool's quarantine";
     return "the server is shutting down; retry later";
