@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
         if (command == "migrate" && positional.size() == 1) return cli::run_migrate(parsed.config);
         if (command == "reprocess" && positional.size() == 1)
             return cli::run_reprocess(parsed.config);
+        if (command == "requeue-quarantine" && positional.size() == 1)
+            return cli::run_requeue_quarantine(parsed.config, std::cout);
         if (command == "validate" && positional.size() == 2)
             return cli::run_validate(parsed.config, positional[1], std::cout);
         if (command == "schemas" && positional.size() == 2 && positional[1] == "lint")

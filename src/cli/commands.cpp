@@ -51,6 +51,18 @@ void check_migrated(const config::Config& config) {
                                  " migrations applied: run `funnelhouse migrate` first");
 }
 
+spool::SpoolSettings spool_settings(const config::Config& config) {
+    spool::SpoolSettings settings;
+    settings.dir = config.spool_dir;
+    // In the loaded mode an answer waits for PostgreSQL, so the spool need
+    // not sync: it only carries events to the loader (and across a restart).
+    settings.sync = config.ack_mode == config::AckMode::durable;
+    settings.max_bytes = config.spool_max_bytes;
+    settings.min_free_bytes = config.spool_min_free_bytes;
+    settings.segment_bytes = config.spool_segment_bytes;
+    return settings;
+}
+
 std::string read_input(const std::string& input) {
     std::ostringstream text;
     if (input == "-") {
@@ -76,15 +88,7 @@ int run_serve(const config::Config& config) {
     spdlog::info("loaded {} contracts from {}, {} write keys", registry.size(),
                  config.schemas_dir.string(), keys.keys().size());
     check_migrated(config);
-    spool::SpoolSettings spool_settings;
-    spool_settings.dir = config.spool_dir;
-    // In the loaded mode an answer waits for PostgreSQL, so the spool need
-    // not sync: it only carries events to the loader (and across a restart).
-    spool_settings.sync = config.ack_mode == config::AckMode::durable;
-    spool_settings.max_bytes = config.spool_max_bytes;
-    spool_settings.min_free_bytes = config.spool_min_free_bytes;
-    spool_settings.segment_bytes = config.spool_segment_bytes;
-    spool::Spool spool(spool_settings);
+    spool::Spool spool(spool_settings(config));
     loader::Loader loader(config, spool);
     loader.start();
     http::serve(config, registry, keys, spool, loader);
@@ -177,6 +181,18 @@ int run_reprocess(const config::Config& config) {
     const auto report = cli::reprocess(*connection, registry, config.junk_ids);
     std::cout << "examined " << report.examined << ", loaded " << report.loaded
               << ", still rejected " << report.still_bad << "\n";
+    return 0;
+}
+
+int run_requeue_quarantine(const config::Config& config, std::ostream& out) {
+    // Taking the spool's lock makes sure no server is using the folder.
+    auto settings = spool_settings(config);
+    settings.sync = true;  // the quarantine file is renamed once they are durable
+    spool::Spool spool(settings);
+    const auto requeued = spool.requeue_quarantined();
+    spool.close();
+    out << "requeued " << requeued << " quarantined record(s) into " << config.spool_dir.string()
+        << "; the next serve loads them\n";
     return 0;
 }
 

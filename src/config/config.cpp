@@ -239,7 +239,8 @@ std::string help_text() {
         "  migrate            apply migrations/NNNN_name.sql in order\n"
         "  validate FILE|-    validate events offline against the schemas\n"
         "  schemas lint       check the schema folder\n"
-        "  reprocess          re-validate bad_events and load those that now pass\n\n"
+        "  reprocess          re-validate bad_events and load those that now pass\n"
+        "  requeue-quarantine put records the loader set aside back into the spool\n\n"
         "Settings (environment variable, flag, default):\n";
     for (const auto& setting : settings()) {
         text += "  " + setting.env + ", " + setting.flag + "\n";

@@ -34,8 +34,9 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url,
     setup.exec("SET TIME ZONE 'UTC'");
     if (statement_timeout.count() > 0) {
         const auto ms = std::to_string(statement_timeout.count());
+        // Covers lock waits too; a lock_timeout, if the URL's options set
+        // one, is the caller's to handle.
         setup.exec("SET statement_timeout = " + ms);
-        setup.exec("SET lock_timeout = " + ms);
     }
     return connection;
 }

@@ -62,6 +62,11 @@ std::string refusal_message(std::error_code error, const config::Config& config)
     if (error == spool::errc::write_failed)
         return "the spool could not be written; this server refuses events until it is "
                "restarted";
+    if (error == spool::errc::record_too_large)
+        return "the request's events encode to more than the spool's record limit (" +
+               std::to_string(spool::kMaxPayloadBytes) +
+               " bytes); send them in smaller batches (FUNNELHOUSE_MAX_REQUEST_BYTES should be "
+               "lowered)";
     if (error == loader::errc::database_unavailable)
         return "events were not loaded within FUNNELHOUSE_LOAD_TIMEOUT_MS (" +
                std::to_string(config.load_timeout.count()) +

@@ -50,6 +50,8 @@ unsigned http_status(std::error_code error) noexcept {
             case spool::errc::write_failed:
             case spool::errc::shutting_down:
                 return 503;
+            case spool::errc::record_too_large:
+                return 413;
         }
     }
     return 500;

@@ -15,13 +15,15 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// SQLSTATE classes worth retrying: connection exceptions (08), transaction
-// rollbacks such as serialization failures and deadlocks (40), insufficient
-// resources (53), operator intervention such as admin shutdown (57) and
-// system errors (58). Anything else will fail again the same way.
-bool is_transient(const std::string& sqlstate) {
+// SQLSTATE classes that say "these rows can never be stored": data
+// exceptions (22), integrity constraint violations (23) and program limits
+// such as an index row too large (54). Splitting the batch finds the record
+// at fault. Everything else (connection loss, timeouts, lock waits, a
+// missing table, an administrator's shutdown) is about the database, not the
+// rows: the batch waits in the spool and is retried, never set aside.
+bool is_permanent(const std::string& sqlstate) {
     const auto cls = sqlstate.substr(0, 2);
-    return cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58";
+    return cls == "22" || cls == "23" || cls == "54";
 }
 
 std::uint64_t random_ticket_base() {
@@ -49,7 +51,11 @@ void Loader::start() {
 }
 
 void Loader::stop(clock::time_point deadline) {
-    if (!stopping_.exchange(true)) stop_deadline_ = deadline.time_since_epoch().count();
+    if (!stop_requested_.exchange(true)) {
+        // The deadline first: the loader thread reads it once it sees stopping_.
+        stop_deadline_ = deadline.time_since_epoch().count();
+        stopping_ = true;
+    }
     spool_.interrupt();
     if (thread_.joinable()) thread_.join();
 }
@@ -118,7 +124,7 @@ void Loader::run() {
     for (;;) {
         expire_waiters(false, errc::database_unavailable);
         if (stop_due()) break;
-        auto first = spool_.next(clock::now() + std::chrono::seconds(1));
+        auto first = next_record(clock::now() + std::chrono::seconds(1));
         if (!first) {
             if (stopping_) break;  // drained
             // Idle: keep a connection ready so that /readyz tells the truth
@@ -140,7 +146,7 @@ void Loader::run() {
         std::size_t bytes = records.back().payload.size();
         const std::size_t budget = config_.batch_max_events * 300;
         while (bytes < budget) {
-            auto more = spool_.next(deadline);
+            auto more = next_record(deadline);
             if (!more) break;
             bytes += more->payload.size();
             records.push_back(std::move(*more));
@@ -151,6 +157,18 @@ void Loader::run() {
     expire_waiters(true, errc::shutting_down);
     connection_.reset();
     connected_ = false;
+}
+
+std::optional<spool::Spool::Record> Loader::next_record(clock::time_point deadline) {
+    try {
+        return spool_.next(deadline);
+    } catch (const std::exception& error) {
+        // A segment that cannot be opened: nothing was read, so nothing is
+        // skipped. Try again shortly.
+        spdlog::error("loader: cannot read the spool: {}", error.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return std::nullopt;
+    }
 }
 
 void Loader::keep_connection() {
@@ -187,7 +205,7 @@ void Loader::load(std::vector<spool::Spool::Record>& records) {
             // record this version cannot read. Keep it, do not guess.
             spdlog::error("loader: spool record at {}:{} cannot be decoded; quarantined",
                           record.position.segment, record.position.offset);
-            spool_.quarantine(record);
+            if (!keep_in_quarantine(record)) return;
             continue;
         }
         batch.records.push_back(std::move(record));
@@ -203,6 +221,32 @@ void Loader::load(std::vector<spool::Spool::Record>& records) {
     oldest_unloaded_ = 0;
 }
 
+void Loader::pause(std::chrono::milliseconds& backoff) {
+    auto pause = clock::duration(backoff);
+    if (stopping_)
+        pause = std::min(pause,
+                         clock::duration(stop_deadline_.load()) - clock::now().time_since_epoch());
+    if (pause.count() > 0) std::this_thread::sleep_for(pause);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+}
+
+bool Loader::keep_in_quarantine(const spool::Spool::Record& record) {
+    // The record is read past already: it must be kept before anything
+    // after it is marked loaded, or it would be lost. Wait for the disk.
+    auto backoff = std::chrono::milliseconds(50);
+    for (;;) {
+        try {
+            spool_.quarantine(record);
+            return true;
+        } catch (const std::exception& error) {
+            spdlog::error("loader: cannot quarantine the spool record at {}:{}: {}; retrying",
+                          record.position.segment, record.position.offset, error.what());
+        }
+        if (stop_due()) return false;
+        pause(backoff);
+    }
+}
+
 bool Loader::store(Loading& batch) {
     std::error_code permanent;
     auto backoff = std::chrono::milliseconds(50);
@@ -210,12 +254,7 @@ bool Loader::store(Loading& batch) {
         if (permanent) break;
         expire_waiters(false, errc::database_unavailable);
         if (stop_due()) return false;
-        auto pause = clock::duration(backoff);
-        if (stopping_)
-            pause = std::min(
-                pause, clock::duration(stop_deadline_.load()) - clock::now().time_since_epoch());
-        std::this_thread::sleep_for(pause);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        pause(backoff);
     }
     if (!permanent) return true;
     // PostgreSQL refused the batch for good. Store each record alone so that
@@ -224,7 +263,7 @@ bool Loader::store(Loading& batch) {
         const auto& record = batch.records.front();
         spdlog::error("loader: PostgreSQL refused the spool record at {}:{} for good; quarantined",
                       record.position.segment, record.position.offset);
-        spool_.quarantine(record);
+        if (!keep_in_quarantine(record)) return false;
         settle(batch.requests.front().ticket, LoadOutcome{errc::load_failed});
         return true;
     }
@@ -271,7 +310,7 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
     } catch (const pqxx::broken_connection& error) {
         spdlog::warn("loader: connection to PostgreSQL lost: {}", error.what());
     } catch (const pqxx::sql_error& error) {
-        if (!is_transient(error.sqlstate())) {
+        if (is_permanent(error.sqlstate())) {
             spdlog::error("loader: batch refused (SQLSTATE {}): {}", error.sqlstate(),
                           error.what());
             permanent = errc::load_failed;

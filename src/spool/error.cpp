@@ -18,6 +18,8 @@ class SpoolCategory final : public std::error_category {
                 return "spool write failed";
             case errc::shutting_down:
                 return "server is shutting down";
+            case errc::record_too_large:
+                return "request too large for one spool record";
         }
         return "unknown spool error";
     }

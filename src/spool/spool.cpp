@@ -168,28 +168,40 @@ void Spool::recover() {
         }
         auto bytes = read_whole(path);
         const auto header = parse_segment_header(bytes);
-        if (!header || *header != segment) {
-            const auto aside = aside_path(path.filename().string());
-            fs::rename(path, aside);
-            recovery_.moved_aside.push_back(aside);
-            recovery_.damaged_bytes += bytes.size();
-            spdlog::error("spool: segment {} has no valid header; moved to {}", path.string(),
-                          aside.string());
+        const bool header_ok = header && *header == segment;
+        if (!header_ok && bytes.size() < kSegmentHeaderBytes &&
+            segment_header(segment).starts_with(bytes)) {
+            // Created but its header not yet written when the process
+            // stopped: it never held a record.
+            fs::remove(path);
+            recovery_.torn_tails += 1;
+            recovery_.torn_bytes_cut += bytes.size();
+            spdlog::warn("spool: removed segment {} whose header was torn ({} bytes)",
+                         path.string(), bytes.size());
             continue;
         }
         std::uint64_t from = kSegmentHeaderBytes;
-        if (segment == position.segment) from = std::max<std::uint64_t>(from, position.offset);
-        const auto scan = scan_records(bytes, from);
+        if (header_ok && segment == position.segment)
+            from = std::max<std::uint64_t>(from, position.offset);
+        const auto scan = scan_records(bytes, std::min<std::uint64_t>(from, bytes.size()));
         std::uint64_t size = bytes.size();
-        if (!scan.damaged.empty()) {
-            // Damage in the middle: keep the segment as it is for inspection,
-            // and load the intact records from a salvaged copy in its place.
-            std::uint64_t damaged = 0;
+        if (!header_ok || !scan.damaged.empty()) {
+            // Damage: keep the segment as it is for inspection, and load
+            // the intact records from a salvaged copy in its place.
+            std::uint64_t damaged = header_ok ? 0 : std::min(bytes.size(), kSegmentHeaderBytes);
             for (const auto& range : scan.damaged) damaged += range.bytes;
             damaged += bytes.size() - scan.valid_end;
             std::string salvaged = segment_header(segment);
             for (const auto& record : scan.records)
                 salvaged.append(bytes, record.offset, record.size);
+            // The copy has other offsets: the position must stop pointing
+            // into the old layout before the copy replaces it. A crash in
+            // between replays the segment from its start (loading is
+            // idempotent).
+            if (segment == position.segment && position.offset != kSegmentHeaderBytes) {
+                position.offset = kSegmentHeaderBytes;
+                persist_position(position);
+            }
             // Link first, then replace: a crash in between leaves either the
             // original (salvaged again on the next start) or the copy.
             const auto aside = aside_path(path.filename().string());
@@ -199,10 +211,10 @@ void Spool::recover() {
             recovery_.moved_aside.push_back(aside);
             recovery_.damaged_bytes += damaged;
             spdlog::error(
-                "spool: segment {} is damaged ({} bytes in {} stretches); moved to {}, its {} "
-                "intact records are loaded from a salvaged copy",
-                path.string(), damaged, scan.damaged.size(), aside.string(), scan.records.size());
-            if (segment == position.segment) position.offset = kSegmentHeaderBytes;
+                "spool: segment {} is damaged ({} bytes{}); moved to {}, its {} intact records "
+                "are loaded from a salvaged copy",
+                path.string(), damaged, header_ok ? "" : ", its header among them",
+                aside.string(), scan.records.size());
             size = salvaged.size();
         } else if (scan.valid_end < bytes.size()) {
             // A torn tail: the write that was under way when the process or
@@ -240,7 +252,9 @@ void Spool::recover() {
     // New records go to a fresh segment, never after an old tail.
     open_new_segment(last_segment + 1);
     persist_position(position);
+    persisted_ = position;
     free_disk_cache_ = free_disk();
+    quarantined_ = count_quarantined();
     if (recovery_.records > 0)
         spdlog::info("spool: {} unloaded records in {} segments will be loaded", recovery_.records,
                      recovery_.segments);
@@ -299,6 +313,7 @@ std::error_code Spool::refusal(std::uint64_t extra) const {
 }
 
 std::error_code Spool::append(const std::string& payload, Durable on_durable) {
+    if (payload.size() > kMaxPayloadBytes) return errc::record_too_large;
     std::string framed;
     framed.reserve(payload.size() + kRecordHeaderBytes);
     append_record(framed, payload);
@@ -319,6 +334,7 @@ std::error_code Spool::append(const std::string& payload, Durable on_durable) {
 void Spool::write_loop() {
     std::string buffer;
     std::vector<PendingAppend> group;
+    bool already_failed = false;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
@@ -326,6 +342,7 @@ void Spool::write_loop() {
             if (pending_.empty()) break;  // closing, and everything is written
             buffer.swap(pending_bytes_buffer_);
             group.swap(pending_);
+            already_failed = failed_;
         }
         // One write per segment touched and one sync: every request that
         // arrived while the previous sync ran shares this one.
@@ -333,7 +350,10 @@ void Spool::write_loop() {
         std::size_t offset = 0;
         std::size_t start = 0;
         std::size_t published = 0;  // records of this group already counted
-        try {
+        if (already_failed) {
+            // Queued before an earlier group failed: never written after it.
+            failure = errc::write_failed;
+        } else try {
             for (std::size_t i = 0; i < group.size(); ++i) {
                 const auto bytes = group[i].framed_bytes;
                 if (active_size_ + bytes > settings_.segment_bytes &&
@@ -433,25 +453,42 @@ bool Spool::read_into(std::uint64_t offset, std::size_t need, std::uint64_t end)
 void Spool::skip_damage(std::uint64_t end) {
     // Bytes that were durable and checked are not a record any more: the
     // disk changed under us. Keep a link to the segment for inspection and
-    // continue at the next intact record.
+    // continue at the next intact record, or after the durable end when
+    // there is none (the file may also have been cut short).
     const auto path = segment_path(read_.segment);
     std::string rest(end - read_.offset, '\0');
     std::size_t got = 0;
     while (got < rest.size()) {
         const auto n = ::pread(read_fd_, rest.data() + got, rest.size() - got,
                                static_cast<off_t>(read_.offset + got));
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         got += static_cast<std::size_t>(n);
     }
     rest.resize(got);
     const auto scan = scan_records(rest, 0);
-    const std::uint64_t skip = scan.records.empty() ? rest.size() : scan.records.front().offset;
-    std::error_code ec;
-    const auto aside = aside_path(path.filename().string());
-    fs::create_hard_link(path, aside, ec);
+    if (!scan.records.empty() && scan.records.front().offset == 0) {
+        // Read again, the record is intact: the first read failed, not the
+        // bytes. Try once more shortly.
+        spdlog::warn("spool: reading offset {} of segment {} failed once; retrying",
+                     read_.offset, path.string());
+        read_buffer_.clear();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return;
+    }
+    std::uint64_t skip = end - read_.offset;
+    if (!scan.records.empty()) skip = scan.records.front().offset;
+    std::string kept = "(already kept)";
+    if (linked_aside_segment_ != read_.segment) {
+        std::error_code ec;
+        const auto aside = aside_path(path.filename().string());
+        fs::create_hard_link(path, aside, ec);
+        kept = ec ? "(cannot be kept: " + ec.message() + ")" : aside.string();
+        linked_aside_segment_ = read_.segment;
+    }
     spdlog::error("spool: {} damaged bytes at offset {} of segment {} skipped; segment kept as {}",
-                  skip, read_.offset, path.string(), aside.string());
-    read_.offset += std::max<std::uint64_t>(skip, 1);
+                  skip, read_.offset, path.string(), kept);
+    read_.offset += skip;
     read_buffer_.clear();
     std::lock_guard lock(mutex_);
     ++damaged_at_runtime_;
@@ -536,18 +573,35 @@ std::optional<Spool::Record> Spool::next(std::chrono::steady_clock::time_point d
 Position Spool::read_position() const { return read_; }
 
 void Spool::commit(Position next, std::uint64_t records) {
-    if (next > committed_) persist_position(next);
+    if (next > persisted_) {
+        try {
+            persist_position(next);
+            persisted_ = next;
+        } catch (const std::exception& error) {
+            // Only costs a longer replay after a crash (loading is
+            // idempotent); the next commit tries again. Segments stay until
+            // a position past them is on disk.
+            spdlog::error("spool: cannot record the position {}:{}: {}", next.segment,
+                          next.offset, error.what());
+        }
+    }
     std::vector<std::uint64_t> finished;
     {
         std::lock_guard lock(mutex_);
         committed_ = std::max(committed_, next);
         unloaded_records_ -= std::min(unloaded_records_, records);
         for (const auto& [segment, size] : segment_sizes_) {
-            if (segment >= committed_.segment || segment == durable_end_.segment) break;
+            if (segment >= persisted_.segment || segment == durable_end_.segment) break;
             finished.push_back(segment);
         }
     }
     for (const auto segment : finished) {
+        if (read_fd_ >= 0 && read_fd_segment_ == segment) {
+            // Read to its end already: hold no deleted file open.
+            ::close(read_fd_);
+            read_fd_ = -1;
+            read_buffer_.clear();
+        }
         std::error_code ec;
         fs::remove(segment_path(segment), ec);
         if (ec) spdlog::warn("spool: cannot delete loaded segment {}: {}", segment, ec.message());
@@ -562,10 +616,17 @@ void Spool::persist_position(Position position) {
     sync_dir();
 }
 
+std::filesystem::path Spool::quarantine_path() const {
+    return settings_.dir / "quarantine" / "records.fhq";
+}
+
 void Spool::quarantine(const Record& record) {
-    const auto folder = settings_.dir / "quarantine";
-    fs::create_directories(folder);
-    const auto path = folder / "records.fhq";
+    const auto path = quarantine_path();
+    if (!fs::exists(path.parent_path())) {
+        fs::create_directories(path.parent_path());
+        sync_dir();
+    }
+    const bool created = !fs::exists(path);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) throw system_failure("cannot open " + path.string());
     std::string framed;
@@ -573,8 +634,67 @@ void Spool::quarantine(const Record& record) {
     const bool ok = write_fully(fd, framed.data(), framed.size()) && ::fdatasync(fd) == 0;
     ::close(fd);
     if (!ok) throw system_failure("cannot write " + path.string());
+    if (created) {
+        const int folder = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (folder >= 0) {
+            ::fsync(folder);
+            ::close(folder);
+        }
+    }
     std::lock_guard lock(mutex_);
     ++quarantined_;
+}
+
+std::uint64_t Spool::count_quarantined() const {
+    const auto path = quarantine_path();
+    if (!fs::exists(path)) return 0;
+    return scan_records(read_whole(path), 0).records.size();
+}
+
+std::uint64_t Spool::requeue_quarantined() {
+    const auto path = quarantine_path();
+    if (!fs::exists(path)) return 0;
+    const auto bytes = read_whole(path);
+    const auto scan = scan_records(bytes, 0);
+    if (scan.records.empty()) return 0;
+    std::mutex done_mutex;
+    std::condition_variable done_signal;
+    std::size_t done = 0;
+    std::error_code first_failure;
+    std::size_t queued = 0;
+    for (const auto& extent : scan.records) {
+        const std::string payload(record_payload(bytes, extent.offset, extent.size));
+        const auto refused = append(payload, [&](std::error_code result) {
+            std::lock_guard lock(done_mutex);
+            if (result && !first_failure) first_failure = result;
+            ++done;
+            done_signal.notify_all();
+        });
+        if (refused) {
+            first_failure = refused;
+            break;
+        }
+        ++queued;
+    }
+    {
+        std::unique_lock lock(done_mutex);
+        done_signal.wait(lock, [&] { return done == queued; });
+    }
+    if (first_failure)
+        throw std::runtime_error("cannot requeue the quarantined records into the spool (" +
+                                 first_failure.message() + "); " + path.string() +
+                                 " is left as it was");
+    // Every record is durable in the spool again: keep the old file under
+    // another name rather than deleting it.
+    auto done_path = fs::path(path.string() + ".requeued");
+    for (int i = 1; fs::exists(done_path); ++i)
+        done_path = fs::path(path.string() + ".requeued." + std::to_string(i));
+    fs::rename(path, done_path);
+    {
+        std::lock_guard lock(mutex_);
+        quarantined_ = 0;
+    }
+    return queued;
 }
 
 SpoolStatus Spool::status() const {

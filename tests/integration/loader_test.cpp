@@ -271,3 +271,31 @@ TEST(Loader, ReconnectsWhenItsConnectionIsKilled) {
     EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
               "after,before");
 }
+
+TEST(Loader, ALockWaitIsRetriedNeverQuarantined) {
+    test::TestSchema schema;
+    schema.migrate();
+    test::TempDir dir;
+    config::Config config;
+    // A lock timeout shorter than the statement timeout: the loader meets
+    // SQLSTATE 55P03 while the table is locked.
+    config.database_url = schema.url() + "%20-clock_timeout%3D100";
+    config.load_timeout = std::chrono::milliseconds(2000);
+    spool::Spool spool(spool_settings(dir.path()));
+    loader::Loader loader(config, spool);
+
+    pqxx::connection analyst(schema.url());
+    pqxx::work lock(analyst);
+    lock.exec("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    spool_durably(spool, request_of({"waited"}));
+    loader.start();
+    // Several lock timeouts pass; the record waits.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(spool.status().unloaded_records, 1u);
+    EXPECT_EQ(spool.status().quarantined_records, 0u);
+    lock.abort();
+    ASSERT_TRUE(drained(spool));
+    loader.stop(clock::now());
+    EXPECT_EQ(spool.status().quarantined_records, 0u);
+    EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',') FROM events"), "waited");
+}

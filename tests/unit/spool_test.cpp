@@ -414,3 +414,138 @@ TEST(Spool, QuotaMustLeaveRoomForTwoSegments) {
     settings.max_bytes = 1 << 20;
     EXPECT_THROW(spool::Spool spool(settings), std::invalid_argument);
 }
+
+TEST(Spool, SalvagingTheSegmentAtThePositionReplaysItFromItsStart) {
+    test::TempDir dir;
+    {
+        spool::Spool spool(settings_for(dir.path()));
+        for (int i = 0; i < 5; ++i) append_durably(spool, "record-" + std::to_string(i));
+        auto first = spool.next(std::chrono::steady_clock::now());
+        auto second = spool.next(std::chrono::steady_clock::now());
+        ASSERT_TRUE(first && second);
+        spool.commit(second->next, 2);
+    }
+    const auto segment = segments_in(dir.path()).front();
+    auto bytes = read_file(segment);
+    bytes[bytes.find("record-3") + 2] ^= 0x01;
+    write_file(segment, bytes);
+
+    spool::Spool spool(settings_for(dir.path()));
+    // The salvaged copy holds only what was not loaded, at new offsets: the
+    // position names its start, not an offset of the old layout.
+    const auto position = spool::decode_position(read_file(dir.path() / "position"));
+    ASSERT_TRUE(position);
+    EXPECT_EQ(position->offset, spool::kSegmentHeaderBytes);
+    EXPECT_EQ(spool.status().recovery.moved_aside.size(), 1u);
+    EXPECT_EQ(read_all(spool), (std::vector<std::string>{"record-2", "record-4"}));
+}
+
+TEST(Spool, ASegmentWithADamagedHeaderStillLoadsItsRecords) {
+    test::TempDir dir;
+    {
+        spool::Spool spool(settings_for(dir.path()));
+        for (int i = 0; i < 3; ++i) append_durably(spool, "h" + std::to_string(i));
+    }
+    const auto segment = segments_in(dir.path()).front();
+    auto bytes = read_file(segment);
+    bytes[0] = 'X';
+    write_file(segment, bytes);
+
+    spool::Spool spool(settings_for(dir.path()));
+    const auto report = spool.status().recovery;
+    ASSERT_EQ(report.moved_aside.size(), 1u);
+    EXPECT_EQ(read_file(report.moved_aside[0]), bytes);
+    EXPECT_EQ(report.damaged_bytes, spool::kSegmentHeaderBytes);
+    EXPECT_EQ(read_all(spool), (std::vector<std::string>{"h0", "h1", "h2"}));
+}
+
+TEST(Spool, ASegmentWhoseHeaderWasTornIsRemovedNotMovedAside) {
+    test::TempDir dir;
+    {
+        spool::Spool spool(settings_for(dir.path()));
+        append_durably(spool, "kept");
+    }
+    // The process stopped between creating a segment and writing its header.
+    const auto torn = dir.path() / "00000000000000000099.seg";
+    write_file(torn, spool::segment_header(99).substr(0, 7));
+
+    spool::Spool spool(settings_for(dir.path()));
+    const auto report = spool.status().recovery;
+    EXPECT_FALSE(fs::exists(torn));
+    EXPECT_TRUE(report.moved_aside.empty());
+    EXPECT_EQ(report.torn_tails, 1u);
+    EXPECT_EQ(report.torn_bytes_cut, 7u);
+    EXPECT_EQ(read_all(spool), (std::vector<std::string>{"kept"}));
+    // New records go after the removed one's number, never reusing it.
+    EXPECT_TRUE(fs::exists(dir.path() / "00000000000000000100.seg"));
+}
+
+TEST(Spool, AnOversizedRecordIsRefusedWithItsOwnReason) {
+    test::TempDir dir;
+    spool::Spool spool(settings_for(dir.path()));
+    const std::string huge(spool::kMaxPayloadBytes + 1, 'h');
+    bool called = false;
+    EXPECT_EQ(spool.append(huge, [&](std::error_code) { called = true; }),
+              spool::errc::record_too_large);
+    append_durably(spool, "small");
+    EXPECT_FALSE(called);
+    EXPECT_EQ(read_all(spool), (std::vector<std::string>{"small"}));
+}
+
+TEST(Spool, DamageMetWhileLoadingIsSkippedAndTheSegmentKeptOnce) {
+    test::TempDir dir;
+    spool::Spool spool(settings_for(dir.path()));
+    for (int i = 0; i < 4; ++i) append_durably(spool, "live-" + std::to_string(i));
+    const auto segment = segments_in(dir.path()).back();
+    auto bytes = read_file(segment);
+    bytes[bytes.find("live-1") + 1] ^= 0x01;
+    bytes[bytes.find("live-2") + 1] ^= 0x01;
+    // Rewritten in place: the spool's open file sees the change.
+    std::fstream(segment, std::ios::binary | std::ios::in | std::ios::out) << bytes;
+    EXPECT_EQ(read_all(spool), (std::vector<std::string>{"live-0", "live-3"}));
+    EXPECT_EQ(spool.status().damaged_at_runtime, 1u);
+    std::size_t kept = 0;
+    for (const auto& entry : fs::directory_iterator(dir.path() / "corrupt")) {
+        (void)entry;
+        ++kept;
+    }
+    EXPECT_EQ(kept, 1u);
+}
+
+TEST(Spool, AFileCutShortWhileLoadingIsSkippedToItsDurableEndInOneStep) {
+    test::TempDir dir;
+    spool::Spool spool(settings_for(dir.path()));
+    for (int i = 0; i < 3; ++i) append_durably(spool, std::string(2000, 'a' + i));
+    const auto segment = segments_in(dir.path()).back();
+    const auto cut = spool::kSegmentHeaderBytes + framed(std::string(2000, 'a')).size() + 10;
+    fs::resize_file(segment, cut);
+    const auto payloads = read_all(spool);
+    ASSERT_EQ(payloads.size(), 1u);
+    EXPECT_EQ(payloads[0], std::string(2000, 'a'));
+    // One skip to the durable end, not one per byte.
+    EXPECT_EQ(spool.status().damaged_at_runtime, 1u);
+    EXPECT_EQ(read_all(spool), (std::vector<std::string>{}));
+    EXPECT_EQ(spool.status().damaged_at_runtime, 1u);
+}
+
+TEST(Spool, QuarantinedRecordsAreCountedAcrossRestartsAndCanBeRequeued) {
+    test::TempDir dir;
+    {
+        spool::Spool spool(settings_for(dir.path()));
+        append_durably(spool, "refused-once");
+        auto record = spool.next(std::chrono::steady_clock::now());
+        ASSERT_TRUE(record);
+        spool.quarantine(*record);
+        spool.commit(record->next, 1);
+        EXPECT_EQ(spool.status().quarantined_records, 1u);
+    }
+    spool::Spool spool(settings_for(dir.path()));
+    EXPECT_EQ(spool.status().quarantined_records, 1u);
+    EXPECT_EQ(read_all(spool), (std::vector<std::string>{}));
+    EXPECT_EQ(spool.requeue_quarantined(), 1u);
+    EXPECT_EQ(spool.status().quarantined_records, 0u);
+    EXPECT_FALSE(fs::exists(dir.path() / "quarantine" / "records.fhq"));
+    EXPECT_TRUE(fs::exists(dir.path() / "quarantine" / "records.fhq.requeued"));
+    EXPECT_EQ(read_all(spool), (std::vector<std::string>{"refused-once"}));
+    EXPECT_EQ(spool.requeue_quarantined(), 0u);
+}

@@ -15,5 +15,8 @@ int run_migrate(const config::Config& config);
 int run_validate(const config::Config& config, const std::string& input, std::ostream& out);
 int run_schemas_lint(const config::Config& config, std::ostream& out);
 int run_reprocess(const config::Config& config);
+// Appends the records the loader set aside in the spool's quarantine to the
+// spool again (after the cause, say a missing migration, is fixed).
+int run_requeue_quarantine(const config::Config& config, std::ostream& out);
 
 }  // namespace funnelhouse::cli

@@ -73,8 +73,11 @@ class Loader {
     void run();
     bool stop_due() const;
     void keep_connection();
+    std::optional<spool::Spool::Record> next_record(std::chrono::steady_clock::time_point deadline);
     void load(std::vector<spool::Spool::Record>& records);
     bool store(Loading& batch);
+    bool keep_in_quarantine(const spool::Spool::Record& record);
+    void pause(std::chrono::milliseconds& backoff);
     bool try_write(Loading& batch, std::error_code& permanent);
     void settle(std::uint64_t ticket, const LoadOutcome& outcome);
     void expire_waiters(bool all, std::error_code error);
@@ -87,6 +90,7 @@ class Loader {
     std::map<std::uint64_t, Waiter> waiters_;
     std::atomic<std::uint64_t> next_ticket_;
 
+    std::atomic<bool> stop_requested_{false};
     std::atomic<bool> stopping_{false};
     std::atomic<std::int64_t> stop_deadline_{0};  // steady_clock ticks
     std::atomic<bool> connected_{false};

@@ -11,6 +11,7 @@ enum class errc {
     disk_full,       // free disk would fall below FUNNELHOUSE_SPOOL_MIN_FREE_BYTES
     write_failed,    // the disk refused the write or the sync
     shutting_down,   // close() was called
+    record_too_large,  // the encoded request exceeds the spool's record limit
 };
 
 const std::error_category& spool_category() noexcept;

@@ -75,7 +75,7 @@ class Spool {
 
     using Durable = std::function<void(std::error_code)>;
     // Queues one record. Returns an error (spool_full, disk_full,
-    // shutting_down, write_failed) when it is refused, and then `on_durable`
+    // shutting_down, write_failed, record_too_large) when it is refused, and then `on_durable`
     // is never called. Otherwise `on_durable` runs once, on the writer
     // thread, after the record is written (and synced): with an empty code,
     // or write_failed when the disk refused it. It must not block.
@@ -98,6 +98,8 @@ class Spool {
 
     // Everything before `next` is in PostgreSQL (`records` of them since the
     // last commit): persists the position and deletes finished segments.
+    // Never throws: a position that cannot be written is logged and tried
+    // again on the next commit, and the segments stay until it is.
     void commit(Position next, std::uint64_t records);
     // Where next() continues; committing it when nothing read is pending
     // lets fully loaded segments go.
@@ -105,6 +107,10 @@ class Spool {
 
     // Keeps a record the database refused for good, in `quarantine/`.
     void quarantine(const Record& record);
+    // Appends every quarantined record to the spool again (durably), then
+    // renames the quarantine file to `records.fhq.requeued`. Returns how
+    // many; throws, leaving the file, when the spool refuses one.
+    std::uint64_t requeue_quarantined();
 
     SpoolStatus status() const;
     const std::filesystem::path& dir() const { return settings_.dir; }
@@ -116,6 +122,8 @@ class Spool {
     };
 
     void recover();
+    std::filesystem::path quarantine_path() const;
+    std::uint64_t count_quarantined() const;
     void open_new_segment(std::uint64_t segment);
     void write_loop();
     bool write_fully(int fd, const char* data, std::size_t size);
@@ -159,10 +167,12 @@ class Spool {
 
     // Reader (loader thread) only.
     Position read_;
+    Position persisted_;  // what the position file says
     int read_fd_ = -1;
     std::uint64_t read_fd_segment_ = 0;
     std::string read_buffer_;
     std::uint64_t read_buffer_offset_ = 0;
+    std::optional<std::uint64_t> linked_aside_segment_;  // damaged segment already kept
 };
 
 }  // namespace funnelhouse::spool
