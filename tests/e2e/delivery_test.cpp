@@ -441,3 +441,42 @@ TEST(Delivery, StartUpCutsATornTailAlone) {
               "u-0,u-1,u-2");
     EXPECT_EQ(server.stop(), 0);
 }
+
+TEST(Delivery, ARecordPostgresRefusesIsQuarantinedThenRequeuedAndLoaded) {
+    test::TestSchema schema;
+    schema.migrate();
+    // Stands in for a row the database refuses for good until an operator
+    // fixes the cause.
+    schema.scalar("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (event_id <> 'poison')");
+    test::TempDir dir;
+    const auto env = server_env(dir.path(), schema.url());
+    {
+        test::ServerProcess server;
+        server.start(env);
+        test::HttpClient client(server.port());
+        EXPECT_EQ(client.post("/v1/track", track("poison"), kServerKey).status, 200);
+        EXPECT_EQ(client.post("/v1/track", track("fine"), kServerKey).status, 200);
+        ASSERT_TRUE(test::wait_until_loaded(server.port(), std::chrono::seconds(30)));
+        EXPECT_EQ(readyz(server.port())["spool"]["quarantined_records"], 1);
+        // The folder is the server's while it runs.
+        const auto busy = test::run_funnelhouse({"requeue-quarantine"}, env);
+        EXPECT_EQ(busy.exit_code, 1);
+        EXPECT_NE(busy.err.find("in use by another funnelhouse process"), std::string::npos)
+            << busy.err;
+        EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+    }
+    EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',') FROM events"), "fine");
+    schema.scalar("ALTER TABLE events DROP CONSTRAINT no_poison");
+    const auto requeued = test::run_funnelhouse({"requeue-quarantine"}, env);
+    ASSERT_EQ(requeued.exit_code, 0) << requeued.err;
+    EXPECT_NE(requeued.out.find("requeued 1 quarantined record(s)"), std::string::npos)
+        << requeued.out;
+
+    test::ServerProcess server;
+    server.start(env);
+    ASSERT_TRUE(test::wait_until_loaded(server.port(), std::chrono::seconds(30)));
+    EXPECT_EQ(readyz(server.port())["spool"]["quarantined_records"], 0);
+    EXPECT_EQ(server.stop(), 0);
+    EXPECT_EQ(schema.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "fine,poison");
+}
