@@ -14,6 +14,7 @@
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/loader/loader.hpp"
+#include "funnelhouse/models/refresh.hpp"
 #include "funnelhouse/schema/lint.hpp"
 #include "funnelhouse/schema/registry.hpp"
 #include "funnelhouse/spool/spool.hpp"
@@ -91,7 +92,10 @@ int run_serve(const config::Config& config) {
     spool::Spool spool(spool_settings(config));
     loader::Loader loader(config, spool);
     loader.start();
+    models::Refresher refresher(config.database_url, registry, config.refresh_interval);
+    refresher.start();
     http::serve(config, registry, keys, spool, loader);
+    refresher.stop();
     return 0;
 }
 
@@ -193,6 +197,18 @@ int run_requeue_quarantine(const config::Config& config, std::ostream& out) {
     spool.close();
     out << "requeued " << requeued << " quarantined record(s) into " << config.spool_dir.string()
         << "; the next serve loads them\n";
+    return 0;
+}
+
+int run_refresh(const config::Config& config, std::ostream& out) {
+    require_database_url(config);
+    const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
+    auto connection = db::connect(config.database_url, std::chrono::milliseconds(0));
+    const auto report = models::refresh(*connection, registry);
+    for (const auto& step : report.steps)
+        out << "refreshed models." << step.model << " in " << step.took.count() << " ms\n";
+    out << report.steps.size() << " models refreshed in " << report.took.count() << " ms ("
+        << report.contracts << " contract versions)\n";
     return 0;
 }
 

@@ -138,6 +138,28 @@ std::vector<Setting> make_settings() {
                     "on SIGTERM, how long requests in flight and the loader may take to finish; "
                     "what is not loaded by then stays in the spool",
                     false, millis_setting(&Config::shutdown_timeout, 0, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_REFRESH_INTERVAL", "--refresh-interval", "5m",
+                    "how often serve refreshes the analytics models: seconds, or a number "
+                    "with s, m or h; 0 disables",
+                    false, [](Config& c, const std::string& v) -> std::string {
+                        const std::string error =
+                            "must be a duration such as 300, 90s, 5m or 1h (at most 24h); 0 "
+                            "disables";
+                        if (v.empty()) return error;
+                        unsigned long long scale = 1;
+                        std::string number = v;
+                        const char unit = v.back();
+                        if (unit == 's' || unit == 'm' || unit == 'h') {
+                            scale = unit == 's' ? 1 : unit == 'm' ? 60 : 3600;
+                            number.pop_back();
+                        }
+                        unsigned long long parsed = 0;
+                        if (!parse_unsigned<unsigned long long>(number, parsed, 0, 86'400) ||
+                            parsed * scale > 86'400)
+                            return error;
+                        c.refresh_interval = std::chrono::seconds{parsed * scale};
+                        return {};
+                    }});
     list.push_back(
         {"FUNNELHOUSE_LOAD_TIMEOUT_MS", "--load-timeout-ms", "10000",
          "in the loaded mode, how long a request waits for PostgreSQL before it gets 503 "
@@ -240,7 +262,8 @@ std::string help_text() {
         "  validate FILE|-    validate events offline against the schemas\n"
         "  schemas lint       check the schema folder\n"
         "  reprocess          re-validate bad_events and load those that now pass\n"
-        "  requeue-quarantine put records the loader set aside back into the spool\n\n"
+        "  requeue-quarantine put records the loader set aside back into the spool\n"
+        "  refresh            refresh the analytics models (docs/analytics.md)\n\n"
         "Settings (environment variable, flag, default):\n";
     for (const auto& setting : settings()) {
         text += "  " + setting.env + ", " + setting.flag + "\n";

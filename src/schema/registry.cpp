@@ -407,4 +407,12 @@ const Contract* SchemaRegistry::newest(std::string_view name) const {
     return &it->second.back();
 }
 
+std::vector<const Contract*> SchemaRegistry::all() const {
+    std::vector<const Contract*> list;
+    list.reserve(count_);
+    for (const auto& [name, versions] : contracts_)
+        for (const auto& contract : versions) list.push_back(&contract);
+    return list;
+}
+
 }  // namespace funnelhouse::schema

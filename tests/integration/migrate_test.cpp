@@ -22,8 +22,7 @@ TEST(Migrate, AppliesInOrderOnceAndRecordsEach) {
                             "schema_migrations"),
               "0001:first,0002:second");
     EXPECT_EQ(
-        schema.scalar("SELECT count(*) FROM information_schema.columns WHERE table_schema = '" +
-                      schema.name() + "' AND table_name = 'things'"),
+        schema.scalar("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'things'"),
         "2");
 
     const auto second = db::migrate(*connection, dir.path());
@@ -58,7 +57,7 @@ TEST(Migrate, AFailingMigrationLeavesNoTrace) {
     auto connection = schema.connect();
     EXPECT_THROW(db::migrate(*connection, dir.path()), std::runtime_error);
     EXPECT_EQ(schema.scalar("SELECT count(*) FROM schema_migrations"), "0");
-    EXPECT_EQ(schema.scalar("SELECT to_regclass('" + schema.name() + ".things') IS NULL"), "t");
+    EXPECT_EQ(schema.scalar("SELECT to_regclass('public.things') IS NULL"), "t");
 }
 
 TEST(Migrate, RefusesBadlyNamedFiles) {
@@ -73,8 +72,7 @@ TEST(Migrate, RepositoryMigrationsCreateTheAnalystTables) {
     const auto columns = schema.scalar(
         "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
         "information_schema.columns"
-        " WHERE table_schema = '" +
-        schema.name() + "' AND table_name = 'events'");
+        " WHERE table_schema = 'public' AND table_name = 'events'");
     EXPECT_EQ(columns,
               "event_id,event_name,event_type,schema_version,anonymous_id,user_id,occurred_at,"
               "original_timestamp,sent_at,received_at,loaded_at,properties,context,write_key_name,"
@@ -82,8 +80,7 @@ TEST(Migrate, RepositoryMigrationsCreateTheAnalystTables) {
     const auto bad_columns = schema.scalar(
         "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
         "information_schema.columns"
-        " WHERE table_schema = '" +
-        schema.name() + "' AND table_name = 'bad_events'");
+        " WHERE table_schema = 'public' AND table_name = 'bad_events'");
     EXPECT_EQ(
         bad_columns,
         "bad_event_id,event_id,event_name,raw_event,errors,reason,route,write_key_name,source,"

@@ -19,27 +19,43 @@ std::string base_database_url() {
     return url;
 }
 
+namespace {
+
+// The base URL with its database name replaced.
+std::string with_database(const std::string& url, const std::string& name) {
+    const auto scheme = url.find("://");
+    const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+    if (scheme == std::string::npos || slash == std::string::npos)
+        throw std::runtime_error("FUNNELHOUSE_TEST_DATABASE_URL must be a postgresql:// URL with "
+                                 "a database name");
+    const auto query = url.find('?', slash);
+    return url.substr(0, slash + 1) + name + (query == std::string::npos ? "" : url.substr(query));
+}
+
+}  // namespace
+
 TestSchema::TestSchema() {
     std::random_device device;
     name_ = "t_" + std::to_string(device()) + "_" + std::to_string(device());
     auto connection = db::connect(base_database_url());
     pqxx::nontransaction txn(*connection);
-    txn.exec("CREATE SCHEMA " + name_);
+    txn.exec("CREATE DATABASE " + name_);
 }
 
 TestSchema::~TestSchema() {
     try {
         auto connection = db::connect(base_database_url());
         pqxx::nontransaction txn(*connection);
-        txn.exec("DROP SCHEMA IF EXISTS " + name_ + " CASCADE");
+        txn.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
     } catch (...) {
     }
 }
 
 std::string TestSchema::url() const {
-    auto url = base_database_url();
+    auto url = with_database(base_database_url(), name_);
     url += url.find('?') == std::string::npos ? '?' : '&';
-    url += "options=-csearch_path%3D" + name_;
+    // Spelled out so that tests can append further -c options.
+    url += "options=-csearch_path%3Dpublic";
     return url;
 }
 

@@ -11,8 +11,8 @@ namespace funnelhouse::test {
 // PostgreSQL.
 std::string base_database_url();
 
-// A schema of its own for one test, so tests never see each other's rows.
-// Connections made through url() have it as their search_path.
+// A database of its own for one test (named name()), so tests never see
+// each other's rows or schemas; it is dropped afterwards.
 class TestSchema {
   public:
     TestSchema();

@@ -18,5 +18,7 @@ int run_reprocess(const config::Config& config);
 // Appends the records the loader set aside in the spool's quarantine to the
 // spool again (after the cause, say a missing migration, is fixed).
 int run_requeue_quarantine(const config::Config& config, std::ostream& out);
+// Refreshes the analytics models (migrations/0005_models.sql).
+int run_refresh(const config::Config& config, std::ostream& out);
 
 }  // namespace funnelhouse::cli

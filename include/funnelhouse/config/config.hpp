@@ -42,6 +42,7 @@ struct Config {
     std::size_t spool_min_free_bytes = 256ull * 1024 * 1024;
     std::size_t spool_segment_bytes = 16ull * 1024 * 1024;
     std::chrono::milliseconds shutdown_timeout{10'000};
+    std::chrono::seconds refresh_interval{300};  // 0: serve never refreshes the models
 
     std::vector<std::string>
         junk_ids;  // identifier values treated as absent, besides the built-in ones

@@ -65,6 +65,8 @@ class SchemaRegistry {
     const Contract* find(std::string_view name, const SchemaVer& version) const;
     const Contract* newest(std::string_view name) const;
     std::size_t size() const { return count_; }
+    // Every contract, by name and then version.
+    std::vector<const Contract*> all() const;
 
   private:
     // name -> versions in ascending order

@@ -1,0 +1,114 @@
+#include "funnelhouse/models/refresh.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <pqxx/pqxx>
+
+#include "funnelhouse/common/source.hpp"
+#include "funnelhouse/db/connection.hpp"
+
+namespace funnelhouse::models {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds since(clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+}
+
+std::string sources_array(const schema::Contract& contract) {
+    std::string text = "{";
+    for (std::size_t i = 0; i < contract.meta.sources.size(); ++i) {
+        if (i > 0) text += ",";
+        text += common::to_string(contract.meta.sources[i]);
+    }
+    return text + "}";
+}
+
+}  // namespace
+
+RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry& registry) {
+    const auto started = clock::now();
+    RefreshReport report;
+    pqxx::work txn(connection);
+    txn.exec("SELECT pg_advisory_xact_lock(hashtext('funnelhouse.models.refresh'))");
+    txn.exec("DELETE FROM models.contracts");
+    for (const auto* contract : registry.all()) {
+        txn.exec_params(
+            "INSERT INTO models.contracts (event_name, version, value_class, frequency, sources) "
+            "VALUES ($1, $2, $3, $4, $5::text[])",
+            contract->name, contract->version.to_string(), contract->meta.value_class,
+            contract->meta.frequency, sources_array(*contract));
+        ++report.contracts;
+    }
+    const auto order = txn.exec("SELECT model FROM models.refresh_order ORDER BY position");
+    for (const auto& row : order) {
+        const auto model = row[0].as<std::string>();
+        const auto step_started = clock::now();
+        txn.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY models." + txn.quote_name(model));
+        report.steps.push_back({model, since(step_started)});
+    }
+    txn.commit();
+    report.took = since(started);
+    return report;
+}
+
+Refresher::Refresher(std::string database_url, const schema::SchemaRegistry& registry,
+                     std::chrono::seconds interval)
+    : database_url_(std::move(database_url)), registry_(registry), interval_(interval) {}
+
+Refresher::~Refresher() { stop(); }
+
+void Refresher::start() {
+    if (interval_.count() <= 0 || thread_.joinable()) return;
+    thread_ = std::thread([this] { run(); });
+}
+
+void Refresher::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        if (active_) {
+            try {
+                active_->cancel_query();
+            } catch (const std::exception& error) {
+                spdlog::warn("models: cannot cancel the refresh under way: {}", error.what());
+            }
+        }
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Refresher::run() {
+    std::unique_ptr<pqxx::connection> connection;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+        }
+        bool failed = false;
+        try {
+            if (!connection || !connection->is_open())
+                connection = db::connect(database_url_, std::chrono::milliseconds(0));
+            {
+                std::lock_guard lock(mutex_);
+                if (stopping_) return;
+                active_ = connection.get();
+            }
+            const auto report = refresh(*connection, registry_);
+            spdlog::info("models refreshed in {} ms", report.took.count());
+        } catch (const std::exception& error) {
+            failed = true;
+            spdlog::warn("models: refresh failed, trying again in {} s: {}", interval_.count(),
+                         error.what());
+        }
+        {
+            std::lock_guard lock(mutex_);
+            active_ = nullptr;
+        }
+        if (failed) connection.reset();
+    }
+}
+
+}  // namespace funnelhouse::models
