@@ -172,6 +172,6 @@ TEST(Cli, ServeRefusesADatabaseThatIsNotMigrated) {
                                                     {"FUNNELHOUSE_KEYS_FILE", keys.string()},
                                                     {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"}}));
     EXPECT_EQ(result.exit_code, 1);
-    EXPECT_TRUE(contains(result.err, "0 of 4 migrations applied: run `funnelhouse migrate` first"))
+    EXPECT_TRUE(contains(result.err, "0 of 5 migrations applied: run `funnelhouse migrate` first"))
         << result.err;
 }
