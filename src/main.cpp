@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
         if (command == "migrate" && positional.size() == 1) return cli::run_migrate(parsed.config);
         if (command == "reprocess" && positional.size() == 1)
             return cli::run_reprocess(parsed.config);
+        if (command == "simulate" && positional.size() == 1)
+            return cli::run_simulate(parsed.config, std::cout);
         if (command == "refresh" && positional.size() == 1)
             return cli::run_refresh(parsed.config, std::cout);
         if (command == "requeue-quarantine" && positional.size() == 1)

@@ -186,6 +186,23 @@ std::vector<Setting> make_settings() {
                         }
                         return {};
                     }});
+    list.push_back({"FUNNELHOUSE_SIMULATE_URL", "--url", "http://127.0.0.1:8080",
+                    "simulate: the server to send the synthetic shop to (http://host:port)", false,
+                    [](Config& c, const std::string& v) -> std::string {
+                        if (v.rfind("http://", 0) != 0 || v.size() <= 7)
+                            return "must be an http:// URL such as http://127.0.0.1:8080";
+                        c.simulate_url = v;
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_SIMULATE_PERSONS", "--persons", "1000",
+                    "simulate: how many persons visit the shop", false,
+                    size_setting(&Config::simulate_persons, 1, 10'000'000)});
+    list.push_back({"FUNNELHOUSE_SIMULATE_DAYS", "--days", "180",
+                    "simulate: first visits spread over this many days up to now", false,
+                    size_setting(&Config::simulate_days, 1, 3650)});
+    list.push_back({"FUNNELHOUSE_SIMULATE_SEED", "--seed", "1",
+                    "simulate: the same seed gives the same shop", false,
+                    size_setting(&Config::simulate_seed, 0, std::size_t{1} << 62)});
     list.push_back({"FUNNELHOUSE_LOG_LEVEL", "--log-level", "info",
                     "trace, debug, info, warn, error or off", false,
                     [](Config& c, const std::string& v) -> std::string {
@@ -263,7 +280,9 @@ std::string help_text() {
         "  schemas lint       check the schema folder\n"
         "  reprocess          re-validate bad_events and load those that now pass\n"
         "  requeue-quarantine put records the loader set aside back into the spool\n"
-        "  refresh            refresh the analytics models (docs/analytics.md)\n\n"
+        "  refresh            refresh the analytics models (docs/analytics.md)\n"
+        "  simulate           post a synthetic shop's traffic to a server (--url, --persons,\n"
+        "                     --days, --seed; the keys of FUNNELHOUSE_KEYS_FILE)\n\n"
         "Settings (environment variable, flag, default):\n";
     for (const auto& setting : settings()) {
         text += "  " + setting.env + ", " + setting.flag + "\n";

@@ -20,5 +20,7 @@ int run_reprocess(const config::Config& config);
 int run_requeue_quarantine(const config::Config& config, std::ostream& out);
 // Refreshes the analytics models (migrations/0005_models.sql).
 int run_refresh(const config::Config& config, std::ostream& out);
+// Posts a synthetic shop's traffic to a running server (docs/analytics.md).
+int run_simulate(const config::Config& config, std::ostream& out);
 
 }  // namespace funnelhouse::cli

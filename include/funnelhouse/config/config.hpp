@@ -44,6 +44,12 @@ struct Config {
     std::chrono::milliseconds shutdown_timeout{10'000};
     std::chrono::seconds refresh_interval{300};  // 0: serve never refreshes the models
 
+    // `simulate`: where to send a synthetic shop, and its size.
+    std::string simulate_url = "http://127.0.0.1:8080";
+    std::size_t simulate_persons = 1000;
+    std::size_t simulate_days = 180;
+    std::size_t simulate_seed = 1;
+
     std::vector<std::string>
         junk_ids;  // identifier values treated as absent, besides the built-in ones
 
