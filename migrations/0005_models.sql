@@ -1,12 +1,21 @@
--- The models analysts query, in the `models` schema. Definitions, with
--- example queries, are in docs/analytics.md; this file is their SQL.
+-- The models analysts query, as views in the `models` schema. Definitions,
+-- with example queries, are in docs/analytics.md; this file is their SQL.
 --
--- Every model is a materialized view with a unique index, refreshed with
--- REFRESH MATERIALIZED VIEW CONCURRENTLY in the order of models.refresh_order
--- (`funnelhouse refresh`, `serve` on an interval, or SELECT models.refresh()):
--- readers keep reading the previous contents while a refresh runs, and all
--- models switch together when its transaction commits.
+-- Each model is computed into a table of one of two buffer schemas,
+-- models_a and models_b, and the view of the same name in `models` shows the
+-- current one. A refresh (`funnelhouse refresh`, `serve` on an interval, or
+-- SELECT models.refresh()) rebuilds every model in the other buffer, in the
+-- order of models.definitions, then switches the views, all in one
+-- transaction: readers keep reading the previous rows without waiting, and
+-- every model changes at once when it commits.
+--
+-- The buffer tables are unlogged: they hold nothing a refresh cannot
+-- rebuild, and skipping the write-ahead log makes a refresh much faster.
+-- After a database crash they are empty until the next refresh (serve
+-- refreshes when it starts), and streaming replicas do not have them.
 CREATE SCHEMA models;
+CREATE SCHEMA models_a;
+CREATE SCHEMA models_b;
 
 -- Settings analysts may edit; a refresh applies them.
 CREATE TABLE models.settings (
@@ -14,7 +23,9 @@ CREATE TABLE models.settings (
     session_timeout        interval NOT NULL DEFAULT '30 minutes' CHECK (session_timeout > '0'),
     min_persons_per_side   integer  NOT NULL DEFAULT 30 CHECK (min_persons_per_side >= 2),
     alert_volume_drop      numeric  NOT NULL DEFAULT 0.2 CHECK (alert_volume_drop BETWEEN 0 AND 1),
-    alert_rejection_rate   numeric  NOT NULL DEFAULT 0.05 CHECK (alert_rejection_rate BETWEEN 0 AND 1)
+    alert_rejection_rate   numeric  NOT NULL DEFAULT 0.05 CHECK (alert_rejection_rate BETWEEN 0 AND 1),
+    -- work_mem of the refresh transaction: sorts of a million rows stay in memory.
+    refresh_work_mem       text     NOT NULL DEFAULT '256MB'
 );
 INSERT INTO models.settings DEFAULT VALUES;
 
@@ -67,14 +78,30 @@ ORDER BY event_name, split_part(version, '-', 1)::int DESC, split_part(version, 
 -- The host of a URL, lower case, without a leading "www.".
 CREATE FUNCTION models.url_host(url text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT nullif(regexp_replace(lower(substring(url FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)')),
-                                 '^www\.', ''), '')
+    -- String functions rather than a regular expression: this runs for
+    -- every session. scheme://[user@]host[:port][/path][?query][#fragment]
+    SELECT CASE WHEN url ~ '^[A-Za-z][A-Za-z0-9+.-]*://' THEN
+        nullif(regexp_replace(lower(split_part(
+            substr(split_part(split_part(split_part(split_part(url, '://', 2), '/', 1), '?', 1), '#', 1),
+                   strpos(split_part(split_part(split_part(split_part(url, '://', 2), '/', 1), '?', 1), '#', 1), '@') + 1),
+            ':', 1)), '^www\.', ''), '')
+    END
 $$;
 
 -- The value of a query parameter in a URL or a query string, as sent.
 CREATE FUNCTION models.query_param(url text, name text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT nullif(substring(url FROM '(?:^|[?&])' || name || '=([^&#]*)'), '')
+    SELECT CASE WHEN strpos(url, name || '=') > 0
+                THEN nullif(substring(url FROM '(?:^|[?&])' || name || '=([^&#]*)'), '') END
+$$;
+
+-- The referrer's host when it is another site's; NULL for none or the
+-- page's own.
+CREATE FUNCTION models.external_host(referrer text, page_url text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN coalesce(referrer, '') <> ''
+                 AND models.url_host(referrer) IS DISTINCT FROM models.url_host(page_url)
+                THEN models.url_host(referrer) END
 $$;
 
 -- The channel an event with page context came through: the campaign source,
@@ -89,12 +116,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             lower(nullif(btrim(context #>> '{campaign,source}'), '')),
             lower(models.query_param(coalesce(context #>> '{page,search}', properties ->> 'search'), 'utm_source')),
             lower(models.query_param(coalesce(context #>> '{page,url}', properties ->> 'url'), 'utm_source')),
-            (SELECT referrer_host
-             FROM (SELECT models.url_host(coalesce(context #>> '{page,referrer}', properties ->> 'referrer'))
-                              AS referrer_host,
-                          models.url_host(coalesce(context #>> '{page,url}', properties ->> 'url'))
-                              AS page_host) hosts
-             WHERE referrer_host IS DISTINCT FROM page_host),
+            models.external_host(coalesce(context #>> '{page,referrer}', properties ->> 'referrer'),
+                                 coalesce(context #>> '{page,url}', properties ->> 'url')),
             'direct')
     END
 $$;
@@ -138,67 +161,92 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     FROM (SELECT 1.959963984540054::double precision AS z) normal
 $$;
 
+-- The models, in refresh order. Each query reads the models before it as
+-- @models.<name>; a refresh fills the buffer schema it is building
+-- (models_a or models_b) and the queries read that buffer.
+CREATE TABLE models.definitions (
+    position integer PRIMARY KEY,
+    model    text    NOT NULL UNIQUE,
+    kind     text    NOT NULL CHECK (kind IN ('table', 'view')),
+    query    text    NOT NULL,
+    indexes  text[]  NOT NULL DEFAULT '{}'
+);
+
 -- The models, in refresh order.
 
--- Every event with its stitched person, its session (a gap of
--- settings.session_timeout or more starts a new one) and the touch, page and
--- device it carries.
-CREATE MATERIALIZED VIEW models.person_events AS
-WITH stitched AS (
+-- Every event with its stitched person and its session: a gap of
+-- settings.session_timeout or more starts a new one.
+INSERT INTO models.definitions VALUES (1, 'person_events', 'table', $q$
+WITH narrow AS (
+    -- Only what the models need, decided before sorting (OFFSET 0 keeps
+    -- the planner from carrying whole events through the sort).
     SELECT event_id, person_id, event_name, event_type, occurred_at,
-           models.touch_channel(event_type, context, properties) AS channel,
-           CASE WHEN event_type = 'page' THEN models.page_path(context, properties) END AS page_path,
-           models.device_type(context) AS device_type
+           context ? 'campaign' OR context ? 'page' OR event_type = 'page' AS has_touch,
+           context ? 'userAgent' OR context ? 'device' AS has_device
     FROM events_stitched
+    OFFSET 0
 ), marked AS (
-    SELECT stitched.*,
+    SELECT narrow.*,
            CASE WHEN lag(occurred_at) OVER w IS NULL
                   OR occurred_at - lag(occurred_at) OVER w >= (SELECT session_timeout FROM models.settings)
                 THEN 1 ELSE 0 END AS starts_session
-    FROM stitched
+    FROM narrow
     WINDOW w AS (PARTITION BY person_id ORDER BY occurred_at, event_id)
 )
 SELECT event_id, person_id, event_name, event_type, occurred_at,
        (sum(starts_session) OVER (PARTITION BY person_id ORDER BY occurred_at, event_id))::integer
            AS session_number,
-       channel, page_path, device_type
-FROM marked;
-CREATE UNIQUE INDEX person_events_id_idx ON models.person_events (event_id);
-CREATE INDEX person_events_person_name_idx ON models.person_events (person_id, event_name, occurred_at);
+       has_touch, has_device
+FROM marked
+$q$, ARRAY['CREATE INDEX ON @models.person_events (person_id, event_name, occurred_at)']::text[]);
 
 -- The data horizon: the latest occurred_at loaded.
-CREATE MATERIALIZED VIEW models.horizon AS
-SELECT 1 AS singleton, max(occurred_at) AS horizon, count(*) AS events FROM models.person_events;
-CREATE UNIQUE INDEX horizon_singleton_idx ON models.horizon (singleton);
+INSERT INTO models.definitions VALUES (2, 'horizon', 'table', $q$
+SELECT 1 AS singleton, max(occurred_at) AS horizon, count(*) AS events FROM @models.person_events
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.horizon (singleton)']::text[]);
 
-CREATE MATERIALIZED VIEW models.sessions AS
-SELECT person_id || '#' || session_number AS session_id, person_id, session_number,
-       min(occurred_at) AS started_at, max(occurred_at) AS ended_at, count(*) AS events,
-       (array_agg(channel ORDER BY occurred_at, event_id) FILTER (WHERE channel IS NOT NULL))[1] AS channel,
-       (array_agg(page_path ORDER BY occurred_at, event_id) FILTER (WHERE page_path IS NOT NULL))[1]
-           AS landing_page,
-       (array_agg(device_type ORDER BY occurred_at, event_id) FILTER (WHERE device_type IS NOT NULL))[1]
+-- Sessions, with the channel, landing page and device type of the first
+-- event in each that carries one (the functions run on those events only).
+INSERT INTO models.definitions VALUES (3, 'sessions', 'table', $q$
+WITH grouped AS (
+    SELECT pe.person_id, pe.session_number,
+           min(pe.occurred_at) AS started_at, max(pe.occurred_at) AS ended_at, count(*) AS events,
+           (array_agg(pe.event_id ORDER BY pe.occurred_at, pe.event_id) FILTER (WHERE pe.has_touch))[1]
+               AS touch_event,
+           (array_agg(pe.event_id ORDER BY pe.occurred_at, pe.event_id)
+                FILTER (WHERE pe.event_type = 'page'))[1] AS page_event,
+           (array_agg(pe.event_id ORDER BY pe.occurred_at, pe.event_id) FILTER (WHERE pe.has_device))[1]
+               AS device_event
+    FROM @models.person_events pe
+    GROUP BY pe.person_id, pe.session_number
+)
+SELECT g.person_id || '#' || g.session_number AS session_id, g.person_id, g.session_number,
+       g.started_at, g.ended_at, g.events,
+       (SELECT models.touch_channel(e.event_type, e.context, e.properties)
+        FROM events e WHERE e.event_id = g.touch_event) AS channel,
+       (SELECT models.page_path(e.context, e.properties)
+        FROM events e WHERE e.event_id = g.page_event) AS landing_page,
+       (SELECT models.device_type(e.context) FROM events e WHERE e.event_id = g.device_event)
            AS device_type
-FROM models.person_events
-GROUP BY person_id, session_number;
-CREATE UNIQUE INDEX sessions_id_idx ON models.sessions (session_id);
-CREATE INDEX sessions_person_idx ON models.sessions (person_id, session_number);
+FROM grouped g
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.sessions (session_id)']::text[]);
 
-CREATE MATERIALIZED VIEW models.person_firsts AS
-SELECT person_id, min(occurred_at) AS first_seen,
-       coalesce((array_agg(channel ORDER BY occurred_at, event_id) FILTER (WHERE channel IS NOT NULL))[1],
+-- First touch: the first session that carries each.
+INSERT INTO models.definitions VALUES (4, 'person_firsts', 'table', $q$
+SELECT person_id, min(started_at) AS first_seen,
+       coalesce((array_agg(channel ORDER BY session_number) FILTER (WHERE channel IS NOT NULL))[1],
                 'direct') AS channel,
-       coalesce((array_agg(page_path ORDER BY occurred_at, event_id) FILTER (WHERE page_path IS NOT NULL))[1],
+       coalesce((array_agg(landing_page ORDER BY session_number) FILTER (WHERE landing_page IS NOT NULL))[1],
                 '(none)') AS landing_page,
-       coalesce((array_agg(device_type ORDER BY occurred_at, event_id) FILTER (WHERE device_type IS NOT NULL))[1],
+       coalesce((array_agg(device_type ORDER BY session_number) FILTER (WHERE device_type IS NOT NULL))[1],
                 'unknown') AS device_type
-FROM models.person_events
-GROUP BY person_id;
-CREATE UNIQUE INDEX person_firsts_person_idx ON models.person_firsts (person_id);
+FROM @models.sessions
+GROUP BY person_id
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.person_firsts (person_id)']::text[]);
 
 -- One row per order_id (the earliest event when an order was sent twice
 -- under different ids).
-CREATE MATERIALIZED VIEW models.orders AS
+INSERT INTO models.definitions VALUES (5, 'orders', 'table', $q$
 SELECT DISTINCT ON (e.properties ->> 'order_id')
        e.properties ->> 'order_id' AS order_id, e.event_id, pe.person_id, e.occurred_at,
        (e.properties ->> 'revenue')::numeric AS revenue,
@@ -207,66 +255,82 @@ SELECT DISTINCT ON (e.properties ->> 'order_id')
        e.properties ->> 'currency' AS currency,
        e.properties ->> 'coupon' AS coupon
 FROM events e
-JOIN models.person_events pe USING (event_id)
+JOIN @models.person_events pe USING (event_id)
 WHERE e.event_name = 'order_completed'
-ORDER BY e.properties ->> 'order_id', e.occurred_at, e.event_id;
-CREATE UNIQUE INDEX orders_order_idx ON models.orders (order_id);
-CREATE INDEX orders_person_idx ON models.orders (person_id, occurred_at);
+ORDER BY e.properties ->> 'order_id', e.occurred_at, e.event_id
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.orders (order_id)', 'CREATE INDEX ON @models.orders (person_id, occurred_at)']::text[]);
 
 -- Refunds count against the person of the refunded order when it is known,
 -- else against the refund event's own person.
-CREATE MATERIALIZED VIEW models.refunds AS
+INSERT INTO models.definitions VALUES (6, 'refunds', 'table', $q$
 SELECT r.event_id, r.properties ->> 'order_id' AS order_id,
        coalesce(o.person_id, pe.person_id) AS person_id, r.occurred_at,
        (r.properties ->> 'amount')::numeric AS amount,
        o.order_id IS NOT NULL AS order_known
 FROM events r
-JOIN models.person_events pe USING (event_id)
-LEFT JOIN models.orders o ON o.order_id = r.properties ->> 'order_id'
-WHERE r.event_name = 'refund_issued';
-CREATE UNIQUE INDEX refunds_event_idx ON models.refunds (event_id);
-CREATE INDEX refunds_person_idx ON models.refunds (person_id, occurred_at);
-CREATE INDEX refunds_order_idx ON models.refunds (order_id, occurred_at);
+JOIN @models.person_events pe USING (event_id)
+LEFT JOIN @models.orders o ON o.order_id = r.properties ->> 'order_id'
+WHERE r.event_name = 'refund_issued'
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.refunds (event_id)', 'CREATE INDEX ON @models.refunds (person_id, occurred_at)', 'CREATE INDEX ON @models.refunds (order_id, occurred_at)']::text[]);
 
 -- Occurrences of track, page and screen events as counted: the contract's
 -- frequency keeps the first per session (once_per_session) or per person
--- (once_per_user); events without a contract count every time.
-CREATE MATERIALIZED VIEW models.occurrences AS
-WITH ranked AS (
+-- (once_per_user); events without a contract count every time. A view: the
+-- models that count occurrences read it during their refresh.
+INSERT INTO models.definitions VALUES (7, 'occurrences', 'view', $q$
+WITH counted AS (
     SELECT pe.event_id, pe.person_id, pe.event_name, pe.occurred_at, pe.session_number,
-           coalesce(c.frequency, 'every_time') AS frequency,
-           row_number() OVER (PARTITION BY pe.person_id, pe.event_name, pe.session_number
-                              ORDER BY pe.occurred_at, pe.event_id) AS nth_in_session,
-           row_number() OVER (PARTITION BY pe.person_id, pe.event_name
-                              ORDER BY pe.occurred_at, pe.event_id) AS nth_for_person
-    FROM models.person_events pe
+           coalesce(c.frequency, 'every_time') AS frequency
+    FROM @models.person_events pe
     LEFT JOIN models.contract_latest c USING (event_name)
     WHERE pe.event_type IN ('track', 'page', 'screen')
 )
 SELECT event_id, person_id, event_name, occurred_at, session_number, frequency
-FROM ranked
-WHERE frequency = 'every_time'
-   OR (frequency = 'once_per_session' AND nth_in_session = 1)
-   OR (frequency = 'once_per_user' AND nth_for_person = 1);
-CREATE UNIQUE INDEX occurrences_event_idx ON models.occurrences (event_id);
+FROM counted WHERE frequency = 'every_time'
+UNION ALL
+SELECT * FROM (
+    SELECT DISTINCT ON (person_id, event_name, session_number)
+           event_id, person_id, event_name, occurred_at, session_number, frequency
+    FROM counted WHERE frequency = 'once_per_session'
+    ORDER BY person_id, event_name, session_number, occurred_at, event_id) first_in_session
+UNION ALL
+SELECT * FROM (
+    SELECT DISTINCT ON (person_id, event_name)
+           event_id, person_id, event_name, occurred_at, session_number, frequency
+    FROM counted WHERE frequency = 'once_per_user'
+    ORDER BY person_id, event_name, occurred_at, event_id) first_for_person
+$q$, '{}');
 
 -- Micro-conversions (every counted event but orders and refunds) each
 -- person did in the first 7 days after first_seen.
-CREATE MATERIALIZED VIEW models.early_conversions AS
-SELECT o.person_id, o.event_name, count(*) AS occurrences, min(o.occurred_at) AS first_at
-FROM models.occurrences o
-JOIN models.person_firsts p USING (person_id)
-WHERE o.occurred_at < p.first_seen + interval '7 days'
-  AND o.event_name NOT IN ('order_completed', 'refund_issued')
-GROUP BY o.person_id, o.event_name;
-CREATE UNIQUE INDEX early_conversions_idx ON models.early_conversions (person_id, event_name);
-CREATE INDEX early_conversions_name_idx ON models.early_conversions (event_name);
+INSERT INTO models.definitions VALUES (8, 'early_conversions', 'table', $q$
+-- The same counts as @models.occurrences restricted to the window: a session
+-- (or person) whose first occurrence is in the window has one there, and
+-- one that has an occurrence there has its first there too.
+WITH per_session AS (
+    SELECT pe.person_id, pe.event_name, coalesce(c.frequency, 'every_time') AS frequency,
+           count(*) AS events, min(pe.occurred_at) AS first_at
+    FROM @models.person_events pe
+    JOIN @models.person_firsts p USING (person_id)
+    LEFT JOIN models.contract_latest c USING (event_name)
+    WHERE pe.event_type IN ('track', 'page', 'screen')
+      AND pe.occurred_at < p.first_seen + interval '7 days'
+      AND pe.event_name NOT IN ('order_completed', 'refund_issued')
+    GROUP BY pe.person_id, pe.event_name, coalesce(c.frequency, 'every_time'), pe.session_number
+)
+SELECT person_id, event_name,
+       CASE frequency WHEN 'every_time' THEN sum(events) WHEN 'once_per_session' THEN count(*) ELSE 1 END
+           ::bigint AS occurrences,
+       min(first_at) AS first_at
+FROM per_session
+GROUP BY person_id, event_name, frequency
+$q$, '{}');
 
 -- Per person and window [first_seen, first_seen + N days), N = 30, 60, 90,
 -- 180: orders, revenue and gross profit net of refunds in the window, the
 -- refunds, orders refunded within the window, orders without a cost, and
 -- whether the window is complete (ends at or before the horizon).
-CREATE MATERIALIZED VIEW models.person_value AS
+INSERT INTO models.definitions VALUES (9, 'person_value', 'table', $q$
 WITH order_sums AS (
     SELECT p.person_id,
            count(*) FILTER (WHERE o.occurred_at < p.first_seen + interval '30 days') AS orders_30d,
@@ -285,8 +349,8 @@ WITH order_sums AS (
            count(*) FILTER (WHERE o.cost IS NULL AND o.occurred_at < p.first_seen + interval '60 days') AS costless_60d,
            count(*) FILTER (WHERE o.cost IS NULL AND o.occurred_at < p.first_seen + interval '90 days') AS costless_90d,
            count(*) FILTER (WHERE o.cost IS NULL AND o.occurred_at < p.first_seen + interval '180 days') AS costless_180d
-    FROM models.person_firsts p
-    JOIN models.orders o USING (person_id)
+    FROM @models.person_firsts p
+    JOIN @models.orders o USING (person_id)
     GROUP BY p.person_id
 ), refund_sums AS (
     SELECT p.person_id,
@@ -294,8 +358,8 @@ WITH order_sums AS (
            sum(r.amount) FILTER (WHERE r.occurred_at < p.first_seen + interval '60 days') AS refunds_60d,
            sum(r.amount) FILTER (WHERE r.occurred_at < p.first_seen + interval '90 days') AS refunds_90d,
            sum(r.amount) FILTER (WHERE r.occurred_at < p.first_seen + interval '180 days') AS refunds_180d
-    FROM models.person_firsts p
-    JOIN models.refunds r USING (person_id)
+    FROM @models.person_firsts p
+    JOIN @models.refunds r USING (person_id)
     WHERE r.occurred_at >= p.first_seen
     GROUP BY p.person_id
 ), refunded_orders AS (
@@ -305,9 +369,9 @@ WITH order_sums AS (
            count(DISTINCT o.order_id) FILTER (WHERE first_refund.at < p.first_seen + interval '60 days') AS refunded_60d,
            count(DISTINCT o.order_id) FILTER (WHERE first_refund.at < p.first_seen + interval '90 days') AS refunded_90d,
            count(DISTINCT o.order_id) FILTER (WHERE first_refund.at < p.first_seen + interval '180 days') AS refunded_180d
-    FROM models.person_firsts p
-    JOIN models.orders o USING (person_id)
-    CROSS JOIN LATERAL (SELECT min(r.occurred_at) AS at FROM models.refunds r
+    FROM @models.person_firsts p
+    JOIN @models.orders o USING (person_id)
+    CROSS JOIN LATERAL (SELECT min(r.occurred_at) AS at FROM @models.refunds r
                         WHERE r.order_id = o.order_id AND r.occurred_at >= o.occurred_at) first_refund
     WHERE first_refund.at IS NOT NULL
     GROUP BY p.person_id
@@ -341,26 +405,26 @@ SELECT p.person_id, p.first_seen,
        coalesce(o.costless_60d, 0) AS orders_without_cost_60d,
        coalesce(o.costless_90d, 0) AS orders_without_cost_90d,
        coalesce(o.costless_180d, 0) AS orders_without_cost_180d
-FROM models.person_firsts p
-CROSS JOIN models.horizon h
+FROM @models.person_firsts p
+CROSS JOIN @models.horizon h
 LEFT JOIN order_sums o USING (person_id)
 LEFT JOIN refund_sums r USING (person_id)
-LEFT JOIN refunded_orders ro USING (person_id);
-CREATE UNIQUE INDEX person_value_person_idx ON models.person_value (person_id);
+LEFT JOIN refunded_orders ro USING (person_id)
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.person_value (person_id)']::text[]);
 
 -- Per cohort: everyone ('all'), those who did a micro-conversion in their
 -- first 7 days, a first-touch channel, a first-seen month (UTC). Averages
 -- and rates use complete windows only.
-CREATE MATERIALIZED VIEW models.cohort_ltv AS
+INSERT INTO models.definitions VALUES (10, 'cohort_ltv', 'table', $q$
 WITH members AS (
-    SELECT 'all'::text AS cohort_kind, 'all'::text AS cohort, person_id FROM models.person_firsts
+    SELECT 'all'::text AS cohort_kind, 'all'::text AS cohort, person_id FROM @models.person_firsts
     UNION ALL
-    SELECT 'micro_conversion', event_name, person_id FROM models.early_conversions
+    SELECT 'micro_conversion', event_name, person_id FROM @models.early_conversions
     UNION ALL
-    SELECT 'channel', channel, person_id FROM models.person_firsts
+    SELECT 'channel', channel, person_id FROM @models.person_firsts
     UNION ALL
     SELECT 'first_seen_month', to_char(first_seen AT TIME ZONE 'UTC', 'YYYY-MM'), person_id
-    FROM models.person_firsts
+    FROM @models.person_firsts
 )
 SELECT m.cohort_kind, m.cohort,
        count(*) AS persons,
@@ -382,27 +446,27 @@ SELECT m.cohort_kind, m.cohort,
            / nullif(sum(v.orders_90d) FILTER (WHERE v.complete_90d), 0) AS refund_rate_90d,
        sum(v.orders_without_cost_90d) FILTER (WHERE v.complete_90d) AS orders_without_cost_90d
 FROM members m
-JOIN models.person_value v USING (person_id)
-GROUP BY m.cohort_kind, m.cohort;
-CREATE UNIQUE INDEX cohort_ltv_idx ON models.cohort_ltv (cohort_kind, cohort);
+JOIN @models.person_value v USING (person_id)
+GROUP BY m.cohort_kind, m.cohort
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.cohort_ltv (cohort_kind, cohort)']::text[]);
 
 -- Per micro-conversion X, among persons with a complete 90-day window: the
 -- mean 90-day gross profit of those who did X in their first 7 days and of
 -- those who did not, the difference (uplift) with its 95% Welch interval,
 -- the relative uplift and the value class; and the expected revenue of one
 -- occurrence of X.
-CREATE MATERIALIZED VIEW models.event_value AS
+INSERT INTO models.definitions VALUES (11, 'event_value', 'table', $q$
 WITH population AS (
-    SELECT person_id, gross_profit_90d AS profit FROM models.person_value WHERE complete_90d
+    SELECT person_id, gross_profit_90d AS profit FROM @models.person_value WHERE complete_90d
 ), totals AS (
     SELECT count(*) AS n, coalesce(sum(profit), 0) AS s, coalesce(sum(profit * profit), 0) AS ss
     FROM population
 ), names AS (
-    SELECT DISTINCT event_name FROM models.occurrences
+    SELECT DISTINCT event_name FROM @models.occurrences
     WHERE event_name NOT IN ('order_completed', 'refund_issued')
 ), did AS (
     SELECT e.event_name, count(*) AS n, sum(p.profit) AS s, sum(p.profit * p.profit) AS ss
-    FROM models.early_conversions e
+    FROM @models.early_conversions e
     JOIN population p USING (person_id)
     GROUP BY e.event_name
 ), sides AS (
@@ -432,28 +496,30 @@ WITH population AS (
     FROM welch
 ), occurrence_value AS (
     SELECT o.event_name, count(*) AS occurrences_complete_30d,
-           count(*) FILTER (WHERE EXISTS (
-               SELECT 1 FROM models.orders od
+           count(*) FILTER (WHERE buyer.person_id IS NOT NULL AND EXISTS (
+               SELECT 1 FROM @models.orders od
                WHERE od.person_id = o.person_id AND od.occurred_at >= o.occurred_at
                  AND od.occurred_at < o.occurred_at + interval '30 days')) AS followed_by_order
-    FROM models.occurrences o
-    CROSS JOIN models.horizon h
+    FROM @models.occurrences o
+    LEFT JOIN (SELECT DISTINCT person_id FROM @models.orders) buyer USING (person_id)
+    CROSS JOIN @models.horizon h
     WHERE o.occurred_at + interval '30 days' <= h.horizon
       AND o.event_name NOT IN ('order_completed', 'refund_issued')
     GROUP BY o.event_name
 ), order_mean AS (
-    SELECT avg(revenue) AS mean_order_revenue FROM models.orders
+    SELECT avg(revenue) AS mean_order_revenue FROM @models.orders
 ), classified AS (
     SELECT i.*,
            CASE
-               WHEN n1 < s.min_persons_per_side OR n0 < s.min_persons_per_side THEN 'unclassified'
+               WHEN n1 < (SELECT min_persons_per_side FROM models.settings)
+                 OR n0 < (SELECT min_persons_per_side FROM models.settings) THEN 'unclassified'
                WHEN uplift_low <= 0 THEN 'P3'
                WHEN relative_uplift >= (SELECT min_relative_uplift FROM models.value_class_thresholds WHERE value_class = 'P0') THEN 'P0'
                WHEN relative_uplift >= (SELECT min_relative_uplift FROM models.value_class_thresholds WHERE value_class = 'P1') THEN 'P1'
                WHEN relative_uplift >= (SELECT min_relative_uplift FROM models.value_class_thresholds WHERE value_class = 'P2') THEN 'P2'
                ELSE 'P3'
            END AS value_class
-    FROM interval95 i CROSS JOIN models.settings s
+    FROM interval95 i
 )
 SELECT c.event_name,
        c.n1 AS persons_with, c.n0 AS persons_without,
@@ -471,42 +537,42 @@ SELECT c.event_name,
 FROM classified c
 CROSS JOIN order_mean om
 LEFT JOIN occurrence_value ov USING (event_name)
-LEFT JOIN models.contract_latest contract USING (event_name);
-CREATE UNIQUE INDEX event_value_name_idx ON models.event_value (event_name);
+LEFT JOIN models.contract_latest contract USING (event_name)
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.event_value (event_name)']::text[]);
 
 -- Funnels: a person reaches step 1 at their first event of step 1, and step
 -- k at their first event of step k at or after reaching step k - 1.
-CREATE MATERIALIZED VIEW models.funnel_progress AS
+INSERT INTO models.definitions VALUES (12, 'funnel_progress', 'table', $q$
 WITH RECURSIVE reached AS (
     SELECT s.funnel, s.step, pe.person_id, min(pe.occurred_at) AS reached_at
     FROM models.funnel_steps s
-    JOIN models.person_events pe ON pe.event_name = s.event_name
+    JOIN @models.person_events pe ON pe.event_name = s.event_name
     WHERE s.step = 1
     GROUP BY s.funnel, s.step, pe.person_id
     UNION ALL
     SELECT r.funnel, s.step, r.person_id, next_event.at
     FROM reached r
     JOIN models.funnel_steps s ON s.funnel = r.funnel AND s.step = r.step + 1
-    CROSS JOIN LATERAL (SELECT min(pe.occurred_at) AS at FROM models.person_events pe
+    CROSS JOIN LATERAL (SELECT min(pe.occurred_at) AS at FROM @models.person_events pe
                         WHERE pe.person_id = r.person_id AND pe.event_name = s.event_name
                           AND pe.occurred_at >= r.reached_at) next_event
     WHERE next_event.at IS NOT NULL
 )
-SELECT funnel, step, person_id, reached_at FROM reached;
-CREATE UNIQUE INDEX funnel_progress_idx ON models.funnel_progress (funnel, person_id, step);
+SELECT funnel, step, person_id, reached_at FROM reached
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.funnel_progress (funnel, person_id, step)']::text[]);
 
 -- Per funnel and step, for everyone and split by device type and by channel
 -- (both first-touch): persons reaching the step, the rate from the previous
 -- step and from the first, and the median time to the next step of those
 -- who reach it.
-CREATE MATERIALIZED VIEW models.funnel AS
+INSERT INTO models.definitions VALUES (13, 'funnel', 'table', $q$
 WITH progress AS (
     SELECT f.funnel, f.step, f.person_id, f.reached_at,
            next_step.reached_at - f.reached_at AS time_to_next,
            p.device_type, p.channel
-    FROM models.funnel_progress f
-    JOIN models.person_firsts p USING (person_id)
-    LEFT JOIN models.funnel_progress next_step
+    FROM @models.funnel_progress f
+    JOIN @models.person_firsts p USING (person_id)
+    LEFT JOIN @models.funnel_progress next_step
            ON next_step.funnel = f.funnel AND next_step.person_id = f.person_id
           AND next_step.step = f.step + 1
 ), counted AS (
@@ -535,23 +601,23 @@ SELECT st.funnel, st.step, st.event_name, st.dimension, st.segment,
        c.median_seconds_to_next
 FROM steps st
 LEFT JOIN counted c USING (funnel, step, dimension, segment)
-WINDOW w AS (PARTITION BY st.funnel, st.dimension, st.segment ORDER BY st.step);
-CREATE UNIQUE INDEX funnel_idx ON models.funnel (funnel, dimension, segment, step);
+WINDOW w AS (PARTITION BY st.funnel, st.dimension, st.segment ORDER BY st.step)
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.funnel (funnel, dimension, segment, step)']::text[]);
 
 -- Traffic quality per first-touch channel and per landing page.
-CREATE MATERIALIZED VIEW models.traffic_quality AS
+INSERT INTO models.definitions VALUES (14, 'traffic_quality', 'table', $q$
 WITH valuable AS (
     SELECT DISTINCT e.person_id
-    FROM models.early_conversions e
-    JOIN models.event_value v USING (event_name)
+    FROM @models.early_conversions e
+    JOIN @models.event_value v USING (event_name)
     WHERE v.value_class IN ('P0', 'P1', 'P2')
 ), persons AS (
     SELECT p.person_id, p.channel, p.landing_page, v.*,
            p.first_seen + interval '7 days' <= h.horizon AS complete_7d,
            x.person_id IS NOT NULL AS reached_valuable
-    FROM models.person_firsts p
-    JOIN models.person_value v USING (person_id)
-    CROSS JOIN models.horizon h
+    FROM @models.person_firsts p
+    JOIN @models.person_value v USING (person_id)
+    CROSS JOIN @models.horizon h
     LEFT JOIN valuable x USING (person_id)
 )
 SELECT CASE WHEN GROUPING(channel) = 0 THEN 'channel' ELSE 'landing_page' END AS dimension,
@@ -563,52 +629,42 @@ SELECT CASE WHEN GROUPING(channel) = 0 THEN 'channel' ELSE 'landing_page' END AS
            / nullif(count(*) FILTER (WHERE complete_90d AND orders_90d >= 1), 0) AS repeat_rate_90d,
        avg(reached_valuable::int) FILTER (WHERE complete_7d) AS valuable_micro_conversion_share
 FROM persons
-GROUP BY GROUPING SETS ((channel), (landing_page));
-CREATE UNIQUE INDEX traffic_quality_idx ON models.traffic_quality (dimension, segment);
-
-CREATE VIEW models.channel_quality AS
-SELECT segment AS channel, persons, first_order_rate_30d, gross_profit_per_person_90d,
-       repeat_rate_90d, valuable_micro_conversion_share
-FROM models.traffic_quality WHERE dimension = 'channel';
-
-CREATE VIEW models.landing_page_quality AS
-SELECT segment AS landing_page, persons, first_order_rate_30d, gross_profit_per_person_90d,
-       repeat_rate_90d, valuable_micro_conversion_share
-FROM models.traffic_quality WHERE dimension = 'landing_page';
+GROUP BY GROUPING SETS ((channel), (landing_page))
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.traffic_quality (dimension, segment)']::text[]);
 
 -- Experiments: each person's first exposure (experiment_viewed) per
 -- experiment decides the variant; persons whose 60 days after exposure are
 -- complete are compared with the control variant.
-CREATE MATERIALIZED VIEW models.experiment_guardrails AS
+INSERT INTO models.definitions VALUES (15, 'experiment_guardrails', 'table', $q$
 WITH exposures AS (
     SELECT DISTINCT ON (pe.person_id, e.properties ->> 'experiment_id')
            pe.person_id, e.properties ->> 'experiment_id' AS experiment_id,
            e.properties ->> 'variant' AS variant, e.occurred_at AS exposed_at
     FROM events e
-    JOIN models.person_events pe USING (event_id)
+    JOIN @models.person_events pe USING (event_id)
     WHERE e.event_name = 'experiment_viewed'
     ORDER BY pe.person_id, e.properties ->> 'experiment_id', e.occurred_at, e.event_id
 ), per_person AS (
     SELECT x.experiment_id, x.variant, x.person_id,
-           EXISTS (SELECT 1 FROM models.orders o
+           EXISTS (SELECT 1 FROM @models.orders o
                    WHERE o.person_id = x.person_id AND o.occurred_at < x.exposed_at) AS bought_before,
            w.orders_30d, w.orders_60d, w.refunded_orders_60d,
            w.profit_60d - coalesce(rf.amount, 0) AS gross_profit_60d
     FROM exposures x
-    CROSS JOIN models.horizon h
+    CROSS JOIN @models.horizon h
     CROSS JOIN LATERAL (
         SELECT count(*) FILTER (WHERE o.occurred_at < x.exposed_at + interval '30 days') AS orders_30d,
                count(*) AS orders_60d,
                coalesce(sum(o.gross_profit), 0) AS profit_60d,
                count(*) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM models.refunds r
+                   SELECT 1 FROM @models.refunds r
                    WHERE r.order_id = o.order_id AND r.occurred_at >= o.occurred_at
                      AND r.occurred_at < x.exposed_at + interval '60 days')) AS refunded_orders_60d
-        FROM models.orders o
+        FROM @models.orders o
         WHERE o.person_id = x.person_id AND o.occurred_at >= x.exposed_at
           AND o.occurred_at < x.exposed_at + interval '60 days') w
     CROSS JOIN LATERAL (
-        SELECT sum(r.amount) AS amount FROM models.refunds r
+        SELECT sum(r.amount) AS amount FROM @models.refunds r
         WHERE r.person_id = x.person_id AND r.occurred_at >= x.exposed_at
           AND r.occurred_at < x.exposed_at + interval '60 days') rf
     WHERE x.exposed_at + interval '60 days' <= h.horizon
@@ -669,20 +725,20 @@ SELECT j.experiment_id, j.variant, j.is_control, j.control_variant,
        CASE
            WHEN j.is_control THEN 'control'
            WHEN j.control_variant IS NULL THEN 'no_control'
-           WHEN j.persons < s.min_persons_per_side OR j.control_persons < s.min_persons_per_side
+           WHEN j.persons < (SELECT min_persons_per_side FROM models.settings)
+                OR j.control_persons < (SELECT min_persons_per_side FROM models.settings)
                THEN 'insufficient_data'
            WHEN j.conversion_lift > 0
                 AND (j.repeat_rate_z < -1.959963984540054 OR j.profit_change_high < 0) THEN 'regression'
            ELSE 'no_regression'
        END AS verdict
 FROM judged j
-CROSS JOIN models.settings s;
-CREATE UNIQUE INDEX experiment_guardrails_idx ON models.experiment_guardrails (experiment_id, variant);
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.experiment_guardrails (experiment_id, variant)']::text[]);
 
 -- Tracking health per event name and UTC day of receipt. Browser copies of
 -- server-only events (refused as source_not_allowed while the server copy is
 -- stored) are expected and are not counted as rejections.
-CREATE MATERIALIZED VIEW models.tracking_health AS
+INSERT INTO models.definitions VALUES (16, 'tracking_health', 'table', $q$
 WITH valid AS (
     SELECT event_name, (received_at AT TIME ZONE 'UTC')::date AS day,
            count(*) AS events,
@@ -737,35 +793,120 @@ SELECT t.event_name, t.day, t.events, t.browser_only, t.server_only, t.both_sour
        t.events / nullif(t.trailing_7d_mean, 0) AS volume_ratio,
        t.rejected::numeric / nullif(t.events + t.rejected, 0) AS rejection_rate,
        coalesce(NOT t.partial_day AND t.trailing_7d_mean > 0
-                    AND t.events < (1 - s.alert_volume_drop) * t.trailing_7d_mean, false)
-           OR coalesce(t.rejected::numeric / nullif(t.events + t.rejected, 0) > s.alert_rejection_rate, false)
+                    AND t.events < (1 - (SELECT alert_volume_drop FROM models.settings)) * t.trailing_7d_mean,
+                false)
+           OR coalesce(t.rejected::numeric / nullif(t.events + t.rejected, 0)
+                           > (SELECT alert_rejection_rate FROM models.settings), false)
            AS alert
 FROM with_trailing t
-CROSS JOIN models.settings s;
-CREATE UNIQUE INDEX tracking_health_idx ON models.tracking_health (event_name, day);
+$q$, ARRAY['CREATE UNIQUE INDEX ON @models.tracking_health (event_name, day)']::text[]);
 
--- The refresh order: each model after the ones it reads.
-CREATE TABLE models.refresh_order (
-    position integer PRIMARY KEY,
-    model    text    NOT NULL UNIQUE
+-- Which buffer the views in `models` show.
+CREATE TABLE models.state (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    current   text    NOT NULL CHECK (current IN ('models_a', 'models_b')),
+    refreshed_at timestamptz
 );
-INSERT INTO models.refresh_order VALUES
-    (1, 'person_events'), (2, 'horizon'), (3, 'sessions'), (4, 'person_firsts'),
-    (5, 'orders'), (6, 'refunds'), (7, 'occurrences'), (8, 'early_conversions'),
-    (9, 'person_value'), (10, 'cohort_ltv'), (11, 'event_value'), (12, 'funnel_progress'),
-    (13, 'funnel'), (14, 'traffic_quality'), (15, 'experiment_guardrails'),
-    (16, 'tracking_health');
+INSERT INTO models.state (current) VALUES ('models_a');
 
--- Refreshes every model in one transaction (the caller's), without blocking
--- readers. Two refreshes never run at once: the second waits.
-CREATE FUNCTION models.refresh() RETURNS void
+-- Creates the tables and views of both buffers, and the views in `models`
+-- over models_a.
+DO $$
+DECLARE
+    item record;
+    buffer text;
+    index_sql text;
+BEGIN
+    FOREACH buffer IN ARRAY ARRAY['models_a', 'models_b'] LOOP
+        FOR item IN SELECT * FROM models.definitions ORDER BY position LOOP
+            IF item.kind = 'view' THEN
+                EXECUTE format('CREATE VIEW %I.%I AS ', buffer, item.model) || replace(item.query, '@models', buffer);
+            ELSE
+                EXECUTE format('CREATE UNLOGGED TABLE %I.%I AS ', buffer, item.model)
+                        || replace(item.query, '@models', buffer) || ' WITH NO DATA';
+                FOREACH index_sql IN ARRAY item.indexes LOOP
+                    EXECUTE replace(index_sql, '@models', buffer);
+                END LOOP;
+            END IF;
+        END LOOP;
+    END LOOP;
+    FOR item IN SELECT * FROM models.definitions ORDER BY position LOOP
+        EXECUTE format('CREATE VIEW models.%I AS SELECT * FROM models_a.%I', item.model, item.model);
+    END LOOP;
+END
+$$;
+
+CREATE VIEW models.channel_quality AS
+SELECT segment AS channel, persons, first_order_rate_30d, gross_profit_per_person_90d,
+       repeat_rate_90d, valuable_micro_conversion_share
+FROM models.traffic_quality WHERE dimension = 'channel';
+
+CREATE VIEW models.landing_page_quality AS
+SELECT segment AS landing_page, persons, first_order_rate_30d, gross_profit_per_person_90d,
+       repeat_rate_90d, valuable_micro_conversion_share
+FROM models.traffic_quality WHERE dimension = 'landing_page';
+
+-- A refresh, in three steps so that callers can time each model:
+-- refresh_begin() takes the refresh lock and returns the buffer to build,
+-- refresh_model() fills one model there, refresh_finish() points the views
+-- in `models` at it. All in the caller's transaction: until it commits,
+-- readers see the other buffer, and nothing they read is ever locked by the
+-- refresh except for the moment the views are switched.
+CREATE FUNCTION models.refresh_begin() RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('funnelhouse.models.refresh'));
+    PERFORM set_config('work_mem', (SELECT refresh_work_mem FROM models.settings), true);
+    RETURN (SELECT CASE current WHEN 'models_a' THEN 'models_b' ELSE 'models_a' END FROM models.state);
+END;
+$$;
+
+CREATE FUNCTION models.refresh_model(buffer text, model text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    item models.definitions;
+BEGIN
+    IF buffer NOT IN ('models_a', 'models_b') THEN
+        RAISE EXCEPTION 'no such buffer: %', buffer;
+    END IF;
+    SELECT * INTO item FROM models.definitions d WHERE d.model = refresh_model.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'models.%: not a model (see models.definitions)', model;
+    END IF;
+    IF item.kind = 'view' THEN
+        RETURN;  -- reads the buffer's tables; nothing to fill
+    END IF;
+    -- Waits for readers still on this buffer from before the last switch.
+    EXECUTE format('TRUNCATE %I.%I', buffer, model);
+    EXECUTE format('INSERT INTO %I.%I ', buffer, model) || replace(item.query, '@models', buffer);
+    -- The next models' plans depend on these rows' statistics.
+    EXECUTE format('ANALYZE %I.%I', buffer, model);
+END;
+$$;
+
+CREATE FUNCTION models.refresh_finish(buffer text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     item record;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('funnelhouse.models.refresh'));
-    FOR item IN SELECT model FROM models.refresh_order ORDER BY position LOOP
-        EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY models.%I', item.model);
+    FOR item IN SELECT model FROM models.definitions ORDER BY position LOOP
+        EXECUTE format('CREATE OR REPLACE VIEW models.%I AS SELECT * FROM %I.%I', item.model, buffer, item.model);
     END LOOP;
+    UPDATE models.state SET current = buffer, refreshed_at = now();
+END;
+$$;
+
+-- Refreshes every model in one transaction (the caller's). Two refreshes
+-- never run at once: the second waits.
+CREATE FUNCTION models.refresh() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    buffer text := models.refresh_begin();
+    item record;
+BEGIN
+    FOR item IN SELECT model FROM models.definitions ORDER BY position LOOP
+        PERFORM models.refresh_model(buffer, item.model);
+    END LOOP;
+    PERFORM models.refresh_finish(buffer);
 END;
 $$;

@@ -31,7 +31,7 @@ RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry
     const auto started = clock::now();
     RefreshReport report;
     pqxx::work txn(connection);
-    txn.exec("SELECT pg_advisory_xact_lock(hashtext('funnelhouse.models.refresh'))");
+    const auto buffer = txn.exec("SELECT models.refresh_begin()")[0][0].as<std::string>();
     txn.exec("DELETE FROM models.contracts");
     for (const auto* contract : registry.all()) {
         txn.exec_params(
@@ -41,13 +41,14 @@ RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry
             contract->meta.frequency, sources_array(*contract));
         ++report.contracts;
     }
-    const auto order = txn.exec("SELECT model FROM models.refresh_order ORDER BY position");
+    const auto order = txn.exec("SELECT model FROM models.definitions ORDER BY position");
     for (const auto& row : order) {
         const auto model = row[0].as<std::string>();
         const auto step_started = clock::now();
-        txn.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY models." + txn.quote_name(model));
+        txn.exec_params("SELECT models.refresh_model($1, $2)", buffer, model);
         report.steps.push_back({model, since(step_started)});
     }
+    txn.exec_params("SELECT models.refresh_finish($1)", buffer);
     txn.commit();
     report.took = since(started);
     return report;
@@ -82,8 +83,10 @@ void Refresher::stop() {
 
 void Refresher::run() {
     std::unique_ptr<pqxx::connection> connection;
-    for (;;) {
-        {
+    // The first refresh runs at start: the models' tables are unlogged and
+    // empty after a database crash.
+    for (bool first = true;; first = false) {
+        if (!first) {
             std::unique_lock lock(mutex_);
             if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) return;
         }

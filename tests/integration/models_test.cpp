@@ -366,3 +366,36 @@ TEST_F(ModelsTest, TrackingHealthFlagsADropAndRejections) {
                 "models.tracking_health WHERE event_name = 'order_completed'"),
               "1 1 0 f");
 }
+
+TEST_F(ModelsTest, ReadersKeepTheirRowsWithoutWaitingWhileARefreshRuns) {
+    Shop shop;
+    shop.track("page_view", "first", at(0));
+    shop.load_and_refresh(schema_);
+    EXPECT_EQ(q("SELECT count(*) FROM models.person_value"), "1");
+
+    Shop more;  // its one event is e0 too: an id of its own
+    auto writer = schema_.connect();
+    loader::prepare_staging(*writer);
+    auto& second = more.track("page_view", "second", at(1));
+    second.event_id = "second-visit";
+    loader::write_batch(*writer, {&second}, {});
+
+    auto refresher = schema_.connect();
+    pqxx::work refresh(*refresher);
+    const auto buffer = refresh.exec("SELECT models.refresh_begin()")[0][0].as<std::string>();
+    for (const auto& row : refresh.exec("SELECT model FROM models.definitions ORDER BY position"))
+        refresh.exec_params("SELECT models.refresh_model($1, $2)", buffer, row[0].as<std::string>());
+    // Every model is rebuilt, not yet switched: a reader neither waits (a
+    // lock wait would hit the timeout) nor sees a half-built model.
+    auto reader = schema_.connect();
+    {
+        pqxx::nontransaction read(*reader);
+        read.exec("SET statement_timeout = 2000");
+        EXPECT_EQ(read.exec("SELECT count(*) FROM models.person_value")[0][0].as<std::string>(), "1");
+        EXPECT_EQ(read.exec("SELECT count(*) FROM models.sessions")[0][0].as<std::string>(), "1");
+    }
+    refresh.exec_params("SELECT models.refresh_finish($1)", buffer);
+    refresh.commit();
+    EXPECT_EQ(q("SELECT count(*) FROM models.person_value"), "2");
+    EXPECT_EQ(q("SELECT current FROM models.state"), buffer);
+}

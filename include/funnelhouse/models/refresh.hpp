@@ -25,14 +25,15 @@ struct RefreshReport {
 };
 
 // Writes what the contracts declare (value class, frequency, sources) to
-// models.contracts, then refreshes every model in the order of
-// models.refresh_order, all in one transaction: readers see the previous
-// contents until it commits. A second refresh waits for the first.
+// models.contracts, then rebuilds every model in the order of
+// models.definitions in the buffer readers are not using, and switches the
+// views to it, all in one transaction: readers see the previous rows until
+// it commits. A second refresh waits for the first.
 RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry& registry);
 
-// Refreshes on an interval on a thread of its own with a connection of its
-// own (never on the io threads). A failed refresh is logged and tried again
-// at the next interval.
+// Refreshes at start and then on an interval, on a thread of its own with a
+// connection of its own (never on the io threads). A failed refresh is
+// logged and tried again at the next interval.
 class Refresher {
   public:
     Refresher(std::string database_url, const schema::SchemaRegistry& registry,
