@@ -865,20 +865,33 @@ CREATE FUNCTION models.refresh_model(buffer text, model text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     item models.definitions;
+    index_sql text;
 BEGIN
     IF buffer NOT IN ('models_a', 'models_b') THEN
         RAISE EXCEPTION 'no such buffer: %', buffer;
+    END IF;
+    IF buffer = (SELECT current FROM models.state) THEN
+        RAISE EXCEPTION 'the views in models read %: rebuild the other buffer (models.refresh_begin())', buffer;
     END IF;
     SELECT * INTO item FROM models.definitions d WHERE d.model = refresh_model.model;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'models.%: not a model (see models.definitions)', model;
     END IF;
     IF item.kind = 'view' THEN
-        RETURN;  -- reads the buffer's tables; nothing to fill
+        EXECUTE format('CREATE OR REPLACE VIEW %I.%I AS ', buffer, model)
+                || replace(item.query, '@models', buffer);
+        RETURN;
     END IF;
-    -- Waits for readers still on this buffer from before the last switch.
-    EXECUTE format('TRUNCATE %I.%I', buffer, model);
-    EXECUTE format('INSERT INTO %I.%I ', buffer, model) || replace(item.query, '@models', buffer);
+    -- Built anew rather than emptied and filled: CREATE TABLE AS may use
+    -- parallel workers, INSERT may not. Dropping waits for readers still on
+    -- this buffer from before the last switch; views of this buffer that
+    -- read the table go with it and are made again in their turn.
+    EXECUTE format('DROP TABLE %I.%I CASCADE', buffer, model);
+    EXECUTE format('CREATE UNLOGGED TABLE %I.%I AS ', buffer, model)
+            || replace(item.query, '@models', buffer);
+    FOREACH index_sql IN ARRAY item.indexes LOOP
+        EXECUTE replace(index_sql, '@models', buffer);
+    END LOOP;
     -- The next models' plans depend on these rows' statistics.
     EXECUTE format('ANALYZE %I.%I', buffer, model);
 END;
