@@ -295,7 +295,15 @@ void simulate_person(std::vector<Message>& out, Random& random, const ShopSettin
         // The next visit, weeks later, ends in another order.
         t += microseconds(static_cast<long long>((random.exponential(25.0) + 2.0) * 86400e6));
         if (t >= last) break;
+        // A third of the returns happen on another device, anonymous until
+        // the person logs in there.
+        const bool new_device = random.chance(0.33);
+        if (new_device) {
+            person.device_ = make_device(random, person.prefix_ + "device-" + std::to_string(order + 2));
+            person.logged_in_ = false;
+        }
         person.page(t, "/", "");
+        if (new_device && step(10, 60)) person.identify(t);
         if (!step(10, 60)) break;
         person.track(t, "product_viewed", {{"product_id", person.product_}, {"price", price},
                                            {"currency", "EUR"}});

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "http_client.hpp"
 #include "process.hpp"
@@ -96,6 +97,13 @@ TEST_F(SimulatedShopTest, PlantedEffectsComeOutOfTheModels) {
                   q("SELECT count(*) FROM events WHERE event_name = 'order_completed'"));
     }
     {
+        SCOPED_TRACE("persons who came back on another device are one person");
+        EXPECT_GT(number("SELECT count(*) FROM (SELECT person_id FROM identity_map "
+                         "WHERE id_type = 'anonymous' GROUP BY person_id HAVING count(*) > 1) x"),
+                  0);
+        EXPECT_EQ(q("SELECT count(*) FROM identity_conflicts"), "0");
+    }
+    {
         SCOPED_TRACE("comparing products is a valuable micro conversion");
         EXPECT_GT(number("SELECT uplift_low FROM models.event_value "
                          "WHERE event_name = 'product_compare_opened'"),
@@ -159,4 +167,42 @@ TEST_F(SimulatedShopTest, PlantedEffectsComeOutOfTheModels) {
                     "WHERE dimension = 'device_type'"),
                   "desktop,mobile,tablet");
     }
+}
+
+TEST(ServeRefresh, ServeRefreshesTheModelsAtStartAndOnItsInterval) {
+    test::TestSchema schema;
+    schema.migrate();
+    test::TempDir dir;
+    const auto keys = dir.write("keys.json", R"([{"name":"backend","key":"k","source":"server"}])");
+    test::ServerProcess server;
+    server.start({{"FUNNELHOUSE_DATABASE_URL", schema.url()},
+                  {"FUNNELHOUSE_KEYS_FILE", keys.string()},
+                  {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
+                  {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+                  {"FUNNELHOUSE_SPOOL_DIR", (dir.path() / "spool").string()},
+                  {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
+                  {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
+                  {"FUNNELHOUSE_REFRESH_INTERVAL", "1s"}});
+    const auto refreshed_at = [&] {
+        return schema.scalar("SELECT refreshed_at FROM models.state");
+    };
+    // The first refresh runs at start, before any event.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (refreshed_at().empty() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_FALSE(refreshed_at().empty());
+    EXPECT_EQ(schema.scalar("SELECT count(*) FROM models.person_events"), "0");
+    // An event posted now reaches the models at a later refresh.
+    test::HttpClient client(server.port());
+    ASSERT_EQ(client
+                  .post("/v1/track",
+                        R"({"type":"track","messageId":"m-1","event":"add_to_cart","userId":"u","properties":{"product_id":"p"}})",
+                        "k")
+                  .status,
+              200);
+    while (schema.scalar("SELECT count(*) FROM models.person_events") != "1" &&
+           std::chrono::steady_clock::now() < until + std::chrono::seconds(10))
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(schema.scalar("SELECT person_id FROM models.person_events"), "user:u");
+    EXPECT_EQ(server.stop(), 0) << server.stderr_text();
 }

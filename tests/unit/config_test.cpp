@@ -74,3 +74,38 @@ TEST(Config, HelpListsEverySetting) {
         EXPECT_NE(help.find(setting.flag), std::string::npos) << setting.flag;
     }
 }
+
+TEST(Config, RefreshIntervalTakesSecondsOrAUnit) {
+    EXPECT_EQ(parse_with({"serve"}).config.refresh_interval, std::chrono::seconds(300));
+    EXPECT_EQ(parse_with({"serve", "--refresh-interval", "90"}).config.refresh_interval,
+              std::chrono::seconds(90));
+    EXPECT_EQ(parse_with({"serve", "--refresh-interval", "90s"}).config.refresh_interval,
+              std::chrono::seconds(90));
+    EXPECT_EQ(parse_with({"serve", "--refresh-interval", "2m"}).config.refresh_interval,
+              std::chrono::seconds(120));
+    EXPECT_EQ(parse_with({"serve"}, {{"FUNNELHOUSE_REFRESH_INTERVAL", "1h"}}).config.refresh_interval,
+              std::chrono::seconds(3600));
+    EXPECT_EQ(parse_with({"serve", "--refresh-interval", "0"}).config.refresh_interval,
+              std::chrono::seconds(0));
+    for (const char* bad : {"5x", "m", "-1", "25h", "1.5m"})
+        EXPECT_NE(error_of({"serve", "--refresh-interval", bad}).find("--refresh-interval '"),
+                  std::string::npos)
+            << bad;
+    EXPECT_NE(error_of({"serve"}, {{"FUNNELHOUSE_REFRESH_INTERVAL", "soon"}})
+                  .find("FUNNELHOUSE_REFRESH_INTERVAL 'soon': must be a duration"),
+              std::string::npos);
+}
+
+TEST(Config, SimulateSettingsAreChecked) {
+    const auto parsed =
+        parse_with({"simulate", "--url", "http://127.0.0.1:9000", "--persons", "50", "--days", "30",
+                    "--seed", "9"});
+    EXPECT_EQ(parsed.config.simulate_url, "http://127.0.0.1:9000");
+    EXPECT_EQ(parsed.config.simulate_persons, 50u);
+    EXPECT_EQ(parsed.config.simulate_days, 30u);
+    EXPECT_EQ(parsed.config.simulate_seed, 9u);
+    EXPECT_NE(error_of({"simulate", "--url", "https://x"}).find("--url 'https://x'"),
+              std::string::npos);
+    EXPECT_NE(error_of({"simulate", "--persons", "0"}).find("--persons '0'"),
+              std::string::npos);
+}
