@@ -78,10 +78,12 @@ class Poster {
                 bhttp::read(*stream_, buffer_, response);
                 if (!response.keep_alive()) stream_.reset();
                 return response;
-            } catch (const std::exception& error) {
+            } catch (const boost::system::system_error& error) {
                 stream_.reset();
                 // A keep-alive connection the server closed meanwhile: once more.
-                if (attempt >= 1) throw;
+                if (attempt >= 1)
+                    throw std::runtime_error("cannot reach http://" + target_.host + ":" +
+                                             target_.port + ": " + error.code().message());
             }
         }
     }

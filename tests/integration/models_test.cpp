@@ -115,6 +115,9 @@ TEST_F(ModelsTest, PersonValueWindowsRefundsAndCohortsFollowTheDefinitions) {
                std::string(R"({"page":{"url":"https://shop.test/","referrer":"https://www.google.com/search?q=shoes"},)") +
                    kDesktop + "}");
     shop.track("add_to_cart", "u2", at(1, 5), R"({"product_id":"p"})");
+    // once_per_user: signing up twice, on two days, is one occurrence.
+    shop.track("newsletter_signup", "u2", at(1, 6), R"({"list":"weekly"})");
+    shop.track("newsletter_signup", "u2", at(2), R"({"list":"weekly"})");
     // u3 browses anonymously from an ad campaign, logs in, and orders late.
     shop.anonymous("page_view", "a3", at(3), R"({"path":"/sale"})",
                    R"({"campaign":{"source":"Ads"},"page":{"path":"/sale"}})");
@@ -134,6 +137,12 @@ TEST_F(ModelsTest, PersonValueWindowsRefundsAndCohortsFollowTheDefinitions) {
     // u1's sessions: the landing page; the size guide an hour later (a new
     // session) twice; day 2; the refund on day 35; the order on day 40.
     EXPECT_EQ(q("SELECT count(*) FROM models.sessions WHERE person_id = 'user:u1'"), "5");
+    EXPECT_EQ(q("SELECT occurrences FROM models.early_conversions "
+                "WHERE person_id = 'user:u2' AND event_name = 'newsletter_signup'"),
+              "1");
+    EXPECT_EQ(q("SELECT count(*) FROM models.occurrences "
+                "WHERE person_id = 'user:u2' AND event_name = 'newsletter_signup'"),
+              "1");
     // once_per_session: three size-guide events, two occurrences.
     EXPECT_EQ(q("SELECT occurrences FROM models.early_conversions "
                 "WHERE person_id = 'user:u1' AND event_name = 'size_guide_opened'"),
@@ -173,7 +182,8 @@ TEST_F(ModelsTest, PersonValueWindowsRefundsAndCohortsFollowTheDefinitions) {
                 "ORDER BY cohort_kind, cohort) FROM models.cohort_ltv WHERE cohort_kind <> 'all'"),
               "channel=ads:1 channel=direct:1 channel=google.com:1 channel=newsletter:1 "
               "first_seen_month=2026-01:3 first_seen_month=2026-07:1 "
-              "micro_conversion=add_to_cart:1 micro_conversion=page_view:4 "
+              "micro_conversion=add_to_cart:1 micro_conversion=newsletter_signup:1 "
+              "micro_conversion=page_view:4 "
               "micro_conversion=size_guide_opened:1");
     // The refund counts against the order's person.
     EXPECT_EQ(q("SELECT person_id || ' ' || order_known FROM models.refunds"), "user:u1 true");
