@@ -161,6 +161,25 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     FROM (SELECT 1.959963984540054::double precision AS z) normal
 $$;
 
+-- The sample variance (denominator n - 1) from a count, a sum and a sum of
+-- squares; NULL for fewer than two values.
+CREATE FUNCTION models.sample_variance(n numeric, s numeric, ss numeric) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (ss - s * s / nullif(n, 0)) / nullif(n - 1, 0)
+$$;
+
+-- Half the width of the 95% Welch interval of a difference of two means:
+-- t(0.975, df) * sqrt(var1/n1 + var0/n0), df by Welch-Satterthwaite. NULL
+-- when either side has no variance.
+CREATE FUNCTION models.welch_margin(var1 numeric, n1 numeric, var0 numeric, n0 numeric)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (models.t_975(((var1 / nullif(n1, 0) + var0 / nullif(n0, 0)) ^ 2
+                / nullif((var1 / nullif(n1, 0)) ^ 2 / nullif(n1 - 1, 0)
+                         + (var0 / nullif(n0, 0)) ^ 2 / nullif(n0 - 1, 0), 0))::double precision)
+            * sqrt((var1 / nullif(n1, 0) + var0 / nullif(n0, 0))::double precision))::numeric
+$$;
+
 -- The models, in refresh order. Each query reads the models before it as
 -- @models.<name>; a refresh fills the buffer schema it is building
 -- (models_a or models_b) and the queries read that buffer.
@@ -171,8 +190,6 @@ CREATE TABLE models.definitions (
     query    text    NOT NULL,
     indexes  text[]  NOT NULL DEFAULT '{}'
 );
-
--- The models, in refresh order.
 
 -- Every event with its stitched person and its session: a gap of
 -- settings.session_timeout or more starts a new one.
@@ -479,19 +496,17 @@ WITH population AS (
 ), moments AS (
     SELECT event_name, n1, n0, mean_all,
            s1 / nullif(n1, 0) AS mean1, s0 / nullif(n0, 0) AS mean0,
-           (ss1 - s1 * s1 / nullif(n1, 0)) / nullif(n1 - 1, 0) AS var1,
-           (ss0 - s0 * s0 / nullif(n0, 0)) / nullif(n0 - 1, 0) AS var0
+           models.sample_variance(n1, s1, ss1) AS var1,
+           models.sample_variance(n0, s0, ss0) AS var0
     FROM sides
 ), welch AS (
     SELECT moments.*, mean1 - mean0 AS uplift,
-           var1 / n1 + var0 / n0 AS se2,
-           ((var1 / n1 + var0 / n0) ^ 2
-               / nullif((var1 / n1) ^ 2 / (n1 - 1) + (var0 / n0) ^ 2 / (n0 - 1), 0))::double precision AS df
+           models.welch_margin(var1, n1, var0, n0) AS margin
     FROM moments
 ), interval95 AS (
     SELECT welch.*,
-           uplift - (models.t_975(df) * sqrt(se2::double precision))::numeric AS uplift_low,
-           uplift + (models.t_975(df) * sqrt(se2::double precision))::numeric AS uplift_high,
+           uplift - margin AS uplift_low,
+           uplift + margin AS uplift_high,
            uplift / nullif(mean_all, 0) AS relative_uplift
     FROM welch
 ), occurrence_value AS (
@@ -686,7 +701,7 @@ WITH exposures AS (
            first_orders_30d::numeric / nullif(new_customers, 0) AS conversion_30d,
            repeat_buyers_60d::numeric / nullif(buyers_60d, 0) AS repeat_rate_60d,
            s / nullif(persons, 0) AS gross_profit_per_person_60d,
-           (ss - s * s / nullif(persons, 0)) / nullif(persons - 1, 0) AS profit_variance,
+           models.sample_variance(persons, s, ss) AS profit_variance,
            refunded_orders_60d::numeric / nullif(orders_60d, 0) AS refund_rate_60d
     FROM variants v
     LEFT JOIN models.experiment_controls ec USING (experiment_id)
@@ -704,17 +719,15 @@ WITH exposures AS (
                              * (1::numeric / nullif(r.buyers_60d, 0) + 1::numeric / nullif(c.buyers_60d, 0))), 0)
                AS repeat_rate_z,
            r.gross_profit_per_person_60d - c.gross_profit_per_person_60d AS profit_change,
-           r.profit_variance / r.persons + c.profit_variance / c.persons AS se2,
-           ((r.profit_variance / r.persons + c.profit_variance / c.persons) ^ 2
-               / nullif((r.profit_variance / r.persons) ^ 2 / nullif(r.persons - 1, 0)
-                        + (c.profit_variance / c.persons) ^ 2 / nullif(c.persons - 1, 0), 0))::double precision AS df,
+           models.welch_margin(r.profit_variance, r.persons, c.profit_variance, c.persons)
+               AS profit_margin,
            c.persons AS control_persons
     FROM rates r
     LEFT JOIN rates c ON c.experiment_id = r.experiment_id AND c.is_control
 ), judged AS (
     SELECT compared.*,
-           profit_change + (models.t_975(df) * sqrt(se2::double precision))::numeric AS profit_change_high,
-           profit_change - (models.t_975(df) * sqrt(se2::double precision))::numeric AS profit_change_low
+           profit_change + profit_margin AS profit_change_high,
+           profit_change - profit_margin AS profit_change_low
     FROM compared
 )
 SELECT j.experiment_id, j.variant, j.is_control, j.control_variant,
@@ -809,28 +822,52 @@ CREATE TABLE models.state (
 );
 INSERT INTO models.state (current) VALUES ('models_a');
 
--- Creates the tables and views of both buffers, and the views in `models`
--- over models_a.
+-- Builds one model in a buffer: a view (re)defined, or a table made anew
+-- from its query (CREATE TABLE AS may use parallel workers, INSERT may not)
+-- with its indexes and statistics. Dropping a table waits for readers still
+-- on it; views of the buffer that read it go with it and are made again in
+-- their turn.
+CREATE FUNCTION models.build_model(buffer text, model text, with_data boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    item models.definitions;
+    index_sql text;
+    definition text;
+BEGIN
+    SELECT * INTO item FROM models.definitions d WHERE d.model = build_model.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'models.%: not a model (see models.definitions)', model;
+    END IF;
+    definition := replace(item.query, '@models', buffer);
+    IF item.kind = 'view' THEN
+        EXECUTE format('CREATE OR REPLACE VIEW %I.%I AS ', buffer, model) || definition;
+        RETURN;
+    END IF;
+    EXECUTE format('DROP TABLE IF EXISTS %I.%I CASCADE', buffer, model);
+    EXECUTE format('CREATE UNLOGGED TABLE %I.%I AS ', buffer, model) || definition
+            || CASE WHEN with_data THEN '' ELSE ' WITH NO DATA' END;
+    FOREACH index_sql IN ARRAY item.indexes LOOP
+        EXECUTE replace(index_sql, '@models', buffer);
+    END LOOP;
+    -- The next models' plans depend on these rows' statistics.
+    IF with_data THEN
+        EXECUTE format('ANALYZE %I.%I', buffer, model);
+    END IF;
+END;
+$$;
+
+-- Both buffers, empty, and the views in `models` over models_a.
 DO $$
 DECLARE
     item record;
     buffer text;
-    index_sql text;
 BEGIN
     FOREACH buffer IN ARRAY ARRAY['models_a', 'models_b'] LOOP
-        FOR item IN SELECT * FROM models.definitions ORDER BY position LOOP
-            IF item.kind = 'view' THEN
-                EXECUTE format('CREATE VIEW %I.%I AS ', buffer, item.model) || replace(item.query, '@models', buffer);
-            ELSE
-                EXECUTE format('CREATE UNLOGGED TABLE %I.%I AS ', buffer, item.model)
-                        || replace(item.query, '@models', buffer) || ' WITH NO DATA';
-                FOREACH index_sql IN ARRAY item.indexes LOOP
-                    EXECUTE replace(index_sql, '@models', buffer);
-                END LOOP;
-            END IF;
+        FOR item IN SELECT model FROM models.definitions ORDER BY position LOOP
+            PERFORM models.build_model(buffer, item.model, false);
         END LOOP;
     END LOOP;
-    FOR item IN SELECT * FROM models.definitions ORDER BY position LOOP
+    FOR item IN SELECT model FROM models.definitions ORDER BY position LOOP
         EXECUTE format('CREATE VIEW models.%I AS SELECT * FROM models_a.%I', item.model, item.model);
     END LOOP;
 END
@@ -863,9 +900,6 @@ $$;
 
 CREATE FUNCTION models.refresh_model(buffer text, model text) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    item models.definitions;
-    index_sql text;
 BEGIN
     IF buffer NOT IN ('models_a', 'models_b') THEN
         RAISE EXCEPTION 'no such buffer: %', buffer;
@@ -873,27 +907,7 @@ BEGIN
     IF buffer = (SELECT current FROM models.state) THEN
         RAISE EXCEPTION 'the views in models read %: rebuild the other buffer (models.refresh_begin())', buffer;
     END IF;
-    SELECT * INTO item FROM models.definitions d WHERE d.model = refresh_model.model;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'models.%: not a model (see models.definitions)', model;
-    END IF;
-    IF item.kind = 'view' THEN
-        EXECUTE format('CREATE OR REPLACE VIEW %I.%I AS ', buffer, model)
-                || replace(item.query, '@models', buffer);
-        RETURN;
-    END IF;
-    -- Built anew rather than emptied and filled: CREATE TABLE AS may use
-    -- parallel workers, INSERT may not. Dropping waits for readers still on
-    -- this buffer from before the last switch; views of this buffer that
-    -- read the table go with it and are made again in their turn.
-    EXECUTE format('DROP TABLE %I.%I CASCADE', buffer, model);
-    EXECUTE format('CREATE UNLOGGED TABLE %I.%I AS ', buffer, model)
-            || replace(item.query, '@models', buffer);
-    FOREACH index_sql IN ARRAY item.indexes LOOP
-        EXECUTE replace(index_sql, '@models', buffer);
-    END LOOP;
-    -- The next models' plans depend on these rows' statistics.
-    EXECUTE format('ANALYZE %I.%I', buffer, model);
+    PERFORM models.build_model(buffer, model, true);
 END;
 $$;
 

@@ -184,7 +184,6 @@ class Person {
     std::string page_path_ = "/";
     std::string product_ = kProducts[0];
     int sequence_ = 0;
-    int orders_ = 0;
 };
 
 // What a first visit did, which decides what the person does later.

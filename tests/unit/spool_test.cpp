@@ -57,6 +57,16 @@ void append_durably(spool::Spool& spool, const std::string& payload) {
     ASSERT_FALSE(future.get());
 }
 
+// Reads the first `count` records and commits them, as the loader would.
+void commit_first(spool::Spool& spool, std::uint64_t count) {
+    std::optional<spool::Spool::Record> last;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        last = spool.next(std::chrono::steady_clock::now());
+        ASSERT_TRUE(last);
+    }
+    spool.commit(last->next, count);
+}
+
 std::vector<std::string> read_all(spool::Spool& spool, bool commit = true) {
     std::vector<std::string> payloads;
     std::optional<spool::Position> last;
@@ -281,11 +291,7 @@ TEST(Spool, ReopeningReplaysOnlyWhatWasNotCommitted) {
     {
         spool::Spool spool(settings_for(dir.path()));
         for (int i = 0; i < 5; ++i) append_durably(spool, "a" + std::to_string(i));
-        // Commit the first two only.
-        auto first = spool.next(std::chrono::steady_clock::now());
-        auto second = spool.next(std::chrono::steady_clock::now());
-        ASSERT_TRUE(first && second);
-        spool.commit(second->next, 2);
+        ASSERT_NO_FATAL_FAILURE(commit_first(spool, 2));
         EXPECT_EQ(spool.status().unloaded_records, 3u);
     }
     spool::Spool spool(settings_for(dir.path()));
@@ -420,10 +426,7 @@ TEST(Spool, SalvagingTheSegmentAtThePositionReplaysItFromItsStart) {
     {
         spool::Spool spool(settings_for(dir.path()));
         for (int i = 0; i < 5; ++i) append_durably(spool, "record-" + std::to_string(i));
-        auto first = spool.next(std::chrono::steady_clock::now());
-        auto second = spool.next(std::chrono::steady_clock::now());
-        ASSERT_TRUE(first && second);
-        spool.commit(second->next, 2);
+        ASSERT_NO_FATAL_FAILURE(commit_first(spool, 2));
     }
     const auto segment = segments_in(dir.path()).front();
     auto bytes = read_file(segment);
