@@ -1,20 +1,26 @@
 // funnelhouse: the command line. Parses arguments into the one typed
 // configuration and hands over to a command.
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <cstdlib>
 #include <iostream>
 
 #include "funnelhouse/cli/commands.hpp"
+#include "funnelhouse/common/logging.hpp"
 #include "funnelhouse/config/config.hpp"
+
+extern char** environ;
 
 int main(int argc, char** argv) {
     using namespace funnelhouse;
     std::vector<std::string> args(argv + 1, argv + argc);
+    std::vector<std::string> environment_names;
+    for (char** entry = environ; *entry; ++entry) {
+        const std::string_view text = *entry;
+        environment_names.emplace_back(text.substr(0, text.find('=')));
+    }
     config::ParsedArgs parsed;
     try {
-        parsed = config::parse(args, [](const char* name) { return std::getenv(name); });
+        parsed = config::parse(
+            args, [](const char* name) { return std::getenv(name); }, environment_names);
     } catch (const std::exception& error) {
         std::cerr << "funnelhouse: " << error.what() << "\n";
         return 2;
@@ -25,9 +31,8 @@ int main(int argc, char** argv) {
         return positional.empty() && !parsed.help ? 2 : 0;
     }
 
-    auto logger = spdlog::stderr_color_mt("funnelhouse");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(parsed.config.log_level));
+    common::setup_logging(parsed.config.log_level,
+                          parsed.config.log_format == config::LogFormat::json);
 
     const std::string& command = positional[0];
     try {
@@ -37,6 +42,8 @@ int main(int argc, char** argv) {
             return cli::run_reprocess(parsed.config);
         if (command == "simulate" && positional.size() == 1)
             return cli::run_simulate(parsed.config, std::cout);
+        if (command == "healthcheck" && positional.size() == 1)
+            return cli::run_healthcheck(parsed.config, std::cout);
         if (command == "refresh" && positional.size() == 1)
             return cli::run_refresh(parsed.config, std::cout);
         if (command == "requeue-quarantine" && positional.size() == 1)

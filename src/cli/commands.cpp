@@ -14,6 +14,8 @@
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/loader/loader.hpp"
+#include "funnelhouse/metrics/instruments.hpp"
+#include "funnelhouse/metrics/process.hpp"
 #include "funnelhouse/models/refresh.hpp"
 #include "funnelhouse/schema/lint.hpp"
 #include "funnelhouse/schema/registry.hpp"
@@ -64,6 +66,53 @@ spool::SpoolSettings spool_settings(const config::Config& config) {
     return settings;
 }
 
+// The spool's state, read at each scrape of /metrics.
+void observe_spool(metrics::Registry& registry, spool::Spool& spool,
+                   const loader::Loader& loader) {
+    auto* bytes = &registry.gauge("funnelhouse_spool_bytes", "Bytes of the spool's segment files.").get();
+    auto* max_bytes = &registry.gauge("funnelhouse_spool_max_bytes",
+                                     "FUNNELHOUSE_SPOOL_MAX_BYTES: beyond it requests get 503.")
+                          .get();
+    auto* unloaded_bytes = &registry.gauge("funnelhouse_spool_unloaded_bytes",
+                                          "Spooled bytes not yet committed in PostgreSQL.")
+                               .get();
+    auto* unloaded_records = &registry.gauge("funnelhouse_spool_unloaded_records",
+                                            "Spooled requests not yet committed in PostgreSQL.")
+                                 .get();
+    auto* oldest = &registry
+                       .gauge("funnelhouse_spool_oldest_unloaded_age_seconds",
+                              "Age of the oldest spooled request the loader is loading; 0 when "
+                              "nothing waits.")
+                       .get();
+    auto* segments = &registry.gauge("funnelhouse_spool_segments", "Segment files in the spool.").get();
+    auto* free_disk = &registry.gauge("funnelhouse_spool_free_disk_bytes",
+                                     "Free bytes on the spool's file system.")
+                          .get();
+    auto* accepting = &registry.gauge("funnelhouse_spool_accepting",
+                                     "1 while the spool takes new events; 0 while it refuses "
+                                     "them (full, disk full, or a failed write).")
+                          .get();
+    auto* quarantined = &registry.gauge("funnelhouse_spool_quarantined_records",
+                                       "Records in the spool's quarantine, waiting for "
+                                       "requeue-quarantine.")
+                            .get();
+    registry.on_collect([=, &loader, &spool] {
+        const auto status = spool.status();
+        bytes->set(static_cast<double>(status.bytes));
+        max_bytes->set(static_cast<double>(status.max_bytes));
+        unloaded_bytes->set(static_cast<double>(status.unloaded_bytes));
+        unloaded_records->set(static_cast<double>(status.unloaded_records));
+        segments->set(static_cast<double>(status.segments));
+        free_disk->set(static_cast<double>(status.free_disk_bytes));
+        accepting->set(status.refusing ? 0 : 1);
+        quarantined->set(static_cast<double>(status.quarantined_records));
+        double age = 0;
+        if (const auto since = loader.oldest_unloaded())
+            age = std::max(0.0, std::chrono::duration<double>(common::now() - *since).count());
+        oldest->set(age);
+    });
+}
+
 std::string read_input(const std::string& input) {
     std::ostringstream text;
     if (input == "-") {
@@ -89,12 +138,23 @@ int run_serve(const config::Config& config) {
     spdlog::info("loaded {} contracts from {}, {} write keys", registry.size(),
                  config.schemas_dir.string(), keys.keys().size());
     check_migrated(config);
+    metrics::Registry metrics_registry;
+    metrics::Instruments instruments(metrics_registry);
+    metrics_registry
+        .gauge("funnelhouse_build_info", "Always 1; the labels tell the version and settings.",
+               {"version", "ack"})
+        .with({FUNNELHOUSE_VERSION,
+               config.ack_mode == config::AckMode::durable ? "durable" : "loaded"})
+        .set(1);
+    metrics::add_process_metrics(metrics_registry);
     spool::Spool spool(spool_settings(config));
-    loader::Loader loader(config, spool);
+    loader::Loader loader(config, spool, &instruments);
+    observe_spool(metrics_registry, spool, loader);
     loader.start();
-    models::Refresher refresher(config.database_url, registry, config.refresh_interval);
+    models::Refresher refresher(config.database_url, registry, config.refresh_interval,
+                                &instruments);
     refresher.start();
-    http::serve(config, registry, keys, spool, loader);
+    http::serve(config, registry, keys, spool, loader, instruments);
     refresher.stop();
     return 0;
 }

@@ -1,6 +1,7 @@
 #include "funnelhouse/config/config.hpp"
 
 #include <charconv>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -50,8 +51,29 @@ std::function<std::string(Config&, const std::string&)> path_setting(
     };
 }
 
+// host:port, with [v6] brackets allowed around the host.
+std::string parse_host_port(const std::string& v, std::string& host_out, std::uint16_t& port_out) {
+    const auto colon = v.rfind(':');
+    if (colon == std::string::npos || colon == 0) return "must be host:port, e.g. 127.0.0.1:8080";
+    std::uint16_t port = 0;
+    if (!parse_unsigned<std::uint16_t>(v.substr(colon + 1), port, 0, 65535))
+        return "port must be a number from 0 to 65535";
+    std::string host = v.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    host_out = host;
+    port_out = port;
+    return {};
+}
+
+constexpr const char* kConfigVariable = "FUNNELHOUSE_CONFIG";
+
 std::vector<Setting> make_settings() {
     std::vector<Setting> list;
+    list.push_back({kConfigVariable, "--config", "(none)",
+                    "file of NAME=value lines naming these variables (# starts a comment); the "
+                    "environment and flags override it",
+                    false, path_setting(&Config::config_file)});
     list.push_back({"FUNNELHOUSE_DATABASE_URL", "--database-url", "(none)",
                     "PostgreSQL connection URL (libpq), e.g. postgresql://user@127.0.0.1:5432/db",
                     true, [](Config& c, const std::string& v) -> std::string {
@@ -62,17 +84,25 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_LISTEN", "--listen", "127.0.0.1:8080",
                     "address and port the HTTP server listens on (host:port)", false,
                     [](Config& c, const std::string& v) -> std::string {
-                        const auto colon = v.rfind(':');
-                        if (colon == std::string::npos || colon == 0)
-                            return "must be host:port, e.g. 127.0.0.1:8080";
-                        std::uint16_t port = 0;
-                        if (!parse_unsigned<std::uint16_t>(v.substr(colon + 1), port, 0, 65535))
-                            return "port must be a number from 0 to 65535";
-                        std::string host = v.substr(0, colon);
-                        if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-                            host = host.substr(1, host.size() - 2);
-                        c.listen_host = host;
-                        c.listen_port = port;
+                        return parse_host_port(v, c.listen_host, c.listen_port);
+                    }});
+    list.push_back({"FUNNELHOUSE_ADMIN_LISTEN", "--admin-listen",
+                    "(none: admin routes on FUNNELHOUSE_LISTEN)",
+                    "host:port of a separate listener for the admin route /metrics (with "
+                    "/healthz and /readyz); when set, the main listener does not serve /metrics",
+                    false, [](Config& c, const std::string& v) -> std::string {
+                        auto error = parse_host_port(v, c.admin_listen_host, c.admin_listen_port);
+                        if (error.empty()) c.admin_listen_set = true;
+                        return error;
+                    }});
+    list.push_back({"FUNNELHOUSE_ADMIN_TOKEN", "--admin-token", "(none)",
+                    "when set, /metrics requires the header Authorization: Bearer <token>", true,
+                    [](Config& c, const std::string& v) -> std::string {
+                        if (v.size() < 16) return "must be at least 16 characters";
+                        for (const unsigned char ch : v)
+                            if (ch <= ' ' || ch >= 0x7f)
+                                return "must be printable ASCII without spaces";
+                        c.admin_token = v;
                         return {};
                     }});
     list.push_back({"FUNNELHOUSE_SCHEMAS_DIR", "--schemas-dir", "schemas",
@@ -213,6 +243,17 @@ std::vector<Setting> make_settings() {
                             }
                         return "must be one of trace, debug, info, warn, error, off";
                     }});
+    list.push_back({"FUNNELHOUSE_LOG_FORMAT", "--log-format", "json",
+                    "json (one object per line: time, level, message) or text", false,
+                    [](Config& c, const std::string& v) -> std::string {
+                        if (v == "json")
+                            c.log_format = LogFormat::json;
+                        else if (v == "text")
+                            c.log_format = LogFormat::text;
+                        else
+                            return "must be json or text";
+                        return {};
+                    }});
     return list;
 }
 
@@ -228,8 +269,61 @@ const std::vector<Setting>& settings() {
     return list;
 }
 
+namespace {
+
+const Setting* find_by_env(std::string_view name) {
+    for (const auto& setting : settings())
+        if (setting.env == name) return &setting;
+    return nullptr;
+}
+
+std::string trim(std::string text) {
+    const auto first = text.find_first_not_of(" \t\r");
+    if (first == std::string::npos) return {};
+    const auto last = text.find_last_not_of(" \t\r");
+    return text.substr(first, last - first + 1);
+}
+
+// The settings of a config file, in order: (line number, name, value).
+struct FileSetting {
+    std::size_t line;
+    std::string name;
+    std::string value;
+};
+
+std::vector<FileSetting> read_config_file(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in)
+        throw std::invalid_argument(std::string(kConfigVariable) + ": cannot read '" +
+                                    path.string() + "'");
+    std::vector<FileSetting> found;
+    std::string line;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+        line = trim(line);
+        if (line.empty() || line.front() == '#') continue;
+        const auto where = path.string() + ":" + std::to_string(number);
+        const auto equals = line.find('=');
+        if (equals == std::string::npos)
+            throw std::invalid_argument(where + ": expected NAME=value");
+        auto name = trim(line.substr(0, equals));
+        auto value = trim(line.substr(equals + 1));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front())
+            value = value.substr(1, value.size() - 2);
+        const auto* setting = find_by_env(name);
+        if (!setting || name == kConfigVariable)
+            throw std::invalid_argument(where + ": unknown setting '" + name.substr(0, 100) +
+                                        "' (see --help)");
+        found.push_back({number, std::move(name), std::move(value)});
+    }
+    return found;
+}
+
+}  // namespace
+
 ParsedArgs parse(const std::vector<std::string>& args,
-                 const std::function<const char*(const char*)>& getenv) {
+                 const std::function<const char*(const char*)>& getenv,
+                 const std::vector<std::string>& environment_names) {
     ParsedArgs parsed;
     auto apply = [&](const Setting& setting, const std::string& value, const std::string& origin) {
         const auto error = setting.apply(parsed.config, value);
@@ -238,10 +332,19 @@ ParsedArgs parse(const std::vector<std::string>& args,
             throw std::invalid_argument(origin + " " + shown + ": " + error);
         }
     };
-    for (const auto& setting : settings())
-        if (const char* value = getenv(setting.env.c_str()); value && *value)
-            apply(setting, value, setting.env);
+    // A misspelt variable would otherwise be ignored without a word.
+    for (const auto& name : environment_names)
+        if (name.rfind("FUNNELHOUSE_", 0) == 0 && !find_by_env(name))
+            throw std::invalid_argument("unknown environment variable " + name.substr(0, 100) +
+                                        " (see --help)");
 
+    // Flags are read in two passes: the config file they may name comes first.
+    struct Flag {
+        const Setting* setting;
+        std::string flag;
+        std::string value;
+    };
+    std::vector<Flag> flags;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         if (arg == "--help" || arg == "-h") {
@@ -265,8 +368,23 @@ ParsedArgs parse(const std::vector<std::string>& args,
             if (i + 1 >= args.size()) throw std::invalid_argument(flag + " needs a value");
             value = args[++i];
         }
-        apply(*match, value, flag);
+        flags.push_back({match, flag, std::move(value)});
     }
+
+    std::string config_file;
+    if (const char* value = getenv(kConfigVariable); value && *value) config_file = value;
+    for (const auto& flag : flags)
+        if (flag.setting->env == kConfigVariable) config_file = flag.value;
+    if (!config_file.empty()) {
+        for (const auto& item : read_config_file(config_file))
+            apply(*find_by_env(item.name), item.value,
+                  config_file + ":" + std::to_string(item.line) + " " + item.name);
+        parsed.config.config_file = config_file;
+    }
+    for (const auto& setting : settings())
+        if (const char* value = getenv(setting.env.c_str()); value && *value)
+            apply(setting, value, setting.env);
+    for (const auto& flag : flags) apply(*flag.setting, flag.value, flag.flag);
     return parsed;
 }
 
@@ -281,6 +399,7 @@ std::string help_text() {
         "  reprocess          re-validate bad_events and load those that now pass\n"
         "  requeue-quarantine put records the loader set aside back into the spool\n"
         "  refresh            refresh the analytics models (docs/analytics.md)\n"
+        "  healthcheck        exit 0 when the server at FUNNELHOUSE_LISTEN answers /healthz\n"
         "  simulate           post a synthetic shop's traffic to a server (--url, --persons,\n"
         "                     --days, --seed; the keys of FUNNELHOUSE_KEYS_FILE)\n\n"
         "Settings (environment variable, flag, default):\n";

@@ -26,6 +26,7 @@
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/request.hpp"
 #include "funnelhouse/loader/error.hpp"
+#include "funnelhouse/metrics/instruments.hpp"
 #include "funnelhouse/spool/error.hpp"
 #include "funnelhouse/spool/format.hpp"
 
@@ -44,6 +45,7 @@ struct Shared {
     const ingest::WriteKeyRing& keys;
     spool::Spool& spool;
     loader::Loader& loader;
+    metrics::Instruments& metrics;
     ingest::IngestSettings ingest;
     // Requests handed to the spool (and, in the loaded mode, the loader)
     // whose answer is not written yet: shutdown waits for them.
@@ -131,9 +133,74 @@ std::string_view path_of(std::string_view target) {
 
 bool is_ingest_route(std::string_view path) { return ingest::route_message_type(path).has_value(); }
 
+bool is_admin_route(std::string_view path) { return path == "/metrics"; }
+
+// The route label of a request: its path when it is one of ours, else
+// "other", so that scanners cannot grow the series without bound.
+std::string_view route_label(std::string_view path) {
+    if (is_ingest_route(path) || is_admin_route(path) || path == "/healthz" || path == "/readyz")
+        return path;
+    return "other";
+}
+
+// Compares without stopping at the first difference, so that the time taken
+// does not tell how much of a guessed token was right.
+bool same_secret(std::string_view given, std::string_view expected) {
+    unsigned char difference = given.size() == expected.size() ? 0 : 1;
+    for (std::size_t i = 0; i < given.size(); ++i)
+        difference |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
+    return difference == 0;
+}
+
+// What a request's messages became, counted once its answer is 200.
+class Tally {
+  public:
+    void add(common::Source source, std::string_view reason, std::string_view event) {
+        for (auto& row : rows_)
+            if (row.source == source && row.reason == reason && row.event == event) {
+                ++row.count;
+                return;
+            }
+        rows_.push_back({source, std::string(reason), std::string(event), 1});
+    }
+    void record(metrics::Instruments& metrics) const {
+        for (const auto& row : rows_) {
+            const auto source = common::to_string(row.source);
+            if (row.reason.empty())
+                metrics.events_accepted.with({source, row.event}).inc(row.count);
+            else
+                metrics.events_rejected.with({source, row.reason, row.event}).inc(row.count);
+        }
+    }
+
+  private:
+    struct Row {
+        common::Source source;
+        std::string reason;  // empty: accepted
+        std::string event;
+        double count;
+    };
+    std::vector<Row> rows_;
+};
+
+std::shared_ptr<Tally> tally_of(const ingest::RequestOutcome& outcome,
+                                const schema::SchemaRegistry& registry) {
+    auto tally = std::make_shared<Tally>();
+    for (const auto& event : outcome.events) tally->add(event.source, {}, event.event_name);
+    for (const auto& bad : outcome.bad_events) {
+        const bool known = bad.event_name && registry.newest(*bad.event_name) != nullptr;
+        tally->add(bad.source, bad.reason, known ? std::string_view(*bad.event_name)
+                                                 : metrics::kUnknownEvent);
+    }
+    return tally;
+}
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+    Session(tcp::socket&& socket, Shared& shared, bool admin)
+        : stream_(std::move(socket)), shared_(shared), admin_(admin) {
+        shared_.metrics.http_connections.add(1);
+    }
+    ~Session() { shared_.metrics.http_connections.add(-1); }
 
     void run() {
         net::dispatch(stream_.get_executor(),
@@ -151,6 +218,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     void on_read(beast::error_code ec, std::size_t) {
+        started_ = std::chrono::steady_clock::now();
+        route_ = parser_->is_header_done() ? route_label(path_of(parser_->get().target()))
+                                           : std::string_view{"other"};
         if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset)
             return do_close();
         if (ec == beast::error::timeout) return;  // the stream closed the socket
@@ -201,7 +271,11 @@ class Session : public std::enable_shared_from_this<Session> {
             auto [status, body] = readiness(shared_);
             return send(static_cast<bhttp::status>(status), std::move(body));
         }
-        if (!is_ingest_route(path))
+        // With an admin listener, admin routes are served there only, and the
+        // ingest API on the main listener only.
+        const bool admin_here = admin_ || !shared_.config.admin_listen_set;
+        if (is_admin_route(path) && admin_here) return answer_admin(path, request);
+        if (!is_ingest_route(path) || admin_)
             return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
         if (request.method() == bhttp::verb::options) return answer_preflight();
         if (request.method() != bhttp::verb::post)
@@ -217,6 +291,8 @@ class Session : public std::enable_shared_from_this<Session> {
         auto outcome = std::make_shared<ingest::RequestOutcome>(
             ingest::process_request(input, shared_.keys, shared_.registry, shared_.ingest));
         if (outcome->error) return send_error(outcome->error, outcome->error_message);
+        // Counted once the answer is 200: a refused request is sent again.
+        tally_ = tally_of(*outcome, shared_.registry);
 
         const std::size_t accepted = outcome->events.size();
         if (outcome->events.empty() && outcome->bad_events.empty())
@@ -261,6 +337,29 @@ class Session : public std::enable_shared_from_this<Session> {
         }
     }
 
+    void answer_admin(std::string_view path,
+                      const bhttp::request<bhttp::string_body>& request) {
+        if (request.method() != bhttp::verb::get)
+            return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
+        if (!shared_.config.admin_token.empty()) {
+            const std::string_view authorization = request[bhttp::field::authorization];
+            constexpr std::string_view scheme = "Bearer ";
+            if (authorization.substr(0, scheme.size()) != scheme ||
+                !same_secret(authorization.substr(scheme.size()), shared_.config.admin_token)) {
+                prepare(bhttp::status::unauthorized,
+                        ingest::error_body(ingest::errc::admin_token_required,
+                                           "this route needs the header Authorization: Bearer "
+                                           "<FUNNELHOUSE_ADMIN_TOKEN>"),
+                        false);
+                response_.set(bhttp::field::www_authenticate, "Bearer realm=\"funnelhouse\"");
+                return write();
+            }
+        }
+        prepare(bhttp::status::ok, shared_.metrics.registry.render(), false,
+                "text/plain; version=0.0.4; charset=utf-8");
+        write();
+    }
+
     // CORS preflight: the browser asks before a POST with Authorization or a
     // JSON content type. The key is not known yet, so any browser key that
     // accepts the origin is enough; the POST itself is checked against its key.
@@ -290,6 +389,7 @@ class Session : public std::enable_shared_from_this<Session> {
         // Counted as unanswered until the answer is written: shutdown waits.
         answering_deferred_ = true;
         if (error) return send_error(error, refusal_message(error, shared_.config));
+        if (tally_) tally_->record(shared_.metrics);
         send(bhttp::status::ok, ingest::spooled_body(accepted, outcome));
     }
 
@@ -298,6 +398,7 @@ class Session : public std::enable_shared_from_this<Session> {
         answering_deferred_ = true;
         if (result.error)
             return send_error(result.error, refusal_message(result.error, shared_.config));
+        if (tally_) tally_->record(shared_.metrics);
         send(bhttp::status::ok,
              ingest::accepted_body(accepted, result.duplicates, result.collisions, outcome));
     }
@@ -317,12 +418,13 @@ class Session : public std::enable_shared_from_this<Session> {
         write();
     }
 
-    void prepare(bhttp::status status, std::string body, bool close) {
+    void prepare(bhttp::status status, std::string body, bool close,
+                 const char* content_type = "application/json") {
         response_ = {};
         response_.version(version_);
         response_.result(status);
         response_.set(bhttp::field::server, "funnelhouse");
-        response_.set(bhttp::field::content_type, "application/json");
+        response_.set(bhttp::field::content_type, content_type);
         // A stopping server closes connections after answering.
         response_.keep_alive(keep_alive_ && !close && !shared_.stopping.load());
         // Let a page read the answer (also a refusal) when its origin may
@@ -342,6 +444,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     void on_write(bool close, beast::error_code ec, std::size_t) {
+        const auto status = std::to_string(response_.result_int());
+        shared_.metrics.http_requests.with({route_, status}).inc();
+        shared_.metrics.http_request_seconds.with({route_}).observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+        tally_.reset();
         if (answering_deferred_) {
             answering_deferred_ = false;
             --shared_.unanswered;
@@ -378,6 +485,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
     beast::tcp_stream stream_;
     Shared& shared_;
+    const bool admin_;  // accepted on the admin listener
+    std::string route_ = "other";  // the metrics label of the current request
+    std::chrono::steady_clock::time_point started_;
+    std::shared_ptr<Tally> tally_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
@@ -391,8 +502,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Listener : public std::enable_shared_from_this<Listener> {
   public:
-    Listener(net::io_context& ioc, tcp::acceptor&& acceptor, Shared& shared)
-        : ioc_(ioc), acceptor_(std::move(acceptor)), retry_timer_(ioc), shared_(shared) {}
+    Listener(net::io_context& ioc, tcp::acceptor&& acceptor, Shared& shared, bool admin)
+        : ioc_(ioc),
+          acceptor_(std::move(acceptor)),
+          retry_timer_(ioc),
+          shared_(shared),
+          admin_(admin) {}
 
     void start() { do_accept(); }
 
@@ -419,7 +534,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
                 [self = shared_from_this()](beast::error_code) { self->do_accept(); });
             return;
         }
-        std::make_shared<Session>(std::move(socket), shared_)->run();
+        std::make_shared<Session>(std::move(socket), shared_, admin_)->run();
         do_accept();
     }
 
@@ -427,40 +542,63 @@ class Listener : public std::enable_shared_from_this<Listener> {
     tcp::acceptor acceptor_;
     net::steady_timer retry_timer_;
     Shared& shared_;
+    const bool admin_;
 };
+
+// Opens, binds and listens; throws naming the setting when it cannot.
+tcp::acceptor open_acceptor(net::io_context& ioc, const std::string& host, std::uint16_t port,
+                            const char* setting) {
+    beast::error_code ec;
+    const auto address = net::ip::make_address(host, ec);
+    if (ec)
+        throw std::runtime_error(std::string(setting) + ": '" + host + "' is not an IP address");
+    tcp::acceptor acceptor(ioc);
+    const tcp::endpoint endpoint{address, port};
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error(std::string(setting) + ": cannot listen on " + host + ":" +
+                                 std::to_string(port) + ": " + ec.message());
+    return acceptor;
+}
+
+std::string url_of(const tcp::endpoint& bound) {
+    const std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                     : bound.address().to_string();
+    return "http://" + host + ":" + std::to_string(bound.port());
+}
 
 }  // namespace
 
 void serve(const config::Config& config, const schema::SchemaRegistry& registry,
-           const ingest::WriteKeyRing& keys, spool::Spool& spool, loader::Loader& loader) {
+           const ingest::WriteKeyRing& keys, spool::Spool& spool, loader::Loader& loader,
+           metrics::Instruments& metrics) {
     Shared shared{
         config,
         registry,
         keys,
         spool,
         loader,
+        metrics,
         ingest::IngestSettings{config.max_event_bytes, config.max_request_bytes, config.junk_ids}};
     const unsigned threads = config.effective_io_threads();
     net::io_context ioc(static_cast<int>(threads));
 
-    beast::error_code ec;
-    const auto address = net::ip::make_address(config.listen_host, ec);
-    if (ec)
-        throw std::runtime_error("FUNNELHOUSE_LISTEN: '" + config.listen_host +
-                                 "' is not an IP address");
-    tcp::acceptor acceptor(ioc);
-    const tcp::endpoint endpoint{address, config.listen_port};
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (ec)
-        throw std::runtime_error("cannot listen on " + config.listen_host + ":" +
-                                 std::to_string(config.listen_port) + ": " + ec.message());
-    const auto bound = acceptor.local_endpoint();
-
-    auto listener = std::make_shared<Listener>(ioc, std::move(acceptor), shared);
-    listener->start();
+    auto acceptor =
+        open_acceptor(ioc, config.listen_host, config.listen_port, "FUNNELHOUSE_LISTEN");
+    const auto url = url_of(acceptor.local_endpoint());
+    std::vector<std::shared_ptr<Listener>> listeners;
+    listeners.push_back(std::make_shared<Listener>(ioc, std::move(acceptor), shared, false));
+    std::string admin_url;
+    if (config.admin_listen_set) {
+        auto admin = open_acceptor(ioc, config.admin_listen_host, config.admin_listen_port,
+                                   "FUNNELHOUSE_ADMIN_LISTEN");
+        admin_url = url_of(admin.local_endpoint());
+        listeners.push_back(std::make_shared<Listener>(ioc, std::move(admin), shared, true));
+    }
+    for (auto& listener : listeners) listener->start();
 
     std::promise<int> stop_signal;
     net::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -470,18 +608,18 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
     workers.reserve(threads);
     for (unsigned i = 0; i < threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
 
-    const std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                                     : bound.address().to_string();
-    std::printf("listening on http://%s:%u\n", host.c_str(), static_cast<unsigned>(bound.port()));
+    if (!admin_url.empty()) std::printf("admin listening on %s\n", admin_url.c_str());
+    std::printf("listening on %s\n", url.c_str());
     std::fflush(stdout);
-    spdlog::info("serving on http://{}:{} with {} io threads", host, bound.port(), threads);
+    spdlog::info("serving on {} with {} io threads{}", url, threads,
+                 admin_url.empty() ? std::string{} : "; admin routes on " + admin_url);
 
     const int signal = stop_signal.get_future().get();
     spdlog::info("signal {} received: stopping (a second one exits at once)", signal);
     signals.async_wait([](beast::error_code ec, int) {
         if (!ec) std::_Exit(130);
     });
-    listener->stop();
+    for (auto& listener : listeners) listener->stop();
     shared.stopping = true;
     // Answer the requests in flight: in the durable mode that takes a sync,
     // in the loaded mode a commit (bounded by the shutdown timeout).

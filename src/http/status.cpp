@@ -16,6 +16,7 @@ unsigned http_status(std::error_code error) noexcept {
                 return 400;
             case ingest::errc::missing_write_key:
             case ingest::errc::unknown_write_key:
+            case ingest::errc::admin_token_required:
                 return 401;
             case ingest::errc::origin_not_allowed:
                 return 403;

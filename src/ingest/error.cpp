@@ -36,6 +36,8 @@ class IngestCategory final : public std::error_category {
                 return "method not allowed";
             case errc::internal:
                 return "internal error";
+            case errc::admin_token_required:
+                return "admin token required";
         }
         return "unknown ingest error";
     }

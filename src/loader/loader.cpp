@@ -40,8 +40,20 @@ struct Loader::Loading {
     std::vector<spool::SpooledRequest> requests;  // decoded, one per record
 };
 
-Loader::Loader(const config::Config& config, spool::Spool& spool)
-    : config_(config), spool_(spool), next_ticket_(random_ticket_base()) {}
+Loader::Loader(const config::Config& config, spool::Spool& spool,
+               metrics::Instruments* instruments)
+    : config_(config),
+      spool_(spool),
+      own_registry_(instruments ? nullptr : std::make_unique<metrics::Registry>()),
+      own_instruments_(instruments ? nullptr
+                                   : std::make_unique<metrics::Instruments>(*own_registry_)),
+      metrics_(instruments ? *instruments : *own_instruments_),
+      next_ticket_(random_ticket_base()) {}
+
+void Loader::set_connected(bool connected) {
+    connected_ = connected;
+    metrics_.database_connected.set(connected ? 1 : 0);
+}
 
 Loader::~Loader() { stop(clock::now()); }
 
@@ -156,7 +168,7 @@ void Loader::run() {
     // Whoever still waits is told the events are not in PostgreSQL yet.
     expire_waiters(true, errc::shutting_down);
     connection_.reset();
-    connected_ = false;
+    set_connected(false);
 }
 
 std::optional<spool::Spool::Record> Loader::next_record(clock::time_point deadline) {
@@ -179,18 +191,20 @@ void Loader::keep_connection() {
         } catch (const std::exception& error) {
             spdlog::warn("loader lost its PostgreSQL connection: {}", error.what());
             connection_.reset();
-            connected_ = false;
+            set_connected(false);
         }
     }
     if (!connection_) {
         try {
             connection_ = db::connect(config_.database_url, config_.load_timeout);
             prepare_staging(*connection_);
-            connected_ = true;
+            set_connected(true);
+            metrics_.database_connects.with({"ok"}).inc();
             spdlog::info("loader connected to PostgreSQL");
         } catch (const std::exception& error) {
             connection_.reset();
-            connected_ = false;
+            set_connected(false);
+            metrics_.database_connects.with({"failed"}).inc();
             spdlog::warn("loader cannot connect to PostgreSQL: {}", error.what());
         }
     }
@@ -237,6 +251,7 @@ bool Loader::keep_in_quarantine(const spool::Spool::Record& record) {
     for (;;) {
         try {
             spool_.quarantine(record);
+            metrics_.loader_quarantined_records.inc();
             return true;
         } catch (const std::exception& error) {
             spdlog::error("loader: cannot quarantine the spool record at {}:{}: {}; retrying",
@@ -279,18 +294,45 @@ bool Loader::store(Loading& batch) {
 bool Loader::try_write(Loading& batch, std::error_code& permanent) {
     try {
         if (!connection_) {
-            connection_ = db::connect(config_.database_url, config_.load_timeout);
-            prepare_staging(*connection_);
+            try {
+                connection_ = db::connect(config_.database_url, config_.load_timeout);
+                prepare_staging(*connection_);
+            } catch (...) {
+                metrics_.database_connects.with({"failed"}).inc();
+                throw;
+            }
+            metrics_.database_connects.with({"ok"}).inc();
             spdlog::info("loader connected to PostgreSQL");
         }
-        connected_ = true;
+        set_connected(true);
         std::vector<const common::Event*> events;
         std::vector<const common::BadEvent*> bad_events;
         for (const auto& request : batch.requests) {
             for (const auto& event : request.events) events.push_back(&event);
             for (const auto& bad : request.bad_events) bad_events.push_back(&bad);
         }
-        const auto fates = write_batch(*connection_, events, bad_events);
+        const auto started = clock::now();
+        IdentityCounts identity;
+        const auto fates = write_batch(*connection_, events, bad_events, &identity);
+        metrics_.loader_commit_seconds.get().observe(
+            std::chrono::duration<double>(clock::now() - started).count());
+        metrics_.loader_batch_events.get().observe(
+            static_cast<double>(events.size() + bad_events.size()));
+        metrics_.loader_batches.inc();
+        metrics_.identity_links.inc(static_cast<double>(identity.links));
+        metrics_.identity_conflicts.inc(static_cast<double>(identity.conflicts));
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const std::string_view source = common::to_string(events[i]->source);
+            switch (fates[i]) {
+                case Fate::inserted:
+                    metrics_.events_inserted.with({source, events[i]->event_name}).inc();
+                    break;
+                case Fate::duplicate:
+                    metrics_.events_deduplicated.with({source, events[i]->event_name}).inc();
+                    break;
+                case Fate::collision: metrics_.event_id_collisions.with({source}).inc(); break;
+            }
+        }
         batches_committed_.fetch_add(1);
         // Fates come in the order the events were given: request by request.
         std::size_t next = 0;
@@ -314,6 +356,7 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
             spdlog::error("loader: batch refused (SQLSTATE {}): {}", error.sqlstate(),
                           error.what());
             permanent = errc::load_failed;
+            metrics_.loader_errors.with({"permanent"}).inc();
             return false;
         }
         spdlog::warn("loader: transient database error (SQLSTATE {}): {}", error.sqlstate(),
@@ -321,8 +364,9 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
     } catch (const std::exception& error) {
         spdlog::warn("loader: database error: {}", error.what());
     }
+    metrics_.loader_errors.with({"transient"}).inc();
     connection_.reset();
-    connected_ = false;
+    set_connected(false);
     return false;
 }
 

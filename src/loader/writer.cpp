@@ -129,15 +129,37 @@ FROM (SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage
 WHERE e.event_id = s.event_id AND e.server_received_at IS NULL
 )sql";
 
-// Every id seen gets a person of its own until a link says otherwise.
+// Every id seen gets a person of its own until a link says otherwise, with
+// one exception: a user id that an alias already named as its previous id
+// (the alias arrived first, through another server or after a retry) joins
+// the alias's person. New user ids take the link lock first, so that an alias
+// applied by another loader at the same time is either seen here or sees
+// this user id.
+constexpr const char* kLockForNewUsers = R"sql(
+SELECT pg_advisory_xact_lock(7311402118550210)
+WHERE EXISTS (SELECT 1 FROM funnelhouse_events_stage s
+              WHERE s.user_id IS NOT NULL AND s.fate IS DISTINCT FROM 'collision'
+                AND NOT EXISTS (SELECT 1 FROM identity_map m
+                                WHERE m.id_type = 'user' AND m.id = s.user_id))
+)sql";
+
 constexpr const char* kMapNewIds = R"sql(
 INSERT INTO identity_map (id, id_type, person_id)
-SELECT DISTINCT id, id_type, id_type || ':' || id
-FROM (SELECT user_id AS id, 'user' AS id_type FROM funnelhouse_events_stage
-      WHERE user_id IS NOT NULL AND fate IS DISTINCT FROM 'collision'
-      UNION ALL
-      SELECT anonymous_id, 'anonymous' FROM funnelhouse_events_stage
-      WHERE anonymous_id IS NOT NULL AND fate IS DISTINCT FROM 'collision') ids
+SELECT id, id_type,
+       CASE WHEN id_type = 'user'
+            THEN coalesce((SELECT m.person_id
+                           FROM identity_links l
+                           JOIN identity_map m ON m.id_type = 'user' AND m.id = l.user_id
+                           WHERE l.anonymous_id = ids.id AND l.link_kind = 'alias'
+                           ORDER BY l.first_linked_at LIMIT 1),
+                          'user:' || id)
+            ELSE 'anonymous:' || id END
+FROM (SELECT DISTINCT id, id_type
+      FROM (SELECT user_id AS id, 'user' AS id_type FROM funnelhouse_events_stage
+            WHERE user_id IS NOT NULL AND fate IS DISTINCT FROM 'collision'
+            UNION ALL
+            SELECT anonymous_id, 'anonymous' FROM funnelhouse_events_stage
+            WHERE anonymous_id IS NOT NULL AND fate IS DISTINCT FROM 'collision') all_ids) ids
 ORDER BY id_type, id
 ON CONFLICT (id_type, id) DO NOTHING
 )sql";
@@ -150,6 +172,8 @@ DO $$
 DECLARE
     link record;
     locked boolean := false;
+    links bigint := 0;
+    conflicts bigint := 0;
 BEGIN
     FOR link IN
         SELECT * FROM (
@@ -178,7 +202,17 @@ BEGIN
         END IF;
         PERFORM funnelhouse_link(link.anonymous_id, link.user_id, link.kind, link.occurred_at,
                                  link.event_id);
+        IF EXISTS (SELECT 1 FROM identity_conflicts
+                   WHERE anonymous_id = link.anonymous_id AND refused_user_id = link.user_id
+                     AND event_id = link.event_id) THEN
+            conflicts := conflicts + 1;
+        ELSE
+            links := links + 1;
+        END IF;
     END LOOP;
+    -- For the report below: settings local to this transaction.
+    PERFORM set_config('funnelhouse.batch_links', links::text, true),
+            set_config('funnelhouse.batch_conflicts', conflicts::text, true);
 END
 $$
 )sql";
@@ -209,8 +243,14 @@ FROM funnelhouse_bad_events_stage
 ON CONFLICT (bad_event_id) DO NOTHING
 )sql";
 
-constexpr const char* kReportFates =
-    "SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IS NOT NULL";
+// The fates of the events that got a row or collided (the rest are
+// duplicates), then one row (seq -1) with the identity counts.
+constexpr const char* kReportFates = R"sql(
+SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IS NOT NULL
+UNION ALL
+SELECT -1, current_setting('funnelhouse.batch_links') || ' ' ||
+           current_setting('funnelhouse.batch_conflicts')
+)sql";
 
 std::optional<std::string> format_optional(const std::optional<common::timestamp>& value) {
     if (!value) return std::nullopt;
@@ -240,7 +280,8 @@ void prepare_staging(pqxx::connection& connection) {
 }
 
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
-                             const std::vector<const common::BadEvent*>& bad_events) {
+                             const std::vector<const common::BadEvent*>& bad_events,
+                             IdentityCounts* identity) {
     std::vector<Fate> fates(events.size(), Fate::duplicate);
     if (events.empty() && bad_events.empty()) return fates;
     db::CopyRow row;
@@ -299,9 +340,18 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
     // on an empty stage. The last statement reports the fates.
     static const std::string kApplyBatch =
         std::string(kInsertFirstCopies) + ";" + kMarkCollisions + ";" + kStoreCollisions + ";" +
-        kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kMapNewIds + ";" + kApplyNewLinks +
+        kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kLockForNewUsers + ";" + kMapNewIds + ";" + kApplyNewLinks +
         ";" + kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
     for (const auto& r : txn.exec(kApplyBatch)) {
+        if (r[0].as<long long>() < 0) {
+            if (identity) {
+                const auto counts = r[1].as<std::string>();
+                const auto space = counts.find(' ');
+                identity->links = std::stoull(counts.substr(0, space));
+                identity->conflicts = std::stoull(counts.substr(space + 1));
+            }
+            continue;
+        }
         const auto seq = r[0].as<std::size_t>();
         fates.at(seq) = r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
     }
@@ -310,9 +360,10 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
 
 std::vector<Fate> write_batch(pqxx::connection& connection,
                               const std::vector<const common::Event*>& events,
-                              const std::vector<const common::BadEvent*>& bad_events) {
+                              const std::vector<const common::BadEvent*>& bad_events,
+                              IdentityCounts* identity) {
     pqxx::work txn(connection);
-    auto fates = write_rows(txn, events, bad_events);
+    auto fates = write_rows(txn, events, bad_events, identity);
     txn.commit();
     return fates;
 }

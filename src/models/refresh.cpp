@@ -55,8 +55,11 @@ RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry
 }
 
 Refresher::Refresher(std::string database_url, const schema::SchemaRegistry& registry,
-                     std::chrono::seconds interval)
-    : database_url_(std::move(database_url)), registry_(registry), interval_(interval) {}
+                     std::chrono::seconds interval, metrics::Instruments* instruments)
+    : database_url_(std::move(database_url)),
+      registry_(registry),
+      interval_(interval),
+      metrics_(instruments) {}
 
 Refresher::~Refresher() { stop(); }
 
@@ -101,8 +104,17 @@ void Refresher::run() {
             }
             const auto report = refresh(*connection, registry_);
             spdlog::info("models refreshed in {} ms", report.took.count());
+            if (metrics_) {
+                metrics_->model_refresh_seconds.get().observe(
+                    std::chrono::duration<double>(report.took).count());
+                metrics_->model_last_refresh.set(
+                    std::chrono::duration<double>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count());
+            }
         } catch (const std::exception& error) {
             failed = true;
+            if (metrics_) metrics_->model_refresh_failures.inc();
             spdlog::warn("models: refresh failed, trying again in {} s: {}", interval_.count(),
                          error.what());
         }

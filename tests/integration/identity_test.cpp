@@ -94,6 +94,23 @@ TEST_F(IdentityTest, MultiHopAliasChainsJoinOnePerson) {
               "new-id,old-id");
 }
 
+TEST_F(IdentityTest, AnAliasThatArrivesBeforeTheOldUserIdsEventsStillJoinsThem) {
+    // With several servers the alias can be loaded before the events of the
+    // user id it retires, which happened earlier.
+    Journey journey;
+    auto& alias = journey.add("alias", std::nullopt, "new-id", 5);  // ev-0
+    alias.previous_id = "old-id";
+    journey.add("product_viewed", std::nullopt, "old-id", 1);  // ev-1
+    journey.add("identify", "a1", "old-id", 2);                // ev-2
+    journey.add("page_view", "a1", std::nullopt, 3);           // ev-3
+    load_one_by_one(journey);
+    EXPECT_EQ(person_of("ev-1"), "user:new-id");
+    EXPECT_EQ(person_of("ev-3"), "user:new-id");
+    EXPECT_EQ(schema_.scalar("SELECT count(DISTINCT person_id) FROM events_stitched"), "1");
+    EXPECT_EQ(schema_.scalar("SELECT array_to_string(user_ids, ',') FROM persons"),
+              "new-id,old-id");
+}
+
 TEST_F(IdentityTest, ASharedComputerNeverMergesTwoUsers) {
     Journey journey;
     journey.add("page_view", "kiosk", std::nullopt, 0);     // ev-0: before any login

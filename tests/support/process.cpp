@@ -1,6 +1,9 @@
 #include "process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,14 +131,23 @@ void ServerProcess::start(const Env& env, std::chrono::seconds timeout) {
     err_file_ = temp_file("server-err");
     pid_ = spawn(FUNNELHOUSE_BINARY, {"serve"}, env, "/dev/null", out_file_, err_file_);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    const std::string marker = "listening on http://";
+    // The main address is printed last, on a line of its own; an admin
+    // listener's line comes before it.
+    const auto port_after = [](const std::string& out, const std::string& marker) -> int {
+        auto at = out.rfind("\n" + marker);
+        at = at == std::string::npos ? (out.rfind(marker, 0) == 0 ? 0 : at) : at + 1;
+        if (at == std::string::npos) return -1;
+        const auto end = out.find('\n', at);
+        if (end == std::string::npos) return -1;
+        const auto line = out.substr(at + marker.size(), end - at - marker.size());
+        return std::stoi(line.substr(line.rfind(':') + 1));
+    };
     while (std::chrono::steady_clock::now() < deadline) {
         const auto out = read_all(out_file_);
-        const auto at = out.find(marker);
-        if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
-            const auto line =
-                out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
-            port_ = static_cast<unsigned short>(std::stoi(line.substr(line.rfind(':') + 1)));
+        if (const int port = port_after(out, "listening on http://"); port >= 0) {
+            port_ = static_cast<unsigned short>(port);
+            if (const int admin = port_after(out, "admin listening on http://"); admin >= 0)
+                admin_port_ = static_cast<unsigned short>(admin);
             return;
         }
         int status = 0;
@@ -166,5 +178,55 @@ void ServerProcess::kill_now() {
 }
 
 std::string ServerProcess::stderr_text() const { return read_all(err_file_); }
+
+BackgroundProgram::BackgroundProgram(const std::string& program,
+                                     const std::vector<std::string>& args, const Env& env)
+    : out_file_(temp_file("program-out")), err_file_(temp_file("program-err")) {
+    pid_ = spawn(program, args, env, "/dev/null", out_file_, err_file_);
+}
+
+BackgroundProgram::~BackgroundProgram() {
+    stop(std::chrono::seconds(5));
+    std::error_code ec;
+    std::filesystem::remove(out_file_, ec);
+    std::filesystem::remove(err_file_, ec);
+}
+
+bool BackgroundProgram::running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+    }
+    return true;
+}
+
+int BackgroundProgram::stop(std::chrono::seconds timeout) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    const int code = wait_for(pid_, timeout);
+    pid_ = -1;
+    return code;
+}
+
+std::string BackgroundProgram::stderr_text() const { return read_all(err_file_); }
+
+unsigned short free_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof address;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        close(fd);
+        throw std::runtime_error("cannot find a free port");
+    }
+    close(fd);
+    return ntohs(address.sin_port);
+}
 
 }  // namespace funnelhouse::test

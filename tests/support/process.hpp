@@ -41,6 +41,8 @@ class ServerProcess {
     // Throws with the server's stderr when it exits or stays silent.
     void start(const Env& env, std::chrono::seconds timeout = std::chrono::seconds(30));
     unsigned short port() const { return port_; }
+    // The admin listener's port (FUNNELHOUSE_ADMIN_LISTEN), else 0.
+    unsigned short admin_port() const { return admin_port_; }
     // Sends SIGTERM and returns the exit code (-1 when it had to be killed).
     int stop(std::chrono::seconds timeout = std::chrono::seconds(20));
     // SIGKILL, as a crash or the OOM killer would: no chance to clean up.
@@ -52,8 +54,33 @@ class ServerProcess {
   private:
     pid_t pid_ = -1;
     unsigned short port_ = 0;
+    unsigned short admin_port_ = 0;
     std::filesystem::path out_file_;
     std::filesystem::path err_file_;
 };
+
+// Any program running in the background (nginx in the scale-out test), its
+// output in files; the destructor stops it (SIGTERM, then SIGKILL).
+class BackgroundProgram {
+  public:
+    BackgroundProgram(const std::string& program, const std::vector<std::string>& args,
+                      const Env& env = {});
+    ~BackgroundProgram();
+    BackgroundProgram(const BackgroundProgram&) = delete;
+    BackgroundProgram& operator=(const BackgroundProgram&) = delete;
+
+    bool running();
+    // Sends SIGTERM and returns the exit code (-1 when it had to be killed).
+    int stop(std::chrono::seconds timeout = std::chrono::seconds(10));
+    std::string stderr_text() const;
+
+  private:
+    pid_t pid_ = -1;
+    std::filesystem::path out_file_;
+    std::filesystem::path err_file_;
+};
+
+// A loopback TCP port that was free a moment ago (bound, read and closed).
+unsigned short free_port();
 
 }  // namespace funnelhouse::test

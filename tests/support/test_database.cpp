@@ -11,10 +11,10 @@
 namespace funnelhouse::test {
 
 std::string base_database_url() {
-    const char* url = std::getenv("FUNNELHOUSE_TEST_DATABASE_URL");
+    const char* url = std::getenv("FH_TEST_DATABASE_URL");
     if (!url || !*url)
         throw std::runtime_error(
-            "FUNNELHOUSE_TEST_DATABASE_URL is not set: run the tests with scripts/test, which "
+            "FH_TEST_DATABASE_URL is not set: run the tests with scripts/test, which "
             "starts a throwaway PostgreSQL");
     return url;
 }
@@ -26,7 +26,7 @@ std::string with_database(const std::string& url, const std::string& name) {
     const auto scheme = url.find("://");
     const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
     if (scheme == std::string::npos || slash == std::string::npos)
-        throw std::runtime_error("FUNNELHOUSE_TEST_DATABASE_URL must be a postgresql:// URL with "
+        throw std::runtime_error("FH_TEST_DATABASE_URL must be a postgresql:// URL with "
                                  "a database name");
     const auto query = url.find('?', slash);
     return url.substr(0, slash + 1) + name + (query == std::string::npos ? "" : url.substr(query));

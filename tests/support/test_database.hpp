@@ -6,7 +6,7 @@
 
 namespace funnelhouse::test {
 
-// The database scripts/test starts (FUNNELHOUSE_TEST_DATABASE_URL). Throws
+// The database scripts/test starts (FH_TEST_DATABASE_URL). Throws
 // when it is not set: these tests never fall back to anything but a real
 // PostgreSQL.
 std::string base_database_url();

@@ -4,16 +4,23 @@
 
 #include <map>
 
+#include "temp_dir.hpp"
+
 using namespace funnelhouse::config;
 
 namespace {
 
 ParsedArgs parse_with(const std::vector<std::string>& args,
                       const std::map<std::string, std::string>& env = {}) {
-    return parse(args, [&](const char* name) -> const char* {
-        const auto it = env.find(name);
-        return it == env.end() ? nullptr : it->second.c_str();
-    });
+    std::vector<std::string> names;
+    for (const auto& [name, value] : env) names.push_back(name);
+    return parse(
+        args,
+        [&](const char* name) -> const char* {
+            const auto it = env.find(name);
+            return it == env.end() ? nullptr : it->second.c_str();
+        },
+        names);
 }
 
 std::string error_of(const std::vector<std::string>& args,
@@ -108,4 +115,76 @@ TEST(Config, SimulateSettingsAreChecked) {
               std::string::npos);
     EXPECT_NE(error_of({"simulate", "--persons", "0"}).find("--persons '0'"),
               std::string::npos);
+}
+
+TEST(Config, ConfigFileIsOverriddenByEnvironmentAndFlags) {
+    funnelhouse::test::TempDir dir;
+    const auto file = dir.write("funnelhouse.env",
+                                "# settings for the test\n"
+                                "\n"
+                                "FUNNELHOUSE_LISTEN = 0.0.0.0:7000\n"
+                                "FUNNELHOUSE_SPOOL_DIR=\"/var/lib/funnelhouse/spool\"\n"
+                                "FUNNELHOUSE_MAX_EVENT_BYTES=4096\n"
+                                "FUNNELHOUSE_LOG_FORMAT=text\n");
+    const auto parsed = parse_with({"serve", "--max-event-bytes", "2048"},
+                                   {{"FUNNELHOUSE_CONFIG", file.string()},
+                                    {"FUNNELHOUSE_LISTEN", "127.0.0.1:7001"}});
+    EXPECT_EQ(parsed.config.config_file, file);
+    EXPECT_EQ(parsed.config.listen_port, 7001);  // the environment wins over the file
+    EXPECT_EQ(parsed.config.spool_dir, "/var/lib/funnelhouse/spool");  // quotes removed
+    EXPECT_EQ(parsed.config.max_event_bytes, 2048u);                   // the flag wins
+    EXPECT_EQ(parsed.config.log_format, LogFormat::text);
+
+    // --config names the file too.
+    const auto flagged = parse_with({"serve", "--config", file.string()});
+    EXPECT_EQ(flagged.config.listen_port, 7000);
+    EXPECT_EQ(flagged.config.max_event_bytes, 4096u);
+}
+
+TEST(Config, ConfigFileProblemsNameTheFileAndLine) {
+    funnelhouse::test::TempDir dir;
+    const auto unknown = dir.write("a.env", "FUNNELHOUSE_LISTEN=127.0.0.1:1\nFUNNELHOUSE_SPOOL_MAXBYTES=9\n");
+    EXPECT_EQ(error_of({"--config", unknown.string()}),
+              unknown.string() + ":2: unknown setting 'FUNNELHOUSE_SPOOL_MAXBYTES' (see --help)");
+    const auto bad = dir.write("b.env", "\n\nFUNNELHOUSE_ACK=sometimes\n");
+    EXPECT_EQ(error_of({"--config", bad.string()}),
+              bad.string() + ":3 FUNNELHOUSE_ACK 'sometimes': must be durable or loaded");
+    const auto shapeless = dir.write("c.env", "listen 127.0.0.1:1\n");
+    EXPECT_EQ(error_of({"--config", shapeless.string()}),
+              shapeless.string() + ":1: expected NAME=value");
+    const auto secret = dir.write("d.env", "FUNNELHOUSE_ADMIN_TOKEN=short\n");
+    const auto message = error_of({"--config", secret.string()});
+    EXPECT_EQ(message, secret.string() +
+                           ":1 FUNNELHOUSE_ADMIN_TOKEN (hidden): must be at least 16 characters");
+    EXPECT_EQ(error_of({"--config", (dir.path() / "missing.env").string()}),
+              "FUNNELHOUSE_CONFIG: cannot read '" + (dir.path() / "missing.env").string() + "'");
+}
+
+TEST(Config, UnknownFunnelhouseEnvironmentVariableIsAnError) {
+    EXPECT_EQ(error_of({"serve"}, {{"FUNNELHOUSE_SPOOL_MAXBYTES", "1"}}),
+              "unknown environment variable FUNNELHOUSE_SPOOL_MAXBYTES (see --help)");
+    // Other variables are none of its business.
+    EXPECT_EQ(error_of({"serve"}, {{"PATH", "/bin"}, {"FUNNELHOUSEX", "1"}}), "");
+}
+
+TEST(Config, AdminListenerTokenAndLogFormat) {
+    const auto defaults = parse_with({"serve"});
+    EXPECT_FALSE(defaults.config.admin_listen_set);
+    EXPECT_TRUE(defaults.config.admin_token.empty());
+    EXPECT_EQ(defaults.config.log_format, LogFormat::json);
+
+    const auto parsed =
+        parse_with({"serve", "--admin-listen", "[::1]:9100", "--log-format", "text"},
+                   {{"FUNNELHOUSE_ADMIN_TOKEN", "0123456789abcdef-token"}});
+    EXPECT_TRUE(parsed.config.admin_listen_set);
+    EXPECT_EQ(parsed.config.admin_listen_host, "::1");
+    EXPECT_EQ(parsed.config.admin_listen_port, 9100);
+    EXPECT_EQ(parsed.config.admin_token, "0123456789abcdef-token");
+    EXPECT_EQ(parsed.config.log_format, LogFormat::text);
+
+    EXPECT_EQ(error_of({"--admin-token", "has a space in it, see"}),
+              "--admin-token (hidden): must be printable ASCII without spaces");
+    EXPECT_EQ(error_of({"--log-format", "xml"}), "--log-format 'xml': must be json or text");
+    EXPECT_EQ(error_of({"--admin-listen", "9100"}),
+              "--admin-listen '9100': must be host:port, e.g. 127.0.0.1:8080");
 }

@@ -18,10 +18,23 @@ enum class AckMode {
     loaded,   // its events are committed in PostgreSQL
 };
 
+// How log lines are written (FUNNELHOUSE_LOG_FORMAT).
+enum class LogFormat {
+    json,  // one JSON object per line
+    text,  // for a person at a terminal
+};
+
 struct Config {
+    std::filesystem::path config_file;  // where settings were read from, if anywhere
     std::string database_url;
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
+    // A second listener for the admin routes (/metrics); when unset they are
+    // served on the main one.
+    std::string admin_listen_host;
+    std::uint16_t admin_listen_port = 0;
+    bool admin_listen_set = false;
+    std::string admin_token;  // when set, admin routes require "Authorization: Bearer <token>"
     std::filesystem::path schemas_dir = "schemas";
     std::filesystem::path migrations_dir = "migrations";
     std::filesystem::path keys_file;
@@ -54,6 +67,7 @@ struct Config {
         junk_ids;  // identifier values treated as absent, besides the built-in ones
 
     std::string log_level = "info";
+    LogFormat log_format = LogFormat::json;
 
     unsigned effective_io_threads() const;
 };
@@ -70,16 +84,21 @@ struct Setting {
 
 const std::vector<Setting>& settings();
 
-// Applies the environment, then `args` (`--flag value` or `--flag=value`).
-// Arguments that are not flags are returned in `positional`. Throws
-// std::invalid_argument naming the setting and the bad value.
+// Applies the config file (FUNNELHOUSE_CONFIG or --config: lines of
+// NAME=value with the variables' names, # comments), then the environment,
+// then `args` (`--flag value` or `--flag=value`); later ones win. Arguments
+// that are not flags are returned in `positional`. `environment_names` are the
+// names of every variable set, so that a misspelt FUNNELHOUSE_ variable is an
+// error rather than silently ignored. Throws std::invalid_argument naming the
+// setting (and file and line) and the bad value; secrets are never echoed.
 struct ParsedArgs {
     Config config;
     std::vector<std::string> positional;
     bool help = false;
 };
 ParsedArgs parse(const std::vector<std::string>& args,
-                 const std::function<const char*(const char*)>& getenv);
+                 const std::function<const char*(const char*)>& getenv,
+                 const std::vector<std::string>& environment_names = {});
 
 std::string help_text();
 

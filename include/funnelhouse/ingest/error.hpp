@@ -20,6 +20,7 @@ enum class errc {
     not_found,
     method_not_allowed,
     internal,
+    admin_token_required,  // an admin route without the admin token
 };
 
 const std::error_category& ingest_category() noexcept;

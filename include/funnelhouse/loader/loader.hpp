@@ -15,6 +15,7 @@
 
 #include "funnelhouse/common/time.hpp"
 #include "funnelhouse/config/config.hpp"
+#include "funnelhouse/metrics/instruments.hpp"
 #include "funnelhouse/spool/spool.hpp"
 
 namespace funnelhouse::loader {
@@ -38,7 +39,10 @@ struct LoadOutcome {
 // goes on.
 class Loader {
   public:
-    Loader(const config::Config& config, spool::Spool& spool);
+    // Records what it does in `instruments` (a registry of its own when none
+    // is given).
+    Loader(const config::Config& config, spool::Spool& spool,
+           metrics::Instruments* instruments = nullptr);
     ~Loader();
     Loader(const Loader&) = delete;
     Loader& operator=(const Loader&) = delete;
@@ -82,8 +86,13 @@ class Loader {
     void settle(std::uint64_t ticket, const LoadOutcome& outcome);
     void expire_waiters(bool all, std::error_code error);
 
+    void set_connected(bool connected);
+
     const config::Config& config_;
     spool::Spool& spool_;
+    std::unique_ptr<metrics::Registry> own_registry_;
+    std::unique_ptr<metrics::Instruments> own_instruments_;
+    metrics::Instruments& metrics_;
     std::unique_ptr<pqxx::connection> connection_;
 
     std::mutex waiters_mutex_;

@@ -19,6 +19,13 @@ enum class Fate : std::uint8_t {
                 // bad_events with reason event_id_collision
 };
 
+// What a batch did to identities: new links of an anonymous (or previous) id
+// to a user id, and links refused because the id belongs to another user.
+struct IdentityCounts {
+    std::size_t links = 0;
+    std::size_t conflicts = 0;
+};
+
 // Creates the session-local staging tables (once per connection; outside any
 // transaction).
 void prepare_staging(pqxx::connection& connection);
@@ -32,13 +39,16 @@ void prepare_staging(pqxx::connection& connection);
 //     source's copy arrived, a server copy's properties replace a browser
 //     copy's, and ids missing from the row are filled in.
 // Everything is keyed on stable ids, so running the same batch again (after
-// an ambiguous commit) changes nothing. Returns one fate per event, in order.
+// an ambiguous commit) changes nothing. Returns one fate per event, in order;
+// `identity`, when given, receives what the batch did to identities.
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
-                             const std::vector<const common::BadEvent*>& bad_events);
+                             const std::vector<const common::BadEvent*>& bad_events,
+                             IdentityCounts* identity = nullptr);
 
 // The same in a transaction of its own (prepare_staging must have run).
 std::vector<Fate> write_batch(pqxx::connection& connection,
                               const std::vector<const common::Event*>& events,
-                              const std::vector<const common::BadEvent*>& bad_events);
+                              const std::vector<const common::BadEvent*>& bad_events,
+                              IdentityCounts* identity = nullptr);
 
 }  // namespace funnelhouse::loader

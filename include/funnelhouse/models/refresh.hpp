@@ -9,6 +9,7 @@
 
 #include <pqxx/connection>
 
+#include "funnelhouse/metrics/instruments.hpp"
 #include "funnelhouse/schema/registry.hpp"
 
 namespace funnelhouse::models {
@@ -33,11 +34,12 @@ RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry
 
 // Refreshes at start and then on an interval, on a thread of its own with a
 // connection of its own (never on the io threads). A failed refresh is
-// logged and tried again at the next interval.
+// logged and tried again at the next interval. Durations and failures are
+// recorded in `instruments` when given.
 class Refresher {
   public:
     Refresher(std::string database_url, const schema::SchemaRegistry& registry,
-              std::chrono::seconds interval);
+              std::chrono::seconds interval, metrics::Instruments* instruments = nullptr);
     ~Refresher();
     Refresher(const Refresher&) = delete;
     Refresher& operator=(const Refresher&) = delete;
@@ -52,6 +54,7 @@ class Refresher {
     std::string database_url_;
     const schema::SchemaRegistry& registry_;
     std::chrono::seconds interval_;
+    metrics::Instruments* metrics_;
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;

@@ -1,0 +1,94 @@
+#include "funnelhouse/metrics/instruments.hpp"
+
+namespace funnelhouse::metrics {
+namespace {
+
+// 0.5 ms to about 16 s: acknowledgements, commits.
+std::vector<double> latency_buckets() { return exponential_buckets(0.0005, 2, 16); }
+
+}  // namespace
+
+Instruments::Instruments(Registry& r)
+    : registry(r),
+      http_requests(r.counter("funnelhouse_http_requests_total",
+                              "HTTP requests answered, by route and status code.",
+                              {"route", "status"})),
+      http_request_seconds(r.histogram(
+          "funnelhouse_http_request_duration_seconds",
+          "Time from a request read in full to its answer written, by route.", {"route"},
+          latency_buckets())),
+      http_connections(
+          r.gauge("funnelhouse_http_connections", "HTTP connections open now.").get()),
+      events_accepted(r.counter("funnelhouse_events_accepted_total",
+                                "Events that passed their contract and were spooled, by write "
+                                "key source and event name.",
+                                {"source", "event"})),
+      events_rejected(r.counter("funnelhouse_events_rejected_total",
+                                "Messages rejected into bad_events, by source, reason and event "
+                                "name.",
+                                {"source", "reason", "event"})),
+      events_inserted(r.counter("funnelhouse_events_inserted_total",
+                                "Events committed as new rows of events, by source and event "
+                                "name.",
+                                {"source", "event"})),
+      events_deduplicated(r.counter(
+          "funnelhouse_events_deduplicated_total",
+          "Events whose id was already stored for the same event (a retry, or the other "
+          "source's copy), by source and event name.",
+          {"source", "event"})),
+      event_id_collisions(r.counter("funnelhouse_event_id_collisions_total",
+                                    "Events whose id was stored for another event or person "
+                                    "(kept in bad_events), by source.",
+                                    {"source"})),
+      identity_links(r.counter("funnelhouse_identity_links_total",
+                               "Anonymous ids newly tied to a user id (identify, alias, or an "
+                               "event carrying both).")
+                         .get()),
+      identity_conflicts(r.counter("funnelhouse_identity_conflicts_total",
+                                   "Links refused because the anonymous id already belongs to "
+                                   "another user (a shared device).")
+                             .get()),
+      loader_batch_events(r.histogram("funnelhouse_loader_batch_events",
+                                      "Events and rejected messages per committed batch.", {},
+                                      exponential_buckets(1, 2, 15))),
+      loader_commit_seconds(r.histogram(
+          "funnelhouse_loader_commit_duration_seconds",
+          "Time to write and commit one batch in PostgreSQL.", {}, latency_buckets())),
+      loader_batches(
+          r.counter("funnelhouse_loader_batches_total", "Batches committed in PostgreSQL.").get()),
+      loader_errors(r.counter("funnelhouse_loader_errors_total",
+                              "Failed batch writes: transient ones are retried, permanent ones "
+                              "split the batch and quarantine the refused record.",
+                              {"kind"})),
+      loader_quarantined_records(
+          r.counter("funnelhouse_loader_quarantined_records_total",
+                    "Spool records set aside in the quarantine since start.")
+              .get()),
+      database_connected(r.gauge("funnelhouse_database_connected",
+                                 "1 when the loader holds a working PostgreSQL connection.")
+                             .get()),
+      database_connects(r.counter("funnelhouse_database_connects_total",
+                                  "Attempts of the loader to connect to PostgreSQL, by result.",
+                                  {"result"})),
+      model_refresh_seconds(r.histogram("funnelhouse_model_refresh_duration_seconds",
+                                        "Time of each refresh of the analytics models.", {},
+                                        exponential_buckets(0.25, 2, 14))),
+      model_refresh_failures(r.counter("funnelhouse_model_refresh_failures_total",
+                                       "Model refreshes that failed (retried at the next "
+                                       "interval).")
+                                 .get()),
+      model_last_refresh(r.gauge("funnelhouse_model_last_refresh_timestamp_seconds",
+                                 "Unix time when the models were last refreshed; 0 before the "
+                                 "first refresh.")
+                             .get()) {
+    // Series without labels show from the start (zero), not at first use.
+    loader_batch_events.get();
+    loader_commit_seconds.get();
+    model_refresh_seconds.get();
+    database_connects.with({"ok"});
+    database_connects.with({"failed"});
+    loader_errors.with({"transient"});
+    loader_errors.with({"permanent"});
+}
+
+}  // namespace funnelhouse::metrics
