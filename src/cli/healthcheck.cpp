@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ostream>
@@ -43,8 +44,9 @@ std::string probe(const std::string& host, std::uint16_t port, int& status) {
     }
     std::string error;
     const int connected = connect(fd, found->ai_addr, found->ai_addrlen);
+    const int connect_errno = errno;
     freeaddrinfo(found);
-    if (connected != 0 && errno != EINPROGRESS) error = std::strerror(errno);
+    if (connected != 0 && connect_errno != EINPROGRESS) error = std::strerror(connect_errno);
     if (error.empty() && connected != 0) {
         int code = 0;
         socklen_t length = sizeof code;

@@ -14,14 +14,25 @@ std::string quoted(std::string_view text) {
         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// The names FUNNELHOUSE_LOG_LEVEL uses (spdlog's own say "warning").
+std::string_view level_name(spdlog::level::level_enum level) {
+    switch (level) {
+        case spdlog::level::trace: return "trace";
+        case spdlog::level::debug: return "debug";
+        case spdlog::level::info: return "info";
+        case spdlog::level::warn: return "warn";
+        case spdlog::level::err: return "error";
+        case spdlog::level::critical: return "critical";
+        default: return "off";
+    }
+}
+
 class JsonFormatter final : public spdlog::formatter {
   public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         const auto time =
             std::chrono::time_point_cast<std::chrono::microseconds>(msg.time);
-        const auto level = spdlog::level::to_string_view(msg.level);
-        const auto line = json_log_line(timestamp{time.time_since_epoch()},
-                                        std::string_view(level.data(), level.size()),
+        const auto line = json_log_line(timestamp{time.time_since_epoch()}, level_name(msg.level),
                                         std::string_view(msg.payload.data(), msg.payload.size()));
         dest.append(line.data(), line.data() + line.size());
     }

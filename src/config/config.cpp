@@ -310,10 +310,15 @@ std::vector<FileSetting> read_config_file(const std::filesystem::path& path) {
         if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
             value.back() == value.front())
             value = value.substr(1, value.size() - 2);
+        const bool name_like =
+            !name.empty() && name.size() <= 100 &&
+            name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
+        // Anything else may be a value (a URL with a password) written
+        // without its name: never echo it.
+        if (!name_like) throw std::invalid_argument(where + ": expected NAME=value");
         const auto* setting = find_by_env(name);
         if (!setting || name == kConfigVariable)
-            throw std::invalid_argument(where + ": unknown setting '" + name.substr(0, 100) +
-                                        "' (see --help)");
+            throw std::invalid_argument(where + ": unknown setting '" + name + "' (see --help)");
         found.push_back({number, std::move(name), std::move(value)});
     }
     return found;
@@ -332,11 +337,6 @@ ParsedArgs parse(const std::vector<std::string>& args,
             throw std::invalid_argument(origin + " " + shown + ": " + error);
         }
     };
-    // A misspelt variable would otherwise be ignored without a word.
-    for (const auto& name : environment_names)
-        if (name.rfind("FUNNELHOUSE_", 0) == 0 && !find_by_env(name))
-            throw std::invalid_argument("unknown environment variable " + name.substr(0, 100) +
-                                        " (see --help)");
 
     // Flags are read in two passes: the config file they may name comes first.
     struct Flag {
@@ -370,6 +370,20 @@ ParsedArgs parse(const std::vector<std::string>& args,
         }
         flags.push_back({match, flag, std::move(value)});
     }
+
+    // A misspelt variable would otherwise be ignored without a word. Left
+    // alone: what orchestrators inject for a service named "funnelhouse"
+    // (Kubernetes and Docker links: FUNNELHOUSE_SERVICE_HOST,
+    // FUNNELHOUSE_PORT_8080_TCP, ...).
+    if (!parsed.help)
+        for (const auto& name : environment_names) {
+            if (name.rfind("FUNNELHOUSE_", 0) != 0 || find_by_env(name)) continue;
+            if (name == "FUNNELHOUSE_PORT" || name.rfind("FUNNELHOUSE_PORT_", 0) == 0 ||
+                name.rfind("FUNNELHOUSE_SERVICE_", 0) == 0)
+                continue;
+            throw std::invalid_argument("unknown environment variable " + name.substr(0, 100) +
+                                        " (see --help)");
+        }
 
     std::string config_file;
     if (const char* value = getenv(kConfigVariable); value && *value) config_file = value;

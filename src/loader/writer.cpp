@@ -132,15 +132,31 @@ WHERE e.event_id = s.event_id AND e.server_received_at IS NULL
 // Every id seen gets a person of its own until a link says otherwise, with
 // one exception: a user id that an alias already named as its previous id
 // (the alias arrived first, through another server or after a retry) joins
-// the alias's person. New user ids take the link lock first, so that an alias
-// applied by another loader at the same time is either seen here or sees
-// this user id.
-constexpr const char* kLockForNewUsers = R"sql(
+// the alias's person, unless that alias was refused as a conflict.
+//
+// The link lock is taken here, before any row of identity_map is written,
+// by every batch that will need it: one that brings a new user id (so that an
+// alias applied by another loader at the same time is either seen here or
+// sees this user id) and one that brings a new link (applied below under the
+// same lock). Taking it before writing any identity row keeps one lock order
+// for all loaders: a lock holder may wait for a row, but a row holder never
+// waits for the lock.
+constexpr const char* kLockForNewIdentities = R"sql(
 SELECT pg_advisory_xact_lock(7311402118550210)
 WHERE EXISTS (SELECT 1 FROM funnelhouse_events_stage s
               WHERE s.user_id IS NOT NULL AND s.fate IS DISTINCT FROM 'collision'
                 AND NOT EXISTS (SELECT 1 FROM identity_map m
                                 WHERE m.id_type = 'user' AND m.id = s.user_id))
+   OR EXISTS (SELECT 1 FROM funnelhouse_events_stage s JOIN events e USING (event_id)
+              WHERE s.fate IS DISTINCT FROM 'collision' AND e.event_type <> 'alias'
+                AND e.anonymous_id IS NOT NULL AND e.user_id IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM identity_links l
+                                WHERE l.anonymous_id = e.anonymous_id AND l.user_id = e.user_id))
+   OR EXISTS (SELECT 1 FROM funnelhouse_events_stage s
+              WHERE s.event_type = 'alias' AND s.previous_id IS NOT NULL
+                AND s.user_id IS NOT NULL AND s.fate IS DISTINCT FROM 'collision'
+                AND NOT EXISTS (SELECT 1 FROM identity_links l
+                                WHERE l.anonymous_id = s.previous_id AND l.user_id = s.user_id))
 )sql";
 
 constexpr const char* kMapNewIds = R"sql(
@@ -151,6 +167,9 @@ SELECT id, id_type,
                            FROM identity_links l
                            JOIN identity_map m ON m.id_type = 'user' AND m.id = l.user_id
                            WHERE l.anonymous_id = ids.id AND l.link_kind = 'alias'
+                             AND NOT EXISTS (SELECT 1 FROM identity_conflicts c
+                                             WHERE c.anonymous_id = l.anonymous_id
+                                               AND c.refused_user_id = l.user_id)
                            ORDER BY l.first_linked_at LIMIT 1),
                           'user:' || id)
             ELSE 'anonymous:' || id END
@@ -340,7 +359,7 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
     // on an empty stage. The last statement reports the fates.
     static const std::string kApplyBatch =
         std::string(kInsertFirstCopies) + ";" + kMarkCollisions + ";" + kStoreCollisions + ";" +
-        kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kLockForNewUsers + ";" + kMapNewIds + ";" + kApplyNewLinks +
+        kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kLockForNewIdentities + ";" + kMapNewIds + ";" + kApplyNewLinks +
         ";" + kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
     for (const auto& r : txn.exec(kApplyBatch)) {
         if (r[0].as<long long>() < 0) {

@@ -20,12 +20,12 @@ Instruments::Instruments(Registry& r)
       http_connections(
           r.gauge("funnelhouse_http_connections", "HTTP connections open now.").get()),
       events_accepted(r.counter("funnelhouse_events_accepted_total",
-                                "Events that passed their contract and were spooled, by write "
-                                "key source and event name.",
+                                "Events that passed their contract, in requests answered 200, by "
+                                "write key source and event name.",
                                 {"source", "event"})),
       events_rejected(r.counter("funnelhouse_events_rejected_total",
-                                "Messages rejected into bad_events, by source, reason and event "
-                                "name.",
+                                "Messages rejected into bad_events, in requests answered 200, by "
+                                "source, reason and event name.",
                                 {"source", "reason", "event"})),
       events_inserted(r.counter("funnelhouse_events_inserted_total",
                                 "Events committed as new rows of events, by source and event "
@@ -41,8 +41,9 @@ Instruments::Instruments(Registry& r)
                                     "(kept in bad_events), by source.",
                                     {"source"})),
       identity_links(r.counter("funnelhouse_identity_links_total",
-                               "Anonymous ids newly tied to a user id (identify, alias, or an "
-                               "event carrying both).")
+                               "Links of an anonymous (or previous) id to a user id applied by "
+                               "this server's loader (identify, alias, or an event carrying "
+                               "both).")
                          .get()),
       identity_conflicts(r.counter("funnelhouse_identity_conflicts_total",
                                    "Links refused because the anonymous id already belongs to "

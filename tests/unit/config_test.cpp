@@ -152,6 +152,11 @@ TEST(Config, ConfigFileProblemsNameTheFileAndLine) {
     const auto shapeless = dir.write("c.env", "listen 127.0.0.1:1\n");
     EXPECT_EQ(error_of({"--config", shapeless.string()}),
               shapeless.string() + ":1: expected NAME=value");
+    // A value written without its name is not echoed: it may hold a password.
+    const auto nameless =
+        dir.write("e.env", "postgresql://fh:pa55word@db/fh?sslmode=require\n");
+    EXPECT_EQ(error_of({"--config", nameless.string()}),
+              nameless.string() + ":1: expected NAME=value");
     const auto secret = dir.write("d.env", "FUNNELHOUSE_ADMIN_TOKEN=short\n");
     const auto message = error_of({"--config", secret.string()});
     EXPECT_EQ(message, secret.string() +
@@ -163,8 +168,16 @@ TEST(Config, ConfigFileProblemsNameTheFileAndLine) {
 TEST(Config, UnknownFunnelhouseEnvironmentVariableIsAnError) {
     EXPECT_EQ(error_of({"serve"}, {{"FUNNELHOUSE_SPOOL_MAXBYTES", "1"}}),
               "unknown environment variable FUNNELHOUSE_SPOOL_MAXBYTES (see --help)");
-    // Other variables are none of its business.
-    EXPECT_EQ(error_of({"serve"}, {{"PATH", "/bin"}, {"FUNNELHOUSEX", "1"}}), "");
+    // Other variables are none of its business, nor what Kubernetes and
+    // Docker links inject for a service named funnelhouse.
+    EXPECT_EQ(error_of({"serve"}, {{"PATH", "/bin"},
+                                   {"FUNNELHOUSEX", "1"},
+                                   {"FUNNELHOUSE_SERVICE_HOST", "10.0.0.1"},
+                                   {"FUNNELHOUSE_PORT", "tcp://10.0.0.1:8080"},
+                                   {"FUNNELHOUSE_PORT_8080_TCP_ADDR", "10.0.0.1"}}),
+              "");
+    // --help works whatever the environment holds.
+    EXPECT_TRUE(parse_with({"--help"}, {{"FUNNELHOUSE_SPOOL_MAXBYTES", "1"}}).help);
 }
 
 TEST(Config, AdminListenerTokenAndLogFormat) {
