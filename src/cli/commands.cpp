@@ -106,10 +106,7 @@ void observe_spool(metrics::Registry& registry, spool::Spool& spool,
         free_disk->set(static_cast<double>(status.free_disk_bytes));
         accepting->set(status.refusing ? 0 : 1);
         quarantined->set(static_cast<double>(status.quarantined_records));
-        double age = 0;
-        if (const auto since = loader.oldest_unloaded())
-            age = std::max(0.0, std::chrono::duration<double>(common::now() - *since).count());
-        oldest->set(age);
+        oldest->set(loader.oldest_unloaded_age_seconds().value_or(0.0));
     });
 }
 

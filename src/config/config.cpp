@@ -51,6 +51,22 @@ std::function<std::string(Config&, const std::string&)> path_setting(
     };
 }
 
+// One of two words, each standing for a value of `field`.
+template <typename Enum>
+std::function<std::string(Config&, const std::string&)> choice_setting(
+    Enum Config::*field, const char* first, Enum first_value, const char* second,
+    Enum second_value) {
+    return [=](Config& config, const std::string& value) -> std::string {
+        if (value == first)
+            config.*field = first_value;
+        else if (value == second)
+            config.*field = second_value;
+        else
+            return std::string("must be ") + first + " or " + second;
+        return {};
+    };
+}
+
 // host:port, with [v6] brackets allowed around the host.
 std::string parse_host_port(const std::string& v, std::string& host_out, std::uint16_t& port_out) {
     const auto colon = v.rfind(':');
@@ -141,15 +157,9 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_ACK", "--ack", "durable",
                     "when a request is answered 200: durable (its events are synced to the "
                     "spool on disk) or loaded (they are committed in PostgreSQL)",
-                    false, [](Config& c, const std::string& v) -> std::string {
-                        if (v == "durable")
-                            c.ack_mode = AckMode::durable;
-                        else if (v == "loaded")
-                            c.ack_mode = AckMode::loaded;
-                        else
-                            return "must be durable or loaded";
-                        return {};
-                    }});
+                    false,
+                    choice_setting(&Config::ack_mode, "durable", AckMode::durable, "loaded",
+                                   AckMode::loaded)});
     list.push_back({"FUNNELHOUSE_SPOOL_DIR", "--spool-dir", "spool",
                     "folder of the write-ahead spool (one server per folder; keep it on a "
                     "persistent volume)",
@@ -245,15 +255,8 @@ std::vector<Setting> make_settings() {
                     }});
     list.push_back({"FUNNELHOUSE_LOG_FORMAT", "--log-format", "json",
                     "json (one object per line: time, level, message) or text", false,
-                    [](Config& c, const std::string& v) -> std::string {
-                        if (v == "json")
-                            c.log_format = LogFormat::json;
-                        else if (v == "text")
-                            c.log_format = LogFormat::text;
-                        else
-                            return "must be json or text";
-                        return {};
-                    }});
+                    choice_setting(&Config::log_format, "json", LogFormat::json, "text",
+                                   LogFormat::text)});
     return list;
 }
 

@@ -27,6 +27,7 @@
 #include "funnelhouse/ingest/request.hpp"
 #include "funnelhouse/loader/error.hpp"
 #include "funnelhouse/metrics/instruments.hpp"
+#include "funnelhouse/metrics/tally.hpp"
 #include "funnelhouse/spool/error.hpp"
 #include "funnelhouse/spool/format.hpp"
 
@@ -106,10 +107,8 @@ std::pair<unsigned, std::string> readiness(const Shared& shared) {
                      {"min_free_disk_bytes", status.min_free_bytes},
                      {"quarantined_records", status.quarantined_records},
                      {"damaged_at_runtime", status.damaged_at_runtime}};
-    if (const auto oldest = shared.loader.oldest_unloaded()) {
-        const auto age = std::chrono::duration<double>(common::now() - *oldest).count();
-        spool["oldest_unloaded_age_seconds"] = std::max(0.0, age);
-    }
+    if (const auto age = shared.loader.oldest_unloaded_age_seconds())
+        spool["oldest_unloaded_age_seconds"] = *age;
     ordered moved = ordered::array();
     for (const auto& path : status.recovery.moved_aside) moved.push_back(path.string());
     spool["recovery"] = {{"records", status.recovery.records},
@@ -152,48 +151,20 @@ bool same_secret(std::string_view given, std::string_view expected) {
     return difference == 0;
 }
 
-// What a request's messages became, counted once its answer is 200.
-class Tally {
-  public:
-    void add(common::Source source, std::string_view reason, std::string_view event) {
-        for (auto& row : rows_)
-            if (row.source == source && row.reason == reason && row.event == event) {
-                ++row.count;
-                return;
-            }
-        rows_.push_back({source, std::string(reason), std::string(event), 1});
-    }
-    void record(metrics::Instruments& metrics) const {
-        for (const auto& row : rows_) {
-            const auto source = common::to_string(row.source);
-            if (row.reason.empty())
-                metrics.events_accepted.with({source, row.event}).inc(row.count);
-            else
-                metrics.events_rejected.with({source, row.reason, row.event}).inc(row.count);
-        }
-    }
-
-  private:
-    struct Row {
-        common::Source source;
-        std::string reason;  // empty: accepted
-        std::string event;
-        double count;
-    };
-    std::vector<Row> rows_;
-};
-
-std::shared_ptr<Tally> tally_of(const ingest::RequestOutcome& outcome,
-                                const schema::SchemaRegistry& registry) {
-    auto tally = std::make_shared<Tally>();
-    for (const auto& event : outcome.events) tally->add(event.source, {}, event.event_name);
+// What a request's messages became, counted once its answer is 200 (a
+// refused request is sent again).
+void tally_outcome(const ingest::RequestOutcome& outcome, const schema::SchemaRegistry& registry,
+                   metrics::Instruments& metrics, metrics::Tally& tally) {
+    for (const auto& event : outcome.events)
+        tally.add(metrics.events_accepted, {common::to_string(event.source), event.event_name});
     for (const auto& bad : outcome.bad_events) {
         const bool known = bad.event_name && registry.newest(*bad.event_name) != nullptr;
-        tally->add(bad.source, bad.reason, known ? std::string_view(*bad.event_name)
-                                                 : metrics::kUnknownEvent);
+        tally.add(metrics.events_rejected,
+                  {common::to_string(bad.source), bad.reason,
+                   known ? std::string_view(*bad.event_name) : metrics::kUnknownEvent});
     }
-    return tally;
 }
+
 class Session : public std::enable_shared_from_this<Session> {
   public:
     Session(tcp::socket&& socket, Shared& shared, bool admin)
@@ -274,7 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
         // With an admin listener, admin routes are served there only, and the
         // ingest API on the main listener only.
         const bool admin_here = admin_ || !shared_.config.admin_listen_set;
-        if (is_admin_route(path) && admin_here) return answer_admin(path, request);
+        if (is_admin_route(path) && admin_here) return answer_admin(request);
         if (!is_ingest_route(path) || admin_)
             return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
         if (request.method() == bhttp::verb::options) return answer_preflight();
@@ -291,8 +262,7 @@ class Session : public std::enable_shared_from_this<Session> {
         auto outcome = std::make_shared<ingest::RequestOutcome>(
             ingest::process_request(input, shared_.keys, shared_.registry, shared_.ingest));
         if (outcome->error) return send_error(outcome->error, outcome->error_message);
-        // Counted once the answer is 200: a refused request is sent again.
-        tally_ = tally_of(*outcome, shared_.registry);
+        tally_outcome(*outcome, shared_.registry, shared_.metrics, tally_);
 
         const std::size_t accepted = outcome->events.size();
         if (outcome->events.empty() && outcome->bad_events.empty())
@@ -337,8 +307,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
     }
 
-    void answer_admin(std::string_view path,
-                      const bhttp::request<bhttp::string_body>& request) {
+    void answer_admin(const bhttp::request<bhttp::string_body>& request) {
         if (request.method() != bhttp::verb::get)
             return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
         if (!shared_.config.admin_token.empty()) {
@@ -389,7 +358,7 @@ class Session : public std::enable_shared_from_this<Session> {
         // Counted as unanswered until the answer is written: shutdown waits.
         answering_deferred_ = true;
         if (error) return send_error(error, refusal_message(error, shared_.config));
-        if (tally_) tally_->record(shared_.metrics);
+        tally_.record();
         send(bhttp::status::ok, ingest::spooled_body(accepted, outcome));
     }
 
@@ -398,7 +367,7 @@ class Session : public std::enable_shared_from_this<Session> {
         answering_deferred_ = true;
         if (result.error)
             return send_error(result.error, refusal_message(result.error, shared_.config));
-        if (tally_) tally_->record(shared_.metrics);
+        tally_.record();
         send(bhttp::status::ok,
              ingest::accepted_body(accepted, result.duplicates, result.collisions, outcome));
     }
@@ -448,7 +417,7 @@ class Session : public std::enable_shared_from_this<Session> {
         shared_.metrics.http_requests.with({route_, status}).inc();
         shared_.metrics.http_request_seconds.with({route_}).observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
-        tally_.reset();
+        tally_.clear();
         if (answering_deferred_) {
             answering_deferred_ = false;
             --shared_.unanswered;
@@ -488,7 +457,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool admin_;  // accepted on the admin listener
     std::string route_ = "other";  // the metrics label of the current request
     std::chrono::steady_clock::time_point started_;
-    std::shared_ptr<Tally> tally_;
+    metrics::Tally tally_;  // the current request's events, until it is answered
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;

@@ -8,6 +8,7 @@
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/loader/error.hpp"
 #include "funnelhouse/loader/writer.hpp"
+#include "funnelhouse/metrics/tally.hpp"
 #include "funnelhouse/spool/format.hpp"
 
 namespace funnelhouse::loader {
@@ -124,10 +125,11 @@ void Loader::expire_waiters(bool all, std::error_code error) {
     for (auto& done : expired) done(LoadOutcome{error});
 }
 
-std::optional<common::timestamp> Loader::oldest_unloaded() const {
+std::optional<double> Loader::oldest_unloaded_age_seconds() const {
     const auto micros = oldest_unloaded_.load();
     if (micros == 0) return std::nullopt;
-    return common::timestamp{std::chrono::microseconds{micros}};
+    const common::timestamp spooled{std::chrono::microseconds{micros}};
+    return std::max(0.0, std::chrono::duration<double>(common::now() - spooled).count());
 }
 
 void Loader::run() {
@@ -321,18 +323,20 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
         metrics_.loader_batches.inc();
         metrics_.identity_links.inc(static_cast<double>(identity.links));
         metrics_.identity_conflicts.inc(static_cast<double>(identity.conflicts));
+        metrics::Tally fate_counts;
         for (std::size_t i = 0; i < events.size(); ++i) {
             const std::string_view source = common::to_string(events[i]->source);
             switch (fates[i]) {
                 case Fate::inserted:
-                    metrics_.events_inserted.with({source, events[i]->event_name}).inc();
+                    fate_counts.add(metrics_.events_inserted, {source, events[i]->event_name});
                     break;
                 case Fate::duplicate:
-                    metrics_.events_deduplicated.with({source, events[i]->event_name}).inc();
+                    fate_counts.add(metrics_.events_deduplicated, {source, events[i]->event_name});
                     break;
-                case Fate::collision: metrics_.event_id_collisions.with({source}).inc(); break;
+                case Fate::collision: fate_counts.add(metrics_.event_id_collisions, {source}); break;
             }
         }
+        fate_counts.record();
         batches_committed_.fetch_add(1);
         // Fates come in the order the events were given: request by request.
         std::size_t next = 0;

@@ -129,34 +129,46 @@ FROM (SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage
 WHERE e.event_id = s.event_id AND e.server_received_at IS NULL
 )sql";
 
+// The links this batch brings that are not known yet: rows that now hold
+// both ids (a merged browser and server copy included), and aliases, which
+// link through their previous id only. The first occurrence of each pair.
+constexpr const char* kStageNewLinks = R"sql(
+INSERT INTO funnelhouse_links_stage (anonymous_id, user_id, kind, occurred_at, event_id, seq)
+SELECT DISTINCT ON (c.anonymous_id, c.user_id) c.*
+FROM (SELECT e.anonymous_id, e.user_id,
+             CASE WHEN e.event_type = 'identify' THEN 'identify' ELSE 'event' END AS kind,
+             e.occurred_at, e.event_id, s.seq
+      FROM funnelhouse_events_stage s JOIN events e USING (event_id)
+      WHERE s.fate IS DISTINCT FROM 'collision' AND e.event_type <> 'alias'
+        AND e.anonymous_id IS NOT NULL AND e.user_id IS NOT NULL
+      UNION ALL
+      SELECT previous_id, user_id, 'alias', occurred_at, event_id, seq
+      FROM funnelhouse_events_stage
+      WHERE event_type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL
+        AND fate IS DISTINCT FROM 'collision') c
+WHERE NOT EXISTS (SELECT 1 FROM identity_links l
+                  WHERE l.anonymous_id = c.anonymous_id AND l.user_id = c.user_id)
+ORDER BY c.anonymous_id, c.user_id, c.occurred_at, c.seq
+)sql";
+
 // Every id seen gets a person of its own until a link says otherwise, with
 // one exception: a user id that an alias already named as its previous id
 // (the alias arrived first, through another server or after a retry) joins
 // the alias's person, unless that alias was refused as a conflict.
 //
-// The link lock is taken here, before any row of identity_map is written,
-// by every batch that will need it: one that brings a new user id (so that an
-// alias applied by another loader at the same time is either seen here or
-// sees this user id) and one that brings a new link (applied below under the
-// same lock). Taking it before writing any identity row keeps one lock order
-// for all loaders: a lock holder may wait for a row, but a row holder never
-// waits for the lock.
+// Links are applied under a lock all loaders share (merges must not
+// interleave). It is taken here, before any row of identity_map is written,
+// by every batch that brings a new link or a new user id (so that an alias
+// applied by another loader at the same time is either seen here or sees
+// this user id). One lock order for all loaders: a lock holder may wait for
+// a row, but a row holder never waits for the lock.
 constexpr const char* kLockForNewIdentities = R"sql(
 SELECT pg_advisory_xact_lock(7311402118550210)
-WHERE EXISTS (SELECT 1 FROM funnelhouse_events_stage s
+WHERE EXISTS (SELECT 1 FROM funnelhouse_links_stage)
+   OR EXISTS (SELECT 1 FROM funnelhouse_events_stage s
               WHERE s.user_id IS NOT NULL AND s.fate IS DISTINCT FROM 'collision'
                 AND NOT EXISTS (SELECT 1 FROM identity_map m
                                 WHERE m.id_type = 'user' AND m.id = s.user_id))
-   OR EXISTS (SELECT 1 FROM funnelhouse_events_stage s JOIN events e USING (event_id)
-              WHERE s.fate IS DISTINCT FROM 'collision' AND e.event_type <> 'alias'
-                AND e.anonymous_id IS NOT NULL AND e.user_id IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM identity_links l
-                                WHERE l.anonymous_id = e.anonymous_id AND l.user_id = e.user_id))
-   OR EXISTS (SELECT 1 FROM funnelhouse_events_stage s
-              WHERE s.event_type = 'alias' AND s.previous_id IS NOT NULL
-                AND s.user_id IS NOT NULL AND s.fate IS DISTINCT FROM 'collision'
-                AND NOT EXISTS (SELECT 1 FROM identity_links l
-                                WHERE l.anonymous_id = s.previous_id AND l.user_id = s.user_id))
 )sql";
 
 constexpr const char* kMapNewIds = R"sql(
@@ -183,42 +195,23 @@ ORDER BY id_type, id
 ON CONFLICT (id_type, id) DO NOTHING
 )sql";
 
-// Links this batch makes that are not known yet are applied one by one, in
-// the order they happened, under a lock shared by all loaders (merges must
-// not interleave). Known links cost one index probe each and take no lock.
+// The staged links, in the order they happened, under the lock taken above.
+// A link another loader applied while this one waited for the lock is
+// skipped. Links known before the batch are never staged: each cost one index
+// probe, and a batch with nothing new takes no lock.
 constexpr const char* kApplyNewLinks = R"sql(
 DO $$
 DECLARE
     link record;
-    locked boolean := false;
     links bigint := 0;
     conflicts bigint := 0;
 BEGIN
     FOR link IN
-        SELECT * FROM (
-            SELECT DISTINCT ON (c.anonymous_id, c.user_id) c.*
-            FROM (-- Rows of this batch that now hold both ids (a merged browser and
-                  -- server copy included). An alias links through its previous id only.
-                  SELECT e.anonymous_id, e.user_id,
-                         CASE WHEN e.event_type = 'identify' THEN 'identify' ELSE 'event' END AS kind,
-                         e.occurred_at, e.event_id, s.seq
-                  FROM funnelhouse_events_stage s JOIN events e USING (event_id)
-                  WHERE s.fate IS DISTINCT FROM 'collision' AND e.event_type <> 'alias'
-                    AND e.anonymous_id IS NOT NULL AND e.user_id IS NOT NULL
-                  UNION ALL
-                  SELECT previous_id, user_id, 'alias', occurred_at, event_id, seq
-                  FROM funnelhouse_events_stage
-                  WHERE event_type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL
-                    AND fate IS DISTINCT FROM 'collision') c
-            WHERE NOT EXISTS (SELECT 1 FROM identity_links l
-                              WHERE l.anonymous_id = c.anonymous_id AND l.user_id = c.user_id)
-            ORDER BY c.anonymous_id, c.user_id, c.occurred_at, c.seq) first_links
+        SELECT * FROM funnelhouse_links_stage c
+        WHERE NOT EXISTS (SELECT 1 FROM identity_links l
+                          WHERE l.anonymous_id = c.anonymous_id AND l.user_id = c.user_id)
         ORDER BY occurred_at, seq
     LOOP
-        IF NOT locked THEN
-            PERFORM pg_advisory_xact_lock(7311402118550210);
-            locked := true;
-        END IF;
         PERFORM funnelhouse_link(link.anonymous_id, link.user_id, link.kind, link.occurred_at,
                                  link.event_id);
         IF EXISTS (SELECT 1 FROM identity_conflicts
@@ -296,6 +289,11 @@ void prepare_staging(pqxx::connection& connection) {
         " reason text, route text, write_key_name text, source text,"
         " received_at timestamptz, batch_sent_at timestamptz)"
         " ON COMMIT DELETE ROWS");
+    setup.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS funnelhouse_links_stage ("
+        " anonymous_id text, user_id text, kind text, occurred_at timestamptz, event_id text,"
+        " seq bigint)"
+        " ON COMMIT DELETE ROWS");
 }
 
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
@@ -359,7 +357,8 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
     // on an empty stage. The last statement reports the fates.
     static const std::string kApplyBatch =
         std::string(kInsertFirstCopies) + ";" + kMarkCollisions + ";" + kStoreCollisions + ";" +
-        kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kLockForNewIdentities + ";" + kMapNewIds + ";" + kApplyNewLinks +
+        kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kStageNewLinks + ";" +
+        kLockForNewIdentities + ";" + kMapNewIds + ";" + kApplyNewLinks +
         ";" + kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
     for (const auto& r : txn.exec(kApplyBatch)) {
         if (r[0].as<long long>() < 0) {

@@ -20,14 +20,16 @@ bool valid_label_name(std::string_view name) {
     return true;
 }
 
-std::string escape_help(std::string_view help) {
+std::string escape(std::string_view text, bool quote) {
     std::string out;
-    out.reserve(help.size());
-    for (const char c : help) {
+    out.reserve(text.size());
+    for (const char c : text) {
         if (c == '\\')
             out += "\\\\";
         else if (c == '\n')
             out += "\\n";
+        else if (c == '"' && quote)
+            out += "\\\"";
         else
             out += c;
     }
@@ -69,7 +71,7 @@ const char* type_name(Type type) {
 
 template <typename Metric>
 void render_header(std::string& out, const Family<Metric>& family, Type type) {
-    out += "# HELP " + family.name() + " " + escape_help(family.help()) + "\n";
+    out += "# HELP " + family.name() + " " + escape(family.help(), false) + "\n";
     out += "# TYPE " + family.name() + " " + type_name(type) + "\n";
 }
 
@@ -149,10 +151,15 @@ Family<Metric>::Family(std::string name, std::string help, std::vector<std::stri
       bounds_(std::move(bounds)) {}
 
 template <typename Metric>
-Metric& Family<Metric>::with(const std::vector<std::string_view>& values) {
+Metric& Family<Metric>::with(std::span<const std::string_view> values) {
     if (values.size() != label_names_.size())
         throw std::invalid_argument(name_ + " takes " + std::to_string(label_names_.size()) +
                                     " label values, not " + std::to_string(values.size()));
+    {
+        std::shared_lock lock(mutex_);
+        const auto found = series_.find(values);
+        if (found != series_.end()) return *found->second;
+    }
     std::lock_guard lock(mutex_);
     auto found = series_.find(values);
     if (found != series_.end()) return *found->second;
@@ -170,7 +177,7 @@ Metric& Family<Metric>::with(const std::vector<std::string_view>& values) {
 template <typename Metric>
 void Family<Metric>::each(
     const std::function<void(const std::vector<std::string>&, const Metric&)>& visit) const {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     for (const auto& [values, metric] : series_) visit(values, *metric);
 }
 
@@ -257,21 +264,7 @@ std::string Registry::render() const {
     return out;
 }
 
-std::string escape_label_value(std::string_view value) {
-    std::string out;
-    out.reserve(value.size());
-    for (const char c : value) {
-        if (c == '\\')
-            out += "\\\\";
-        else if (c == '"')
-            out += "\\\"";
-        else if (c == '\n')
-            out += "\\n";
-        else
-            out += c;
-    }
-    return out;
-}
+std::string escape_label_value(std::string_view value) { return escape(value, true); }
 
 std::string format_value(double value) {
     if (std::isnan(value)) return "NaN";

@@ -91,6 +91,16 @@ int wait_for(pid_t pid, std::chrono::milliseconds timeout) {
     }
 }
 
+// SIGTERM, then the exit code (-1 after killing it at the timeout); forgets
+// the pid.
+int terminate(pid_t& pid, std::chrono::seconds timeout) {
+    if (pid <= 0) return -1;
+    kill(pid, SIGTERM);
+    const int code = wait_for(pid, timeout);
+    pid = -1;
+    return code;
+}
+
 }  // namespace
 
 RunResult run_funnelhouse(const std::vector<std::string>& args, const Env& env,
@@ -161,13 +171,7 @@ void ServerProcess::start(const Env& env, std::chrono::seconds timeout) {
     throw std::runtime_error("funnelhouse serve did not start in time: " + read_all(err_file_));
 }
 
-int ServerProcess::stop(std::chrono::seconds timeout) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    const int code = wait_for(pid_, timeout);
-    pid_ = -1;
-    return code;
-}
+int ServerProcess::stop(std::chrono::seconds timeout) { return terminate(pid_, timeout); }
 
 void ServerProcess::kill_now() {
     if (pid_ <= 0) return;
@@ -192,23 +196,7 @@ BackgroundProgram::~BackgroundProgram() {
     std::filesystem::remove(err_file_, ec);
 }
 
-bool BackgroundProgram::running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-    }
-    return true;
-}
-
-int BackgroundProgram::stop(std::chrono::seconds timeout) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    const int code = wait_for(pid_, timeout);
-    pid_ = -1;
-    return code;
-}
+int BackgroundProgram::stop(std::chrono::seconds timeout) { return terminate(pid_, timeout); }
 
 std::string BackgroundProgram::stderr_text() const { return read_all(err_file_); }
 

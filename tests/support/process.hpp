@@ -69,7 +69,6 @@ class BackgroundProgram {
     BackgroundProgram(const BackgroundProgram&) = delete;
     BackgroundProgram& operator=(const BackgroundProgram&) = delete;
 
-    bool running();
     // Sends SIGTERM and returns the exit code (-1 when it had to be killed).
     int stop(std::chrono::seconds timeout = std::chrono::seconds(10));
     std::string stderr_text() const;

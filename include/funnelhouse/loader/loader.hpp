@@ -63,8 +63,9 @@ class Loader {
     bool forget(std::uint64_t ticket);
 
     bool database_connected() const { return connected_.load(); }
-    // When the oldest record not yet loaded was spooled, if one is loading.
-    std::optional<common::timestamp> oldest_unloaded() const;
+    // How long ago the oldest record not yet loaded was spooled, in seconds,
+    // if one is loading.
+    std::optional<double> oldest_unloaded_age_seconds() const;
     std::uint64_t batches_committed() const { return batches_committed_.load(); }
 
   private:

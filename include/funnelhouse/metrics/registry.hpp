@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,7 +65,7 @@ enum class Type { counter, gauge, histogram };
 struct LabelsLess {
     using is_transparent = void;
     template <typename A, typename B>
-    bool operator()(const std::vector<A>& a, const std::vector<B>& b) const {
+    bool operator()(const A& a, const B& b) const {
         return std::lexicographical_compare(
             a.begin(), a.end(), b.begin(), b.end(),
             [](const auto& x, const auto& y) { return std::string_view{x} < std::string_view{y}; });
@@ -79,9 +81,13 @@ class Family {
            std::vector<double> bounds = {});
 
     // The series with these label values (as many as the family has label
-    // names), created at first use.
-    Metric& with(const std::vector<std::string_view>& values);
-    Metric& get() { return with({}); }
+    // names), created at first use. Finding an existing series allocates
+    // nothing and takes a shared lock only.
+    Metric& with(std::span<const std::string_view> values);
+    Metric& with(std::initializer_list<std::string_view> values) {
+        return with(std::span<const std::string_view>(values.begin(), values.size()));
+    }
+    Metric& get() { return with(std::span<const std::string_view>{}); }
 
     const std::string& name() const { return name_; }
     const std::string& help() const { return help_; }
@@ -95,7 +101,7 @@ class Family {
     std::string help_;
     std::vector<std::string> label_names_;
     std::vector<double> bounds_;
-    mutable std::mutex mutex_;
+    mutable std::shared_mutex mutex_;
     std::map<std::vector<std::string>, std::unique_ptr<Metric>, LabelsLess> series_;
 };
 
@@ -133,7 +139,7 @@ class Registry {
 };
 
 // Escapes a label value for the text format: backslash, double quote and
-// line feed.
+// line feed (HELP text escapes the same but the quote).
 std::string escape_label_value(std::string_view value);
 // Formats a sample value as Prometheus reads it (NaN, +Inf, -Inf, numbers).
 std::string format_value(double value);
