@@ -42,7 +42,7 @@ pg_start() {
   PGPORT=$(pg_free_port "$first_port")
   export PGPORT
   pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on}" start >/dev/null || {
+    -o "-p $PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on} ${PG_OPTIONS:-}" start >/dev/null || {
     cat "$dir/server.log" >&2
     return 1
   }

@@ -1,0 +1,167 @@
+// The raw ceiling for bench/run: how fast this PostgreSQL takes the rows the
+// benchmark's traffic becomes, with nothing in front of it. The rows are made
+// by the server's own request processing (parse, validate, map), encoded in
+// COPY text beforehand, then streamed with one COPY into a fresh copy of the
+// `events` table (same columns, defaults, constraints and indexes) and
+// committed. Only the COPY and the commit are timed. Prints one JSON line.
+//
+//   funnelhouse_ceiling --database-url URL --schemas-dir DIR [--rows 400000]
+//                       [--indexes all|primary-key]
+//
+// --indexes primary-key leaves out the secondary indexes: what the table
+// would take if the models did not need them.
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "funnelhouse/common/base64.hpp"
+#include "funnelhouse/db/copy_text.hpp"
+#include "funnelhouse/ingest/request.hpp"
+#include "traffic.hpp"
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+struct Connection {
+    PGconn* raw;
+    ~Connection() { PQfinish(raw); }
+};
+
+void exec(PGconn* connection, const std::string& sql, ExecStatusType expected = PGRES_COMMAND_OK) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(connection, sql.c_str()),
+                                                         &PQclear);
+    if (PQresultStatus(result.get()) != expected)
+        throw std::runtime_error(sql.substr(0, 60) + ": " + PQerrorMessage(connection));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    std::string url;
+    std::string schemas;
+    std::size_t rows = 400'000;
+    bool primary_key_only = false;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string name = argv[i];
+        const std::string value = argv[i + 1];
+        if (name == "--database-url")
+            url = value;
+        else if (name == "--schemas-dir")
+            schemas = value;
+        else if (name == "--rows")
+            rows = std::stoul(value);
+        else if (name == "--indexes" && (value == "all" || value == "primary-key"))
+            primary_key_only = value == "primary-key";
+        else
+            throw std::runtime_error("unknown option " + name);
+    }
+    if (url.empty() || schemas.empty())
+        throw std::runtime_error(
+            "usage: funnelhouse_ceiling --database-url URL --schemas-dir DIR [--rows N]"
+            " [--indexes all|primary-key]");
+
+    using namespace funnelhouse;
+    const auto registry = schema::SchemaRegistry::load(schemas);
+    const auto keys = ingest::WriteKeyRing::from_json_text(
+        R"([{"name":"bench","key":"ceiling-key","source":"server"}])", "ceiling");
+    const auto authorization = "Basic " + common::base64_encode("ceiling-key:");
+    const ingest::IngestSettings settings;
+
+    // Encode first: the same events the benchmark posts, without copies.
+    bench::TrafficStream traffic("ceiling", 100, 0);
+    std::string text;
+    db::CopyRow row;
+    std::size_t encoded = 0;
+    while (encoded < rows) {
+        const auto request = traffic.next();
+        const auto outcome = ingest::process_request(
+            {"/v1/batch", request.body, authorization, common::now(), "", ""}, keys, registry,
+            settings);
+        if (outcome.error || !outcome.bad_events.empty())
+            throw std::runtime_error("the traffic does not pass the contracts: " +
+                                     outcome.error_message + outcome.rejected_json);
+        for (const auto& event : outcome.events) {
+            if (encoded == rows) break;
+            ++encoded;
+            row.clear();
+            row.field(event.event_id);
+            row.field(event.event_name);
+            row.field(event.event_type);
+            row.field(event.schema_version);
+            row.field_or_null(event.anonymous_id);
+            row.field_or_null(event.user_id);
+            row.field_or_null(event.group_id);
+            row.field_or_null(event.previous_id);
+            row.field(common::format_timestamp(event.occurred_at));
+            if (event.original_timestamp)
+                row.field(common::format_timestamp(*event.original_timestamp));
+            else
+                row.null();
+            if (event.sent_at)
+                row.field(common::format_timestamp(*event.sent_at));
+            else
+                row.null();
+            row.field(common::format_timestamp(event.received_at));
+            row.field(event.properties);
+            row.field(event.context);
+            row.field(event.write_key_name);
+            row.field(common::to_string(event.source));
+            row.field(common::format_timestamp(event.received_at));
+            text += row.line();
+            text += '\n';
+        }
+    }
+
+    Connection connection{PQconnectdb(url.c_str())};
+    if (PQstatus(connection.raw) != CONNECTION_OK)
+        throw std::runtime_error(std::string("cannot connect: ") + PQerrorMessage(connection.raw));
+    exec(connection.raw, "DROP TABLE IF EXISTS ceiling_events");
+    exec(connection.raw, primary_key_only
+                             ? "CREATE TABLE ceiling_events (LIKE events INCLUDING DEFAULTS"
+                               " INCLUDING CONSTRAINTS, PRIMARY KEY (event_id))"
+                             : "CREATE TABLE ceiling_events (LIKE events INCLUDING ALL)");
+    exec(connection.raw, "CHECKPOINT");
+
+    const auto started = steady::now();
+    exec(connection.raw, "BEGIN");
+    exec(connection.raw,
+         "COPY ceiling_events (event_id, event_name, event_type, schema_version, anonymous_id,"
+         " user_id, group_id, previous_id, occurred_at, original_timestamp, sent_at, received_at,"
+         " properties, context, write_key_name, source, server_received_at) FROM STDIN",
+         PGRES_COPY_IN);
+    constexpr std::size_t chunk = 1 << 20;
+    for (std::size_t at = 0; at < text.size(); at += chunk) {
+        const auto size = std::min(chunk, text.size() - at);
+        if (PQputCopyData(connection.raw, text.data() + at, static_cast<int>(size)) != 1)
+            throw std::runtime_error(PQerrorMessage(connection.raw));
+    }
+    if (PQputCopyEnd(connection.raw, nullptr) != 1)
+        throw std::runtime_error(PQerrorMessage(connection.raw));
+    std::unique_ptr<PGresult, decltype(&PQclear)> copied(PQgetResult(connection.raw), &PQclear);
+    if (PQresultStatus(copied.get()) != PGRES_COMMAND_OK)
+        throw std::runtime_error(std::string("COPY: ") + PQerrorMessage(connection.raw));
+    while (PGresult* rest = PQgetResult(connection.raw)) PQclear(rest);
+    exec(connection.raw, "COMMIT");
+    const double seconds = std::chrono::duration<double>(steady::now() - started).count();
+
+    std::unique_ptr<PGresult, decltype(&PQclear)> count(
+        PQexec(connection.raw, "SELECT count(*) FROM ceiling_events"), &PQclear);
+    const auto stored = std::stoull(PQgetvalue(count.get(), 0, 0));
+    exec(connection.raw, "DROP TABLE ceiling_events");
+    exec(connection.raw, "CHECKPOINT");
+    if (stored != rows) throw std::runtime_error("ceiling: stored " + std::to_string(stored));
+    nlohmann::json report = {{"rows", rows},
+                             {"bytes", text.size()},
+                             {"seconds", seconds},
+                             {"rows_per_second", static_cast<double>(rows) / seconds}};
+    std::cout << report.dump() << std::endl;
+    return 0;
+} catch (const std::exception& error) {
+    std::cerr << "funnelhouse_ceiling: " << error.what() << "\n";
+    return 1;
+}
