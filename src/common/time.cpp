@@ -94,14 +94,31 @@ std::string format_timestamp(timestamp value) {
     const auto day_start = floor<days>(value);
     const year_month_day date{day_start};
     const hh_mm_ss<microseconds> time{value - day_start};
-    char buffer[40];
-    std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
-                  static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                  static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
-                  static_cast<int>(time.minutes().count()),
-                  static_cast<int>(time.seconds().count()),
-                  static_cast<long long>(time.subseconds().count()));
-    return buffer;
+    const int year = static_cast<int>(date.year());
+    if (year < 0 || year > 9999) {
+        char buffer[48];
+        std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", year,
+                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                      static_cast<int>(time.hours().count()),
+                      static_cast<int>(time.minutes().count()),
+                      static_cast<int>(time.seconds().count()),
+                      static_cast<long long>(time.subseconds().count()));
+        return buffer;
+    }
+    // The loader formats several times per event: digits by hand, not printf.
+    std::string out = "0000-00-00T00:00:00.000000Z";
+    const auto put = [&out](std::size_t end, long long number, int digits) {
+        for (int i = 0; i < digits; ++i, number /= 10)
+            out[end - static_cast<std::size_t>(i)] = static_cast<char>('0' + number % 10);
+    };
+    put(3, year, 4);
+    put(6, static_cast<unsigned>(date.month()), 2);
+    put(9, static_cast<unsigned>(date.day()), 2);
+    put(12, time.hours().count(), 2);
+    put(15, time.minutes().count(), 2);
+    put(18, time.seconds().count(), 2);
+    put(25, time.subseconds().count(), 6);
+    return out;
 }
 
 timestamp now() {

@@ -1,6 +1,8 @@
 #include "funnelhouse/loader/writer.hpp"
 
+#include <algorithm>
 #include <array>
+#include <unordered_set>
 #include <pqxx/pqxx>
 
 // libpqxx 6.4 offers raw COPY lines only through tablewriter (deprecated in
@@ -8,6 +10,7 @@
 // loader escape each field once into a reused buffer.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include <pqxx/subtransaction>
 #include <pqxx/tablewriter>
 
 #include "funnelhouse/db/copy_text.hpp"
@@ -15,7 +18,7 @@
 namespace funnelhouse::loader {
 namespace {
 
-constexpr std::array<const char*, 17> kStageColumns = {"seq",
+constexpr std::array<const char*, 18> kStageColumns = {"seq",
                                                        "event_id",
                                                        "event_name",
                                                        "event_type",
@@ -31,16 +34,20 @@ constexpr std::array<const char*, 17> kStageColumns = {"seq",
                                                        "properties",
                                                        "context",
                                                        "write_key_name",
-                                                       "source"};
+                                                       "source",
+                                                       "fate"};
 
 constexpr std::array<const char*, 11> kBadEventColumns = {
     "bad_event_id", "event_id",       "event_name", "raw_event",   "errors",       "reason",
     "route",        "write_key_name", "source",     "received_at", "batch_sent_at"};
 
-// The first copy of each id in the batch; new ids become rows.
+// The first staged copy of each id; new ids become rows. Rows copied
+// straight into `events` (fate 'copied', see write_rows) are not staged
+// again; a later copy of such an id conflicts here and is merged below.
 constexpr const char* kInsertFirstCopies = R"sql(
 WITH firsts AS (
-    SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage ORDER BY event_id, seq
+    SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage WHERE fate IS NULL
+    ORDER BY event_id, seq
 ), inserted AS (
     INSERT INTO events (event_id, event_name, event_type, schema_version, anonymous_id, user_id,
                         group_id, previous_id, occurred_at, original_timestamp, sent_at,
@@ -132,14 +139,23 @@ WHERE e.event_id = s.event_id AND e.server_received_at IS NULL
 // The links this batch brings that are not known yet: rows that now hold
 // both ids (a merged browser and server copy included), and aliases, which
 // link through their previous id only. The first occurrence of each pair.
+// A row this batch created holds the ids of its staged copy; a later copy
+// merged into it is a duplicate, whose ids are read from the merged row.
 constexpr const char* kStageNewLinks = R"sql(
 INSERT INTO funnelhouse_links_stage (anonymous_id, user_id, kind, occurred_at, event_id, seq)
 SELECT DISTINCT ON (c.anonymous_id, c.user_id) c.*
-FROM (SELECT e.anonymous_id, e.user_id,
+FROM (SELECT anonymous_id, user_id,
+             CASE WHEN event_type = 'identify' THEN 'identify' ELSE 'event' END AS kind,
+             occurred_at, event_id, seq
+      FROM funnelhouse_events_stage
+      WHERE fate IN ('inserted', 'copied') AND event_type <> 'alias'
+        AND anonymous_id IS NOT NULL AND user_id IS NOT NULL
+      UNION ALL
+      SELECT e.anonymous_id, e.user_id,
              CASE WHEN e.event_type = 'identify' THEN 'identify' ELSE 'event' END AS kind,
              e.occurred_at, e.event_id, s.seq
       FROM funnelhouse_events_stage s JOIN events e USING (event_id)
-      WHERE s.fate IS DISTINCT FROM 'collision' AND e.event_type <> 'alias'
+      WHERE s.fate IS NULL AND e.event_type <> 'alias'
         AND e.anonymous_id IS NOT NULL AND e.user_id IS NOT NULL
       UNION ALL
       SELECT previous_id, user_id, 'alias', occurred_at, event_id, seq
@@ -255,19 +271,15 @@ FROM funnelhouse_bad_events_stage
 ON CONFLICT (bad_event_id) DO NOTHING
 )sql";
 
-// The fates of the events that got a row or collided (the rest are
-// duplicates), then one row (seq -1) with the identity counts.
+// The fates of the staged events that got a row or collided (the rest are
+// duplicates; copied rows are known already), then one row (seq -1) with the
+// identity counts.
 constexpr const char* kReportFates = R"sql(
-SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IS NOT NULL
+SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IN ('inserted', 'collision')
 UNION ALL
 SELECT -1, current_setting('funnelhouse.batch_links') || ' ' ||
            current_setting('funnelhouse.batch_conflicts')
 )sql";
-
-std::optional<std::string> format_optional(const std::optional<common::timestamp>& value) {
-    if (!value) return std::nullopt;
-    return common::format_timestamp(*value);
-}
 
 }  // namespace
 
@@ -296,62 +308,164 @@ void prepare_staging(pqxx::connection& connection) {
         " ON COMMIT DELETE ROWS");
 }
 
-std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
-                             const std::vector<const common::BadEvent*>& bad_events,
-                             IdentityCounts* identity) {
+namespace {
+
+constexpr std::array<const char*, 18> kEventColumns = {
+    "event_id",       "event_name",         "event_type",  "schema_version", "anonymous_id",
+    "user_id",        "group_id",           "previous_id", "occurred_at",    "original_timestamp",
+    "sent_at",        "received_at",        "properties",  "context",        "write_key_name",
+    "source",         "browser_received_at", "server_received_at"};
+
+// The fields of an event that both the stage and `events` start with.
+void identity_fields(db::CopyRow& row, const common::Event& event) {
+    row.field(std::string_view{event.event_id});
+    row.field(std::string_view{event.event_name});
+    row.field(std::string_view{event.event_type});
+    row.field(std::string_view{event.schema_version});
+    row.field_or_null(event.anonymous_id);
+    row.field_or_null(event.user_id);
+    row.field_or_null(event.group_id);
+    row.field_or_null(event.previous_id);
+}
+
+void optional_time(db::CopyRow& row, const std::optional<common::timestamp>& value) {
+    if (value)
+        row.field(common::format_timestamp(*value));
+    else
+        row.null();
+}
+
+// A text[] literal: {"a","b"} with backslashes and quotes escaped.
+std::string text_array(const std::vector<const common::Event*>& events) {
+    std::string out = "{";
+    for (const auto* event : events) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        for (const char c : event->event_id) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+// The events whose row this batch creates with a plain COPY: the first copy
+// of each id that `events` does not hold yet. They are the bulk of any
+// traffic, and a COPY straight into the table is the cheapest way in. Every
+// other copy goes through the stage (merges, collisions).
+std::vector<bool> new_first_copies(pqxx::transaction_base& txn,
+                                   const std::vector<const common::Event*>& events) {
+    std::unordered_set<std::string> known;
+    for (const auto& r : txn.exec_params(
+             "SELECT event_id FROM events WHERE event_id = ANY($1::text[])", text_array(events)))
+        known.emplace(r[0].c_str(), r[0].size());
+    std::vector<bool> direct(events.size(), false);
+    for (std::size_t i = 0; i < events.size(); ++i)
+        direct[i] = known.insert(events[i]->event_id).second;
+    return direct;
+}
+
+std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
+                                  const std::vector<const common::Event*>& events,
+                                  const std::vector<const common::BadEvent*>& bad_events,
+                                  IdentityCounts* identity, bool copy_new_rows) {
     std::vector<Fate> fates(events.size(), Fate::duplicate);
     if (events.empty() && bad_events.empty()) return fates;
     db::CopyRow row;
-    if (!events.empty()) {
-        {
-            pqxx::tablewriter writer(txn, "funnelhouse_events_stage", kStageColumns.begin(),
-                                     kStageColumns.end());
-            long long seq = 0;
-            for (const auto* event : events) {
-                row.clear();
-                row.field(std::to_string(seq++));
-                row.field(std::string_view{event->event_id});
-                row.field(std::string_view{event->event_name});
-                row.field(std::string_view{event->event_type});
-                row.field(std::string_view{event->schema_version});
-                row.field_or_null(event->anonymous_id);
-                row.field_or_null(event->user_id);
-                row.field_or_null(event->group_id);
-                row.field_or_null(event->previous_id);
-                row.field(common::format_timestamp(event->occurred_at));
-                row.field_or_null(format_optional(event->original_timestamp));
-                row.field_or_null(format_optional(event->sent_at));
-                row.field(common::format_timestamp(event->received_at));
-                row.field(std::string_view{event->properties});
-                row.field(std::string_view{event->context});
-                row.field(std::string_view{event->write_key_name});
-                row.field(common::to_string(event->source));
-                writer.write_raw_line(row.line());
+    std::vector<bool> direct(events.size(), false);
+    if (copy_new_rows && !events.empty()) direct = new_first_copies(txn, events);
+    // New rows go in the order of their ids: one lock order for all loaders.
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < events.size(); ++i)
+        if (direct[i]) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return events[a]->event_id < events[b]->event_id;
+    });
+    if (!order.empty()) {
+        pqxx::tablewriter writer(txn, "events", kEventColumns.begin(), kEventColumns.end());
+        for (const auto i : order) {
+            const auto& event = *events[i];
+            const auto received = common::format_timestamp(event.received_at);
+            row.clear();
+            identity_fields(row, event);
+            row.field(common::format_timestamp(event.occurred_at));
+            optional_time(row, event.original_timestamp);
+            optional_time(row, event.sent_at);
+            row.field(received);
+            row.field(std::string_view{event.properties});
+            row.field(std::string_view{event.context});
+            row.field(std::string_view{event.write_key_name});
+            row.field(common::to_string(event.source));
+            if (event.source == common::Source::browser) {
+                row.field(received);
+                row.null();
+            } else {
+                row.null();
+                row.field(received);
             }
-            writer.complete();
+            writer.write_raw_line(row.line());
+            fates[i] = Fate::inserted;
         }
+        writer.complete();
+    }
+    if (!events.empty()) {
+        // Every event is staged for the identity steps. A copied row needs
+        // only what they read: its ids, type, time and fate.
+        pqxx::tablewriter writer(txn, "funnelhouse_events_stage", kStageColumns.begin(),
+                                 kStageColumns.end());
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const auto& event = *events[i];
+            row.clear();
+            row.field(std::to_string(i));
+            if (direct[i]) {
+                row.field(std::string_view{event.event_id});
+                row.null();  // event_name
+                row.field(std::string_view{event.event_type});
+                row.null();  // schema_version
+                row.field_or_null(event.anonymous_id);
+                row.field_or_null(event.user_id);
+                row.null();  // group_id
+                row.field_or_null(event.previous_id);
+                row.field(common::format_timestamp(event.occurred_at));
+                for (int rest = 0; rest < 7; ++rest) row.null();  // original_timestamp to source
+                row.field("copied");
+            } else {
+                identity_fields(row, event);
+                row.field(common::format_timestamp(event.occurred_at));
+                optional_time(row, event.original_timestamp);
+                optional_time(row, event.sent_at);
+                row.field(common::format_timestamp(event.received_at));
+                row.field(std::string_view{event.properties});
+                row.field(std::string_view{event.context});
+                row.field(std::string_view{event.write_key_name});
+                row.field(common::to_string(event.source));
+                row.null();  // fate: to be decided
+            }
+            writer.write_raw_line(row.line());
+        }
+        writer.complete();
     }
     if (!bad_events.empty()) {
-        {
-            pqxx::tablewriter writer(txn, "funnelhouse_bad_events_stage", kBadEventColumns.begin(),
-                                     kBadEventColumns.end());
-            for (const auto* bad : bad_events) {
-                row.clear();
-                row.field(std::string_view{bad->bad_event_id});
-                row.field_or_null(bad->event_id);
-                row.field_or_null(bad->event_name);
-                row.field(std::string_view{bad->raw_event});
-                row.field(std::string_view{bad->errors});
-                row.field(std::string_view{bad->reason});
-                row.field(std::string_view{bad->route});
-                row.field(std::string_view{bad->write_key_name});
-                row.field(common::to_string(bad->source));
-                row.field(common::format_timestamp(bad->received_at));
-                row.field_or_null(format_optional(bad->batch_sent_at));
-                writer.write_raw_line(row.line());
-            }
-            writer.complete();
+        pqxx::tablewriter writer(txn, "funnelhouse_bad_events_stage", kBadEventColumns.begin(),
+                                 kBadEventColumns.end());
+        for (const auto* bad : bad_events) {
+            row.clear();
+            row.field(std::string_view{bad->bad_event_id});
+            row.field_or_null(bad->event_id);
+            row.field_or_null(bad->event_name);
+            row.field(std::string_view{bad->raw_event});
+            row.field(std::string_view{bad->errors});
+            row.field(std::string_view{bad->reason});
+            row.field(std::string_view{bad->route});
+            row.field(std::string_view{bad->write_key_name});
+            row.field(common::to_string(bad->source));
+            row.field(common::format_timestamp(bad->received_at));
+            optional_time(row, bad->batch_sent_at);
+            writer.write_raw_line(row.line());
         }
+        writer.complete();
     }
     // Everything after the COPYs goes in one round trip; each step is a no-op
     // on an empty stage. The last statement reports the fates.
@@ -374,6 +488,24 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
         fates.at(seq) = r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
     }
     return fates;
+}
+
+}  // namespace
+
+std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
+                             const std::vector<const common::BadEvent*>& bad_events,
+                             IdentityCounts* identity) {
+    // Another loader may store one of the new ids between the look-up and
+    // the COPY: the COPY then fails on the primary key, and the batch goes
+    // through the stage instead, where such an id is merged as a copy.
+    try {
+        pqxx::subtransaction attempt(txn, "copy_new_rows");
+        auto fates = write_rows_once(attempt, events, bad_events, identity, true);
+        attempt.commit();
+        return fates;
+    } catch (const pqxx::unique_violation&) {
+    }
+    return write_rows_once(txn, events, bad_events, identity, false);
 }
 
 std::vector<Fate> write_batch(pqxx::connection& connection,

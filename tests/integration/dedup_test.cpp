@@ -135,6 +135,57 @@ TEST_F(DedupTest, TheSameCopyOnTwoConnectionsAtOnceMakesOneRow) {
     }
 }
 
+TEST_F(DedupTest, AnIdAnotherLoaderStoresDuringTheBatchIsMergedAsACopy) {
+    // The other loader's transaction holds the browser copy, uncommitted:
+    // this batch's look-up does not see it, its COPY of the new row waits for
+    // the other transaction and then fails on the primary key. The batch must
+    // then go through the stage and merge its server copy into that row.
+    auto other = schema_.connect();
+    loader::prepare_staging(*other);
+    pqxx::work held(*other);
+    const auto browser =
+        copy_of("o-9", common::Source::browser, R"({"revenue":90})", "2024-05-01T12:00:00Z");
+    loader::write_rows(held, {&browser}, {});
+
+    const auto server =
+        copy_of("o-9", common::Source::server, R"({"revenue":100})", "2024-05-01T12:00:01Z");
+    const auto fresh =
+        copy_of("o-10", common::Source::server, R"({"revenue":50})", "2024-05-01T12:00:01Z");
+    const auto pid = std::to_string(connection_->backendpid());
+    std::vector<Fate> fates;
+    std::thread batch([&] { fates = write({server, fresh}); });
+    // Commit the other copy only once this batch waits on its row lock.
+    auto watcher = schema_.connect();
+    bool waited = false;
+    for (int i = 0; i < 1000 && !waited; ++i) {
+        pqxx::nontransaction look(*watcher);
+        waited = look.exec("SELECT 1 FROM pg_stat_activity WHERE pid = " + pid +
+                           " AND wait_event_type = 'Lock'")
+                     .size() == 1;
+        if (!waited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    held.commit();
+    batch.join();
+    ASSERT_TRUE(waited);
+    EXPECT_EQ(fates, (std::vector<Fate>{Fate::duplicate, Fate::inserted}));
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id || ' ' || sources || ' ' || "
+                             "(properties->>'revenue'), ', ' ORDER BY event_id) FROM events"),
+              "o-10 server 50, o-9 both 100");
+}
+
+TEST_F(DedupTest, IdsWithQuotesAndBackslashesAreFoundAgain) {
+    std::vector<common::Event> first;
+    for (const std::string id : {R"(a"b)", R"(c\d)", "{e,f}", "NULL", " g "})
+        first.push_back(copy_of(id, common::Source::browser, "{}", "2024-05-01T12:00:00Z"));
+    EXPECT_EQ(write(first), std::vector<Fate>(5, Fate::inserted));
+    auto again = first;
+    for (auto& event : again) event.source = common::Source::server;
+    EXPECT_EQ(write(again), std::vector<Fate>(5, Fate::duplicate));
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FILTER (WHERE sources = 'both') || '/' || count(*) "
+                             "FROM events"),
+              "5/5");
+}
+
 TEST_F(DedupTest, CoverageViewCountsEachSourceMix) {
     write({copy_of("c-1", common::Source::browser, "{}", "2024-05-01T12:00:00Z"),
            copy_of("c-1", common::Source::server, "{}", "2024-05-01T12:00:01Z"),

@@ -61,6 +61,18 @@ TEST(Timestamp, ReadsMissingOffsetAsUtc) {
               "2024-02-29T23:59:59.000000Z");
 }
 
+TEST(Timestamp, FormatsEveryFieldWithLeadingZeros) {
+    using namespace std::chrono;
+    const auto at = [](int y, unsigned m, unsigned d, long long micros) {
+        return timestamp{sys_days{year{y} / month{m} / day{d}}.time_since_epoch() +
+                         microseconds{micros}};
+    };
+    EXPECT_EQ(format_timestamp(at(1970, 1, 1, 0)), "1970-01-01T00:00:00.000000Z");
+    EXPECT_EQ(format_timestamp(at(999, 3, 4, 3'723'000'007)), "0999-03-04T01:02:03.000007Z");
+    EXPECT_EQ(format_timestamp(at(2024, 12, 31, 86'399'999'999)), "2024-12-31T23:59:59.999999Z");
+    EXPECT_EQ(format_timestamp(at(12000, 1, 2, 0)), "12000-01-02T00:00:00.000000Z");
+}
+
 TEST(Timestamp, RejectsImpossibleOrMalformedInput) {
     for (const char* bad :
          {"", "2024-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
