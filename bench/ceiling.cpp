@@ -6,13 +6,18 @@
 // committed. Only the COPY and the commit are timed. Prints one JSON line.
 //
 //   funnelhouse_ceiling --database-url URL --schemas-dir DIR [--rows 400000]
-//                       [--indexes all|primary-key]
+//                       [--indexes all|primary-key] [--repeat 3]
+//
+// The rows are loaded --repeat times, each into a fresh table; the report
+// gives the best rate and every attempt.
 //
 // --indexes primary-key leaves out the secondary indexes: what the table
 // would take if the models did not need them.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -39,6 +44,47 @@ void exec(PGconn* connection, const std::string& sql, ExecStatusType expected = 
         throw std::runtime_error(sql.substr(0, 60) + ": " + PQerrorMessage(connection));
 }
 
+// One timed load into a fresh table: COPY and commit.
+double copy_once(PGconn* connection, const std::string& text, std::size_t rows,
+                 bool primary_key_only) {
+    exec(connection, "DROP TABLE IF EXISTS ceiling_events");
+    exec(connection, primary_key_only
+                             ? "CREATE TABLE ceiling_events (LIKE events INCLUDING DEFAULTS"
+                               " INCLUDING CONSTRAINTS, PRIMARY KEY (event_id))"
+                             : "CREATE TABLE ceiling_events (LIKE events INCLUDING ALL)");
+    exec(connection, "CHECKPOINT");
+
+    const auto started = steady::now();
+    exec(connection, "BEGIN");
+    exec(connection,
+         "COPY ceiling_events (event_id, event_name, event_type, schema_version, anonymous_id,"
+         " user_id, group_id, previous_id, occurred_at, original_timestamp, sent_at, received_at,"
+         " properties, context, write_key_name, source, server_received_at) FROM STDIN",
+         PGRES_COPY_IN);
+    constexpr std::size_t chunk = 1 << 20;
+    for (std::size_t at = 0; at < text.size(); at += chunk) {
+        const auto size = std::min(chunk, text.size() - at);
+        if (PQputCopyData(connection, text.data() + at, static_cast<int>(size)) != 1)
+            throw std::runtime_error(PQerrorMessage(connection));
+    }
+    if (PQputCopyEnd(connection, nullptr) != 1)
+        throw std::runtime_error(PQerrorMessage(connection));
+    std::unique_ptr<PGresult, decltype(&PQclear)> copied(PQgetResult(connection), &PQclear);
+    if (PQresultStatus(copied.get()) != PGRES_COMMAND_OK)
+        throw std::runtime_error(std::string("COPY: ") + PQerrorMessage(connection));
+    while (PGresult* rest = PQgetResult(connection)) PQclear(rest);
+    exec(connection, "COMMIT");
+    const double seconds = std::chrono::duration<double>(steady::now() - started).count();
+
+    std::unique_ptr<PGresult, decltype(&PQclear)> count(
+        PQexec(connection, "SELECT count(*) FROM ceiling_events"), &PQclear);
+    const auto stored = std::stoull(PQgetvalue(count.get(), 0, 0));
+    exec(connection, "DROP TABLE ceiling_events");
+    exec(connection, "CHECKPOINT");
+    if (stored != rows) throw std::runtime_error("ceiling: stored " + std::to_string(stored));
+    return seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -46,6 +92,7 @@ int main(int argc, char** argv) try {
     std::string schemas;
     std::size_t rows = 400'000;
     bool primary_key_only = false;
+    int repeat = 3;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string name = argv[i];
         const std::string value = argv[i + 1];
@@ -55,6 +102,8 @@ int main(int argc, char** argv) try {
             schemas = value;
         else if (name == "--rows")
             rows = std::stoul(value);
+        else if (name == "--repeat" && std::stoi(value) > 0)
+            repeat = std::stoi(value);
         else if (name == "--indexes" && (value == "all" || value == "primary-key"))
             primary_key_only = value == "primary-key";
         else
@@ -63,7 +112,7 @@ int main(int argc, char** argv) try {
     if (url.empty() || schemas.empty())
         throw std::runtime_error(
             "usage: funnelhouse_ceiling --database-url URL --schemas-dir DIR [--rows N]"
-            " [--indexes all|primary-key]");
+            " [--indexes all|primary-key] [--repeat N]");
 
     using namespace funnelhouse;
     const auto registry = schema::SchemaRegistry::load(schemas);
@@ -120,45 +169,18 @@ int main(int argc, char** argv) try {
     Connection connection{PQconnectdb(url.c_str())};
     if (PQstatus(connection.raw) != CONNECTION_OK)
         throw std::runtime_error(std::string("cannot connect: ") + PQerrorMessage(connection.raw));
-    exec(connection.raw, "DROP TABLE IF EXISTS ceiling_events");
-    exec(connection.raw, primary_key_only
-                             ? "CREATE TABLE ceiling_events (LIKE events INCLUDING DEFAULTS"
-                               " INCLUDING CONSTRAINTS, PRIMARY KEY (event_id))"
-                             : "CREATE TABLE ceiling_events (LIKE events INCLUDING ALL)");
-    exec(connection.raw, "CHECKPOINT");
-
-    const auto started = steady::now();
-    exec(connection.raw, "BEGIN");
-    exec(connection.raw,
-         "COPY ceiling_events (event_id, event_name, event_type, schema_version, anonymous_id,"
-         " user_id, group_id, previous_id, occurred_at, original_timestamp, sent_at, received_at,"
-         " properties, context, write_key_name, source, server_received_at) FROM STDIN",
-         PGRES_COPY_IN);
-    constexpr std::size_t chunk = 1 << 20;
-    for (std::size_t at = 0; at < text.size(); at += chunk) {
-        const auto size = std::min(chunk, text.size() - at);
-        if (PQputCopyData(connection.raw, text.data() + at, static_cast<int>(size)) != 1)
-            throw std::runtime_error(PQerrorMessage(connection.raw));
+    // The best of several loads: the ceiling is what this PostgreSQL can do
+    // when nothing disturbs it, and a shared machine only ever lowers it.
+    std::vector<double> rates;
+    for (int attempt = 0; attempt < repeat; ++attempt) {
+        const double seconds = copy_once(connection.raw, text, rows, primary_key_only);
+        rates.push_back(static_cast<double>(rows) / seconds);
     }
-    if (PQputCopyEnd(connection.raw, nullptr) != 1)
-        throw std::runtime_error(PQerrorMessage(connection.raw));
-    std::unique_ptr<PGresult, decltype(&PQclear)> copied(PQgetResult(connection.raw), &PQclear);
-    if (PQresultStatus(copied.get()) != PGRES_COMMAND_OK)
-        throw std::runtime_error(std::string("COPY: ") + PQerrorMessage(connection.raw));
-    while (PGresult* rest = PQgetResult(connection.raw)) PQclear(rest);
-    exec(connection.raw, "COMMIT");
-    const double seconds = std::chrono::duration<double>(steady::now() - started).count();
-
-    std::unique_ptr<PGresult, decltype(&PQclear)> count(
-        PQexec(connection.raw, "SELECT count(*) FROM ceiling_events"), &PQclear);
-    const auto stored = std::stoull(PQgetvalue(count.get(), 0, 0));
-    exec(connection.raw, "DROP TABLE ceiling_events");
-    exec(connection.raw, "CHECKPOINT");
-    if (stored != rows) throw std::runtime_error("ceiling: stored " + std::to_string(stored));
+    const double best = *std::max_element(rates.begin(), rates.end());
     nlohmann::json report = {{"rows", rows},
                              {"bytes", text.size()},
-                             {"seconds", seconds},
-                             {"rows_per_second", static_cast<double>(rows) / seconds}};
+                             {"rows_per_second", best},
+                             {"attempts_rows_per_second", rates}};
     std::cout << report.dump() << std::endl;
     return 0;
 } catch (const std::exception& error) {

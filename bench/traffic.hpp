@@ -51,7 +51,8 @@ class TrafficStream {
         request.server_key = index % 2 == 1;
         const bool batch = per_request_ > 1;
         const auto copy_request = [&](std::uint64_t at) {
-            return duplicate_every_ > 0 && at % duplicate_every_ == duplicate_every_ - 1;
+            const auto every = static_cast<std::uint64_t>(duplicate_every_);
+            return every > 0 && at % every == every - 1;
         };
         std::vector<std::pair<std::string, std::uint64_t>> current;
         std::size_t copies = 0;

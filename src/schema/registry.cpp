@@ -311,6 +311,7 @@ ContractLoad load_contract_file(const std::filesystem::path& file) {
             valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
             auto checked_by_valijson = contract.schema;
             strip_formats(checked_by_valijson);
+            contract.has_formats = checked_by_valijson != contract.schema;
             valijson::adapters::NlohmannJsonAdapter adapter(checked_by_valijson);
             parser.populateSchema(adapter, compiled->schema);
             contract.compiled = std::move(compiled);
@@ -331,7 +332,8 @@ std::vector<ValidationError> validate(const Contract& contract, const nlohmann::
         valijson::Validator validator;
         valijson::adapters::NlohmannJsonAdapter target(value);
         if (validator.validate(contract.compiled->schema, target, &results)) {
-            check_formats(contract.schema, value, std::string{base_pointer}, errors);
+            if (contract.has_formats)
+                check_formats(contract.schema, value, std::string{base_pointer}, errors);
             return errors;
         }
     } catch (const std::exception& error) {

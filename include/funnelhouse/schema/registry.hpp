@@ -33,6 +33,9 @@ struct Contract {
     nlohmann::json schema;  // the draft-07 schema as written
     std::filesystem::path file;
     std::shared_ptr<const CompiledSchema> compiled;
+    // Whether the schema uses "format" anywhere; validation walks the value
+    // for the format checks only when it does.
+    bool has_formats = true;
 };
 
 // One validation failure: a JSON pointer into the event and what is wrong.
