@@ -1,9 +1,9 @@
 // The raw ceiling for bench/run: how fast this PostgreSQL takes the rows the
 // benchmark's traffic becomes, with nothing in front of it. The rows are made
-// by the server's own request processing (parse, validate, map), encoded in
-// COPY text beforehand, then streamed with one COPY into a fresh copy of the
-// `events` table (same columns, defaults, constraints and indexes) and
-// committed. Only the COPY and the commit are timed. Prints one JSON line.
+// by the server's own request processing (parse, validate, map) and encoded
+// in COPY text beforehand by the loader's own encoder, then streamed with one
+// COPY into a fresh copy of the `events` table (same columns, defaults,
+// constraints and indexes) and committed. Only the COPY and the commit are timed. Prints one JSON line.
 //
 //   funnelhouse_ceiling --database-url URL --schemas-dir DIR [--rows 400000]
 //                       [--indexes all|primary-key] [--repeat 3]
@@ -24,8 +24,8 @@
 #include <string>
 
 #include "funnelhouse/common/base64.hpp"
-#include "funnelhouse/db/copy_text.hpp"
 #include "funnelhouse/ingest/request.hpp"
+#include "funnelhouse/loader/writer.hpp"
 #include "traffic.hpp"
 
 namespace {
@@ -56,11 +56,10 @@ double copy_once(PGconn* connection, const std::string& text, std::size_t rows,
 
     const auto started = steady::now();
     exec(connection, "BEGIN");
-    exec(connection,
-         "COPY ceiling_events (event_id, event_name, event_type, schema_version, anonymous_id,"
-         " user_id, group_id, previous_id, occurred_at, original_timestamp, sent_at, received_at,"
-         " properties, context, write_key_name, source, server_received_at) FROM STDIN",
-         PGRES_COPY_IN);
+    std::string columns;
+    for (const char* column : funnelhouse::loader::kEventColumns)
+        columns += (columns.empty() ? "" : ", ") + std::string{column};
+    exec(connection, "COPY ceiling_events (" + columns + ") FROM STDIN", PGRES_COPY_IN);
     constexpr std::size_t chunk = 1 << 20;
     for (std::size_t at = 0; at < text.size(); at += chunk) {
         const auto size = std::min(chunk, text.size() - at);
@@ -137,30 +136,7 @@ int main(int argc, char** argv) try {
         for (const auto& event : outcome.events) {
             if (encoded == rows) break;
             ++encoded;
-            row.clear();
-            row.field(event.event_id);
-            row.field(event.event_name);
-            row.field(event.event_type);
-            row.field(event.schema_version);
-            row.field_or_null(event.anonymous_id);
-            row.field_or_null(event.user_id);
-            row.field_or_null(event.group_id);
-            row.field_or_null(event.previous_id);
-            row.field(common::format_timestamp(event.occurred_at));
-            if (event.original_timestamp)
-                row.field(common::format_timestamp(*event.original_timestamp));
-            else
-                row.null();
-            if (event.sent_at)
-                row.field(common::format_timestamp(*event.sent_at));
-            else
-                row.null();
-            row.field(common::format_timestamp(event.received_at));
-            row.field(event.properties);
-            row.field(event.context);
-            row.field(event.write_key_name);
-            row.field(common::to_string(event.source));
-            row.field(common::format_timestamp(event.received_at));
+            loader::encode_event_row(row, event);
             text += row.line();
             text += '\n';
         }

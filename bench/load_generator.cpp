@@ -100,21 +100,32 @@ long long wall_micros() {
 net::awaitable<void> run_connection(Run& run, int index) {
     const auto executor = co_await net::this_coro::executor;
     funnelhouse::bench::TrafficStream traffic(run.options.prefix + "-" + std::to_string(index),
-                                 run.options.events_per_request, run.options.duplicate_every);
+                                              run.options.events_per_request,
+                                              run.options.duplicate_every);
     std::optional<beast::tcp_stream> stream;
     beast::flat_buffer buffer;
     net::steady_timer timer(executor);
     const tcp::endpoint server(net::ip::make_address("127.0.0.1"), run.options.port);
     const bool single = run.options.events_per_request == 1;
-    // A request that failed on a broken connection is sent again (same body,
-    // same ids), so every event due is posted.
+    // A request that failed on a broken connection is sent again (the same
+    // request, same ids), so every event due is posted.
     std::optional<funnelhouse::bench::TrafficStream::Request> pending;
     std::optional<steady::time_point> pending_due;
+    bhttp::request<bhttp::string_body> request{bhttp::verb::post,
+                                               single ? "/v1/track" : "/v1/batch", 11};
+    request.set(bhttp::field::host, "127.0.0.1");
+    request.set(bhttp::field::content_type, "application/json");
+    request.keep_alive(true);
     for (;;) {
         if (!pending) {
             pending_due = run.next_due();
             if (!pending_due) break;
             pending = traffic.next();
+            request.set(bhttp::field::authorization, pending->server_key
+                                                         ? run.server_authorization
+                                                         : run.browser_authorization);
+            request.body() = std::move(pending->body);
+            request.prepare_payload();
             if (run.options.rate > 0) {
                 timer.expires_at(*pending_due);
                 co_await timer.async_wait(use_tuple);
@@ -134,16 +145,6 @@ net::awaitable<void> run_connection(Run& run, int index) {
                 continue;
             }
         }
-        bhttp::request<bhttp::string_body> request{bhttp::verb::post,
-                                                   single ? "/v1/track" : "/v1/batch", 11};
-        request.set(bhttp::field::host, "127.0.0.1");
-        request.set(bhttp::field::content_type, "application/json");
-        request.set(bhttp::field::authorization, pending->server_key
-                                                     ? run.server_authorization
-                                                     : run.browser_authorization);
-        request.keep_alive(true);
-        request.body() = pending->body;
-        request.prepare_payload();
         const auto sent = run.options.rate > 0 ? *pending_due : steady::now();
         auto [write_error, written] = co_await bhttp::async_write(*stream, request, use_tuple);
         bhttp::response<bhttp::string_body> response;

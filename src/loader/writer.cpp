@@ -310,14 +310,16 @@ void prepare_staging(pqxx::connection& connection) {
 
 namespace {
 
-constexpr std::array<const char*, 18> kEventColumns = {
-    "event_id",       "event_name",         "event_type",  "schema_version", "anonymous_id",
-    "user_id",        "group_id",           "previous_id", "occurred_at",    "original_timestamp",
-    "sent_at",        "received_at",        "properties",  "context",        "write_key_name",
-    "source",         "browser_received_at", "server_received_at"};
+void optional_time(db::CopyRow& row, const std::optional<common::timestamp>& value) {
+    if (value)
+        row.field(common::format_timestamp(*value));
+    else
+        row.null();
+}
 
-// The fields of an event that both the stage and `events` start with.
-void identity_fields(db::CopyRow& row, const common::Event& event) {
+// The fields a new row and a staged copy share: everything the message
+// said, up to its source.
+void event_fields(db::CopyRow& row, const common::Event& event, std::string_view received) {
     row.field(std::string_view{event.event_id});
     row.field(std::string_view{event.event_name});
     row.field(std::string_view{event.event_type});
@@ -326,13 +328,14 @@ void identity_fields(db::CopyRow& row, const common::Event& event) {
     row.field_or_null(event.user_id);
     row.field_or_null(event.group_id);
     row.field_or_null(event.previous_id);
-}
-
-void optional_time(db::CopyRow& row, const std::optional<common::timestamp>& value) {
-    if (value)
-        row.field(common::format_timestamp(*value));
-    else
-        row.null();
+    row.field(common::format_timestamp(event.occurred_at));
+    optional_time(row, event.original_timestamp);
+    optional_time(row, event.sent_at);
+    row.field(received);
+    row.field(std::string_view{event.properties});
+    row.field(std::string_view{event.context});
+    row.field(std::string_view{event.write_key_name});
+    row.field(common::to_string(event.source));
 }
 
 // A text[] literal: {"a","b"} with backslashes and quotes escaped.
@@ -357,13 +360,15 @@ std::string text_array(const std::vector<const common::Event*>& events) {
 // other copy goes through the stage (merges, collisions).
 std::vector<bool> new_first_copies(pqxx::transaction_base& txn,
                                    const std::vector<const common::Event*>& events) {
-    std::unordered_set<std::string> known;
-    for (const auto& r : txn.exec_params(
-             "SELECT event_id FROM events WHERE event_id = ANY($1::text[])", text_array(events)))
-        known.emplace(r[0].c_str(), r[0].size());
+    // Views into the result and into the events, both alive until return.
+    const auto stored = txn.exec_params(
+        "SELECT event_id FROM events WHERE event_id = ANY($1::text[])", text_array(events));
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(events.size() + stored.size());
+    for (const auto& r : stored) seen.emplace(r[0].c_str(), r[0].size());
     std::vector<bool> direct(events.size(), false);
     for (std::size_t i = 0; i < events.size(); ++i)
-        direct[i] = known.insert(events[i]->event_id).second;
+        direct[i] = seen.insert(events[i]->event_id).second;
     return direct;
 }
 
@@ -386,25 +391,7 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
     if (!order.empty()) {
         pqxx::tablewriter writer(txn, "events", kEventColumns.begin(), kEventColumns.end());
         for (const auto i : order) {
-            const auto& event = *events[i];
-            const auto received = common::format_timestamp(event.received_at);
-            row.clear();
-            identity_fields(row, event);
-            row.field(common::format_timestamp(event.occurred_at));
-            optional_time(row, event.original_timestamp);
-            optional_time(row, event.sent_at);
-            row.field(received);
-            row.field(std::string_view{event.properties});
-            row.field(std::string_view{event.context});
-            row.field(std::string_view{event.write_key_name});
-            row.field(common::to_string(event.source));
-            if (event.source == common::Source::browser) {
-                row.field(received);
-                row.null();
-            } else {
-                row.null();
-                row.field(received);
-            }
+            encode_event_row(row, *events[i]);
             writer.write_raw_line(row.line());
             fates[i] = Fate::inserted;
         }
@@ -432,15 +419,7 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
                 for (int rest = 0; rest < 7; ++rest) row.null();  // original_timestamp to source
                 row.field("copied");
             } else {
-                identity_fields(row, event);
-                row.field(common::format_timestamp(event.occurred_at));
-                optional_time(row, event.original_timestamp);
-                optional_time(row, event.sent_at);
-                row.field(common::format_timestamp(event.received_at));
-                row.field(std::string_view{event.properties});
-                row.field(std::string_view{event.context});
-                row.field(std::string_view{event.write_key_name});
-                row.field(common::to_string(event.source));
+                event_fields(row, event, common::format_timestamp(event.received_at));
                 row.null();  // fate: to be decided
             }
             writer.write_raw_line(row.line());
@@ -491,6 +470,20 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
 }
 
 }  // namespace
+
+void encode_event_row(db::CopyRow& row, const common::Event& event) {
+    const auto received = common::format_timestamp(event.received_at);
+    row.clear();
+    event_fields(row, event, received);
+    // When each source's copy arrived: this one's now, the other's not yet.
+    if (event.source == common::Source::browser) {
+        row.field(received);
+        row.null();
+    } else {
+        row.null();
+        row.field(received);
+    }
+}
 
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <pqxx/connection>
 #include <pqxx/transaction>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "funnelhouse/common/event.hpp"
+#include "funnelhouse/db/copy_text.hpp"
 
 namespace funnelhouse::loader {
 
@@ -25,6 +27,16 @@ struct IdentityCounts {
     std::size_t links = 0;
     std::size_t conflicts = 0;
 };
+
+// The columns a new row of `events` is written with, and that row's COPY
+// text (into `row`, cleared first), exactly as the loader writes it. The
+// benchmark's ceiling loads the same text.
+inline constexpr std::array<const char*, 18> kEventColumns = {
+    "event_id",       "event_name",          "event_type",  "schema_version", "anonymous_id",
+    "user_id",        "group_id",            "previous_id", "occurred_at",    "original_timestamp",
+    "sent_at",        "received_at",         "properties",  "context",        "write_key_name",
+    "source",         "browser_received_at", "server_received_at"};
+void encode_event_row(db::CopyRow& row, const common::Event& event);
 
 // Creates the session-local staging tables (once per connection; outside any
 // transaction).
