@@ -239,9 +239,11 @@ int run_reprocess(const config::Config& config) {
     require_database_url(config);
     const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
     auto connection = db::connect(config.database_url);
-    const auto report = cli::reprocess(*connection, registry, config.junk_ids);
+    const auto report = cli::reprocess(*connection, registry, config.junk_ids,
+                                        ingest::privacy_settings(config));
     std::cout << "examined " << report.examined << ", loaded " << report.loaded
-              << ", still rejected " << report.still_bad << "\n";
+              << ", still rejected " << report.still_bad
+              << ", dropped without consent " << report.dropped << "\n";
     return 0;
 }
 

@@ -9,6 +9,7 @@ namespace funnelhouse::cli {
 
 ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegistry& registry,
                           const std::vector<std::string>& extra_junk_ids,
+                          const ingest::PrivacySettings& privacy,
                           std::size_t rows_per_transaction) {
     ReprocessReport report;
     loader::prepare_staging(connection);
@@ -52,7 +53,14 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
             context.received_at = *received_at;
             context.batch_sent_at = batch_sent_at;
             context.extra_junk_ids = &extra_junk_ids;
+            context.privacy = &privacy;
             auto mapped = ingest::map_message(message, context, registry);
+            if (mapped.dropped) {
+                ++report.dropped;
+                if (loaded_ids.size() > 1) loaded_ids += ',';
+                loaded_ids += after;
+                continue;
+            }
             if (!mapped.event) {
                 ++report.still_bad;
                 continue;
@@ -66,10 +74,10 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
             loaded_ids += after;
         }
         loaded_ids += '}';
-        if (!events.empty()) {
+        if (loaded_ids.size() > 1) {
             std::vector<const common::Event*> pointers;
             for (const auto& event : events) pointers.push_back(&event);
-            loader::write_rows(txn, pointers, {});
+            if (!pointers.empty()) loader::write_rows(txn, pointers, {});
             txn.exec_params(
                 "UPDATE bad_events SET reprocessed_at = now() WHERE bad_event_id = ANY($1::uuid[])",
                 loaded_ids);

@@ -85,15 +85,43 @@ std::array<std::uint8_t, 32> sha256(std::string_view bytes) {
     return digest;
 }
 
-std::string sha256_hex(std::string_view bytes) {
+namespace {
+
+std::string hex(const std::array<std::uint8_t, 32>& digest) {
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
     out.reserve(64);
-    for (auto byte : sha256(bytes)) {
+    for (auto byte : digest) {
         out.push_back(kHex[byte >> 4]);
         out.push_back(kHex[byte & 15]);
     }
     return out;
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view bytes) { return hex(sha256(bytes)); }
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
+    // RFC 2104: keys longer than the block are hashed first, then padded.
+    constexpr std::size_t kBlock = 64;
+    std::array<std::uint8_t, kBlock> block{};
+    if (key.size() > kBlock) {
+        const auto digest = sha256(key);
+        std::memcpy(block.data(), digest.data(), digest.size());
+    } else {
+        std::memcpy(block.data(), key.data(), key.size());
+    }
+    std::string inner(kBlock, '\0');
+    std::string outer(kBlock, '\0');
+    for (std::size_t i = 0; i < kBlock; ++i) {
+        inner[i] = static_cast<char>(block[i] ^ 0x36);
+        outer[i] = static_cast<char>(block[i] ^ 0x5c);
+    }
+    inner.append(message);
+    const auto inner_digest = sha256(inner);
+    outer.append(reinterpret_cast<const char*>(inner_digest.data()), inner_digest.size());
+    return hex(sha256(outer));
 }
 
 }  // namespace funnelhouse::common

@@ -67,6 +67,64 @@ std::function<std::string(Config&, const std::string&)> choice_setting(
     };
 }
 
+// One of several words, each standing for a value of `field`.
+template <typename Enum>
+std::function<std::string(Config&, const std::string&)> choices_setting(
+    Enum Config::*field, std::vector<std::pair<std::string, Enum>> choices) {
+    return [=](Config& config, const std::string& value) -> std::string {
+        std::string names;
+        for (const auto& [name, choice] : choices) {
+            if (value == name) {
+                config.*field = choice;
+                return {};
+            }
+            names += names.empty() ? name : ", " + name;
+        }
+        return "must be one of " + names;
+    };
+}
+
+std::function<std::string(Config&, const std::string&)> rate_setting(double Config::*field,
+                                                                     double max) {
+    return [=](Config& config, const std::string& value) -> std::string {
+        double parsed = 0;
+        const auto* end = value.data() + value.size();
+        const auto [ptr, ec] = std::from_chars(value.data(), end, parsed);
+        if (value.empty() || ec != std::errc{} || ptr != end || !(parsed >= 0) || parsed > max)
+            return "must be a number from 0 to " + std::to_string(static_cast<long long>(max));
+        config.*field = parsed;
+        return {};
+    };
+}
+
+std::function<std::string(Config&, const std::string&)> bool_setting(bool Config::*field) {
+    return [=](Config& config, const std::string& value) -> std::string {
+        if (value == "true" || value == "1" || value == "yes")
+            config.*field = true;
+        else if (value == "false" || value == "0" || value == "no")
+            config.*field = false;
+        else
+            return "must be true or false";
+        return {};
+    };
+}
+
+std::vector<std::string> comma_list(const std::string& value) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= value.size()) {
+        const auto comma = value.find(',', start);
+        auto item =
+            value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (!item.empty()) items.push_back(item);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return items;
+}
+
 // host:port, with [v6] brackets allowed around the host.
 std::string parse_host_port(const std::string& v, std::string& host_out, std::uint16_t& port_out) {
     const auto colon = v.rfind(':');
@@ -145,9 +203,86 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_MAX_HEADER_BYTES", "--max-header-bytes", "8192",
                     "largest request line plus headers (431 beyond)", false,
                     size_setting(&Config::max_header_bytes, 1024, 1024 * 1024)});
-    list.push_back({"FUNNELHOUSE_READ_TIMEOUT_MS", "--read-timeout-ms", "30000",
-                    "time allowed to read one request; idle keep-alive connections close after it",
-                    false, millis_setting(&Config::read_timeout, 100, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_MAX_REQUEST_LINE_BYTES", "--max-request-line-bytes", "2048",
+                    "longest request target (414 beyond)", false,
+                    size_setting(&Config::max_request_line_bytes, 64, 1024 * 1024)});
+    list.push_back({"FUNNELHOUSE_HEADER_TIMEOUT_MS", "--header-timeout-ms", "10000",
+                    "time from waiting for a request (also idle on a keep-alive connection) to "
+                    "its last header; the connection is closed after it",
+                    false, millis_setting(&Config::header_timeout, 100, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_BODY_TIMEOUT_MS", "--body-timeout-ms", "30000",
+                    "time from the last header to the last byte of the body; the connection is "
+                    "closed after it",
+                    false, millis_setting(&Config::body_timeout, 100, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_MAX_CONNECTIONS", "--max-connections", "1024",
+                    "connections open at once; more are closed as they arrive", false,
+                    size_setting(&Config::max_connections, 1, 1'000'000)});
+    list.push_back({"FUNNELHOUSE_MAX_CONNECTIONS_PER_ADDRESS", "--max-connections-per-address",
+                    "256", "connections open at once from one client address", false,
+                    size_setting(&Config::max_connections_per_address, 1, 1'000'000)});
+    list.push_back({"FUNNELHOUSE_RATE_LIMIT_ADDRESS", "--rate-limit-address", "100",
+                    "ingest requests per second from one client address (an IPv6 /64), except "
+                    "those with a server key in Authorization; 429 beyond; 0 turns it off",
+                    false, rate_setting(&Config::rate_limit_address, 1e9)});
+    list.push_back({"FUNNELHOUSE_RATE_LIMIT_ADDRESS_BURST", "--rate-limit-address-burst", "1000",
+                    "requests one client address may send at once before its rate applies", false,
+                    rate_setting(&Config::rate_limit_address_burst, 1e9)});
+    list.push_back({"FUNNELHOUSE_RATE_LIMIT_KEY", "--rate-limit-key", "5000",
+                    "ingest requests per second with one write key; 429 beyond; 0 turns it off",
+                    false, rate_setting(&Config::rate_limit_key, 1e9)});
+    list.push_back({"FUNNELHOUSE_RATE_LIMIT_KEY_BURST", "--rate-limit-key-burst", "10000",
+                    "requests one write key may send at once before its rate applies", false,
+                    rate_setting(&Config::rate_limit_key_burst, 1e9)});
+    list.push_back({"FUNNELHOUSE_RATE_LIMIT_TRACKED", "--rate-limit-tracked", "100000",
+                    "client addresses (and keys) tracked at most; beyond, new ones share one "
+                    "bucket",
+                    false, size_setting(&Config::rate_limit_tracked, 1, 100'000'000)});
+    list.push_back({"FUNNELHOUSE_TRUST_FORWARDED_FOR", "--trust-forwarded-for", "false",
+                    "take the client address from the last X-Forwarded-For entry (only behind a "
+                    "proxy that sets it)",
+                    false, bool_setting(&Config::trust_forwarded_for)});
+    list.push_back({"FUNNELHOUSE_CLIENT_ADDRESS", "--client-address", "truncated",
+                    "what context.ip keeps of the client address: truncated (IPv4 /24, IPv6 "
+                    "/48), full or none",
+                    false,
+                    choices_setting(&Config::client_address,
+                                    {{"truncated", ClientAddress::truncated},
+                                     {"full", ClientAddress::full},
+                                     {"none", ClientAddress::none}})});
+    list.push_back({"FUNNELHOUSE_CONSENT_POLICY", "--consent-policy", "anonymize",
+                    "events without analytics consent: anonymize (kept without identifiers, "
+                    "address and personal properties) or drop (not stored, counted)",
+                    false,
+                    choices_setting(&Config::consent_policy,
+                                    {{"anonymize", ConsentPolicy::anonymize},
+                                     {"drop", ConsentPolicy::drop}})});
+    list.push_back({"FUNNELHOUSE_CONSENT_CATEGORIES", "--consent-categories", "analytics",
+                    "comma-separated categories of context.consent.categoryPreferences that "
+                    "grant analytics consent (any one, ignoring case)",
+                    false, [](Config& c, const std::string& v) -> std::string {
+                        auto items = comma_list(v);
+                        if (items.empty()) return "must name at least one category";
+                        c.consent_categories = std::move(items);
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_CONSENT_REQUIRED", "--consent-required", "false",
+                    "whether an event that says nothing about consent counts as without it",
+                    false, bool_setting(&Config::consent_required)});
+    list.push_back({"FUNNELHOUSE_PERSONAL_DATA", "--personal-data", "remove",
+                    "properties a contract lists in meta.personal_data: remove, hash (keyed "
+                    "SHA-256, needs FUNNELHOUSE_PERSONAL_DATA_KEY) or keep",
+                    false,
+                    choices_setting(&Config::personal_data, {{"remove", PersonalData::remove},
+                                                             {"hash", PersonalData::hash},
+                                                             {"keep", PersonalData::keep}})});
+    list.push_back({"FUNNELHOUSE_PERSONAL_DATA_KEY", "--personal-data-key", "(none)",
+                    "the secret key of FUNNELHOUSE_PERSONAL_DATA=hash (at least 32 characters); "
+                    "the same key gives the same hash, so joins keep working",
+                    true, [](Config& c, const std::string& v) -> std::string {
+                        if (v.size() < 32) return "must be at least 32 characters";
+                        c.personal_data_key = v;
+                        return {};
+                    }});
     list.push_back({"FUNNELHOUSE_BATCH_MAX_EVENTS", "--batch-max-events", "2000",
                     "most events the loader writes in one COPY and transaction", false,
                     size_setting(&Config::batch_max_events, 1, 1'000'000)});
@@ -209,21 +344,11 @@ std::vector<Setting> make_settings() {
                     "comma-separated identifier values treated as absent, added to the built-in "
                     "\"\", null, undefined, anonymous, 0, guest, nil, none, [object Object]",
                     false, [](Config& c, const std::string& v) -> std::string {
-                        c.junk_ids.clear();
-                        std::size_t start = 0;
-                        while (start <= v.size()) {
-                            const auto comma = v.find(',', start);
-                            auto item =
-                                v.substr(start, comma == std::string::npos ? std::string::npos
-                                                                           : comma - start);
-                            while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-                            while (!item.empty() && item.back() == ' ') item.pop_back();
+                        auto items = comma_list(v);
+                        for (const auto& item : items)
                             if (item.size() > 255)
                                 return "each value must be at most 255 characters";
-                            if (!item.empty()) c.junk_ids.push_back(item);
-                            if (comma == std::string::npos) break;
-                            start = comma + 1;
-                        }
+                        c.junk_ids = std::move(items);
                         return {};
                     }});
     list.push_back({"FUNNELHOUSE_SIMULATE_URL", "--url", "http://127.0.0.1:8080",
@@ -402,6 +527,10 @@ ParsedArgs parse(const std::vector<std::string>& args,
         if (const char* value = getenv(setting.env.c_str()); value && *value)
             apply(setting, value, setting.env);
     for (const auto& flag : flags) apply(*flag.setting, flag.value, flag.flag);
+    if (parsed.config.personal_data == PersonalData::hash && parsed.config.personal_data_key.empty())
+        throw std::invalid_argument(
+            "FUNNELHOUSE_PERSONAL_DATA=hash needs FUNNELHOUSE_PERSONAL_DATA_KEY (a secret of at "
+            "least 32 characters)");
     return parsed;
 }
 

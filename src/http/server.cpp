@@ -18,9 +18,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "funnelhouse/http/limits.hpp"
 #include "funnelhouse/http/status.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/message.hpp"
@@ -48,6 +50,9 @@ struct Shared {
     loader::Loader& loader;
     metrics::Instruments& metrics;
     ingest::IngestSettings ingest;
+    ConnectionLimiter connections;
+    RateLimiter address_rate;
+    RateLimiter key_rate;
     // Requests handed to the spool (and, in the loaded mode, the loader)
     // whose answer is not written yet: shutdown waits for them.
     std::atomic<int> unanswered{0};
@@ -163,39 +168,140 @@ void tally_outcome(const ingest::RequestOutcome& outcome, const schema::SchemaRe
                   {common::to_string(bad.source), bad.reason,
                    known ? std::string_view(*bad.event_name) : metrics::kUnknownEvent});
     }
+    for (std::size_t i = 0; i < outcome.anonymized_without_consent; ++i)
+        tally.add(metrics.events_without_consent, {"anonymized"});
+    for (std::size_t i = 0; i < outcome.dropped_without_consent; ++i)
+        tally.add(metrics.events_without_consent, {"dropped"});
+}
+
+// The key a client address is limited and counted under: the address
+// itself for IPv4, its /64 for IPv6 (one host's usual allocation).
+std::string address_key(const std::string& address) {
+    return ingest::truncate_address(address, 32, 64).value_or(address);
 }
 
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(tcp::socket&& socket, Shared& shared, bool admin)
-        : stream_(std::move(socket)), shared_(shared), admin_(admin) {
+    // `peer` is the address the connection came from, already admitted by
+    // the connection limit under `peer_key`.
+    Session(tcp::socket&& socket, Shared& shared, bool admin, std::string peer,
+            std::string peer_key)
+        : stream_(std::move(socket)),
+          shared_(shared),
+          admin_(admin),
+          peer_(std::move(peer)),
+          peer_key_(std::move(peer_key)) {
         shared_.metrics.http_connections.add(1);
     }
-    ~Session() { shared_.metrics.http_connections.add(-1); }
+    ~Session() {
+        shared_.metrics.http_connections.add(-1);
+        shared_.connections.close(peer_key_);
+    }
 
     void run() {
         net::dispatch(stream_.get_executor(),
-                      beast::bind_front_handler(&Session::do_read, shared_from_this()));
+                      beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
     }
 
   private:
-    void do_read() {
+    void count_limit(std::string_view limit) {
+        shared_.metrics.http_limited.with({limit}).inc();
+    }
+
+    // A slow client cannot hold the connection: the header and the body each
+    // have their own deadline, counted from when waiting for them begins.
+    void do_read_header() {
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(shared_.config.max_header_bytes));
         parser_->body_limit(shared_.config.max_request_bytes);
-        stream_.expires_after(shared_.config.read_timeout);
+        stream_.expires_after(shared_.config.header_timeout);
+        bhttp::async_read_header(
+            stream_, buffer_, *parser_,
+            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    }
+
+    void on_header(beast::error_code ec, std::size_t) {
+        if (ec == beast::error::timeout) {
+            // An idle keep-alive connection that sent nothing is no abuse.
+            if (buffer_.size() > 0 || parser_->got_some()) count_limit("header_timeout");
+            return;  // the stream closed the socket
+        }
+        if (ec) return on_read(ec, 0);
+        started_ = std::chrono::steady_clock::now();
+        const auto& header = parser_->get();
+        route_ = route_label(path_of(header.target()));
+        client_address_ = peer_;
+        if (shared_.config.trust_forwarded_for) {
+            if (const auto forwarded =
+                    last_forwarded_address(header["X-Forwarded-For"]))
+                client_address_ = *forwarded;
+        }
+        if (header.target().size() > shared_.config.max_request_line_bytes) {
+            count_limit("request_line_bytes");
+            version_ = header.version();
+            return send_error(ingest::errc::target_too_long,
+                              "request target is " + std::to_string(header.target().size()) +
+                                  " bytes; the limit is " +
+                                  std::to_string(shared_.config.max_request_line_bytes) +
+                                  " bytes (FUNNELHOUSE_MAX_REQUEST_LINE_BYTES)",
+                              true);
+        }
+        // Rate limits are checked before the body is read: a client over its
+        // limit costs no body and no parse.
+        if (!admin_ && is_ingest_route(path_of(header.target())) &&
+            header.method() == bhttp::verb::post) {
+            const auto key_text = ingest::write_key_from_authorization(
+                header[bhttp::field::authorization]);
+            const ingest::WriteKey* key = key_text ? shared_.keys.find(*key_text) : nullptr;
+            // A backend's server key speaks for many people from one address.
+            if (!key || key->source != common::Source::server) {
+                if (const auto wait = shared_.address_rate.take(
+                        address_key(client_address_), std::chrono::steady_clock::now())) {
+                    count_limit("rate_address");
+                    return refuse_rate(*wait, "this client address", "FUNNELHOUSE_RATE_LIMIT_ADDRESS",
+                                       shared_.config.rate_limit_address, header.version());
+                }
+            }
+            if (key) {
+                key_checked_ = true;
+                if (const auto wait =
+                        shared_.key_rate.take(key->name, std::chrono::steady_clock::now())) {
+                    count_limit("rate_key");
+                    return refuse_rate(*wait, "write key '" + key->name + "'",
+                                       "FUNNELHOUSE_RATE_LIMIT_KEY", shared_.config.rate_limit_key,
+                                       header.version());
+                }
+            }
+        }
+        stream_.expires_after(shared_.config.body_timeout);
         bhttp::async_read(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
 
+    void refuse_rate(std::chrono::seconds wait, const std::string& who, const char* setting,
+                     double per_second, unsigned version) {
+        version_ = version;
+        retry_after_ = wait;
+        std::ostringstream rate;
+        rate << per_second;
+        send_error(ingest::errc::rate_limited,
+                   "too many requests from " + who + " (" + setting + " = " + rate.str() +
+                       " per second); retry after " + std::to_string(wait.count()) + " s",
+                   true);
+    }
+
     void on_read(beast::error_code ec, std::size_t) {
-        started_ = std::chrono::steady_clock::now();
+        if (!parser_->is_header_done()) started_ = std::chrono::steady_clock::now();
         route_ = parser_->is_header_done() ? route_label(path_of(parser_->get().target()))
                                            : std::string_view{"other"};
         if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset)
             return do_close();
-        if (ec == beast::error::timeout) return;  // the stream closed the socket
+        if (ec == beast::error::timeout) {
+            count_limit("body_timeout");
+            return;  // the stream closed the socket
+        }
         if (ec == bhttp::error::body_limit) {
+            count_limit("body_bytes");
             return send_error(ingest::errc::request_too_large,
                               "request body exceeds " +
                                   std::to_string(shared_.config.max_request_bytes) +
@@ -203,6 +309,7 @@ class Session : public std::enable_shared_from_this<Session> {
                               true);
         }
         if (ec == bhttp::error::header_limit) {
+            count_limit("header_bytes");
             return send_error(ingest::errc::headers_too_large,
                               "request line and headers exceed " +
                                   std::to_string(shared_.config.max_header_bytes) +
@@ -258,10 +365,21 @@ class Session : public std::enable_shared_from_this<Session> {
         input.authorization = request[bhttp::field::authorization];
         input.content_encoding = request[bhttp::field::content_encoding];
         input.origin = origin_;
+        input.client_address = client_address_;
         input.received_at = common::now();
         auto outcome = std::make_shared<ingest::RequestOutcome>(
             ingest::process_request(input, shared_.keys, shared_.registry, shared_.ingest));
         if (outcome->error) return send_error(outcome->error, outcome->error_message);
+        // A key sent in the body is known only now.
+        if (!key_checked_) {
+            if (const auto wait = shared_.key_rate.take(outcome->write_key_name,
+                                                        std::chrono::steady_clock::now())) {
+                count_limit("rate_key");
+                return refuse_rate(*wait, "write key '" + outcome->write_key_name + "'",
+                                   "FUNNELHOUSE_RATE_LIMIT_KEY", shared_.config.rate_limit_key,
+                                   version_);
+            }
+        }
         tally_outcome(*outcome, shared_.registry, shared_.metrics, tally_);
 
         const std::size_t accepted = outcome->events.size();
@@ -377,7 +495,10 @@ class Session : public std::enable_shared_from_this<Session> {
         const auto status = static_cast<bhttp::status>(http_status(error));
         prepare(status, ingest::error_body(error, message), close);
         if (worth_retrying(error))
-            response_.set(bhttp::field::retry_after, std::to_string(retry_after_seconds(error)));
+            response_.set(bhttp::field::retry_after,
+                          std::to_string(retry_after_.count() > 0 ? retry_after_.count()
+                                                                  : retry_after_seconds(error)));
+        retry_after_ = {};
         if (allow) response_.set(bhttp::field::allow, allow);
         write();
     }
@@ -424,7 +545,8 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         if (ec) return;
         if (close) return do_drain_and_close();
-        do_read();
+        key_checked_ = false;
+        do_read_header();
     }
 
     // After refusing a request early (for example a body over the limit), the
@@ -455,6 +577,11 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::tcp_stream stream_;
     Shared& shared_;
     const bool admin_;  // accepted on the admin listener
+    const std::string peer_;      // the connection's remote address
+    const std::string peer_key_;  // its key in the connection limit
+    std::string client_address_;  // the current request's client (X-Forwarded-For if trusted)
+    bool key_checked_ = false;    // the current request's key rate is taken
+    std::chrono::seconds retry_after_{0};  // for the next 429
     std::string route_ = "other";  // the metrics label of the current request
     std::chrono::steady_clock::time_point started_;
     metrics::Tally tally_;  // the current request's events, until it is answered
@@ -503,7 +630,27 @@ class Listener : public std::enable_shared_from_this<Listener> {
                 [self = shared_from_this()](beast::error_code) { self->do_accept(); });
             return;
         }
-        std::make_shared<Session>(std::move(socket), shared_, admin_)->run();
+        beast::error_code endpoint_ec;
+        const auto remote = socket.remote_endpoint(endpoint_ec);
+        std::string peer = endpoint_ec ? std::string{} : remote.address().to_string();
+        std::string peer_key = address_key(peer);
+        switch (shared_.connections.open(peer_key)) {
+            case ConnectionLimiter::Verdict::admitted:
+                std::make_shared<Session>(std::move(socket), shared_, admin_, std::move(peer),
+                                          std::move(peer_key))
+                    ->run();
+                break;
+            // Closed without a word: an answer would cost what the limit
+            // protects. Clients see a reset and retry later.
+            case ConnectionLimiter::Verdict::too_many:
+                shared_.metrics.http_limited.with({"connections"}).inc();
+                socket.close(endpoint_ec);
+                break;
+            case ConnectionLimiter::Verdict::too_many_from_address:
+                shared_.metrics.http_limited.with({"connections_per_address"}).inc();
+                socket.close(endpoint_ec);
+                break;
+        }
         do_accept();
     }
 
@@ -551,7 +698,13 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
         spool,
         loader,
         metrics,
-        ingest::IngestSettings{config.max_event_bytes, config.max_request_bytes, config.junk_ids}};
+        ingest::IngestSettings{config.max_event_bytes, config.max_request_bytes, config.junk_ids,
+                               ingest::privacy_settings(config)},
+        ConnectionLimiter{config.max_connections, config.max_connections_per_address},
+        RateLimiter{RateLimit{config.rate_limit_address, config.rate_limit_address_burst},
+                    config.rate_limit_tracked},
+        RateLimiter{RateLimit{config.rate_limit_key, config.rate_limit_key_burst},
+                    config.rate_limit_tracked}};
     const unsigned threads = config.effective_io_threads();
     net::io_context ioc(static_cast<int>(threads));
 

@@ -31,6 +31,10 @@ unsigned http_status(std::error_code error) noexcept {
                 return 413;
             case ingest::errc::headers_too_large:
                 return 431;
+            case ingest::errc::rate_limited:
+                return 429;
+            case ingest::errc::target_too_long:
+                return 414;
             case ingest::errc::internal:
                 return 500;
         }
@@ -58,7 +62,10 @@ unsigned http_status(std::error_code error) noexcept {
     return 500;
 }
 
-bool worth_retrying(std::error_code error) noexcept { return http_status(error) == 503; }
+bool worth_retrying(std::error_code error) noexcept {
+    const auto status = http_status(error);
+    return status == 503 || status == 429;
+}
 
 unsigned retry_after_seconds(std::error_code error) noexcept {
     // A full spool or disk empties at the loader's pace, not in a moment.

@@ -38,6 +38,10 @@ class IngestCategory final : public std::error_category {
                 return "internal error";
             case errc::admin_token_required:
                 return "admin token required";
+            case errc::rate_limited:
+                return "rate limit exceeded";
+            case errc::target_too_long:
+                return "request target too long";
         }
         return "unknown ingest error";
     }

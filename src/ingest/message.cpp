@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "funnelhouse/common/sha256.hpp"
 #include "funnelhouse/common/uuid.hpp"
 #include "funnelhouse/schema/schemaver.hpp"
 
@@ -106,6 +107,95 @@ bool plausible_time(common::timestamp occurred_at, common::timestamp received_at
 // a failed batch into a precise rejection of one event.
 bool has_nul_escape(const std::string& json_text) {
     return json_text.find("\\u0000") != std::string::npos;
+}
+
+// `object_text` (a JSON object) with `key` set to `value_text`; the object
+// must not hold `key` yet. Saves re-building the object for one member.
+std::string with_member(std::string object_text, std::string_view key,
+                        const std::string& value_text) {
+    object_text.pop_back();  // the closing brace
+    if (object_text.size() > 1) object_text += ',';
+    object_text += '"';
+    object_text += key;
+    object_text += "\":";
+    object_text += value_text;
+    object_text += '}';
+    return object_text;
+}
+
+// What the privacy rules leave of one valid message's payload and context.
+struct Kept {
+    std::string properties;
+    std::string context;
+};
+
+Kept apply_privacy(const json& payload, const json& message_context, bool consented,
+                   const schema::Contract& contract, const MessageContext& context) {
+    const PrivacySettings& privacy = *context.privacy;
+    using config::PersonalData;
+
+    // Personal properties: removed without consent, else as configured.
+    const auto& personal = contract.meta.personal_data;
+    const bool touches_payload =
+        (!consented || privacy.personal_data != PersonalData::keep) &&
+        std::any_of(personal.begin(), personal.end(),
+                    [&](const std::string& key) { return payload.contains(key); });
+    Kept kept;
+    if (touches_payload) {
+        json changed = payload;
+        for (const auto& key : personal) {
+            const auto it = changed.find(key);
+            if (it == changed.end()) continue;
+            if (!consented || privacy.personal_data == PersonalData::remove)
+                changed.erase(it);
+            else
+                *it = common::hmac_sha256_hex(privacy.personal_data_key,
+                                              it->is_string() ? it->get_ref<const std::string&>()
+                                                              : dump(*it));
+        }
+        kept.properties = dump(changed);
+    } else {
+        kept.properties = dump(payload);
+    }
+
+    // The address: what the connection shows, except that a backend (server
+    // key) may say whose request it is handling in context.ip.
+    std::string address{context.client_address};
+    const json* sent_ip = member(message_context, "ip");
+    if (context.source == common::Source::server && sent_ip && sent_ip->is_string())
+        address = sent_ip->get<std::string>();
+    std::optional<std::string> stored_ip;
+    if (consented && !address.empty()) {
+        switch (privacy.client_address) {
+            case config::ClientAddress::truncated:
+                stored_ip = truncate_address(address, 24, 48);
+                break;
+            case config::ClientAddress::full:
+                if (truncate_address(address, 128, 128)) stored_ip = address;
+                break;
+            case config::ClientAddress::none:
+                break;
+        }
+    }
+
+    if (!consented || message_context.contains("ip")) {
+        json changed = message_context;
+        if (!consented) {
+            for (const char* key : kIdentifyingContextKeys) changed.erase(key);
+            if (const auto device = changed.find("device"); device != changed.end() &&
+                                                            device->is_object()) {
+                device->erase("id");
+                device->erase("advertisingId");
+            }
+        }
+        changed.erase("ip");
+        if (stored_ip) changed["ip"] = *stored_ip;
+        kept.context = dump(changed);
+    } else {
+        kept.context = dump(message_context);
+        if (stored_ip) kept.context = with_member(std::move(kept.context), "ip", dump(*stored_ip));
+    }
+    return kept;
 }
 
 }  // namespace
@@ -315,8 +405,33 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     auto violations = schema::validate(*contract, *payload, std::string("/") + payload_key);
     if (!violations.empty()) return reject(reason::schema_violation, std::move(violations));
 
-    event.properties = dump(*payload);
-    event.context = dump(message_context);
+    // Consent: an event without it is kept without the person, or not at
+    // all. An event that says nothing counts as consented unless
+    // FUNNELHOUSE_CONSENT_REQUIRED.
+    bool consented = true;
+    if (context.privacy) {
+        const auto consent = analytics_consent(message_context, context.privacy->consent_categories);
+        consented = consent == Consent::granted ||
+                    (consent == Consent::unstated && !context.privacy->consent_required);
+    }
+    if (!consented) {
+        const bool identifies_only = type == "identify" || type == "alias" || type == "group";
+        if (identifies_only || context.privacy->consent_policy == config::ConsentPolicy::drop) {
+            out.dropped = true;
+            return out;
+        }
+        event.anonymous_id.reset();
+        event.user_id.reset();
+        out.anonymized = true;
+    }
+    if (context.privacy) {
+        auto kept = apply_privacy(*payload, message_context, consented, *contract, context);
+        event.properties = std::move(kept.properties);
+        event.context = std::move(kept.context);
+    } else {
+        event.properties = dump(*payload);
+        event.context = dump(message_context);
+    }
     if (has_nul_escape(event.properties))
         return reject(reason::invalid_message, {{std::string("/") + payload_key,
                                                  "contains U+0000, which cannot be stored"}});

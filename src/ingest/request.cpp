@@ -1,5 +1,6 @@
 #include "funnelhouse/ingest/request.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "funnelhouse/common/gzip.hpp"
@@ -109,8 +110,23 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                           "' is not supported; use gzip, deflate or none");
     }
 
-    const json body = json::parse(text, nullptr, false);
-    if (body.is_discarded()) return refuse(errc::malformed_json, describe_syntax_error(text));
+    // Bytes that are not UTF-8 fail the parse. When that is all that is
+    // wrong, the messages holding them are rejected one by one (into
+    // bad_events, readable) instead of refusing the request: the parse is
+    // repeated on a copy with '?' in their place, which keeps every offset.
+    json body = json::parse(text, nullptr, false);
+    std::vector<std::size_t> broken;
+    std::string repaired;
+    if (body.is_discarded()) {
+        broken = invalid_utf8_offsets(text);
+        if (!broken.empty()) {
+            repaired.assign(text);
+            for (const auto at : broken) repaired[at] = '?';
+            body = json::parse(repaired, nullptr, false);
+        }
+        if (body.is_discarded()) return refuse(errc::malformed_json, describe_syntax_error(text));
+    }
+    const std::string_view parsed = broken.empty() ? text : std::string_view{repaired};
     if (!body.is_object())
         return refuse(errc::wrong_shape, is_batch ? "body must be a JSON object with a 'batch' list"
                                                   : "body must be a JSON object (one message)");
@@ -146,6 +162,8 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
     context.source = key->source;
     context.received_at = input.received_at;
     context.extra_junk_ids = &settings.extra_junk_ids;
+    context.privacy = &settings.privacy;
+    context.client_address = input.client_address;
 
     std::vector<std::string_view> raw_messages;
     std::vector<const json*> messages;
@@ -163,13 +181,13 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                     "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
             context.batch_sent_at = parsed;
         }
-        auto spans = array_member_spans(text, "batch");
+        auto spans = array_member_spans(parsed, "batch");
         if (!spans || spans->size() != batch->size())
             return refuse(errc::wrong_shape, "'batch' must be a list of messages");
         raw_messages = std::move(*spans);
         for (const auto& message : *batch) messages.push_back(&message);
     } else {
-        raw_messages.push_back(text);
+        raw_messages.push_back(parsed);
         messages.push_back(&body);
     }
 
@@ -185,11 +203,37 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
 
     RequestOutcome outcome;
     outcome.message_count = messages.size();
+    outcome.write_key_name = key->name;
     ordered rejected = ordered::array();
     ordered assigned = ordered::array();
     for (std::size_t i = 0; i < messages.size(); ++i) {
-        auto mapped = map_message(*messages[i], context, registry);
+        // The message's own bytes, as received.
+        const std::size_t offset = static_cast<std::size_t>(raw_messages[i].data() - parsed.data());
+        const std::string_view received = text.substr(offset, raw_messages[i].size());
+        const auto first_broken = std::lower_bound(broken.begin(), broken.end(), offset);
+        const bool encoding_broken =
+            first_broken != broken.end() && *first_broken < offset + received.size();
+        MappedMessage mapped;
+        if (encoding_broken) {
+            std::vector<schema::ValidationError> errors;
+            for (auto at = first_broken;
+                 at != broken.end() && *at < offset + received.size() && errors.size() < 10; ++at) {
+                static constexpr char kHex[] = "0123456789ABCDEF";
+                const auto value = static_cast<unsigned char>(text[*at]);
+                errors.push_back({"", "byte " + std::to_string(*at - offset) + " (0x" +
+                                          kHex[value >> 4] + kHex[value & 15] +
+                                          ") is not UTF-8; stored as U+FFFD in raw_event"});
+            }
+            mapped.rejection = Rejection{reason::invalid_encoding, std::move(errors)};
+        } else {
+            mapped = map_message(*messages[i], context, registry);
+        }
+        if (mapped.dropped) {
+            ++outcome.dropped_without_consent;
+            continue;
+        }
         if (mapped.event) {
+            if (mapped.anonymized) ++outcome.anonymized_without_consent;
             if (mapped.event_id_assigned)
                 assigned.push_back({{"index", i}, {"event_id", mapped.event->event_id}});
             outcome.events.push_back(std::move(*mapped.event));
@@ -204,7 +248,9 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
         BadEvent bad;
         // Write keys are credentials: they are never stored, not even inside
         // the raw message. Nothing else of the message is changed.
-        bad.raw_event = without_member(raw_messages[i], "writeKey");
+        bad.raw_event = without_member(
+            encoding_broken ? std::string_view{with_replacement_characters(received)} : received,
+            "writeKey");
         // The same message sent again (a client retry) maps to the same row.
         bad.bad_event_id = common::uuid_from_name(key->name + '\n' + std::string{input.route} +
                                                   '\n' + std::to_string(i) + '\n' + bad.raw_event);

@@ -19,6 +19,10 @@ Instruments::Instruments(Registry& r)
           latency_buckets())),
       http_connections(
           r.gauge("funnelhouse_http_connections", "HTTP connections open now.").get()),
+      http_limited(r.counter("funnelhouse_http_limited_total",
+                             "Requests refused or connections closed by a limit, by limit "
+                             "(docs/security.md lists them with their settings).",
+                             {"limit"})),
       events_accepted(r.counter("funnelhouse_events_accepted_total",
                                 "Events that passed their contract, in requests answered 200, by "
                                 "write key source and event name.",
@@ -27,6 +31,11 @@ Instruments::Instruments(Registry& r)
                                 "Messages rejected into bad_events, in requests answered 200, by "
                                 "source, reason and event name.",
                                 {"source", "reason", "event"})),
+      events_without_consent(r.counter("funnelhouse_events_without_consent_total",
+                                       "Valid events without analytics consent, in requests "
+                                       "answered 200, by what was done: anonymized (kept without "
+                                       "the person) or dropped.",
+                                       {"action"})),
       events_inserted(r.counter("funnelhouse_events_inserted_total",
                                 "Events committed as new rows of events, by source and event "
                                 "name.",
@@ -49,6 +58,10 @@ Instruments::Instruments(Registry& r)
                                    "Links refused because the anonymous id already belongs to "
                                    "another user (a shared device).")
                              .get()),
+      events_suppressed(r.counter("funnelhouse_events_suppressed_total",
+                                  "Events and rejected messages of an erased person (funnelhouse "
+                                  "forget) that the loader did not store.")
+                            .get()),
       loader_batch_events(r.histogram("funnelhouse_loader_batch_events",
                                       "Events and rejected messages per committed batch.", {},
                                       exponential_buckets(1, 2, 15))),
@@ -90,6 +103,12 @@ Instruments::Instruments(Registry& r)
     database_connects.with({"failed"});
     loader_errors.with({"transient"});
     loader_errors.with({"permanent"});
+    for (const char* limit : {"rate_address", "rate_key", "connections", "connections_per_address",
+                              "header_timeout", "body_timeout", "header_bytes",
+                              "request_line_bytes", "body_bytes"})
+        http_limited.with({limit});
+    events_without_consent.with({"anonymized"});
+    events_without_consent.with({"dropped"});
 }
 
 }  // namespace funnelhouse::metrics

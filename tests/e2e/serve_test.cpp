@@ -283,7 +283,7 @@ TEST_F(ServeTest, OversizeHeadersGet431) {
 
 TEST_F(ServeTest, SlowClientIsDisconnectedAfterTheReadTimeout) {
     server_->stop();
-    start_server({{"FUNNELHOUSE_READ_TIMEOUT_MS", "300"}});
+    start_server({{"FUNNELHOUSE_HEADER_TIMEOUT_MS", "300"}});
     const auto started = std::chrono::steady_clock::now();
     // Headers that never end: the server must give up on its own.
     const auto answer = client_->raw("POST /v1/batch HTTP/1.1\r\nHost: x\r\n");

@@ -47,7 +47,7 @@ TEST(Reprocess, LoadsRowsThatNowPassExactlyOnce) {
     test::TempDir after;
     after.write("style_quiz/1-0-0.json", test::contract_text("style_quiz", "1-0-0", kQuizV1));
     const auto registry = schema::SchemaRegistry::load(after.path());
-    const auto report = cli::reprocess(*connection, registry, {});
+    const auto report = cli::reprocess(*connection, registry, {}, ingest::PrivacySettings{});
     EXPECT_EQ(report.examined, 2u);
     EXPECT_EQ(report.loaded, 1u);
     EXPECT_EQ(report.still_bad, 1u);
@@ -61,7 +61,7 @@ TEST(Reprocess, LoadsRowsThatNowPassExactlyOnce) {
     EXPECT_EQ(schema.scalar("SELECT event_id FROM bad_events WHERE reprocessed_at IS NOT NULL"),
               "q-1");
 
-    const auto again = cli::reprocess(*connection, registry, {});
+    const auto again = cli::reprocess(*connection, registry, {}, ingest::PrivacySettings{});
     EXPECT_EQ(again.examined, 1u);
     EXPECT_EQ(again.loaded, 0u);
     EXPECT_EQ(schema.scalar("SELECT count(*) FROM events"), "1");

@@ -24,6 +24,29 @@ enum class LogFormat {
     text,  // for a person at a terminal
 };
 
+// What is stored of the client's address in context.ip
+// (FUNNELHOUSE_CLIENT_ADDRESS).
+enum class ClientAddress {
+    truncated,  // IPv4 to its /24, IPv6 to its /48
+    full,
+    none,  // not stored at all
+};
+
+// What happens to an event without analytics consent
+// (FUNNELHOUSE_CONSENT_POLICY).
+enum class ConsentPolicy {
+    anonymize,  // kept without identifiers, address and personal properties
+    drop,       // not stored; counted
+};
+
+// What happens to properties a contract marks as personal data
+// (FUNNELHOUSE_PERSONAL_DATA).
+enum class PersonalData {
+    remove,  // left out of the stored event
+    hash,    // replaced by HMAC-SHA256(FUNNELHOUSE_PERSONAL_DATA_KEY, value)
+    keep,    // stored as sent
+};
+
 struct Config {
     std::filesystem::path config_file;  // where settings were read from, if anywhere
     std::string database_url;
@@ -43,7 +66,34 @@ struct Config {
     std::size_t max_event_bytes = 32 * 1024;
     std::size_t max_request_bytes = 500 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
-    std::chrono::milliseconds read_timeout{30'000};
+    std::size_t max_request_line_bytes = 2 * 1024;
+    // From the start of waiting for a request (also on an idle keep-alive
+    // connection) to its last header; then from there to its last body byte.
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds body_timeout{30'000};
+    std::size_t max_connections = 1024;
+    std::size_t max_connections_per_address = 256;
+
+    // Token buckets on the ingest routes: requests per second and burst, per
+    // client address and per write key; 0 per second turns one off.
+    double rate_limit_address = 100;
+    double rate_limit_address_burst = 1000;
+    double rate_limit_key = 5000;
+    double rate_limit_key_burst = 10000;
+    std::size_t rate_limit_tracked = 100'000;  // buckets kept at most, per limit
+    // Take the client's address from the last X-Forwarded-For entry (only
+    // behind a proxy that sets it).
+    bool trust_forwarded_for = false;
+
+    ClientAddress client_address = ClientAddress::truncated;
+    ConsentPolicy consent_policy = ConsentPolicy::anonymize;
+    // Categories of context.consent.categoryPreferences that mean analytics
+    // consent (any one granted is enough), compared ignoring case.
+    std::vector<std::string> consent_categories{"analytics"};
+    // Whether an event that says nothing about consent counts as without it.
+    bool consent_required = false;
+    PersonalData personal_data = PersonalData::remove;
+    std::string personal_data_key;
 
     std::size_t batch_max_events = 2'000;
     std::chrono::milliseconds batch_max_delay{5};

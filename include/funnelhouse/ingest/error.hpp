@@ -21,6 +21,8 @@ enum class errc {
     method_not_allowed,
     internal,
     admin_token_required,  // an admin route without the admin token
+    rate_limited,          // over a token bucket: 429 with Retry-After
+    target_too_long,       // the request target is over its limit: 414
 };
 
 const std::error_category& ingest_category() noexcept;

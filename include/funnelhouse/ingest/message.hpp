@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "funnelhouse/common/event.hpp"
+#include "funnelhouse/ingest/privacy.hpp"
 #include "funnelhouse/schema/registry.hpp"
 
 namespace funnelhouse::ingest {
@@ -22,6 +23,9 @@ inline constexpr const char* unknown_event = "unknown_event";
 inline constexpr const char* unknown_schema_version = "unknown_schema_version";
 inline constexpr const char* schema_violation = "schema_violation";
 inline constexpr const char* source_not_allowed = "source_not_allowed";
+// Bytes that are not UTF-8: PostgreSQL cannot store them as text, so the
+// message is kept with U+FFFD in their place and the offsets in `errors`.
+inline constexpr const char* invalid_encoding = "invalid_encoding";
 }  // namespace reason
 
 // What surrounds one message: who sent it, on which route, and when.
@@ -34,6 +38,12 @@ struct MessageContext {
     // Identifier values to treat as absent besides the built-in ones
     // (FUNNELHOUSE_JUNK_IDS); may be null.
     const std::vector<std::string>* extra_junk_ids = nullptr;
+    // The consent, address and personal-data rules; null keeps messages as
+    // sent (offline validation).
+    const PrivacySettings* privacy = nullptr;
+    // The address the request came from, in full; stored in context.ip as
+    // the privacy settings allow. Empty when not known (reprocess).
+    std::string_view client_address;
 };
 
 // Whether an identifier is a placeholder rather than a person: "", "null",
@@ -52,6 +62,11 @@ struct MappedMessage {
     std::optional<std::string> event_id;  // known even for most rejections
     std::optional<std::string> event_name;
     bool event_id_assigned = false;  // no messageId was sent: the server made one
+    // A valid message without analytics consent: `dropped` when the policy
+    // (or the message's type: identify, alias and group only identify) says
+    // not to store it, `anonymized` when it is kept without the person.
+    bool dropped = false;
+    bool anonymized = false;
 };
 
 // Segment's skew correction: when the client says both when the event

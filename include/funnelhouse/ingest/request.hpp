@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "funnelhouse/ingest/message.hpp"
+#include "funnelhouse/ingest/privacy.hpp"
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/schema/registry.hpp"
 
@@ -16,6 +17,7 @@ struct IngestSettings {
     std::size_t max_event_bytes = 32 * 1024;
     std::size_t max_request_bytes = 500 * 1024;
     std::vector<std::string> extra_junk_ids;  // identifier values to treat as absent
+    PrivacySettings privacy;
 };
 
 struct RequestInput {
@@ -25,11 +27,13 @@ struct RequestInput {
     common::timestamp received_at;
     std::string_view content_encoding;  // "", "identity", "gzip" or "deflate"
     std::string_view origin;            // the Origin header: set by browsers
+    std::string_view client_address;    // the sender's IP address, in full
 };
 
 // Everything one request turns into. Either `error` is set (the request as a
 // whole is refused and nothing is stored), or every message of the request is
-// in exactly one of `events` and `bad_events`.
+// in exactly one of `events` and `bad_events`, or counted in
+// `dropped_without_consent`.
 struct RequestOutcome {
     std::error_code error;
     std::string error_message;
@@ -39,6 +43,9 @@ struct RequestOutcome {
     std::string rejected_json = "[]";  // [{index, event_id, reason, errors}]
     std::string assigned_json = "[]";  // [{index, event_id}] for ids the server made
     std::size_t message_count = 0;
+    std::string write_key_name;  // once the key is known
+    std::size_t dropped_without_consent = 0;     // valid, not stored (consent policy)
+    std::size_t anonymized_without_consent = 0;  // in `events`, without the person
 };
 
 // Pure: parses, authenticates, maps and validates a request body.

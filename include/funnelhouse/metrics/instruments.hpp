@@ -16,11 +16,17 @@ struct Instruments {
     Family<Counter>& http_requests;           // route, status
     Family<Histogram>& http_request_seconds;  // route
     Gauge& http_connections;                  // open now
+    // Requests or connections stopped by a limit: rate_address, rate_key,
+    // connections, connections_per_address, header_timeout, body_timeout,
+    // header_bytes, request_line_bytes, body_bytes.
+    Family<Counter>& http_limited;  // limit
 
     // ingest: what the requests' messages became. `event` is the contract's
     // name, or "(unknown)" for a name no contract declares.
     Family<Counter>& events_accepted;  // source, event
     Family<Counter>& events_rejected;  // source, reason, event
+    // Valid events without analytics consent: anonymized or dropped.
+    Family<Counter>& events_without_consent;  // action
 
     // loader: what PostgreSQL made of the accepted events.
     Family<Counter>& events_inserted;      // source, event
@@ -28,6 +34,7 @@ struct Instruments {
     Family<Counter>& event_id_collisions;  // source
     Counter& identity_links;               // anonymous ids newly tied to a user
     Counter& identity_conflicts;           // links refused: the id has another user
+    Counter& events_suppressed;            // of an erased person: not stored
     Family<Histogram>& loader_batch_events;
     Family<Histogram>& loader_commit_seconds;
     Counter& loader_batches;
