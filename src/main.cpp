@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
             return cli::run_healthcheck(parsed.config, std::cout);
         if (command == "refresh" && positional.size() == 1)
             return cli::run_refresh(parsed.config, std::cout);
+        if (command == "forget" && positional.size() == 1)
+            return cli::run_forget(parsed.config, std::cout);
         if (command == "requeue-quarantine" && positional.size() == 1)
             return cli::run_requeue_quarantine(parsed.config, std::cout);
         if (command == "validate" && positional.size() == 2)

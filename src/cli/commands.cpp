@@ -271,4 +271,26 @@ int run_refresh(const config::Config& config, std::ostream& out) {
     return 0;
 }
 
+int run_forget(const config::Config& config, std::ostream& out) {
+    require_database_url(config);
+    const bool by_user = !config.forget_user_id.empty();
+    if (by_user == !config.forget_anonymous_id.empty())
+        throw std::invalid_argument("give exactly one of --user-id and --anonymous-id");
+    check_migrated(config);
+    auto connection = db::connect(config.database_url, std::chrono::milliseconds(0));
+    pqxx::work txn(*connection);
+    const auto row = txn.exec_params1(
+        "SELECT erasure_id, identifiers, events_deleted, bad_events_deleted, "
+        "identity_rows_deleted, model_rows_deleted FROM funnelhouse_forget($1, $2)",
+        by_user ? config.forget_user_id : config.forget_anonymous_id,
+        by_user ? "user" : "anonymous");
+    txn.commit();
+    out << "erasure " << row[0].as<std::string>() << ": deleted " << row[2].as<std::string>()
+        << " events, " << row[3].as<std::string>() << " rejected messages, "
+        << row[4].as<std::string>() << " identity rows, " << row[5].as<std::string>()
+        << " model rows; " << row[1].as<std::string>()
+        << " identifiers suppressed (their later events are not stored)\n";
+    return 0;
+}
+
 }  // namespace funnelhouse::cli

@@ -368,6 +368,21 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_SIMULATE_SEED", "--seed", "1",
                     "simulate: the same seed gives the same shop", false,
                     size_setting(&Config::simulate_seed, 0, std::size_t{1} << 62)});
+    // Identifiers are personal data: secret, so never echoed in an error.
+    list.push_back({"FUNNELHOUSE_FORGET_USER_ID", "--user-id", "(none)",
+                    "forget: erase the person with this user id", true,
+                    [](Config& c, const std::string& v) -> std::string {
+                        if (v.empty() || v.size() > 255) return "must be 1 to 255 characters";
+                        c.forget_user_id = v;
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_FORGET_ANONYMOUS_ID", "--anonymous-id", "(none)",
+                    "forget: erase the person with this anonymous id", true,
+                    [](Config& c, const std::string& v) -> std::string {
+                        if (v.empty() || v.size() > 255) return "must be 1 to 255 characters";
+                        c.forget_anonymous_id = v;
+                        return {};
+                    }});
     list.push_back({"FUNNELHOUSE_LOG_LEVEL", "--log-level", "info",
                     "trace, debug, info, warn, error or off", false,
                     [](Config& c, const std::string& v) -> std::string {
@@ -545,6 +560,8 @@ std::string help_text() {
         "  reprocess          re-validate bad_events and load those that now pass\n"
         "  requeue-quarantine put records the loader set aside back into the spool\n"
         "  refresh            refresh the analytics models (docs/analytics.md)\n"
+        "  forget             erase a person (--user-id or --anonymous-id) and suppress\n"
+        "                     their later events (docs/security.md)\n"
         "  healthcheck        exit 0 when the server at FUNNELHOUSE_LISTEN answers /healthz\n"
         "  simulate           post a synthetic shop's traffic to a server (--url, --persons,\n"
         "                     --days, --seed; the keys of FUNNELHOUSE_KEYS_FILE)\n\n"

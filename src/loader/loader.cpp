@@ -314,7 +314,7 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
             for (const auto& bad : request.bad_events) bad_events.push_back(&bad);
         }
         const auto started = clock::now();
-        IdentityCounts identity;
+        BatchCounts identity;
         const auto fates = write_batch(*connection_, events, bad_events, &identity);
         metrics_.loader_commit_seconds.get().observe(
             std::chrono::duration<double>(clock::now() - started).count());
@@ -323,6 +323,7 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
         metrics_.loader_batches.inc();
         metrics_.identity_links.inc(static_cast<double>(identity.links));
         metrics_.identity_conflicts.inc(static_cast<double>(identity.conflicts));
+        metrics_.events_suppressed.inc(static_cast<double>(identity.suppressed_bad_events));
         metrics::Tally fate_counts;
         for (std::size_t i = 0; i < events.size(); ++i) {
             const std::string_view source = common::to_string(events[i]->source);
@@ -334,6 +335,7 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
                     fate_counts.add(metrics_.events_deduplicated, {source, events[i]->event_name});
                     break;
                 case Fate::collision: fate_counts.add(metrics_.event_id_collisions, {source}); break;
+                case Fate::suppressed: metrics_.events_suppressed.inc(); break;
             }
         }
         fate_counts.record();

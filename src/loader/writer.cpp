@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <unordered_set>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 // libpqxx 6.4 offers raw COPY lines only through tablewriter (deprecated in
@@ -13,6 +14,7 @@
 #include <pqxx/subtransaction>
 #include <pqxx/tablewriter>
 
+#include "funnelhouse/common/sha256.hpp"
 #include "funnelhouse/db/copy_text.hpp"
 
 namespace funnelhouse::loader {
@@ -375,7 +377,7 @@ std::vector<bool> new_first_copies(pqxx::transaction_base& txn,
 std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
                                   const std::vector<const common::Event*>& events,
                                   const std::vector<const common::BadEvent*>& bad_events,
-                                  IdentityCounts* identity, bool copy_new_rows) {
+                                  BatchCounts* identity, bool copy_new_rows) {
     std::vector<Fate> fates(events.size(), Fate::duplicate);
     if (events.empty() && bad_events.empty()) return fates;
     db::CopyRow row;
@@ -485,28 +487,123 @@ void encode_event_row(db::CopyRow& row, const common::Event& event) {
     }
 }
 
+std::string suppression_hash(std::string_view id) { return common::sha256_hex(id); }
+
+namespace {
+
+// The identifiers a rejected message names, read from its raw text (which
+// may be anything).
+std::vector<std::string> raw_identifiers(const std::string& raw_event) {
+    std::vector<std::string> ids;
+    const auto message = nlohmann::json::parse(raw_event, nullptr, false);
+    if (!message.is_object()) return ids;
+    for (const char* key : {"userId", "anonymousId", "previousId"}) {
+        const auto it = message.find(key);
+        if (it == message.end()) continue;
+        if (it->is_string())
+            ids.push_back(it->get<std::string>());
+        else if (it->is_number_integer())
+            ids.push_back(it->dump());
+    }
+    return ids;
+}
+
+// The suppressed hashes among a batch's identifiers.
+std::unordered_set<std::string> suppressed_among(pqxx::transaction_base& txn,
+                                                 const std::vector<std::string>& hashes) {
+    std::unordered_set<std::string> found;
+    if (hashes.empty()) return found;
+    std::string array = "{";
+    for (const auto& hash : hashes) {
+        if (array.size() > 1) array += ',';
+        array += hash;  // hex: nothing to quote
+    }
+    array += '}';
+    for (const auto& r : txn.exec_params(
+             "SELECT id_hash FROM suppressed_ids WHERE id_hash = ANY($1::text[])", array))
+        found.insert(r[0].as<std::string>());
+    return found;
+}
+
+}  // namespace
+
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,
-                             IdentityCounts* identity) {
+                             BatchCounts* counts) {
+    // Erased persons: shared with forget's exclusive lock, so that an
+    // erasure either sees this batch's rows (and removes them) or this batch
+    // sees its suppression entries.
+    // Two statements in one round trip, the second with a snapshot taken
+    // after the lock is held. Without any suppression entry (the usual case)
+    // nothing is hashed.
+    static const std::string kLockAndCheck =
+        "SELECT pg_advisory_xact_lock_shared(" + std::to_string(kErasureLockKey) +
+        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids)";
+    const bool any_suppressed = txn.exec(kLockAndCheck)[0][0].as<bool>();
+    std::vector<std::string> hashes;
+    std::vector<std::vector<std::string>> bad_ids(bad_events.size());
+    if (any_suppressed) {
+        for (const auto* event : events)
+            for (const auto* id : {&event->user_id, &event->anonymous_id, &event->previous_id})
+                if (*id) hashes.push_back(suppression_hash(**id));
+        for (std::size_t i = 0; i < bad_events.size(); ++i) {
+            bad_ids[i] = raw_identifiers(bad_events[i]->raw_event);
+            for (const auto& id : bad_ids[i]) hashes.push_back(suppression_hash(id));
+        }
+    }
+    const auto suppressed = suppressed_among(txn, hashes);
+    const auto is_suppressed = [&](const std::optional<std::string>& id) {
+        return id && suppressed.count(suppression_hash(*id)) > 0;
+    };
+
+    std::vector<const common::Event*> kept_events;
+    std::vector<std::size_t> kept_index;
+    std::vector<const common::BadEvent*> kept_bad_events;
+    std::vector<Fate> fates(events.size(), Fate::suppressed);
+    if (suppressed.empty()) {
+        kept_events = events;
+        kept_bad_events = bad_events;
+    } else {
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const auto& event = *events[i];
+            if (is_suppressed(event.user_id) || is_suppressed(event.anonymous_id) ||
+                is_suppressed(event.previous_id))
+                continue;
+            kept_events.push_back(events[i]);
+            kept_index.push_back(i);
+        }
+        for (std::size_t i = 0; i < bad_events.size(); ++i) {
+            const bool erased =
+                std::any_of(bad_ids[i].begin(), bad_ids[i].end(), [&](const std::string& id) {
+                    return suppressed.count(suppression_hash(id)) > 0;
+                });
+            if (!erased) kept_bad_events.push_back(bad_events[i]);
+        }
+    }
+    if (counts) counts->suppressed_bad_events = bad_events.size() - kept_bad_events.size();
+
     // Another loader may store one of the new ids between the look-up and
     // the COPY: the COPY then fails on the primary key, and the batch goes
     // through the stage instead, where such an id is merged as a copy.
+    std::vector<Fate> kept_fates;
     try {
         pqxx::subtransaction attempt(txn, "copy_new_rows");
-        auto fates = write_rows_once(attempt, events, bad_events, identity, true);
+        kept_fates = write_rows_once(attempt, kept_events, kept_bad_events, counts, true);
         attempt.commit();
-        return fates;
     } catch (const pqxx::unique_violation&) {
+        kept_fates = write_rows_once(txn, kept_events, kept_bad_events, counts, false);
     }
-    return write_rows_once(txn, events, bad_events, identity, false);
+    if (suppressed.empty()) return kept_fates;
+    for (std::size_t k = 0; k < kept_fates.size(); ++k) fates[kept_index[k]] = kept_fates[k];
+    return fates;
 }
 
 std::vector<Fate> write_batch(pqxx::connection& connection,
                               const std::vector<const common::Event*>& events,
                               const std::vector<const common::BadEvent*>& bad_events,
-                              IdentityCounts* identity) {
+                              BatchCounts* counts) {
     pqxx::work txn(connection);
-    auto fates = write_rows(txn, events, bad_events, identity);
+    auto fates = write_rows(txn, events, bad_events, counts);
     txn.commit();
     return fates;
 }

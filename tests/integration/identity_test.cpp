@@ -198,6 +198,8 @@ TEST_F(IdentityTest, MigratingADatabaseWithEventsStitchesThemToo) {
     pqxx::nontransaction txn(*connection);
     txn.exec("DELETE FROM schema_migrations WHERE version >= '0004'");
     txn.exec(
+        "DROP FUNCTION funnelhouse_forget; DROP TABLE suppressed_ids, erasures;"
+        "DROP FUNCTION funnelhouse_raw_ids;"
         "DROP SCHEMA models, models_a, models_b CASCADE; DROP VIEW persons; DROP VIEW events_stitched; DROP FUNCTION funnelhouse_link;"
         "DROP TABLE identity_links, identity_map, identity_conflicts; DROP INDEX events_login_idx");
     schema_.migrate();

@@ -20,6 +20,10 @@ int run_reprocess(const config::Config& config);
 int run_requeue_quarantine(const config::Config& config, std::ostream& out);
 // Refreshes the analytics models (migrations/0005_models.sql).
 int run_refresh(const config::Config& config, std::ostream& out);
+// Erases the person of --user-id or --anonymous-id (funnelhouse_forget() in
+// migrations/0006_privacy_and_roles.sql) and prints what was removed,
+// without the identifier.
+int run_forget(const config::Config& config, std::ostream& out);
 // Asks the local server's /healthz (at FUNNELHOUSE_LISTEN; a wildcard
 // address is reached on loopback) within 3 s: 0 when it answers 200, else 1.
 // The container image's HEALTHCHECK.

@@ -113,6 +113,10 @@ struct Config {
     std::size_t simulate_days = 180;
     std::size_t simulate_seed = 1;
 
+    // `forget`: the person to erase, by one of their identifiers.
+    std::string forget_user_id;
+    std::string forget_anonymous_id;
+
     std::vector<std::string>
         junk_ids;  // identifier values treated as absent, besides the built-in ones
 

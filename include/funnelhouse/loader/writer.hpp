@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <string>
@@ -19,14 +20,27 @@ enum class Fate : std::uint8_t {
                 // source is merged into the row (see write_rows)
     collision,  // its id is stored for another event or person: kept in
                 // bad_events with reason event_id_collision
+    suppressed,  // of a person erased with `funnelhouse forget`: not stored
 };
 
-// What a batch did to identities: new links of an anonymous (or previous) id
-// to a user id, and links refused because the id belongs to another user.
-struct IdentityCounts {
+// What a batch did besides the events' fates: new links of an anonymous (or
+// previous) id to a user id, links refused because the id belongs to another
+// user, and rejected messages of erased persons left out.
+struct BatchCounts {
     std::size_t links = 0;
     std::size_t conflicts = 0;
+    std::size_t suppressed_bad_events = 0;
 };
+
+// Batches take this advisory lock shared, `forget` exclusively: an erasure
+// waits for the batches in flight, and every later batch sees its
+// suppression entries.
+inline constexpr long long kErasureLockKey = 7311402118550211;
+
+// The suppression key of an identifier: its SHA-256 as hex, so that the
+// suppression list does not hold the identifiers themselves. The SQL side
+// is encode(sha256(convert_to(id, 'UTF8')), 'hex').
+std::string suppression_hash(std::string_view id);
 
 // The columns a new row of `events` is written with, and that row's COPY
 // text (into `row`, cleared first), exactly as the loader writes it. The
@@ -51,16 +65,18 @@ void prepare_staging(pqxx::connection& connection);
 //     source's copy arrived, a server copy's properties replace a browser
 //     copy's, and ids missing from the row are filled in.
 // Everything is keyed on stable ids, so running the same batch again (after
-// an ambiguous commit) changes nothing. Returns one fate per event, in order;
-// `identity`, when given, receives what the batch did to identities.
+// an ambiguous commit) changes nothing. Events and rejected messages whose
+// user, anonymous or previous id is suppressed (an erased person) are left
+// out. Returns one fate per event, in order; `counts`, when given, receives
+// what else the batch did.
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,
-                             IdentityCounts* identity = nullptr);
+                             BatchCounts* counts = nullptr);
 
 // The same in a transaction of its own (prepare_staging must have run).
 std::vector<Fate> write_batch(pqxx::connection& connection,
                               const std::vector<const common::Event*>& events,
                               const std::vector<const common::BadEvent*>& bad_events,
-                              IdentityCounts* identity = nullptr);
+                              BatchCounts* counts = nullptr);
 
 }  // namespace funnelhouse::loader

@@ -1,0 +1,276 @@
+// Erasure (funnelhouse_forget), suppression in the loader, and the database
+// roles, against the real PostgreSQL.
+#include <gtest/gtest.h>
+
+#include "funnelhouse/db/connection.hpp"
+#include "funnelhouse/loader/writer.hpp"
+#include "funnelhouse/models/refresh.hpp"
+#include "funnelhouse/schema/registry.hpp"
+#include "sample_events.hpp"
+#include "temp_dir.hpp"
+#include "test_database.hpp"
+
+using namespace funnelhouse;
+
+namespace {
+
+common::Event event_of(const std::string& id, const std::string& name,
+                       std::optional<std::string> anonymous_id,
+                       std::optional<std::string> user_id, int minute) {
+    auto event = test::sample_event(id);
+    event.event_name = name;
+    event.event_type = name == "identify" ? "identify" : "track";
+    event.anonymous_id = std::move(anonymous_id);
+    event.user_id = std::move(user_id);
+    event.occurred_at =
+        *common::parse_timestamp("2024-05-01T12:00:00Z") + std::chrono::minutes(minute);
+    return event;
+}
+
+common::BadEvent bad_event_of(const std::string& uuid, const std::string& raw) {
+    common::BadEvent bad;
+    bad.bad_event_id = uuid;
+    bad.raw_event = raw;
+    bad.errors = "[]";
+    bad.reason = "schema_violation";
+    bad.route = "/v1/batch";
+    bad.write_key_name = "web";
+    bad.received_at = *common::parse_timestamp("2024-05-01T12:00:00Z");
+    return bad;
+}
+
+class ErasureTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        registry_ = new schema::SchemaRegistry(
+            schema::SchemaRegistry::load(test::source_dir() / "schemas"));
+    }
+    static void TearDownTestSuite() { delete registry_; }
+
+    void SetUp() override {
+        schema_.migrate();
+        connection_ = schema_.connect();
+        loader::prepare_staging(*connection_);
+    }
+
+    // Ann uses a phone and a laptop and logs in on both; Bob is someone else.
+    void load_two_persons() {
+        events_ = {event_of("ann-1", "product_viewed", "phone", std::nullopt, 0),
+                   event_of("ann-2", "identify", "phone", "ann", 1),
+                   event_of("ann-3", "add_to_cart", "laptop", "ann", 2),
+                   event_of("ann-4", "checkout_started", std::nullopt, "ann", 3),
+                   event_of("bob-1", "product_viewed", "desk", std::nullopt, 0),
+                   event_of("bob-2", "identify", "desk", "bob", 1)};
+        for (const auto& event : events_) loader::write_batch(*connection_, {&event}, {});
+        const auto ann_bad = bad_event_of("00000000-0000-0000-0000-00000000000a",
+                                          R"({"type":"track","userId":"ann","event":"x"})");
+        const auto bob_bad = bad_event_of("00000000-0000-0000-0000-00000000000b",
+                                          R"({"type":"track","anonymousId":"desk","event":"x"})");
+        const auto not_json = bad_event_of("00000000-0000-0000-0000-00000000000c", "ann{");
+        loader::write_batch(*connection_, {}, {&ann_bad, &bob_bad, &not_json});
+    }
+
+    std::string forget(const std::string& id, const std::string& type) {
+        return schema_.scalar(
+            "SELECT events_deleted || ' ' || bad_events_deleted || ' ' || identity_rows_deleted "
+            "|| ' ' || identifiers FROM funnelhouse_forget('" +
+            id + "', '" + type + "')");
+    }
+
+    static schema::SchemaRegistry* registry_;
+    test::TestSchema schema_;
+    std::unique_ptr<pqxx::connection> connection_;
+    std::vector<common::Event> events_;
+};
+
+schema::SchemaRegistry* ErasureTest::registry_ = nullptr;
+
+}  // namespace
+
+TEST_F(ErasureTest, ForgetRemovesEveryRowOfTheStitchedPersonAndNoOneElses) {
+    load_two_persons();
+    models::refresh(*connection_, *registry_);
+    models::refresh(*connection_, *registry_);  // both buffers hold Ann now
+    ASSERT_EQ(schema_.scalar("SELECT count(*) FROM models_a.person_events "
+                             "WHERE person_id = 'user:ann'"),
+              "4");
+
+    // Ann is found by her laptop's anonymous id alone: the whole person goes.
+    // 4 events; 1 rejected message; links phone and laptop, map rows phone,
+    // laptop and ann; 3 ids suppressed.
+    EXPECT_EQ(forget("laptop", "anonymous"), "4 1 5 3");
+
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "bob-1,bob-2");
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(raw_event, ',' ORDER BY raw_event) FROM "
+                             "bad_events"),
+              R"(ann{,{"type":"track","anonymousId":"desk","event":"x"})");
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(id, ',' ORDER BY id) FROM identity_map"),
+              "bob,desk");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM identity_links WHERE user_id = 'ann'"), "0");
+    for (const char* buffer : {"models_a", "models_b"}) {
+        EXPECT_EQ(schema_.scalar(std::string("SELECT count(*) FROM ") + buffer +
+                                 ".person_events WHERE person_id = 'user:ann'"),
+                  "0")
+            << buffer;
+        EXPECT_EQ(schema_.scalar(std::string("SELECT count(*) FROM ") + buffer +
+                                 ".person_events WHERE person_id = 'user:bob'"),
+                  "2")
+            << buffer;
+    }
+    // The audit row says what was done, and nothing about whom.
+    EXPECT_EQ(schema_.scalar("SELECT given_id_type || ' ' || identifiers || ' ' || "
+                             "events_deleted || ' ' || (model_rows_deleted > 0) FROM erasures"),
+              "anonymous 3 4 true");
+    const auto audit = schema_.scalar("SELECT row_to_json(e)::text FROM erasures e");
+    EXPECT_EQ(audit.find("ann"), std::string::npos) << audit;
+    EXPECT_EQ(audit.find("laptop"), std::string::npos) << audit;
+    // Suppression holds hashes, not ids.
+    std::vector<std::string> hashes{loader::suppression_hash("ann"),
+                                    loader::suppression_hash("laptop"),
+                                    loader::suppression_hash("phone")};
+    std::sort(hashes.begin(), hashes.end());
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(id_hash, ',' ORDER BY id_hash) FROM "
+                             "suppressed_ids"),
+              hashes[0] + "," + hashes[1] + "," + hashes[2]);
+}
+
+TEST_F(ErasureTest, LaterEventsOfAnErasedPersonAreNotStored) {
+    load_two_persons();
+    forget("ann", "user");
+    // What was still on its way (in a spool) when Ann was erased, by each of
+    // her identifiers, beside Bob's.
+    const std::vector<common::Event> late = {
+        event_of("late-1", "add_to_cart", std::nullopt, "ann", 10),
+        event_of("late-2", "product_viewed", "phone", std::nullopt, 11),
+        event_of("late-3", "product_viewed", "desk", std::nullopt, 12),
+        event_of("late-4", "add_to_cart", "laptop", "someone-new", 13)};
+    const auto ann_bad = bad_event_of("00000000-0000-0000-0000-0000000000aa",
+                                      R"({"type":"track","userId":"ann","event":"y"})");
+    const auto bob_bad = bad_event_of("00000000-0000-0000-0000-0000000000bb",
+                                      R"({"type":"track","userId":"bob","event":"y"})");
+    loader::BatchCounts counts;
+    const auto fates =
+        loader::write_batch(*connection_, test::pointers(late), {&ann_bad, &bob_bad}, &counts);
+    using loader::Fate;
+    EXPECT_EQ(fates, (std::vector<Fate>{Fate::suppressed, Fate::suppressed, Fate::inserted,
+                                        Fate::suppressed}));
+    EXPECT_EQ(counts.suppressed_bad_events, 1u);
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "bob-1,bob-2,late-3");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM bad_events WHERE raw_event LIKE '%\"y\"%'"),
+              "1");
+    // Nothing of Ann came back into the identity tables either.
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM identity_map WHERE id IN ('ann', 'phone', "
+                             "'laptop', 'someone-new')"),
+              "0");
+}
+
+TEST_F(ErasureTest, ForgettingSomeoneNeverSeenStillSuppressesThem) {
+    EXPECT_EQ(forget("carol", "user"), "0 0 0 1");
+    const auto late = event_of("late-1", "add_to_cart", std::nullopt, "carol", 0);
+    EXPECT_EQ(loader::write_batch(*connection_, {&late}, {}),
+              std::vector<loader::Fate>{loader::Fate::suppressed});
+    EXPECT_THROW(schema_.scalar("SELECT funnelhouse_forget('', 'user')"), pqxx::sql_error);
+    EXPECT_THROW(schema_.scalar("SELECT funnelhouse_forget('x', 'device')"), pqxx::sql_error);
+}
+
+namespace {
+
+// A login role, member of one of the roles the migrations make, for one
+// test; dropped afterwards.
+class LoginRole {
+  public:
+    LoginRole(const test::TestSchema& schema, const std::string& member_of)
+        : name_(schema.name() + "_" + member_of.substr(member_of.find('_') + 1)),
+          url_(schema.url()) {
+        const auto at = url_.find("postgres@");
+        url_.replace(at, 8, name_);
+        auto admin = db::connect(test::base_database_url());
+        pqxx::nontransaction txn(*admin);
+        txn.exec("CREATE ROLE " + name_ + " LOGIN IN ROLE " + member_of);
+    }
+    ~LoginRole() {
+        try {
+            auto admin = db::connect(test::base_database_url());
+            pqxx::nontransaction txn(*admin);
+            txn.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" +
+                     name_ + "'");
+            txn.exec("DROP ROLE IF EXISTS " + name_);
+        } catch (...) {
+        }
+    }
+    std::unique_ptr<pqxx::connection> connect() const { return db::connect(url_); }
+
+  private:
+    std::string name_;
+    std::string url_;
+};
+
+bool refused(pqxx::connection& connection, const std::string& sql) {
+    try {
+        pqxx::work txn(connection);
+        txn.exec(sql);
+        return false;
+    } catch (const pqxx::insufficient_privilege&) {
+        return true;
+    }
+}
+
+}  // namespace
+
+TEST_F(ErasureTest, TheServerRoleLoadsAndRefreshesButCannotDeleteOrErase) {
+    LoginRole server(schema_, "funnelhouse_server");
+    auto connection = server.connect();
+    loader::prepare_staging(*connection);
+    // Everything a loader does: new rows, a browser copy merged into a
+    // server row, links and a re-mapped person, a rejected message.
+    auto order = event_of("o-1", "add_to_cart", "phone", "ann", 1);
+    order.source = common::Source::server;
+    const std::vector<common::Event> batch = {
+        event_of("v-1", "product_viewed", "phone", std::nullopt, 0), order};
+    loader::write_batch(*connection, test::pointers(batch), {});
+    const auto browser_copy = event_of("o-1", "add_to_cart", "phone", "ann", 1);
+    const auto bad = bad_event_of("00000000-0000-0000-0000-000000000001", "{}");
+    EXPECT_EQ(loader::write_batch(*connection, {&browser_copy}, {&bad}),
+              std::vector<loader::Fate>{loader::Fate::duplicate});
+    EXPECT_EQ(schema_.scalar("SELECT browser_received_at IS NOT NULL FROM events "
+                             "WHERE event_id = 'o-1'"),
+              "t");
+    const auto report = models::refresh(*connection, *registry_);
+    EXPECT_GT(report.steps.size(), 10u);
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM models.person_events"), "2");
+
+    EXPECT_TRUE(refused(*connection, "DELETE FROM events"));
+    EXPECT_TRUE(refused(*connection, "UPDATE bad_events SET reason = 'x'"));
+    EXPECT_TRUE(refused(*connection, "TRUNCATE identity_map"));
+    EXPECT_TRUE(refused(*connection, "SELECT funnelhouse_forget('ann', 'user')"));
+    EXPECT_TRUE(refused(*connection, "INSERT INTO suppressed_ids VALUES ('x', 1)"));
+    EXPECT_TRUE(refused(*connection, "SELECT * FROM erasures"));
+    EXPECT_TRUE(refused(*connection, "DROP TABLE models_a.person_events"));
+    EXPECT_TRUE(refused(*connection, "CREATE TABLE public.mine (x int)"));
+}
+
+TEST_F(ErasureTest, TheAnalystRoleReadsEventsAndModelsAndWritesNothing) {
+    load_two_persons();
+    // Both buffers are rebuilt (new tables) after the role exists.
+    LoginRole analyst(schema_, "funnelhouse_analyst");
+    models::refresh(*connection_, *registry_);
+    models::refresh(*connection_, *registry_);
+    auto connection = analyst.connect();
+    {
+        pqxx::work txn(*connection);
+        EXPECT_EQ(txn.exec("SELECT count(*) FROM models.person_events")[0][0].as<int>(), 6);
+        EXPECT_EQ(txn.exec("SELECT count(*) FROM models_b.person_events")[0][0].as<int>(), 6);
+        EXPECT_EQ(txn.exec("SELECT count(*) FROM events_stitched")[0][0].as<int>(), 6);
+        EXPECT_EQ(txn.exec("SELECT count(*) FROM persons")[0][0].as<int>(), 2);
+        txn.exec("SELECT * FROM models.cohort_ltv, models.event_value, models.tracking_health");
+    }
+    EXPECT_TRUE(refused(*connection, "INSERT INTO events (event_id) VALUES ('x')"));
+    EXPECT_TRUE(refused(*connection, "DELETE FROM bad_events"));
+    EXPECT_TRUE(refused(*connection, "UPDATE models.settings SET refresh_work_mem = '1MB'"));
+    EXPECT_TRUE(refused(*connection, "SELECT models.refresh()"));
+    EXPECT_TRUE(refused(*connection, "DELETE FROM models_a.person_events"));
+    EXPECT_TRUE(refused(*connection, "SELECT * FROM suppressed_ids"));
+    EXPECT_TRUE(refused(*connection, "SELECT * FROM erasures"));
+}
