@@ -203,6 +203,9 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_MAX_HEADER_BYTES", "--max-header-bytes", "8192",
                     "largest request line plus headers (431 beyond)", false,
                     size_setting(&Config::max_header_bytes, 1024, 1024 * 1024)});
+    list.push_back({"FUNNELHOUSE_MAX_JSON_DEPTH", "--max-json-depth", "64",
+                    "deepest nesting of arrays and objects in a body (400 beyond)", false,
+                    size_setting(&Config::max_json_depth, 4, 1000)});
     list.push_back({"FUNNELHOUSE_MAX_REQUEST_LINE_BYTES", "--max-request-line-bytes", "2048",
                     "longest request target (414 beyond)", false,
                     size_setting(&Config::max_request_line_bytes, 64, 1024 * 1024)});

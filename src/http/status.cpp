@@ -13,6 +13,7 @@ unsigned http_status(std::error_code error) noexcept {
             case ingest::errc::malformed_json:
             case ingest::errc::malformed_http:
             case ingest::errc::wrong_shape:
+            case ingest::errc::nesting_too_deep:
                 return 400;
             case ingest::errc::missing_write_key:
             case ingest::errc::unknown_write_key:

@@ -42,6 +42,8 @@ class IngestCategory final : public std::error_category {
                 return "rate limit exceeded";
             case errc::target_too_long:
                 return "request target too long";
+            case errc::nesting_too_deep:
+                return "JSON nested too deeply";
         }
         return "unknown ingest error";
     }

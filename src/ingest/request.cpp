@@ -110,6 +110,12 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                           "' is not supported; use gzip, deflate or none");
     }
 
+    if (nests_deeper_than(text, settings.max_json_depth))
+        return refuse(errc::nesting_too_deep,
+                      "arrays and objects nest deeper than " +
+                          std::to_string(settings.max_json_depth) +
+                          " levels (FUNNELHOUSE_MAX_JSON_DEPTH)");
+
     // Bytes that are not UTF-8 fail the parse. When that is all that is
     // wrong, the messages holding them are rejected one by one (into
     // bad_events, readable) instead of refusing the request: the parse is

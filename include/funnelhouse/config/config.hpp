@@ -67,6 +67,7 @@ struct Config {
     std::size_t max_request_bytes = 500 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
     std::size_t max_request_line_bytes = 2 * 1024;
+    std::size_t max_json_depth = 64;
     // From the start of waiting for a request (also on an idle keep-alive
     // connection) to its last header; then from there to its last body byte.
     std::chrono::milliseconds header_timeout{10'000};

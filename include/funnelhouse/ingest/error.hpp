@@ -23,6 +23,7 @@ enum class errc {
     admin_token_required,  // an admin route without the admin token
     rate_limited,          // over a token bucket: 429 with Retry-After
     target_too_long,       // the request target is over its limit: 414
+    nesting_too_deep,      // JSON deeper than FUNNELHOUSE_MAX_JSON_DEPTH: 400
 };
 
 const std::error_category& ingest_category() noexcept;

@@ -21,6 +21,12 @@ std::optional<std::vector<std::string_view>> array_member_spans(std::string_view
 // object comes back unchanged.
 std::string without_member(std::string_view text, std::string_view member);
 
+// Whether arrays and objects in `text` nest deeper than `limit` (brackets
+// inside strings do not count). A linear scan that never recurses, run before
+// the parse: deep nesting would otherwise cost stack wherever a value is
+// walked recursively (serialising, validating).
+bool nests_deeper_than(std::string_view text, std::size_t limit);
+
 // Offsets of the bytes of `text` that are not part of a well-formed UTF-8
 // sequence (RFC 3629: no overlong forms, no surrogates, nothing past
 // U+10FFFF), each byte of a broken sequence counted once.

@@ -18,6 +18,7 @@ struct IngestSettings {
     std::size_t max_request_bytes = 500 * 1024;
     std::vector<std::string> extra_junk_ids;  // identifier values to treat as absent
     PrivacySettings privacy;
+    std::size_t max_json_depth = 64;  // arrays and objects within each other
 };
 
 struct RequestInput {
