@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_support.hpp"
+
 #include "funnelhouse/common/base64.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
 #include "funnelhouse/ingest/request.hpp"
@@ -28,12 +30,7 @@ struct Fixture {
     std::string authorization = "Basic " + common::base64_encode("k:");
 };
 
-void require(bool condition, const char* what) {
-    if (!condition) {
-        std::fprintf(stderr, "invariant broken: %s\n", what);
-        std::abort();
-    }
-}
+using fuzz::require;
 
 void check(std::string_view body) {
     static const Fixture fixture;
@@ -50,17 +47,24 @@ void check(std::string_view body) {
             continue;
         }
         // Every message ends up in exactly one place: nothing is dropped.
-        require(outcome.events.size() + outcome.bad_events.size() == outcome.message_count,
-                "every message is accepted or rejected");
+        require(outcome.events.size() + outcome.bad_events.size() +
+                        outcome.dropped_without_consent ==
+                    outcome.message_count,
+                "every message is accepted, rejected or dropped for want of consent");
         for (const auto& bad : outcome.bad_events) {
             const auto errors = nlohmann::json::parse(bad.errors, nullptr, false);
             require(errors.is_array() && !errors.empty(), "a rejection carries its errors");
             require(bad.errors.find("\\u0000") == std::string::npos, "errors are storable");
+            require(ingest::invalid_utf8_offsets(bad.raw_event).empty(),
+                    "a rejected message is stored as UTF-8");
         }
         for (const auto& event : outcome.events) {
             require(!event.event_id.empty(), "events have ids");
             require(nlohmann::json::parse(event.properties, nullptr, false).is_object(),
                     "properties are an object");
+            require(event.properties.find("\\u0000") == std::string::npos &&
+                        event.context.find("\\u0000") == std::string::npos,
+                    "what PostgreSQL cannot store never reaches it");
         }
         const auto answer = nlohmann::json::parse(
             ingest::accepted_body(outcome.events.size(), 0, 0, outcome), nullptr, false);
@@ -81,19 +85,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 }
 
 #ifndef FUNNELHOUSE_LIBFUZZER
-int main(int argc, char** argv) {
-    std::size_t replayed = 0;
-    for (int i = 1; i < argc; ++i) {
-        for (const auto& entry : std::filesystem::recursive_directory_iterator(argv[i])) {
-            if (!entry.is_regular_file()) continue;
-            std::ifstream in(entry.path(), std::ios::binary);
-            std::ostringstream text;
-            text << in.rdbuf();
-            check(text.str());
-            ++replayed;
-        }
-    }
-    std::printf("%zu inputs replayed\n", replayed);
-    return replayed > 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return funnelhouse::fuzz::replay(argc, argv, check); }
 #endif

@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_support.hpp"
+
 #include "funnelhouse/spool/format.hpp"
 #include "funnelhouse/spool/spool.hpp"
 
@@ -24,12 +26,7 @@ namespace {
 using namespace funnelhouse;
 namespace fs = std::filesystem;
 
-void require(bool condition, const char* what) {
-    if (!condition) {
-        std::fprintf(stderr, "invariant broken: %s\n", what);
-        std::abort();
-    }
-}
+using fuzz::require;
 
 void check_scan(std::string_view bytes) {
     const auto scan = spool::scan_records(bytes, 0);
@@ -111,19 +108,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 }
 
 #ifndef FUNNELHOUSE_LIBFUZZER
-int main(int argc, char** argv) {
-    std::size_t replayed = 0;
-    for (int i = 1; i < argc; ++i) {
-        for (const auto& entry : fs::recursive_directory_iterator(argv[i])) {
-            if (!entry.is_regular_file()) continue;
-            std::ifstream in(entry.path(), std::ios::binary);
-            std::ostringstream text;
-            text << in.rdbuf();
-            check(text.str());
-            ++replayed;
-        }
-    }
-    std::printf("%zu inputs replayed\n", replayed);
-    return replayed > 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return funnelhouse::fuzz::replay(argc, argv, check); }
 #endif
