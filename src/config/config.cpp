@@ -372,20 +372,19 @@ std::vector<Setting> make_settings() {
                     "simulate: the same seed gives the same shop", false,
                     size_setting(&Config::simulate_seed, 0, std::size_t{1} << 62)});
     // Identifiers are personal data: secret, so never echoed in an error.
+    const auto identifier = [](std::string Config::*field) {
+        return [field](Config& c, const std::string& v) -> std::string {
+            if (v.empty() || v.size() > 255) return "must be 1 to 255 characters";
+            c.*field = v;
+            return {};
+        };
+    };
     list.push_back({"FUNNELHOUSE_FORGET_USER_ID", "--user-id", "(none)",
                     "forget: erase the person with this user id", true,
-                    [](Config& c, const std::string& v) -> std::string {
-                        if (v.empty() || v.size() > 255) return "must be 1 to 255 characters";
-                        c.forget_user_id = v;
-                        return {};
-                    }});
+                    identifier(&Config::forget_user_id)});
     list.push_back({"FUNNELHOUSE_FORGET_ANONYMOUS_ID", "--anonymous-id", "(none)",
                     "forget: erase the person with this anonymous id", true,
-                    [](Config& c, const std::string& v) -> std::string {
-                        if (v.empty() || v.size() > 255) return "must be 1 to 255 characters";
-                        c.forget_anonymous_id = v;
-                        return {};
-                    }});
+                    identifier(&Config::forget_anonymous_id)});
     list.push_back({"FUNNELHOUSE_LOG_LEVEL", "--log-level", "info",
                     "trace, debug, info, warn, error or off", false,
                     [](Config& c, const std::string& v) -> std::string {

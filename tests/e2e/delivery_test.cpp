@@ -286,7 +286,9 @@ TEST(Delivery, DatabaseStoppedAndStartedMidLoad) {
     EXPECT_TRUE(back["spool"]["oldest_unloaded_age_seconds"].is_null());
     EXPECT_EQ(traffic.statuses().count(503), 0u) << "nothing is refused while the spool has room";
     expect_exactly_once(database, traffic.good_ids(), traffic.bad_ids());
-    EXPECT_EQ(server.stop(), 0);
+    const int exit_code = server.stop();
+    const auto log = server.stderr_text();
+    EXPECT_EQ(exit_code, 0) << log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
 }
 
 TEST(Delivery, AFullSpoolRefusesWith503AndRecoversOnceThereIsRoom) {

@@ -69,20 +69,10 @@ void check(std::string_view bytes) {
                                    client};
         const auto outcome =
             ingest::process_request(input, fixture.keys, fixture.registry, fixture.settings);
-        if (outcome.error) {
-            require(!nlohmann::json::parse(ingest::error_body(outcome.error, outcome.error_message),
-                                           nullptr, false)
-                         .is_discarded(),
-                    "error bodies are JSON");
-            continue;
-        }
-        require(outcome.events.size() + outcome.bad_events.size() +
-                        outcome.dropped_without_consent ==
-                    outcome.message_count,
-                "every message is accepted, rejected or dropped for want of consent");
+        fuzz::check_outcome(outcome);
+        if (outcome.error) continue;
         for (const auto& event : outcome.events) {
             const auto context = nlohmann::json::parse(event.context, nullptr, false);
-            require(context.is_object(), "context is an object");
             // The default keeps a /24 of an IPv4 client: the last byte is 0.
             if (context.contains("ip") && event.source == common::Source::browser) {
                 const auto ip = context["ip"].get<std::string>();
@@ -95,11 +85,4 @@ void check(std::string_view bytes) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    check(std::string_view(reinterpret_cast<const char*>(data), size));
-    return 0;
-}
-
-#ifndef FUNNELHOUSE_LIBFUZZER
-int main(int argc, char** argv) { return funnelhouse::fuzz::replay(argc, argv, check); }
-#endif
+FUNNELHOUSE_FUZZ_TARGET(check)

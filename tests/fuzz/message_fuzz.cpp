@@ -91,11 +91,4 @@ void check(std::string_view bytes) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    check(std::string_view(reinterpret_cast<const char*>(data), size));
-    return 0;
-}
-
-#ifndef FUNNELHOUSE_LIBFUZZER
-int main(int argc, char** argv) { return funnelhouse::fuzz::replay(argc, argv, check); }
-#endif
+FUNNELHOUSE_FUZZ_TARGET(check)

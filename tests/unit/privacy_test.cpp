@@ -7,7 +7,7 @@
 #include "funnelhouse/ingest/json_spans.hpp"
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/request.hpp"
-#include "temp_dir.hpp"
+#include "test_contracts.hpp"
 
 using namespace funnelhouse;
 using nlohmann::json;
@@ -72,19 +72,6 @@ namespace {
 
 class PrivacyTest : public ::testing::Test {
   protected:
-    static void SetUpTestSuite() {
-        registry_ = new schema::SchemaRegistry(
-            schema::SchemaRegistry::load(test::source_dir() / "schemas"));
-        keys_ = new ingest::WriteKeyRing(ingest::WriteKeyRing::from_json_text(
-            R"([{"name":"web","key":"browser-key","source":"browser"},
-                {"name":"backend","key":"server-key","source":"server"}])",
-            "test"));
-    }
-    static void TearDownTestSuite() {
-        delete registry_;
-        delete keys_;
-    }
-
     ingest::MappedMessage map(const std::string& text,
                               common::Source source = common::Source::browser) {
         ingest::MessageContext context;
@@ -107,14 +94,11 @@ class PrivacyTest : public ::testing::Test {
         return ingest::process_request(input, *keys_, *registry_, settings);
     }
 
-    static schema::SchemaRegistry* registry_;
-    static ingest::WriteKeyRing* keys_;
+    const schema::SchemaRegistry* registry_ = &test::repository_contracts();
+    const ingest::WriteKeyRing* keys_ = &test::browser_and_server_keys();
     ingest::PrivacySettings privacy_;
     std::string client_address_ = "198.51.100.23";
 };
-
-schema::SchemaRegistry* PrivacyTest::registry_ = nullptr;
-ingest::WriteKeyRing* PrivacyTest::keys_ = nullptr;
 
 const std::string kEstimate =
     R"({"type":"track","messageId":"m-1","event":"shipping_estimate_viewed","userId":"u-1",

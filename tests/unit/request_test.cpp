@@ -6,7 +6,7 @@
 #include "funnelhouse/common/gzip.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
-#include "temp_dir.hpp"
+#include "test_contracts.hpp"
 
 using namespace funnelhouse;
 using nlohmann::json;
@@ -15,19 +15,6 @@ namespace {
 
 class RequestTest : public ::testing::Test {
   protected:
-    static void SetUpTestSuite() {
-        registry_ = new schema::SchemaRegistry(
-            schema::SchemaRegistry::load(test::source_dir() / "schemas"));
-        keys_ = new ingest::WriteKeyRing(ingest::WriteKeyRing::from_json_text(
-            R"([{"name":"web","key":"browser-key","source":"browser"},
-                {"name":"backend","key":"server-key","source":"server"}])",
-            "test"));
-    }
-    static void TearDownTestSuite() {
-        delete registry_;
-        delete keys_;
-    }
-
     ingest::RequestOutcome run(std::string_view route, const std::string& body,
                                const std::string& authorization = "") {
         ingest::RequestInput input{route, body, authorization,
@@ -39,13 +26,10 @@ class RequestTest : public ::testing::Test {
         return "Basic " + common::base64_encode(key + ":");
     }
 
-    static schema::SchemaRegistry* registry_;
-    static ingest::WriteKeyRing* keys_;
+    const schema::SchemaRegistry* registry_ = &test::repository_contracts();
+    const ingest::WriteKeyRing* keys_ = &test::browser_and_server_keys();
     ingest::IngestSettings settings_;
 };
-
-schema::SchemaRegistry* RequestTest::registry_ = nullptr;
-ingest::WriteKeyRing* RequestTest::keys_ = nullptr;
 
 }  // namespace
 
