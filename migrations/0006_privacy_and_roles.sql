@@ -54,8 +54,9 @@ CREATE FUNCTION funnelhouse_forget(given_id text, given_id_type text) RETURNS er
 LANGUAGE plpgsql AS $$
 DECLARE
     persons text[];
-    ids text[];
     user_ids text[];
+    anonymous_ids text[];
+    own_ids text[];  -- the ids that are the person's alone
     gone_events text[];
     item record;
     deleted bigint;
@@ -70,37 +71,43 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7311402118550211);
     INSERT INTO erasures (given_id_type) VALUES (given_id_type) RETURNING * INTO result;
 
-    -- The person, and every id stitched to it.
+    -- The person, and every id stitched to it. A device shared with another
+    -- user (an anonymous id with an identity conflict) is not the person's
+    -- alone: it is neither suppressed nor searched for in rejected messages.
     persons := ARRAY(SELECT DISTINCT person_id FROM identity_map
                      WHERE id = given_id AND id_type = given_id_type)
                || (given_id_type || ':' || given_id);
-    ids := ARRAY(SELECT id FROM identity_map WHERE person_id = ANY(persons)
-                 UNION SELECT given_id);
     user_ids := ARRAY(SELECT id FROM identity_map WHERE person_id = ANY(persons) AND id_type = 'user'
                       UNION SELECT given_id WHERE given_id_type = 'user');
+    anonymous_ids := ARRAY(SELECT id FROM identity_map
+                           WHERE person_id = ANY(persons) AND id_type = 'anonymous'
+                           UNION SELECT given_id WHERE given_id_type = 'anonymous');
+    own_ids := user_ids || ARRAY(SELECT unnest(anonymous_ids)
+                                 EXCEPT SELECT anonymous_id FROM identity_conflicts);
 
-    -- Events: the person's user ids, and anonymous events of the person's
-    -- devices. Events another user sent while logged in on one of those
-    -- devices stay: they are that user's.
+    -- Events: those events_stitched gives to the person, found through its
+    -- ids. On a shared device that is the anonymous events it attributes to
+    -- the person; another user's events there stay.
     WITH gone AS (
-        DELETE FROM events
-        WHERE user_id = ANY(user_ids)
-           OR previous_id = ANY(ids)
-           OR (user_id IS NULL AND anonymous_id = ANY(ids))
+        DELETE FROM events WHERE event_id IN (
+            SELECT event_id FROM events_stitched
+            WHERE (user_id = ANY(user_ids) OR anonymous_id = ANY(anonymous_ids)
+                   OR previous_id = ANY(user_ids || anonymous_ids))
+              AND person_id = ANY(persons))
         RETURNING event_id
     )
     SELECT array_agg(event_id) INTO gone_events FROM gone;
     result.events_deleted := coalesce(cardinality(gone_events), 0);
 
-    DELETE FROM bad_events WHERE funnelhouse_raw_ids(raw_event) && ids;
+    DELETE FROM bad_events WHERE funnelhouse_raw_ids(raw_event) && own_ids;
     GET DIAGNOSTICS deleted = ROW_COUNT;
     result.bad_events_deleted := deleted;
 
-    DELETE FROM identity_links WHERE anonymous_id = ANY(ids) OR user_id = ANY(ids);
+    DELETE FROM identity_links WHERE user_id = ANY(user_ids) OR anonymous_id = ANY(own_ids);
     GET DIAGNOSTICS deleted = ROW_COUNT;
     result.identity_rows_deleted := deleted;
     DELETE FROM identity_conflicts
-    WHERE anonymous_id = ANY(ids) OR kept_user_id = ANY(ids) OR refused_user_id = ANY(ids);
+    WHERE kept_user_id = ANY(user_ids) OR refused_user_id = ANY(user_ids);
     GET DIAGNOSTICS deleted = ROW_COUNT;
     result.identity_rows_deleted := result.identity_rows_deleted + deleted;
     DELETE FROM identity_map
@@ -128,9 +135,10 @@ BEGIN
     END LOOP;
 
     INSERT INTO suppressed_ids (id_hash, erasure_id)
-    SELECT encode(sha256(convert_to(id, 'UTF8')), 'hex'), result.erasure_id FROM unnest(ids) id
+    SELECT encode(sha256(convert_to(id, 'UTF8')), 'hex'), result.erasure_id
+    FROM unnest(own_ids) id
     ON CONFLICT (id_hash) DO NOTHING;
-    result.identifiers := cardinality(ids);
+    result.identifiers := cardinality(own_ids);
 
     UPDATE erasures SET identifiers = result.identifiers,
                         events_deleted = result.events_deleted,
@@ -139,6 +147,66 @@ BEGIN
                         model_rows_deleted = result.model_rows_deleted
     WHERE erasure_id = result.erasure_id;
     RETURN result;
+END;
+$$;
+
+-- Aliases are found by their previous id when a person is erased.
+CREATE INDEX events_previous_idx ON events (previous_id) WHERE previous_id IS NOT NULL;
+
+-- Events kept without consent have no identifier, so no person: they count
+-- in events and tracking health, but belong to no person in the per-person
+-- models (else they would all be one).
+UPDATE models.definitions
+SET query = replace(query, E'FROM events_stitched\n    OFFSET 0',
+                    E'FROM events_stitched\n    WHERE person_id IS NOT NULL\n    OFFSET 0')
+WHERE model = 'person_events';
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM models.definitions
+                   WHERE model = 'person_events' AND query LIKE '%WHERE person_id IS NOT NULL%') THEN
+        RAISE EXCEPTION 'person_events: the definition is not the one this migration expects';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE VIEW persons AS
+WITH stitched AS (
+    SELECT person_id, occurred_at, user_id, event_name, properties FROM events_stitched
+    WHERE person_id IS NOT NULL
+), latest_traits AS (
+    SELECT person_id, jsonb_object_agg(key, value) AS traits
+    FROM (SELECT DISTINCT ON (s.person_id, trait.key) s.person_id, trait.key, trait.value
+          FROM stitched s, jsonb_each(s.properties) trait
+          WHERE s.event_name = 'identify' AND trait.value <> 'null'::jsonb
+          ORDER BY s.person_id, trait.key, s.occurred_at DESC) newest
+    GROUP BY person_id
+)
+SELECT s.person_id,
+       min(s.occurred_at) AS first_seen,
+       max(s.occurred_at) AS last_seen,
+       coalesce(array_agg(DISTINCT s.user_id) FILTER (WHERE s.user_id IS NOT NULL), '{}') AS user_ids,
+       coalesce(t.traits, '{}') AS traits
+FROM stitched s
+LEFT JOIN latest_traits t USING (person_id)
+GROUP BY s.person_id, t.traits;
+
+-- refresh_finish runs as the owner from here on: like refresh_model, it
+-- takes only a buffer that is not the one the views show.
+CREATE OR REPLACE FUNCTION models.refresh_finish(buffer text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    item record;
+BEGIN
+    IF buffer NOT IN ('models_a', 'models_b') THEN
+        RAISE EXCEPTION 'no such buffer: %', buffer;
+    END IF;
+    IF buffer = (SELECT current FROM models.state) THEN
+        RAISE EXCEPTION 'the views in models already read %', buffer;
+    END IF;
+    FOR item IN SELECT model FROM models.definitions ORDER BY position LOOP
+        EXECUTE format('CREATE OR REPLACE VIEW models.%I AS SELECT * FROM %I.%I', item.model, buffer, item.model);
+    END LOOP;
+    UPDATE models.state SET current = buffer, refreshed_at = now();
 END;
 $$;
 

@@ -16,6 +16,10 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
     std::string after = "00000000-0000-0000-0000-000000000000";
     for (;;) {
         pqxx::work txn(connection);
+        // The erasure lock first, as every loader batch takes it: taken after
+        // the row locks below it could deadlock with a `forget`.
+        txn.exec("SELECT pg_advisory_xact_lock_shared(" + std::to_string(loader::kErasureLockKey) +
+                 ")");
         const auto rows = txn.exec_params(
             "SELECT bad_event_id::text, raw_event, route, write_key_name, source,"
             " to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"

@@ -21,7 +21,8 @@ std::optional<std::chrono::seconds> RateLimiter::take_from(Bucket& bucket,
         bucket.tokens -= 1.0;
         return std::nullopt;
     }
-    const double wait = (1.0 - bucket.tokens) / limit_.per_second;
+    // At most a day: a tiny configured rate must not overflow the cast.
+    const double wait = std::min((1.0 - bucket.tokens) / limit_.per_second, 86'400.0);
     return std::chrono::seconds{std::max<long long>(1, static_cast<long long>(std::ceil(wait)))};
 }
 

@@ -231,9 +231,14 @@ class Session : public std::enable_shared_from_this<Session> {
         const auto& header = parser_->get();
         route_ = route_label(path_of(header.target()));
         client_address_ = peer_;
+        origin_ = std::string{header[bhttp::field::origin]};
         if (shared_.config.trust_forwarded_for) {
-            if (const auto forwarded =
-                    last_forwarded_address(header["X-Forwarded-For"]))
+            // The last field: a proxy that adds a line of its own (instead of
+            // appending to the client's) puts it after whatever the client sent.
+            std::string_view last_field;
+            for (auto [it, end] = header.equal_range("X-Forwarded-For"); it != end; ++it)
+                last_field = it->value();
+            if (const auto forwarded = last_forwarded_address(last_field))
                 client_address_ = *forwarded;
         }
         if (header.target().size() > shared_.config.max_request_line_bytes) {

@@ -123,6 +123,21 @@ std::string with_member(std::string object_text, std::string_view key,
     return object_text;
 }
 
+// Removes the members `keys` of `object`, or replaces each value by its
+// keyed hash (a value that is not a string is hashed as its JSON text).
+void protect(json& object, const std::vector<std::string>& keys, bool remove,
+             const std::string& secret) {
+    for (const auto& key : keys) {
+        const auto it = object.find(key);
+        if (it == object.end()) continue;
+        if (remove)
+            object.erase(it);
+        else
+            *it = common::hmac_sha256_hex(
+                secret, it->is_string() ? it->get_ref<const std::string&>() : dump(*it));
+    }
+}
+
 // What the privacy rules leave of one valid message's payload and context.
 struct Kept {
     std::string properties;
@@ -130,7 +145,9 @@ struct Kept {
 };
 
 Kept apply_privacy(const json& payload, const json& message_context, bool consented,
-                   const schema::Contract& contract, const MessageContext& context) {
+                   const schema::Contract& contract,
+                   const std::vector<std::string>* identify_personal,
+                   const MessageContext& context) {
     const PrivacySettings& privacy = *context.privacy;
     using config::PersonalData;
 
@@ -143,26 +160,21 @@ Kept apply_privacy(const json& payload, const json& message_context, bool consen
     Kept kept;
     if (touches_payload) {
         json changed = payload;
-        for (const auto& key : personal) {
-            const auto it = changed.find(key);
-            if (it == changed.end()) continue;
-            if (!consented || privacy.personal_data == PersonalData::remove)
-                changed.erase(it);
-            else
-                *it = common::hmac_sha256_hex(privacy.personal_data_key,
-                                              it->is_string() ? it->get_ref<const std::string&>()
-                                                              : dump(*it));
-        }
+        protect(changed, personal, !consented || privacy.personal_data == PersonalData::remove,
+                privacy.personal_data_key);
         kept.properties = dump(changed);
     } else {
         kept.properties = dump(payload);
     }
 
-    // The address: what the connection shows, except that a backend (server
-    // key) may say whose request it is handling in context.ip.
-    std::string address{context.client_address};
+    // The address: a page's is what the connection shows (it cannot choose
+    // one); a backend (server key) says in context.ip whose request it
+    // handled, and its own address is nobody's.
+    std::string address;
     const json* sent_ip = member(message_context, "ip");
-    if (context.source == common::Source::server && sent_ip && sent_ip->is_string())
+    if (context.source == common::Source::browser)
+        address = context.client_address;
+    else if (sent_ip && sent_ip->is_string())
         address = sent_ip->get<std::string>();
     std::optional<std::string> stored_ip;
     if (consented && !address.empty()) {
@@ -178,8 +190,20 @@ Kept apply_privacy(const json& payload, const json& message_context, bool consen
         }
     }
 
-    if (!consented || message_context.contains("ip")) {
+    // SDKs copy the identify traits into context.traits of every event: the
+    // traits the identify contract marks as personal get the same treatment
+    // there.
+    const json* traits = member(message_context, "traits");
+    const bool touches_traits =
+        consented && traits && traits->is_object() && identify_personal &&
+        privacy.personal_data != PersonalData::keep &&
+        std::any_of(identify_personal->begin(), identify_personal->end(),
+                    [&](const std::string& key) { return traits->contains(key); });
+    if (!consented || touches_traits || message_context.contains("ip")) {
         json changed = message_context;
+        if (touches_traits)
+            protect(changed["traits"], *identify_personal,
+                    privacy.personal_data == PersonalData::remove, privacy.personal_data_key);
         if (!consented) {
             for (const char* key : kIdentifyingContextKeys) changed.erase(key);
             if (const auto device = changed.find("device"); device != changed.end() &&
@@ -425,7 +449,9 @@ MappedMessage map_message(const json& message, const MessageContext& context,
         out.anonymized = true;
     }
     if (context.privacy) {
-        auto kept = apply_privacy(*payload, message_context, consented, *contract, context);
+        const auto* identify = registry.newest("identify");
+        auto kept = apply_privacy(*payload, message_context, consented, *contract,
+                                  identify ? &identify->meta.personal_data : nullptr, context);
         event.properties = std::move(kept.properties);
         event.context = std::move(kept.context);
     } else {

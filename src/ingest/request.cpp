@@ -110,6 +110,11 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                           "' is not supported; use gzip, deflate or none");
     }
 
+    // JSON text never holds a NUL byte (inside strings it must be escaped),
+    // and the parser would take one for the end of the input.
+    if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+        return refuse(errc::malformed_json,
+                      "body is not valid JSON: a NUL byte at offset " + std::to_string(nul));
     if (nests_deeper_than(text, settings.max_json_depth))
         return refuse(errc::nesting_too_deep,
                       "arrays and objects nest deeper than " +

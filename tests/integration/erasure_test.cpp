@@ -166,6 +166,46 @@ TEST_F(ErasureTest, LaterEventsOfAnErasedPersonAreNotStored) {
               "0");
 }
 
+TEST_F(ErasureTest, OnASharedDeviceOnlyThePersonsOwnEventsGo) {
+    // Ann logs in on the family laptop first; later Bob does too (refused as
+    // a merge: the laptop stays with Ann, Bob's login is a conflict).
+    const std::vector<common::Event> events = {
+        event_of("s-1", "product_viewed", "family", std::nullopt, 0),
+        event_of("s-2", "identify", "family", "ann", 1),
+        event_of("s-3", "identify", "family", "bob", 10),
+        event_of("s-4", "add_to_cart", "family", "bob", 11),
+        event_of("s-5", "product_viewed", "family", std::nullopt, 12)};
+    for (const auto& event : events) loader::write_batch(*connection_, {&event}, {});
+    ASSERT_EQ(schema_.scalar("SELECT count(*) FROM identity_conflicts"), "1");
+    forget("ann", "user");
+    // Ann's: the anonymous event before her login and her identify. Bob's
+    // logins and the anonymous event after his login stay.
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "s-3,s-4,s-5");
+    // The laptop is not suppressed: Bob keeps using it.
+    const auto later = event_of("s-6", "product_viewed", "family", std::nullopt, 20);
+    EXPECT_EQ(loader::write_batch(*connection_, {&later}, {}),
+              std::vector<loader::Fate>{loader::Fate::inserted});
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM suppressed_ids"), "1");  // ann only
+}
+
+TEST_F(ErasureTest, EventsKeptWithoutConsentCountButBelongToNoPerson) {
+    load_two_persons();
+    // Three add_to_cart events anonymized for want of consent: no ids.
+    std::vector<common::Event> anonymized;
+    for (int i = 0; i < 3; ++i)
+        anonymized.push_back(event_of("nc-" + std::to_string(i), "add_to_cart", std::nullopt,
+                                      std::nullopt, 30 + i));
+    loader::write_batch(*connection_, test::pointers(anonymized), {});
+    models::refresh(*connection_, *registry_);
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM models.person_events WHERE person_id IS NULL"),
+              "0");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM persons"), "2");
+    EXPECT_EQ(schema_.scalar("SELECT sum(events) FROM models.tracking_health "
+                             "WHERE event_name = 'add_to_cart'"),
+              "4");  // Ann's one and the three without a person
+}
+
 TEST_F(ErasureTest, ForgettingSomeoneNeverSeenStillSuppressesThem) {
     EXPECT_EQ(forget("carol", "user"), "0 0 0 1");
     const auto late = event_of("late-1", "add_to_cart", std::nullopt, "carol", 0);

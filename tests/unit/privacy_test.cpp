@@ -138,6 +138,12 @@ TEST_F(PrivacyTest, APageCannotChooseItsAddressButABackendNamesItsClients) {
     EXPECT_EQ(json::parse(map(with_ip).event->context)["ip"], "198.51.100.0");
     EXPECT_EQ(json::parse(map(with_ip, common::Source::server).event->context)["ip"],
               "2001:db8:1::");
+    // A backend's own address is nobody's: without context.ip none is stored.
+    const std::string from_backend =
+        R"({"type":"track","messageId":"m-4","event":"add_to_cart","userId":"u",
+            "properties":{"product_id":"p","price":1,"quantity":1}})";
+    EXPECT_FALSE(
+        json::parse(map(from_backend, common::Source::server).event->context).contains("ip"));
     // An address that is none is not stored.
     const std::string bad_ip =
         R"({"type":"track","messageId":"m-3","event":"add_to_cart","anonymousId":"a-1",
@@ -164,6 +170,23 @@ TEST_F(PrivacyTest, PersonalPropertiesAreHashedWithTheKeyWhenConfigured) {
               properties["postal_code"]);
     privacy_.personal_data = config::PersonalData::keep;
     EXPECT_EQ(json::parse(map(estimate()).event->properties)["postal_code"], "10115");
+}
+
+TEST_F(PrivacyTest, TraitsCopiedIntoTheContextAreProtectedLikeIdentifyTraits) {
+    // Segment's browser library copies the identify traits into every
+    // event's context.traits; identify's contract marks email as personal.
+    const std::string with_traits =
+        R"({"type":"track","messageId":"m-5","event":"add_to_cart","anonymousId":"a",
+            "properties":{"product_id":"p","price":1,"quantity":1},
+            "context":{"traits":{"email":"ann@example.com","plan":"pro"}}})";
+    EXPECT_EQ(json::parse(map(with_traits).event->context)["traits"],
+              json::parse(R"({"plan":"pro"})"));
+    privacy_.personal_data = config::PersonalData::hash;
+    privacy_.personal_data_key = "0123456789abcdef0123456789abcdef";
+    EXPECT_EQ(json::parse(map(with_traits).event->context)["traits"]["email"],
+              common::hmac_sha256_hex("0123456789abcdef0123456789abcdef", "ann@example.com"));
+    privacy_.personal_data = config::PersonalData::keep;
+    EXPECT_EQ(json::parse(map(with_traits).event->context)["traits"]["email"], "ann@example.com");
 }
 
 TEST_F(PrivacyTest, WithoutConsentTheEventIsKeptWithoutThePerson) {
