@@ -374,7 +374,15 @@ class Session : public std::enable_shared_from_this<Session> {
         input.received_at = common::now();
         auto outcome = std::make_shared<ingest::RequestOutcome>(
             ingest::process_request(input, shared_.keys, shared_.registry, shared_.ingest));
-        if (outcome->error) return send_error(outcome->error, outcome->error_message);
+        if (outcome->error) {
+            if (outcome->error == ingest::errc::request_too_large)
+                count_limit("body_bytes");  // inflated past the limit
+            else if (outcome->error == ingest::errc::event_too_large)
+                count_limit("event_bytes");
+            else if (outcome->error == ingest::errc::nesting_too_deep)
+                count_limit("json_depth");
+            return send_error(outcome->error, outcome->error_message);
+        }
         // A key sent in the body is known only now.
         if (!key_checked_) {
             if (const auto wait = shared_.key_rate.take(outcome->write_key_name,

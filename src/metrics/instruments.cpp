@@ -105,7 +105,7 @@ Instruments::Instruments(Registry& r)
     loader_errors.with({"permanent"});
     for (const char* limit : {"rate_address", "rate_key", "connections", "connections_per_address",
                               "header_timeout", "body_timeout", "header_bytes",
-                              "request_line_bytes", "body_bytes"})
+                              "request_line_bytes", "body_bytes", "event_bytes", "json_depth"})
         http_limited.with({limit});
     events_without_consent.with({"anonymized"});
     events_without_consent.with({"dropped"});

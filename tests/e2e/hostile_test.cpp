@@ -426,6 +426,13 @@ TEST_F(HostileTest, EveryHostileRequestGetsTheRightAnswerAndTheServerStaysWell) 
     (void)rss_after;
 #endif
 
+    // Each limit the corpus hits is counted (three rounds).
+    EXPECT_EQ(metric("funnelhouse_http_limited_total{limit=\"body_bytes\"}"), "9");
+    EXPECT_EQ(metric("funnelhouse_http_limited_total{limit=\"event_bytes\"}"), "3");
+    EXPECT_EQ(metric("funnelhouse_http_limited_total{limit=\"json_depth\"}"), "6");
+    EXPECT_EQ(metric("funnelhouse_http_limited_total{limit=\"request_line_bytes\"}"), "3");
+    EXPECT_EQ(metric("funnelhouse_http_limited_total{limit=\"header_bytes\"}"), "6");
+
     // What PostgreSQL cannot store was rejected into bad_events, readable.
     EXPECT_EQ(schema_.scalar("SELECT reason FROM bad_events WHERE event_id = 'nul'"),
               "invalid_message");

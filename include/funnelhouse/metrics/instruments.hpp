@@ -18,7 +18,7 @@ struct Instruments {
     Gauge& http_connections;                  // open now
     // Requests or connections stopped by a limit: rate_address, rate_key,
     // connections, connections_per_address, header_timeout, body_timeout,
-    // header_bytes, request_line_bytes, body_bytes.
+    // header_bytes, request_line_bytes, body_bytes, event_bytes, json_depth.
     Family<Counter>& http_limited;  // limit
 
     // ingest: what the requests' messages became. `event` is the contract's
