@@ -168,10 +168,12 @@ void tally_outcome(const ingest::RequestOutcome& outcome, const schema::SchemaRe
                   {common::to_string(bad.source), bad.reason,
                    known ? std::string_view(*bad.event_name) : metrics::kUnknownEvent});
     }
-    for (std::size_t i = 0; i < outcome.anonymized_without_consent; ++i)
-        tally.add(metrics.events_without_consent, {"anonymized"});
-    for (std::size_t i = 0; i < outcome.dropped_without_consent; ++i)
-        tally.add(metrics.events_without_consent, {"dropped"});
+    if (outcome.anonymized_without_consent > 0)
+        tally.add(metrics.events_without_consent, {"anonymized"},
+                  static_cast<double>(outcome.anonymized_without_consent));
+    if (outcome.dropped_without_consent > 0)
+        tally.add(metrics.events_without_consent, {"dropped"},
+                  static_cast<double>(outcome.dropped_without_consent));
 }
 
 // The key a client address is limited and counted under: the address
@@ -259,7 +261,8 @@ class Session : public std::enable_shared_from_this<Session> {
                 header[bhttp::field::authorization]);
             const ingest::WriteKey* key = key_text ? shared_.keys.find(*key_text) : nullptr;
             // A backend's server key speaks for many people from one address.
-            if (!key || key->source != common::Source::server) {
+            if (shared_.address_rate.enabled() &&
+                (!key || key->source != common::Source::server)) {
                 if (const auto wait = shared_.address_rate.take(
                         address_key(client_address_), std::chrono::steady_clock::now())) {
                     count_limit("rate_address");
@@ -342,7 +345,6 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_.expires_never();
         version_ = request.version();
         keep_alive_ = request.keep_alive();
-        origin_ = std::string{request[bhttp::field::origin]};
         requested_headers_ =
             std::string{request[bhttp::field::access_control_request_headers]}.substr(0, 1024);
         const auto path = path_of(request.target());

@@ -145,8 +145,7 @@ struct Kept {
 };
 
 Kept apply_privacy(const json& payload, const json& message_context, bool consented,
-                   const schema::Contract& contract,
-                   const std::vector<std::string>* identify_personal,
+                   const schema::Contract& contract, const schema::SchemaRegistry& registry,
                    const MessageContext& context) {
     const PrivacySettings& privacy = *context.privacy;
     using config::PersonalData;
@@ -194,6 +193,9 @@ Kept apply_privacy(const json& payload, const json& message_context, bool consen
     // traits the identify contract marks as personal get the same treatment
     // there.
     const json* traits = member(message_context, "traits");
+    const schema::Contract* identify =
+        traits && traits->is_object() ? registry.newest("identify") : nullptr;
+    const auto* identify_personal = identify ? &identify->meta.personal_data : nullptr;
     const bool touches_traits =
         consented && traits && traits->is_object() && identify_personal &&
         privacy.personal_data != PersonalData::keep &&
@@ -449,9 +451,8 @@ MappedMessage map_message(const json& message, const MessageContext& context,
         out.anonymized = true;
     }
     if (context.privacy) {
-        const auto* identify = registry.newest("identify");
-        auto kept = apply_privacy(*payload, message_context, consented, *contract,
-                                  identify ? &identify->meta.personal_data : nullptr, context);
+        auto kept =
+            apply_privacy(*payload, message_context, consented, *contract, registry, context);
         event.properties = std::move(kept.properties);
         event.context = std::move(kept.context);
     } else {

@@ -525,61 +525,68 @@ std::unordered_set<std::string> suppressed_among(pqxx::transaction_base& txn,
     return found;
 }
 
+// What is left of a batch without the events and rejected messages of
+// erased persons, with each kept event's index in the batch.
+struct Unsuppressed {
+    std::vector<const common::Event*> events;
+    std::vector<std::size_t> index;
+    std::vector<const common::BadEvent*> bad_events;
+};
+
+// Takes the erasure lock (shared with forget's exclusive one, so that an
+// erasure either sees this batch's rows and removes them, or this batch sees
+// its suppression entries) and leaves out what names a suppressed id.
+// nullopt when nothing is left out: the usual case, where nothing is hashed.
+std::optional<Unsuppressed> without_suppressed(
+    pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
+    const std::vector<const common::BadEvent*>& bad_events) {
+    // Two statements in one round trip, the second with a snapshot taken
+    // after the lock is held.
+    static const std::string kLockAndCheck =
+        "SELECT pg_advisory_xact_lock_shared(" + std::to_string(kErasureLockKey) +
+        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids)";
+    if (!txn.exec(kLockAndCheck)[0][0].as<bool>()) return std::nullopt;
+
+    // Each identifier hashed once: per event and message, and all together
+    // for the look-up.
+    std::vector<std::vector<std::string>> event_hashes(events.size());
+    std::vector<std::vector<std::string>> bad_hashes(bad_events.size());
+    std::vector<std::string> all;
+    for (std::size_t i = 0; i < events.size(); ++i)
+        for (const auto* id : {&events[i]->user_id, &events[i]->anonymous_id,
+                               &events[i]->previous_id})
+            if (*id) event_hashes[i].push_back(suppression_hash(**id));
+    for (std::size_t i = 0; i < bad_events.size(); ++i)
+        for (const auto& id : raw_identifiers(bad_events[i]->raw_event))
+            bad_hashes[i].push_back(suppression_hash(id));
+    for (const auto* per_row : {&event_hashes, &bad_hashes})
+        for (const auto& hashes : *per_row) all.insert(all.end(), hashes.begin(), hashes.end());
+    const auto suppressed = suppressed_among(txn, all);
+    if (suppressed.empty()) return std::nullopt;
+
+    const auto erased = [&](const std::vector<std::string>& hashes) {
+        return std::any_of(hashes.begin(), hashes.end(),
+                           [&](const std::string& hash) { return suppressed.count(hash) > 0; });
+    };
+    Unsuppressed kept;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (erased(event_hashes[i])) continue;
+        kept.events.push_back(events[i]);
+        kept.index.push_back(i);
+    }
+    for (std::size_t i = 0; i < bad_events.size(); ++i)
+        if (!erased(bad_hashes[i])) kept.bad_events.push_back(bad_events[i]);
+    return kept;
+}
+
 }  // namespace
 
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,
                              BatchCounts* counts) {
-    // Erased persons: shared with forget's exclusive lock, so that an
-    // erasure either sees this batch's rows (and removes them) or this batch
-    // sees its suppression entries.
-    // Two statements in one round trip, the second with a snapshot taken
-    // after the lock is held. Without any suppression entry (the usual case)
-    // nothing is hashed.
-    static const std::string kLockAndCheck =
-        "SELECT pg_advisory_xact_lock_shared(" + std::to_string(kErasureLockKey) +
-        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids)";
-    const bool any_suppressed = txn.exec(kLockAndCheck)[0][0].as<bool>();
-    std::vector<std::string> hashes;
-    std::vector<std::vector<std::string>> bad_ids(bad_events.size());
-    if (any_suppressed) {
-        for (const auto* event : events)
-            for (const auto* id : {&event->user_id, &event->anonymous_id, &event->previous_id})
-                if (*id) hashes.push_back(suppression_hash(**id));
-        for (std::size_t i = 0; i < bad_events.size(); ++i) {
-            bad_ids[i] = raw_identifiers(bad_events[i]->raw_event);
-            for (const auto& id : bad_ids[i]) hashes.push_back(suppression_hash(id));
-        }
-    }
-    const auto suppressed = suppressed_among(txn, hashes);
-    const auto is_suppressed = [&](const std::optional<std::string>& id) {
-        return id && suppressed.count(suppression_hash(*id)) > 0;
-    };
-
-    std::vector<const common::Event*> kept_events;
-    std::vector<std::size_t> kept_index;
-    std::vector<const common::BadEvent*> kept_bad_events;
-    std::vector<Fate> fates(events.size(), Fate::suppressed);
-    if (suppressed.empty()) {
-        kept_events = events;
-        kept_bad_events = bad_events;
-    } else {
-        for (std::size_t i = 0; i < events.size(); ++i) {
-            const auto& event = *events[i];
-            if (is_suppressed(event.user_id) || is_suppressed(event.anonymous_id) ||
-                is_suppressed(event.previous_id))
-                continue;
-            kept_events.push_back(events[i]);
-            kept_index.push_back(i);
-        }
-        for (std::size_t i = 0; i < bad_events.size(); ++i) {
-            const bool erased =
-                std::any_of(bad_ids[i].begin(), bad_ids[i].end(), [&](const std::string& id) {
-                    return suppressed.count(suppression_hash(id)) > 0;
-                });
-            if (!erased) kept_bad_events.push_back(bad_events[i]);
-        }
-    }
+    const auto kept = without_suppressed(txn, events, bad_events);
+    const auto& kept_events = kept ? kept->events : events;
+    const auto& kept_bad_events = kept ? kept->bad_events : bad_events;
     if (counts) counts->suppressed_bad_events = bad_events.size() - kept_bad_events.size();
 
     // Another loader may store one of the new ids between the look-up and
@@ -593,8 +600,9 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
     } catch (const pqxx::unique_violation&) {
         kept_fates = write_rows_once(txn, kept_events, kept_bad_events, counts, false);
     }
-    if (suppressed.empty()) return kept_fates;
-    for (std::size_t k = 0; k < kept_fates.size(); ++k) fates[kept_index[k]] = kept_fates[k];
+    if (!kept) return kept_fates;
+    std::vector<Fate> fates(events.size(), Fate::suppressed);
+    for (std::size_t k = 0; k < kept_fates.size(); ++k) fates[kept->index[k]] = kept_fates[k];
     return fates;
 }
 
