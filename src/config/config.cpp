@@ -338,6 +338,35 @@ std::vector<Setting> make_settings() {
                         c.refresh_interval = std::chrono::seconds{parsed * scale};
                         return {};
                     }});
+    list.push_back({"FUNNELHOUSE_DASHBOARD_DATABASE_URL", "--dashboard-database-url",
+                    "(FUNNELHOUSE_DATABASE_URL)",
+                    "PostgreSQL connection URL for the dashboard's queries (a read-only login "
+                    "is best)",
+                    true, [](Config& c, const std::string& v) -> std::string {
+                        if (v.empty()) return "must not be empty";
+                        c.dashboard_database_url = v;
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_DASHBOARD_ROLE", "--dashboard-role", "funnelhouse_analyst",
+                    "role the dashboard's queries run as (SET ROLE; the login must be a member); "
+                    "'none' keeps the login's own",
+                    false, [](Config& c, const std::string& v) -> std::string {
+                        if (v.empty() || v.size() > 63) return "must be 1 to 63 characters";
+                        c.dashboard_role = v == "none" ? std::string{} : v;
+                        return {};
+                    }});
+    list.push_back({"FUNNELHOUSE_DASHBOARD_CONNECTIONS", "--dashboard-connections", "2",
+                    "database connections (and threads) serving the dashboard's queries", false,
+                    size_setting(&Config::dashboard_connections, 1, 64)});
+    list.push_back({"FUNNELHOUSE_DASHBOARD_QUEUE", "--dashboard-queue", "64",
+                    "dashboard queries waiting for a connection at most; 503 beyond", false,
+                    size_setting(&Config::dashboard_queue, 1, 100'000)});
+    list.push_back({"FUNNELHOUSE_DASHBOARD_TIMEOUT_MS", "--dashboard-timeout-ms", "10000",
+                    "longest a dashboard query may run (503 beyond)", false,
+                    millis_setting(&Config::dashboard_timeout, 100, 600'000)});
+    list.push_back({"FUNNELHOUSE_DASHBOARD_DIR", "--dashboard-dir", "(the build's dashboard)",
+                    "folder of the built dashboard page (index.html and its assets)", false,
+                    path_setting(&Config::dashboard_dir)});
     list.push_back(
         {"FUNNELHOUSE_LOAD_TIMEOUT_MS", "--load-timeout-ms", "10000",
          "in the loaded mode, how long a request waits for PostgreSQL before it gets 503 "

@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <future>
 #include <memory>
@@ -22,6 +23,9 @@
 #include <thread>
 #include <vector>
 
+#include "funnelhouse/dashboard/assets.hpp"
+#include "funnelhouse/dashboard/error.hpp"
+#include "funnelhouse/dashboard/reader.hpp"
 #include "funnelhouse/http/limits.hpp"
 #include "funnelhouse/http/status.hpp"
 #include "funnelhouse/ingest/error.hpp"
@@ -53,6 +57,8 @@ struct Shared {
     ConnectionLimiter connections;
     RateLimiter address_rate;
     RateLimiter key_rate;
+    const dashboard::Assets& page;
+    dashboard::Reader& reader;
     // Requests handed to the spool (and, in the loaded mode, the loader)
     // whose answer is not written yet: shutdown waits for them.
     std::atomic<int> unanswered{0};
@@ -137,12 +143,26 @@ std::string_view path_of(std::string_view target) {
 
 bool is_ingest_route(std::string_view path) { return ingest::route_message_type(path).has_value(); }
 
-bool is_admin_route(std::string_view path) { return path == "/metrics"; }
+constexpr std::string_view kPagePrefix = "/dashboard/";
+constexpr std::string_view kApiPrefix = "/api/dashboard/";
+
+bool is_page_route(std::string_view path) {
+    return path == "/dashboard" || path.substr(0, kPagePrefix.size()) == kPagePrefix;
+}
+
+bool is_api_route(std::string_view path) { return path.substr(0, kApiPrefix.size()) == kApiPrefix; }
+
+bool is_admin_route(std::string_view path) {
+    return path == "/metrics" || is_page_route(path) || is_api_route(path);
+}
 
 // The route label of a request: its path when it is one of ours, else
 // "other", so that scanners cannot grow the series without bound.
 std::string_view route_label(std::string_view path) {
-    if (is_ingest_route(path) || is_admin_route(path) || path == "/healthz" || path == "/readyz")
+    if (is_ingest_route(path) || path == "/metrics" || path == "/healthz" || path == "/readyz")
+        return path;
+    if (is_page_route(path)) return "/dashboard";
+    if (is_api_route(path) && dashboard::find_panel(path.substr(kApiPrefix.size())))
         return path;
     return "other";
 }
@@ -443,6 +463,11 @@ class Session : public std::enable_shared_from_this<Session> {
     void answer_admin(const bhttp::request<bhttp::string_body>& request) {
         if (request.method() != bhttp::verb::get)
             return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
+        const std::string_view target = request.target();
+        const auto path = path_of(target);
+        // The page holds no data: it asks for the admin token itself and
+        // sends it with each query.
+        if (is_page_route(path)) return answer_page(path, request[bhttp::field::if_none_match]);
         if (!shared_.config.admin_token.empty()) {
             const std::string_view authorization = request[bhttp::field::authorization];
             constexpr std::string_view scheme = "Bearer ";
@@ -457,9 +482,72 @@ class Session : public std::enable_shared_from_this<Session> {
                 return write();
             }
         }
+        if (is_api_route(path))
+            return answer_panel(path.substr(kApiPrefix.size()),
+                                path.size() < target.size() ? target.substr(path.size() + 1)
+                                                            : std::string_view{});
         prepare(bhttp::status::ok, shared_.metrics.registry.render(), false,
                 "text/plain; version=0.0.4; charset=utf-8");
         write();
+    }
+
+    // GET /dashboard (the page) and /dashboard/<file> (its assets), from
+    // the files read at start-up only.
+    void answer_page(std::string_view path, std::string_view if_none_match) {
+        if (shared_.page.empty())
+            return send_error(dashboard::errc::page_missing, shared_.page.problem());
+        const auto relative = path.size() > kPagePrefix.size() ? path.substr(kPagePrefix.size())
+                                                                : std::string_view{"index.html"};
+        const auto* asset = shared_.page.find(relative);
+        if (!asset) return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
+        if (if_none_match == asset->etag)
+            prepare(bhttp::status::not_modified, "", false, asset->content_type.c_str());
+        else
+            prepare(bhttp::status::ok, asset->body, false, asset->content_type.c_str());
+        response_.set(bhttp::field::etag, asset->etag);
+        response_.set(bhttp::field::cache_control, "no-cache");
+        response_.set("X-Content-Type-Options", "nosniff");
+        response_.set("Referrer-Policy", "no-referrer");
+        response_.set("X-Frame-Options", "DENY");
+        // Nothing but this server's own files and answers, ever.
+        response_.set("Content-Security-Policy",
+                      "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' "
+                      "data:; style-src 'self' 'unsafe-inline'; base-uri 'none'; "
+                      "form-action 'none'; frame-ancestors 'none'");
+        write();
+    }
+
+    // GET /api/dashboard/<panel>?from=&to=&segment=: the query runs on a
+    // reader thread; the answer is written back on this session's strand.
+    void answer_panel(std::string_view name, std::string_view query) {
+        const auto* panel = dashboard::find_panel(name);
+        if (!panel) {
+            std::string known;
+            for (const auto& each : dashboard::panels())
+                known += (known.empty() ? "" : ", ") + std::string(each.name);
+            return send_error(ingest::errc::not_found,
+                              "no such dashboard panel: '" + std::string{name.substr(0, 64)} +
+                                  "' (known: " + known + ")");
+        }
+        auto parsed = dashboard::parse_filter(query);
+        if (!parsed.error.empty())
+            return send_error(dashboard::errc::invalid_filter, parsed.error);
+        const auto executor = stream_.get_executor();
+        const bool queued = shared_.reader.submit(
+            *panel, std::move(parsed.filter),
+            [self = shared_from_this(), executor](dashboard::Answer answer) {
+                net::post(executor, [self, answer = std::move(answer)] {
+                    if (answer.error) return self->send_error(answer.error, answer.body);
+                    self->prepare(bhttp::status::ok, answer.body, false);
+                    self->response_.set(bhttp::field::cache_control, "no-store");
+                    self->write();
+                });
+            });
+        if (!queued)
+            send_error(dashboard::errc::busy,
+                       "FUNNELHOUSE_DASHBOARD_QUEUE (" +
+                           std::to_string(shared_.config.dashboard_queue) +
+                           ") dashboard queries are already waiting; retry later");
     }
 
     // CORS preflight: the browser asks before a POST with Authorization or a
@@ -706,6 +794,18 @@ std::string url_of(const tcp::endpoint& bound) {
 void serve(const config::Config& config, const schema::SchemaRegistry& registry,
            const ingest::WriteKeyRing& keys, spool::Spool& spool, loader::Loader& loader,
            metrics::Instruments& metrics) {
+    const unsigned threads = config.effective_io_threads();
+    // Before the readers: their last answers may still be posted to it.
+    net::io_context ioc(static_cast<int>(threads));
+    const auto page = dashboard::Assets::load(config.dashboard_dir.empty()
+                                                  ? std::filesystem::path{FUNNELHOUSE_DASHBOARD_DIR}
+                                                  : config.dashboard_dir);
+    if (page.empty()) spdlog::warn("{}", page.problem());
+    auto reader = std::make_unique<dashboard::Reader>(dashboard::ReaderSettings{
+        config.dashboard_database_url.empty() ? config.database_url
+                                              : config.dashboard_database_url,
+        config.dashboard_role, config.dashboard_connections, config.dashboard_queue,
+        config.dashboard_timeout});
     Shared shared{
         config,
         registry,
@@ -719,9 +819,9 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
         RateLimiter{RateLimit{config.rate_limit_address, config.rate_limit_address_burst},
                     config.rate_limit_tracked},
         RateLimiter{RateLimit{config.rate_limit_key, config.rate_limit_key_burst},
-                    config.rate_limit_tracked}};
-    const unsigned threads = config.effective_io_threads();
-    net::io_context ioc(static_cast<int>(threads));
+                    config.rate_limit_tracked},
+        page,
+        *reader};
 
     auto acceptor =
         open_acceptor(ioc, config.listen_host, config.listen_port, "FUNNELHOUSE_LISTEN");
@@ -777,6 +877,7 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
         spdlog::warn("{} spooled requests are not loaded yet; they load at the next start", left);
     ioc.stop();
     for (auto& worker : workers) worker.join();
+    reader.reset();
     spdlog::info("stopped");
 }
 

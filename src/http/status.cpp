@@ -1,5 +1,6 @@
 #include "funnelhouse/http/status.hpp"
 
+#include "funnelhouse/dashboard/error.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/loader/error.hpp"
 #include "funnelhouse/spool/error.hpp"
@@ -38,6 +39,20 @@ unsigned http_status(std::error_code error) noexcept {
                 return 414;
             case ingest::errc::internal:
                 return 500;
+        }
+    }
+    if (error.category() == dashboard::dashboard_category()) {
+        switch (static_cast<dashboard::errc>(error.value())) {
+            case dashboard::errc::invalid_filter:
+                return 400;
+            case dashboard::errc::busy:
+            case dashboard::errc::database_unavailable:
+            case dashboard::errc::timed_out:
+                return 503;
+            case dashboard::errc::query_failed:
+                return 500;
+            case dashboard::errc::page_missing:
+                return 404;
         }
     }
     if (error.category() == loader::loader_category()) {

@@ -274,3 +274,94 @@ TEST(Observability, BadConfigurationStopsStartUpNamingTheProblem) {
         EXPECT_NE(result.out.find(name), std::string::npos) << name;
     EXPECT_NE(result.out.find("[default: json]"), std::string::npos);
 }
+
+// The dashboard's routes (docs/dashboard.md) over HTTP: the page from its
+// folder with its headers, the endpoints behind the admin token, reading the
+// real PostgreSQL, and precise errors.
+TEST(Observability, DashboardPageAndEndpointsAreAdminRoutes) {
+    test::TempDir dir;
+    test::TestSchema schema;
+    schema.migrate();
+    const auto page = dir.write("page/index.html", "<!doctype html><title>t</title>");
+    dir.write("page/app.js", "'use strict';");
+    test::ServerProcess server;
+    server.start(server_env(dir, schema.url(),
+                            {{"FUNNELHOUSE_ADMIN_TOKEN", kAdminToken},
+                             {"FUNNELHOUSE_DASHBOARD_DIR", page.parent_path().string()},
+                             {"FUNNELHOUSE_DASHBOARD_QUEUE", "4"}}));
+    test::HttpClient client(server.port());
+    ASSERT_EQ(client.post("/v1/track", cart("dash-1", "anon-1"), kServerKey).status, 200);
+    ASSERT_TRUE(test::wait_until_loaded(server.port()));
+    ASSERT_EQ(test::run_funnelhouse({"refresh"}, server_env(dir, schema.url())).exit_code, 0);
+
+    // The page: no data in it, so no token needed; strict headers.
+    auto index = client.request("GET", "/dashboard");
+    ASSERT_EQ(index.status, 200);
+    EXPECT_EQ(index.body, "<!doctype html><title>t</title>");
+    EXPECT_EQ(index.headers["content-type"], "text/html; charset=utf-8");
+    EXPECT_EQ(index.headers["x-content-type-options"], "nosniff");
+    EXPECT_NE(index.headers["content-security-policy"].find("default-src 'none'; script-src 'self'"),
+              std::string::npos);
+    EXPECT_EQ(client.request("GET", "/dashboard/").body, index.body);
+    EXPECT_EQ(client.request("GET", "/dashboard/app.js").headers["content-type"],
+              "text/javascript; charset=utf-8");
+    EXPECT_EQ(client.request("GET", "/dashboard", "", {{"If-None-Match", index.headers["etag"]}}).status,
+              304);
+    EXPECT_EQ(client.request("GET", "/dashboard/../keys.json").status, 404);
+    EXPECT_EQ(client.request("GET", "/dashboard/%2e%2e/keys.json").status, 404);
+    EXPECT_EQ(client.request("POST", "/dashboard").status, 405);
+
+    // The endpoints need the token.
+    const std::map<std::string, std::string> bearer{{"Authorization", std::string("Bearer ") + kAdminToken}};
+    EXPECT_EQ(client.request("GET", "/api/dashboard/tracking").status, 401);
+    const auto tracking = client.request("GET", "/api/dashboard/tracking?from=2000-01-01", "", bearer);
+    ASSERT_EQ(tracking.status, 200) << tracking.body;
+    EXPECT_EQ(tracking.headers.at("cache-control"), "no-store");
+    const auto body = nlohmann::json::parse(tracking.body);
+    EXPECT_EQ(body["model"], "models.tracking_health");
+    EXPECT_EQ(body["filter"]["from"], "2000-01-01");
+    ASSERT_EQ(body["rows"].size(), 1u);
+    EXPECT_EQ(body["rows"][0]["event_name"], "add_to_cart");
+    EXPECT_EQ(body["rows"][0]["events"], 1);
+    EXPECT_EQ(body["rows"][0]["server_only"], 1);
+
+    // Precise errors.
+    auto bad = client.request("GET", "/api/dashboard/value?from=2026-02-30", "", bearer);
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(nlohmann::json::parse(bad.body)["message"],
+              "'from' must be a day written YYYY-MM-DD, got '2026-02-30'");
+    bad = client.request("GET", "/api/dashboard/volumes", "", bearer);
+    EXPECT_EQ(bad.status, 404);
+    EXPECT_NE(bad.body.find("no such dashboard panel: 'volumes' (known: overview, filters"),
+              std::string::npos);
+    // Every panel answers on an empty filter (tracking a second time).
+    for (const auto* panel : {"overview", "filters", "volume", "tracking", "rejections", "alerts",
+                              "value", "segments", "funnel", "experiments"})
+        EXPECT_EQ(client.request("GET", std::string("/api/dashboard/") + panel, "", bearer).status, 200)
+            << panel;
+    const auto metrics = client.request("GET", "/metrics", "", bearer).body;
+    EXPECT_NE(metrics.find(R"(funnelhouse_http_requests_total{route="/api/dashboard/tracking",status="200"} 2)"),
+              std::string::npos);
+    EXPECT_NE(metrics.find(R"(funnelhouse_http_requests_total{route="/dashboard",status="200"})"),
+              std::string::npos);
+    EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+}
+
+TEST(Observability, WithoutItsBuiltPageTheDashboardSaysWhereItLooked) {
+    test::TempDir dir;
+    test::TestSchema schema;
+    schema.migrate();
+    test::ServerProcess server;
+    server.start(server_env(dir, schema.url(),
+                            {{"FUNNELHOUSE_DASHBOARD_DIR", (dir.path() / "nowhere").string()},
+                             {"FUNNELHOUSE_REFRESH_INTERVAL", "0"}}));
+    test::HttpClient client(server.port());
+    const auto page = client.request("GET", "/dashboard");
+    EXPECT_EQ(page.status, 404);
+    EXPECT_NE(page.body.find("no index.html in '" + (dir.path() / "nowhere").string() + "'"),
+              std::string::npos)
+        << page.body;
+    // The endpoints still answer.
+    EXPECT_EQ(client.request("GET", "/api/dashboard/overview").status, 200);
+    EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+}

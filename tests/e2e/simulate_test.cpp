@@ -83,12 +83,18 @@ TEST_F(SimulatedShopTest, PlantedEffectsComeOutOfTheModels) {
         SCOPED_TRACE("everything posted is stored and every model refreshed");
         EXPECT_NE(simulated_->out.find("of 3000 persons over 240 days"), std::string::npos)
             << simulated_->out;
-        EXPECT_NE(refreshed_->out.find("16 models refreshed"), std::string::npos) << refreshed_->out;
-        // Only the browser copies of orders are refused, and each counts as seen.
-        EXPECT_EQ(q("SELECT string_agg(DISTINCT reason, ',') FROM bad_events"), "source_not_allowed");
+        EXPECT_NE(refreshed_->out.find("19 models refreshed"), std::string::npos) << refreshed_->out;
+        // The browser copies of orders are refused, and each counts as seen;
+        // the planted defect's search_used messages are refused by the contract.
+        EXPECT_EQ(q("SELECT string_agg(DISTINCT reason || ' ' || event_name, ',') FROM bad_events"),
+                  "schema_violation search_used,source_not_allowed order_completed");
         EXPECT_EQ(q("SELECT count(*) FROM bad_events b LEFT JOIN events e USING (event_id) "
-                    "WHERE e.sources IS DISTINCT FROM 'both'"),
+                    "WHERE b.reason = 'source_not_allowed' AND e.sources IS DISTINCT FROM 'both'"),
                   "0");
+        // Over 5% of search_used is rejected: tracking health raises an alert.
+        EXPECT_EQ(q("SELECT bool_and(alert AND rejection_rate > 0.05) FROM models.tracking_health "
+                    "WHERE event_name = 'search_used'"),
+                  "t");
         // Ad blockers: some orders only the backend reported.
         EXPECT_GT(number("SELECT count(*) FROM events WHERE event_name = 'order_completed' "
                          "AND sources = 'server'"),

@@ -9,6 +9,7 @@
 #include "funnelhouse/loader/writer.hpp"
 #include "funnelhouse/models/refresh.hpp"
 #include "funnelhouse/schema/registry.hpp"
+#include "model_shop.hpp"
 #include "temp_dir.hpp"
 #include "sample_events.hpp"
 #include "test_database.hpp"
@@ -17,76 +18,10 @@ using namespace funnelhouse;
 
 namespace {
 
-const common::timestamp kStart = *common::parse_timestamp("2026-01-01T00:00:00Z");
-
-common::timestamp at(double days, int minutes = 0) {
-    return kStart + std::chrono::minutes(static_cast<long long>(days * 24 * 60) + minutes);
-}
-
-const char* kPhone =
-    R"ua("userAgent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148")ua";
-const char* kDesktop = R"ua("userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64)")ua";
-
-class Shop {
-  public:
-    // A track event of `user` (or, with `anonymous`, of that anonymous id).
-    common::Event& track(const std::string& name, const std::string& user, common::timestamp when,
-                         const std::string& properties = "{}", const std::string& context = "{}") {
-        auto event = test::sample_event("e" + std::to_string(events_.size()), properties);
-        event.event_name = name;
-        event.event_type = name == "page_view" ? "page" : name == "identify" ? "identify" : "track";
-        event.anonymous_id.reset();
-        event.user_id = user;
-        event.occurred_at = when;
-        event.received_at = when;
-        event.context = context;
-        events_.push_back(event);
-        return events_.back();
-    }
-    common::Event& anonymous(const std::string& name, const std::string& anonymous_id,
-                             common::timestamp when, const std::string& properties = "{}",
-                             const std::string& context = "{}") {
-        auto& event = track(name, "", when, properties, context);
-        event.user_id.reset();
-        event.anonymous_id = anonymous_id;
-        return event;
-    }
-    common::Event& order(const std::string& user, common::timestamp when, const std::string& id,
-                         double revenue, std::optional<double> cost) {
-        std::string properties = R"({"order_id":")" + id + R"(","currency":"EUR","revenue":)" +
-                                 std::to_string(revenue);
-        if (cost) properties += R"(,"cost":)" + std::to_string(*cost);
-        auto& event = track("order_completed", user, when, properties + "}");
-        event.source = common::Source::server;
-        return event;
-    }
-    common::Event& refund(const std::string& user, common::timestamp when, const std::string& id,
-                          double amount) {
-        auto& event = track("refund_issued", user, when,
-                            R"({"order_id":")" + id + R"(","amount":)" + std::to_string(amount) +
-                                R"(,"currency":"EUR"})");
-        event.source = common::Source::server;
-        return event;
-    }
-
-    // Loads every event in its own batch, as they would arrive, then
-    // refreshes the models.
-    void load_and_refresh(const test::TestSchema& schema,
-                          const std::vector<common::BadEvent>& bad = {}) {
-        auto connection = schema.connect();
-        loader::prepare_staging(*connection);
-        for (const auto& event : events_) loader::write_batch(*connection, {&event}, {});
-        std::vector<const common::BadEvent*> bad_pointers;
-        for (const auto& event : bad) bad_pointers.push_back(&event);
-        if (!bad_pointers.empty()) loader::write_batch(*connection, {}, bad_pointers);
-        const auto registry = schema::SchemaRegistry::load(test::source_dir() / "schemas");
-        const auto report = models::refresh(*connection, registry);
-        EXPECT_EQ(report.steps.size(), 16u);
-    }
-
-  private:
-    std::vector<common::Event> events_;
-};
+using test::at;
+using test::kDesktop;
+using test::kPhone;
+using test::Shop;
 
 class ModelsTest : public ::testing::Test {
   protected:

@@ -108,6 +108,16 @@ struct Config {
     std::chrono::milliseconds shutdown_timeout{10'000};
     std::chrono::seconds refresh_interval{300};  // 0: serve never refreshes the models
 
+    // The dashboard (/dashboard and /api/dashboard/*, admin routes): its
+    // queries run on their own connections (database_url when this is
+    // empty), as `dashboard_role` when it is not empty, read-only.
+    std::string dashboard_database_url;
+    std::string dashboard_role = "funnelhouse_analyst";
+    std::size_t dashboard_connections = 2;
+    std::size_t dashboard_queue = 64;  // queries waiting at most; 503 beyond
+    std::chrono::milliseconds dashboard_timeout{10'000};
+    std::filesystem::path dashboard_dir;  // built page; empty: the build's own
+
     // `simulate`: where to send a synthetic shop, and its size.
     std::string simulate_url = "http://127.0.0.1:8080";
     std::size_t simulate_persons = 1000;

@@ -1,0 +1,281 @@
+// The dashboard end to end: a simulated shop is posted to the real server
+// through its HTTP API and loaded into a real PostgreSQL, the models are
+// refreshed, and Debian's chromium opens /dashboard. Every expected number
+// is read from the models with psql, independently of the dashboard's own
+// functions, and formatted as the page formats it.
+//
+// Needs FH_BINARY (the built binary), FH_TEST_DATABASE_URL (a
+// database of the test cluster; the test makes one of its own beside it)
+// and FH_ARTEFACTS (where the screenshots go).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const binary = process.env.FH_BINARY;
+const baseUrl = process.env.FH_TEST_DATABASE_URL;
+const artefacts = process.env.FH_ARTEFACTS || join(root, 'build/artefacts');
+assert.ok(binary, 'FH_BINARY must name the built binary');
+assert.ok(baseUrl, 'FH_TEST_DATABASE_URL must name the test database');
+
+const token = 'dashboard-test-token-0123456789';
+const database = `fh_browser_${process.pid}`;
+const databaseUrl = baseUrl.replace(/\/[^/]*$/, `/${database}`);
+const work = mkdtempSync(join(tmpdir(), 'funnelhouse-browser-'));
+let server;
+let serverUrl;
+let browser; // a persistent context: one fresh profile
+
+function psql(url, sql) {
+  return execFileSync('psql', [url, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-F', '\t', '-c', sql], { encoding: 'utf8' }).trimEnd();
+}
+const q = (sql) => psql(databaseUrl, sql);
+const rows = (sql) => (q(sql) === '' ? [] : q(sql).split('\n').map((line) => line.split('\t')));
+
+// The page's formats (clients/dashboard/src/app.js).
+const money = (x) => Number(x).toFixed(2);
+const pct = (x) => `${(Number(x) * 100).toFixed(1)}%`;
+
+function environment() {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FUNNELHOUSE_')));
+  return {
+    ...inherited,
+    FUNNELHOUSE_DATABASE_URL: databaseUrl,
+    FUNNELHOUSE_KEYS_FILE: join(work, 'keys.json'),
+    FUNNELHOUSE_SCHEMAS_DIR: join(root, 'schemas'),
+    FUNNELHOUSE_MIGRATIONS_DIR: join(root, 'migrations'),
+    FUNNELHOUSE_SPOOL_DIR: join(work, 'spool'),
+    FUNNELHOUSE_LISTEN: '127.0.0.1:0',
+    FUNNELHOUSE_ADMIN_TOKEN: token,
+    FUNNELHOUSE_REFRESH_INTERVAL: '0',
+    FUNNELHOUSE_RATE_LIMIT_ADDRESS: '0',
+    FUNNELHOUSE_LOG_LEVEL: 'warn',
+  };
+}
+
+function run(...args) {
+  return execFileSync(binary, args, { env: environment(), encoding: 'utf8', timeout: 120_000 });
+}
+
+before(async () => {
+  psql(baseUrl, `CREATE DATABASE ${database}`);
+  writeFileSync(join(work, 'keys.json'), JSON.stringify([
+    { name: 'web', key: 'browser-key-0123456789', source: 'browser' },
+    { name: 'backend', key: 'server-key-0123456789abcdef', source: 'server' },
+  ]));
+  run('migrate');
+  server = spawn(binary, ['serve'], { env: environment(), stdio: ['ignore', 'pipe', 'inherit'] });
+  serverUrl = await new Promise((resolveUrl, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const found = /^listening on (http:\/\/\S+)$/m.exec(out);
+      if (found) { clearTimeout(timer); resolveUrl(found[1]); }
+    });
+    server.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+  });
+  run('simulate', '--url', serverUrl, '--persons', '2000', '--days', '240', '--seed', '11');
+  // Everything acknowledged is loaded once the spool holds nothing unloaded.
+  for (let i = 0; ; ++i) {
+    const ready = await (await fetch(`${serverUrl}/readyz`)).json();
+    if (ready.spool.unloaded_records === 0) break;
+    assert.ok(i < 600, 'the spool was not loaded within a minute');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  run('refresh');
+  // A fresh profile of its own (the persistent context's folder).
+  browser = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1400, height: 1000 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  mkdirSync(artefacts, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.on('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  try { psql(baseUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`); } catch { /* reported by the tests */ }
+  rmSync(work, { recursive: true, force: true });
+});
+
+// Opens the page and waits until every panel has drawn; returns the page,
+// the problems the browser reported, and how long it took.
+async function open(path) {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(message.text()); });
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('request', (request) => {
+    if (!request.url().startsWith(serverUrl)) problems.push(`request outside the server: ${request.url()}`);
+  });
+  const started = Date.now();
+  await page.goto(`${serverUrl}${path}`);
+  await settle(page);
+  return { page, problems, took: Date.now() - started };
+}
+
+async function settle(page) {
+  await page.waitForFunction(() => [...document.querySelectorAll('.panel, #overview')]
+    .every((node) => node.dataset.state === 'ready' || node.dataset.state === 'error'), null, { timeout: 30_000 });
+  const failed = await page.$$eval('.panel[data-state=error]', (nodes) => nodes.map((n) => `${n.id}: ${n.textContent}`));
+  assert.deepEqual(failed, []);
+}
+
+// The cells of the row whose first cell is `first`, in a panel's table with
+// that caption.
+async function row(page, panel, caption, first) {
+  return page.$$eval(`#${panel} table`, (tables, [caption, first]) => {
+    const table = tables.find((t) => t.caption.textContent === caption);
+    if (!table) return null;
+    const tr = [...table.tBodies[0].rows].find((r) => r.cells[0].textContent === first);
+    return tr ? [...tr.cells].map((c) => c.textContent) : null;
+  }, [caption, first]);
+}
+
+async function chartTexts(page, id) {
+  return page.$$eval(`#${id} svg text`, (nodes) => nodes.map((n) => n.textContent));
+}
+
+test('without the admin token the page asks for it and shows no data', async () => {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(`${serverUrl}/dashboard`);
+  await page.waitForSelector('#login:not([hidden])', { timeout: 15_000 });
+  assert.equal(await page.$$eval('#value tbody tr', (r) => r.length), 0);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('every panel shows the models\' numbers, and the filters change them', async () => {
+  const { page, problems, took } = await open(`/dashboard#token=${token}`);
+  console.log(`dashboard ready in ${took} ms`);
+  await page.screenshot({ path: join(artefacts, 'dashboard.png'), fullPage: true });
+
+  // The heading.
+  const persons = q('SELECT count(*) FROM models.person_firsts');
+  const overview = await page.textContent('#overview');
+  assert.match(overview, new RegExp(`^${persons} persons \\(${q('SELECT count(*) FROM models.person_value WHERE complete_90d')} with 90 complete days\\)`));
+  assert.match(overview, new RegExp(`${q('SELECT count(*) FROM models.orders')} orders`));
+
+  // Alerts: the planted defect (tablets send search_used's results_count as
+  // a string) rejects over 5% of search_used.
+  const [[alertDay, alertRate]] = rows("SELECT day, rejection_rate FROM models.tracking_health WHERE event_name = 'search_used' AND alert");
+  const alerts = await page.$$eval('#alerts li', (items) => items.map((i) => i.textContent));
+  assert.ok(alerts.includes(`search_used on ${alertDay}: rejection rate ${pct(alertRate)} (${q("SELECT rejected FROM models.tracking_health WHERE event_name = 'search_used'")} rejected)`), alerts.join('\n'));
+  assert.ok(Number(alertRate) > 0.05);
+
+  // Tracking health: per event name, and the chart's series.
+  for (const [name, events, rejected, rate] of rows('SELECT event_name, sum(events), sum(rejected), sum(rejected)::numeric / nullif(sum(events) + sum(rejected), 0) FROM models.tracking_health GROUP BY event_name')) {
+    const cells = await row(page, 'tracking', 'Per event name', name);
+    assert.ok(cells, `no tracking row for ${name}`);
+    assert.equal(cells[1], events, name);
+    assert.equal(cells[5], rejected, name);
+    if (rate !== '') assert.equal(cells[6], pct(rate), name);
+  }
+  const reasons = await row(page, 'tracking', 'Rejections by reason', 'schema_violation');
+  assert.deepEqual(reasons, ['schema_violation', 'search_used', q("SELECT count(*) FROM bad_events WHERE reason = 'schema_violation'")]);
+  assert.ok((await chartTexts(page, 'volume-chart')).includes('page_view'));
+  assert.ok(await page.$$eval('#volume-chart svg path', (p) => p.length) > 10);
+
+  // Value: every micro-conversion's class, uplift and interval as
+  // models.event_value has them, and the uplift labels on the chart.
+  const value = rows('SELECT event_name, value_class, coalesce(declared_class, \'–\'), uplift, uplift_low, uplift_high, persons_with, persons_without, expected_revenue_per_occurrence FROM models.event_value WHERE uplift IS NOT NULL');
+  assert.ok(value.length >= 8);
+  const labels = await chartTexts(page, 'value-chart');
+  for (const [name, cls, declared, uplift, low, high, withN, withoutN, worth] of value) {
+    const cells = await row(page, 'value', 'P0 to P3: observed class against the contract’s', name);
+    assert.ok(cells, `no value row for ${name}`);
+    assert.deepEqual(cells.slice(0, 5), [name, cls, declared, money(uplift), `${money(low)} to ${money(high)}`]);
+    assert.equal(cells[6], `${withN} / ${withoutN}`);
+    assert.equal(cells[7], worth === '' ? '–' : money(worth));
+    assert.ok(labels.includes(money(uplift)), `chart label ${money(uplift)} of ${name}`);
+  }
+  assert.equal(q("SELECT value_class IN ('P0', 'P1', 'P2') FROM models.event_value WHERE event_name = 'product_compare_opened'"), 't');
+
+  // Value by segment: gross profit per person by channel (cohort_ltv).
+  for (const [channel, p, gp30, gp90, repeat] of rows("SELECT cohort, persons, gross_profit_per_person_30d, gross_profit_per_person_90d, repeat_rate_90d FROM models.cohort_ltv WHERE cohort_kind = 'channel'")) {
+    const cells = await row(page, 'segments', 'By first-touch channel', channel);
+    assert.deepEqual([cells[1], cells[2], cells[4], cells[6]], [p, money(gp30), money(gp90), pct(repeat)], channel);
+  }
+  const [newsletterGp, adsGp] = ['newsletter', 'ads'].map((c) => Number(q(`SELECT gross_profit_per_person_90d FROM models.cohort_ltv WHERE cohort_kind = 'channel' AND cohort = '${c}'`)));
+  assert.ok(newsletterGp > adsGp, 'newsletter readers are worth more than ad clicks');
+  assert.ok((await chartTexts(page, 'segments-chart')).includes('newsletter'));
+
+  // The funnel, for everyone and by device.
+  for (const [step, name, p, rate] of rows("SELECT step, event_name, persons, rate_from_previous FROM models.funnel WHERE funnel = 'purchase' AND dimension = 'all' ORDER BY step")) {
+    const cells = await row(page, 'funnel', 'Funnel purchase: everyone', `${step}. ${name}`);
+    assert.equal(cells[1], p);
+    assert.equal(cells[2], rate === '' ? '–' : pct(rate));
+  }
+  const mobile = await row(page, 'funnel', 'Step to step, by device type', 'mobile');
+  assert.equal(mobile[1], q("SELECT persons FROM models.funnel WHERE dimension = 'device_type' AND segment = 'mobile' AND step = 1"));
+  assert.ok((await chartTexts(page, 'funnel-chart')).includes(q("SELECT persons FROM models.funnel WHERE dimension = 'all' AND step = 1")));
+
+  // Experiments: the new checkout wins conversion but is a regression.
+  const [[conversion, repeat, verdict]] = rows("SELECT conversion_30d, repeat_rate_60d, verdict FROM models.experiment_guardrails WHERE variant = 'B'");
+  assert.equal(verdict, 'regression');
+  const variantB = await page.$$eval('#experiments tbody tr', (trs) => trs.map((tr) => [tr.className, ...[...tr.cells].map((c) => c.textContent)]).find((r) => r[2] === 'B'));
+  assert.equal(variantB[0], 'regression');
+  assert.equal(variantB[4], pct(conversion));
+  assert.equal(variantB[5], pct(repeat));
+  assert.match(variantB[7], /^wins on conversion \(\+\d+\.\d points\), loses on repeat purchases \(-\d+\.\d points\): treat as a regression$/);
+
+  // Each panel names its model and links to its definition, which the
+  // server serves.
+  const sources = await page.$$eval('.panel .source', (nodes) => nodes.map((n) => [n.querySelector('code')?.textContent, n.querySelector('a')?.getAttribute('href')]));
+  for (const [model, href] of sources) {
+    assert.match(model, /^models\.\w+$/);
+    assert.match(href, /^\/dashboard\/docs\/dashboard\.html#[a-z-]+$/);
+    const doc = await page.request.get(`${serverUrl}${href}`);
+    assert.equal(doc.status(), 200);
+    assert.ok((await doc.text()).includes(`id="${href.split('#')[1]}"`), href);
+  }
+
+  // The segment filter: newsletter readers only.
+  await page.selectOption('#segment', 'channel:newsletter');
+  await settle(page);
+  const newsletter = q("SELECT count(*) FROM models.person_firsts WHERE channel = 'newsletter'");
+  assert.match(await page.textContent('#overview'), new RegExp(`^${newsletter} persons`));
+  const compared = q(`SELECT count(*) FROM models.early_conversions e JOIN models.person_firsts p USING (person_id)
+    JOIN models.person_value v USING (person_id) WHERE e.event_name = 'product_compare_opened' AND p.channel = 'newsletter' AND v.complete_90d`);
+  const population = q("SELECT count(*) FROM models.person_value v JOIN models.person_firsts p USING (person_id) WHERE p.channel = 'newsletter' AND v.complete_90d");
+  const filtered = await row(page, 'value', 'P0 to P3: observed class against the contract’s', 'product_compare_opened');
+  assert.equal(filtered[6], `${compared} / ${Number(population) - Number(compared)}`);
+  assert.deepEqual(await page.$$eval('#segments table', (t) => t.filter((x) => x.caption.textContent === 'By first-touch channel').map((x) => [...x.tBodies[0].rows].map((r) => r.cells[0].textContent))), [['newsletter']]);
+  const newsletterSearch = q("SELECT coalesce(sum(events), 0) FROM models.tracking_by_segment WHERE channel = 'newsletter' AND event_name = 'search_used'");
+  assert.equal((await row(page, 'tracking', 'Per event name', 'search_used'))[1], newsletterSearch);
+  assert.match(page.url(), /\?segment=channel%3Anewsletter$/);
+
+  // The date range: persons first seen in the first 30 days of the shop.
+  await page.selectOption('#segment', 'all');
+  await settle(page);
+  const [[from, to]] = rows("SELECT to_char(min(first_seen) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), to_char(min(first_seen) AT TIME ZONE 'UTC' + interval '29 days', 'YYYY-MM-DD') FROM models.person_firsts");
+  await page.fill('#from', from);
+  await page.dispatchEvent('#from', 'change');
+  await page.fill('#to', to);
+  await page.dispatchEvent('#to', 'change');
+  await settle(page);
+  const early = q(`SELECT count(*) FROM models.person_firsts WHERE first_seen >= '${from}'::date AT TIME ZONE 'UTC' AND first_seen < ('${to}'::date + 1) AT TIME ZONE 'UTC'`);
+  assert.match(await page.textContent('#overview'), new RegExp(`^${early} persons`));
+  assert.ok(Number(early) < Number(persons));
+  const step1 = q(`SELECT count(*) FROM models.funnel_progress f JOIN models.person_firsts p USING (person_id) WHERE f.step = 1 AND f.funnel = 'purchase' AND p.first_seen >= '${from}'::date AT TIME ZONE 'UTC' AND p.first_seen < ('${to}'::date + 1) AT TIME ZONE 'UTC'`);
+  assert.equal((await row(page, 'funnel', 'Funnel purchase: everyone', '1. product_viewed'))[1], step1);
+  await page.screenshot({ path: join(artefacts, 'dashboard-filtered.png'), fullPage: true });
+
+  assert.deepEqual(problems, []);
+  await page.close();
+});
