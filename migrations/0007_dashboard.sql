@@ -98,6 +98,10 @@ BEGIN
 END
 $$;
 
+-- serve's dashboard reads as funnelhouse_analyst (SET ROLE): a login of
+-- funnelhouse_server may become it. The analyst only reads.
+GRANT funnelhouse_analyst TO funnelhouse_server;
+
 -- The persons a filter selects, with their first touch.
 CREATE FUNCTION models.dashboard_persons(p_from date, p_to date, p_dimension text, p_segment text)
 RETURNS TABLE (person_id text, first_seen timestamptz, channel text, landing_page text,

@@ -9,6 +9,7 @@
 
 #include "funnelhouse/dashboard/error.hpp"
 #include "funnelhouse/dashboard/reader.hpp"
+#include "login_role.hpp"
 #include "model_shop.hpp"
 #include "test_database.hpp"
 
@@ -321,6 +322,12 @@ TEST_F(DashboardTest, QueriesRunReadOnlyAsTheAnalystRole) {
     const auto answer = answered.get_future().get();
     EXPECT_EQ(answer.error, dashboard::errc::query_failed);
     EXPECT_NE(answer.body.find("no_such_role"), std::string::npos) << answer.body;
+    // serve logs in as a member of funnelhouse_server, which may become the
+    // analyst: the dashboard works there too.
+    test::LoginRole server(schema_, "funnelhouse_server");
+    dashboard::Reader as_server{dashboard::ReaderSettings{server.url(), "funnelhouse_analyst", 1, 1,
+                                                          std::chrono::milliseconds{5'000}}};
+    EXPECT_EQ(ask(as_server, "overview")["rows"][0]["persons"], 6);
     // The session settings the reader sets: read-only transactions as
     // funnelhouse_analyst, which cannot write.
     auto connection = schema_.connect();

@@ -8,6 +8,7 @@
 #include "funnelhouse/schema/registry.hpp"
 #include "sample_events.hpp"
 #include "temp_dir.hpp"
+#include "login_role.hpp"
 #include "test_database.hpp"
 
 using namespace funnelhouse;
@@ -217,35 +218,7 @@ TEST_F(ErasureTest, ForgettingSomeoneNeverSeenStillSuppressesThem) {
 
 namespace {
 
-// A login role, member of one of the roles the migrations make, for one
-// test; dropped afterwards.
-class LoginRole {
-  public:
-    LoginRole(const test::TestSchema& schema, const std::string& member_of)
-        : name_(schema.name() + "_" + member_of.substr(member_of.find('_') + 1)),
-          url_(schema.url()) {
-        const auto at = url_.find("postgres@");
-        url_.replace(at, 8, name_);
-        auto admin = db::connect(test::base_database_url());
-        pqxx::nontransaction txn(*admin);
-        txn.exec("CREATE ROLE " + name_ + " LOGIN IN ROLE " + member_of);
-    }
-    ~LoginRole() {
-        try {
-            auto admin = db::connect(test::base_database_url());
-            pqxx::nontransaction txn(*admin);
-            txn.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" +
-                     name_ + "'");
-            txn.exec("DROP ROLE IF EXISTS " + name_);
-        } catch (...) {
-        }
-    }
-    std::unique_ptr<pqxx::connection> connect() const { return db::connect(url_); }
-
-  private:
-    std::string name_;
-    std::string url_;
-};
+using test::LoginRole;
 
 bool refused(pqxx::connection& connection, const std::string& sql) {
     try {
