@@ -81,6 +81,26 @@ JOIN @models.person_firsts p USING (person_id)
 GROUP BY 1, 2, 3, 4
 $q$, '{}');
 
+-- cohort_ltv gains landing-page cohorts (first touch), so that the
+-- dashboard's unfiltered panel reads them precomputed.
+DO $$
+BEGIN
+    UPDATE models.definitions
+    SET query = replace(query, $old$
+    UNION ALL
+    SELECT 'first_seen_month',$old$, $new$
+    UNION ALL
+    SELECT 'landing_page', landing_page, person_id FROM @models.person_firsts
+    UNION ALL
+    SELECT 'first_seen_month',$new$)
+    WHERE model = 'cohort_ltv';
+    IF NOT EXISTS (SELECT 1 FROM models.definitions
+                   WHERE model = 'cohort_ltv' AND query LIKE '%''landing_page'', landing_page%') THEN
+        RAISE EXCEPTION 'cohort_ltv: the definition is not the one this migration expects';
+    END IF;
+END
+$$;
+
 DO $$
 DECLARE
     item record;
@@ -114,6 +134,13 @@ WHERE (p_from IS NULL OR p.first_seen >= p_from::timestamp AT TIME ZONE 'UTC')
   AND CASE p_dimension WHEN 'all' THEN true
                        WHEN 'channel' THEN p.channel = p_segment
                        WHEN 'device_type' THEN p.device_type = p_segment END
+$$;
+
+-- Whether a filter selects everything: then panels read their model as the
+-- refresh computed it.
+CREATE FUNCTION models.dashboard_unfiltered(p_from date, p_to date, p_dimension text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+SELECT p_from IS NULL AND p_to IS NULL AND p_dimension = 'all'
 $$;
 
 -- Whether a UTC day is in the range.
@@ -240,6 +267,9 @@ RETURNS TABLE (event_name text, persons_with bigint, persons_without bigint,
                occurrences_complete_30d bigint, order_within_30d_share numeric,
                mean_order_revenue numeric, expected_revenue_per_occurrence numeric)
 LANGUAGE sql STABLE AS $$
+SELECT * FROM models.event_value WHERE models.dashboard_unfiltered(p_from, p_to, p_dimension)
+UNION ALL
+SELECT * FROM (
 WITH persons AS (
     SELECT person_id FROM models.dashboard_persons(p_from, p_to, p_dimension, p_segment)
 ), population AS (
@@ -300,7 +330,9 @@ FROM classified c
 JOIN outcomes o USING (event_name)
 CROSS JOIN order_mean om
 LEFT JOIN models.contract_latest contract USING (event_name)
-ORDER BY c.relative_uplift DESC NULLS LAST, c.event_name
+) filtered
+WHERE NOT models.dashboard_unfiltered(p_from, p_to, p_dimension)
+ORDER BY relative_uplift DESC NULLS LAST, event_name
 $$;
 
 -- Value per person at 30/60/90/180 days for everyone the filter selects
@@ -316,8 +348,18 @@ RETURNS TABLE (dimension text, segment text, persons bigint,
                persons_complete_180d bigint, gross_profit_per_person_180d numeric,
                revenue_per_person_60d numeric, repeat_rate_90d numeric, refund_rate_90d numeric)
 LANGUAGE sql STABLE AS $$
-WITH persons AS (
+WITH precomputed AS (
+    SELECT cohort_kind AS dimension, cohort AS segment, persons,
+           persons_complete_30d, gross_profit_per_person_30d,
+           persons_complete_60d, gross_profit_per_person_60d,
+           persons_complete_90d, gross_profit_per_person_90d,
+           persons_complete_180d, gross_profit_per_person_180d,
+           revenue_per_person_60d, repeat_rate_90d, refund_rate_90d
+    FROM models.cohort_ltv
+    WHERE models.dashboard_unfiltered(p_from, p_to, p_dimension) AND cohort_kind <> 'first_seen_month'
+), persons AS (
     SELECT * FROM models.dashboard_persons(p_from, p_to, p_dimension, p_segment)
+    WHERE NOT models.dashboard_unfiltered(p_from, p_to, p_dimension)
 ), members AS (
     SELECT 'all'::text AS dimension, 'all'::text AS segment, person_id FROM persons
     UNION ALL
@@ -347,8 +389,9 @@ WITH persons AS (
     JOIN models.person_value v USING (person_id)
     GROUP BY m.dimension, m.segment
 ), ranked AS (
-    SELECT sums.*, row_number() OVER (PARTITION BY dimension ORDER BY persons DESC, segment) AS rank
-    FROM sums
+    SELECT all_rows.*,
+           row_number() OVER (PARTITION BY dimension ORDER BY persons DESC, segment) AS rank
+    FROM (SELECT * FROM precomputed UNION ALL SELECT * FROM sums) all_rows
 )
 SELECT dimension, segment, persons, persons_complete_30d, gross_profit_per_person_30d,
        persons_complete_60d, gross_profit_per_person_60d, persons_complete_90d,
@@ -367,6 +410,13 @@ RETURNS TABLE (funnel text, step integer, event_name text, dimension text, segme
                persons bigint, rate_from_previous numeric, rate_from_first numeric,
                median_seconds_to_next double precision)
 LANGUAGE sql STABLE AS $$
+SELECT * FROM (
+    SELECT funnel, step, event_name, dimension, segment, persons, rate_from_previous,
+           rate_from_first, median_seconds_to_next
+    FROM models.funnel
+    WHERE models.dashboard_unfiltered(p_from, p_to, p_dimension)
+    UNION ALL
+    SELECT * FROM (
 WITH persons AS (
     SELECT * FROM models.dashboard_persons(p_from, p_to, p_dimension, p_segment)
 ), progress AS (
@@ -401,8 +451,10 @@ SELECT st.funnel, st.step, st.event_name, st.dimension, st.segment,
 FROM steps st
 LEFT JOIN counted c USING (funnel, step, dimension, segment)
 WINDOW w AS (PARTITION BY st.funnel, st.dimension, st.segment ORDER BY st.step)
-ORDER BY st.funnel, CASE st.dimension WHEN 'all' THEN 0 WHEN 'device_type' THEN 1 ELSE 2 END,
-         st.segment, st.step
+    ) filtered
+    WHERE NOT models.dashboard_unfiltered(p_from, p_to, p_dimension)
+) f
+ORDER BY funnel, CASE dimension WHEN 'all' THEN 0 WHEN 'device_type' THEN 1 ELSE 2 END, segment, step
 $$;
 
 -- Each experiment's variants among the exposures in the range of persons
@@ -491,7 +543,8 @@ SELECT experiment_id, variant, is_control, control_variant, persons, new_custome
        verdict,
        CASE verdict
            WHEN 'control' THEN 'the control the other variants are compared with'
-           WHEN 'no_control' THEN 'no control variant to compare with (name one in models.experiment_controls)'
+           WHEN 'no_control' THEN 'no control among these exposures to compare with (the variant '
+                || 'named in models.experiment_controls, else ''control'')'
            WHEN 'insufficient_data' THEN 'too few persons to judge: fewer than ' || min_persons_per_side
                 || ' with 60 complete days on a side'
            WHEN 'regression' THEN 'wins on conversion (' || conversion_points || ' points), loses on '
@@ -502,8 +555,8 @@ SELECT experiment_id, variant, is_control, control_variant, persons, new_custome
                         ELSE 'gross profit per person' END
                 || ': treat as a regression'
            ELSE CASE WHEN conversion_lift > 0
-                     THEN 'wins on conversion (' || conversion_points || ' points) without losing '
-                          || 'repeat purchases or gross profit: no regression found'
+                     THEN 'wins on conversion (' || conversion_points || ' points) without a '
+                          || 'significant loss in repeat purchases or gross profit: no regression found'
                      WHEN conversion_lift IS NULL THEN 'no conversion to compare: no regression found'
                      ELSE 'does not win on conversion (' || conversion_points
                           || ' points): no regression to guard against' END
@@ -534,8 +587,15 @@ SELECT (SELECT horizon FROM models.horizon),
        (SELECT min(day) FROM models.tracking_health),
        (SELECT max(day) FROM models.tracking_health),
        (SELECT refreshed_at FROM models.state),
-       (SELECT count(*) FROM persons),
-       (SELECT count(*) FROM models.person_value v JOIN persons USING (person_id) WHERE v.complete_90d),
+       CASE WHEN models.dashboard_unfiltered(p_from, p_to, p_dimension)
+            THEN (SELECT count(*) FROM models.person_firsts)
+            ELSE (SELECT count(*) FROM persons) END,
+       CASE WHEN models.dashboard_unfiltered(p_from, p_to, p_dimension)
+            THEN (SELECT count(*) FROM models.person_value WHERE complete_90d)
+            ELSE (SELECT count(*) FROM models.person_value v JOIN persons USING (person_id)
+                  WHERE v.complete_90d) END,
        (SELECT coalesce(sum(events), 0)::bigint FROM models.dashboard_volume(p_from, p_to, p_dimension, p_segment)),
-       (SELECT count(*) FROM models.orders o JOIN persons USING (person_id))
+       CASE WHEN models.dashboard_unfiltered(p_from, p_to, p_dimension)
+            THEN (SELECT count(*) FROM models.orders)
+            ELSE (SELECT count(*) FROM models.orders o JOIN persons USING (person_id)) END
 $$;

@@ -162,15 +162,19 @@ std::vector<Setting> make_settings() {
                     }});
     list.push_back({"FUNNELHOUSE_ADMIN_LISTEN", "--admin-listen",
                     "(none: admin routes on FUNNELHOUSE_LISTEN)",
-                    "host:port of a separate listener for the admin route /metrics (with "
-                    "/healthz and /readyz); when set, the main listener does not serve /metrics",
+                    "host:port of a separate listener for the admin routes /metrics and the "
+                    "dashboard (with /healthz and /readyz); when set, the main listener does not "
+                    "serve them",
                     false, [](Config& c, const std::string& v) -> std::string {
                         auto error = parse_host_port(v, c.admin_listen_host, c.admin_listen_port);
                         if (error.empty()) c.admin_listen_set = true;
                         return error;
                     }});
     list.push_back({"FUNNELHOUSE_ADMIN_TOKEN", "--admin-token", "(none)",
-                    "when set, /metrics requires the header Authorization: Bearer <token>", true,
+                    "when set, /metrics and /api/dashboard/* require the header Authorization: "
+                    "Bearer <token>; without it the dashboard's data is served on loopback "
+                    "listeners only",
+                    true,
                     [](Config& c, const std::string& v) -> std::string {
                         if (v.size() < 16) return "must be at least 16 characters";
                         for (const unsigned char ch : v)

@@ -22,6 +22,8 @@ class DashboardCategory final : public std::error_category {
                 return "query failed";
             case errc::page_missing:
                 return "dashboard page not built";
+            case errc::token_needed:
+                return "admin token needed";
         }
         return "unknown dashboard error";
     }

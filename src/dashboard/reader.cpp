@@ -11,13 +11,13 @@
 namespace funnelhouse::dashboard {
 namespace {
 
-// A connection as the dashboard uses it: read-only, as `role`.
-std::unique_ptr<pqxx::connection> open(const ReaderSettings& settings) {
-    auto connection = db::connect(settings.database_url, settings.timeout);
-    pqxx::nontransaction setup(*connection);
-    if (!settings.role.empty()) setup.exec("SET ROLE " + setup.quote_name(settings.role));
-    setup.exec("SET default_transaction_read_only = on");
-    return connection;
+// What each transaction runs first. SET LOCAL, so that nothing depends on
+// the session: libpqxx may reconnect by itself after a lost connection.
+std::string session_settings(const ReaderSettings& settings, pqxx::transaction_base& txn) {
+    std::string sql = "SET LOCAL TIME ZONE 'UTC'; SET LOCAL statement_timeout = " +
+                      std::to_string(settings.timeout.count());
+    if (!settings.role.empty()) sql += "; SET LOCAL ROLE " + txn.quote_name(settings.role);
+    return sql;
 }
 
 }  // namespace
@@ -60,8 +60,11 @@ void Reader::work() {
         }
         Answer answer;
         try {
-            if (!connection || !connection->is_open()) connection = open(settings_);
+            if (!connection || !connection->is_open())
+                connection = db::connect(settings_.database_url, settings_.timeout);
+            // Read-only (BEGIN READ ONLY), as the configured role.
             pqxx::read_transaction txn(*connection);
+            txn.exec(session_settings(settings_, txn));
             const auto rows = txn.exec_params1(
                 panel_sql(*job.panel),
                 pqxx::prepare::make_dynamic_params(panel_parameters(*job.panel, job.filter)));
@@ -77,11 +80,11 @@ void Reader::work() {
                           "the query took longer than FUNNELHOUSE_DASHBOARD_TIMEOUT_MS (" +
                               std::to_string(settings_.timeout.count()) + " ms)"};
             } else {
+                // A failed SET ROLE or a missing migration: the log says
+                // which; the answer does not show database errors.
                 spdlog::error("dashboard: the {} query failed: {}", job.panel->name, error.what());
-                // A failed SET ROLE or a missing migration: the statement's
-                // error tells the operator what to fix.
                 answer = {errc::query_failed, "the " + std::string(job.panel->name) +
-                                                  " query failed: " + error.what()};
+                                                  " query failed; the server log says why"};
                 if (error.sqlstate() == "42501" || error.sqlstate() == "22023" ||
                     error.sqlstate().rfind("42", 0) == 0)
                     connection.reset();
@@ -89,10 +92,14 @@ void Reader::work() {
         } catch (const std::exception& error) {
             connection.reset();
             spdlog::error("dashboard: the {} query failed: {}", job.panel->name, error.what());
-            answer = {errc::query_failed,
-                      "the " + std::string(job.panel->name) + " query failed: " + error.what()};
+            answer = {errc::query_failed, "the " + std::string(job.panel->name) +
+                                              " query failed; the server log says why"};
         }
-        job.done(std::move(answer));
+        try {
+            job.done(std::move(answer));
+        } catch (const std::exception& error) {
+            spdlog::error("dashboard: the {} answer was lost: {}", job.panel->name, error.what());
+        }
     }
 }
 

@@ -206,11 +206,12 @@ class Session : public std::enable_shared_from_this<Session> {
   public:
     // `peer` is the address the connection came from, already admitted by
     // the connection limit under `peer_key`.
-    Session(tcp::socket&& socket, Shared& shared, bool admin, std::string peer,
+    Session(tcp::socket&& socket, Shared& shared, bool admin, bool loopback, std::string peer,
             std::string peer_key)
         : stream_(std::move(socket)),
           shared_(shared),
           admin_(admin),
+          loopback_(loopback),
           peer_(std::move(peer)),
           peer_key_(std::move(peer_key)) {
         shared_.metrics.http_connections.add(1);
@@ -465,6 +466,8 @@ class Session : public std::enable_shared_from_this<Session> {
             return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
         const std::string_view target = request.target();
         const auto path = path_of(target);
+        // Admin answers are for operators, never for pages of the shop.
+        origin_.clear();
         // The page holds no data: it asks for the admin token itself and
         // sends it with each query.
         if (is_page_route(path)) return answer_page(path, request[bhttp::field::if_none_match]);
@@ -482,6 +485,12 @@ class Session : public std::enable_shared_from_this<Session> {
                 return write();
             }
         }
+        // Without a token, business numbers are served on loopback only.
+        if (shared_.config.admin_token.empty() && !loopback_ && is_api_route(path))
+            return send_error(dashboard::errc::token_needed,
+                              "the dashboard's data is served to other hosts only with "
+                              "FUNNELHOUSE_ADMIN_TOKEN set (without it, only on a listener bound "
+                              "to a loopback address)");
         if (is_api_route(path))
             return answer_panel(path.substr(kApiPrefix.size()),
                                 path.size() < target.size() ? target.substr(path.size() + 1)
@@ -680,6 +689,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::tcp_stream stream_;
     Shared& shared_;
     const bool admin_;  // accepted on the admin listener
+    const bool loopback_;  // accepted on a listener bound to a loopback address
     const std::string peer_;      // the connection's remote address
     const std::string peer_key_;  // its key in the connection limit
     std::string client_address_;  // the current request's client (X-Forwarded-For if trusted)
@@ -706,7 +716,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
           acceptor_(std::move(acceptor)),
           retry_timer_(ioc),
           shared_(shared),
-          admin_(admin) {}
+          admin_(admin) {
+        beast::error_code ec;
+        const auto bound = acceptor_.local_endpoint(ec);
+        loopback_ = !ec && bound.address().is_loopback();
+    }
 
     void start() { do_accept(); }
 
@@ -739,7 +753,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
         std::string peer_key = address_key(peer);
         switch (shared_.connections.open(peer_key)) {
             case ConnectionLimiter::Verdict::admitted:
-                std::make_shared<Session>(std::move(socket), shared_, admin_, std::move(peer),
+                std::make_shared<Session>(std::move(socket), shared_, admin_, loopback_,
+                                          std::move(peer),
                                           std::move(peer_key))
                     ->run();
                 break;
@@ -762,6 +777,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     net::steady_timer retry_timer_;
     Shared& shared_;
     const bool admin_;
+    bool loopback_ = false;  // bound to a loopback address
 };
 
 // Opens, binds and listens; throws naming the setting when it cannot.
@@ -794,13 +810,12 @@ std::string url_of(const tcp::endpoint& bound) {
 void serve(const config::Config& config, const schema::SchemaRegistry& registry,
            const ingest::WriteKeyRing& keys, spool::Spool& spool, loader::Loader& loader,
            metrics::Instruments& metrics) {
-    const unsigned threads = config.effective_io_threads();
-    // Before the readers: their last answers may still be posted to it.
-    net::io_context ioc(static_cast<int>(threads));
     const auto page = dashboard::Assets::load(config.dashboard_dir.empty()
                                                   ? std::filesystem::path{FUNNELHOUSE_DASHBOARD_DIR}
                                                   : config.dashboard_dir);
     if (page.empty()) spdlog::warn("{}", page.problem());
+    // Stopped (reset) while the io_context still runs: its last answers are
+    // posted there.
     auto reader = std::make_unique<dashboard::Reader>(dashboard::ReaderSettings{
         config.dashboard_database_url.empty() ? config.database_url
                                               : config.dashboard_database_url,
@@ -822,6 +837,10 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
                     config.rate_limit_tracked},
         page,
         *reader};
+    // After `shared`, so destroyed before it: handlers it still holds end
+    // sessions, which use `shared`.
+    const unsigned threads = config.effective_io_threads();
+    net::io_context ioc(static_cast<int>(threads));
 
     auto acceptor =
         open_acceptor(ioc, config.listen_host, config.listen_port, "FUNNELHOUSE_LISTEN");
@@ -875,9 +894,11 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
     const auto left = spool.status().unloaded_records;
     if (left > 0)
         spdlog::warn("{} spooled requests are not loaded yet; they load at the next start", left);
+    // Queries in flight finish (FUNNELHOUSE_DASHBOARD_TIMEOUT_MS at most) and
+    // post their answers while the io threads still run.
+    reader.reset();
     ioc.stop();
     for (auto& worker : workers) worker.join();
-    reader.reset();
     spdlog::info("stopped");
 }
 

@@ -53,6 +53,8 @@ unsigned http_status(std::error_code error) noexcept {
                 return 500;
             case dashboard::errc::page_missing:
                 return 404;
+            case dashboard::errc::token_needed:
+                return 403;
         }
     }
     if (error.category() == loader::loader_category()) {

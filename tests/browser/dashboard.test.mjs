@@ -175,7 +175,7 @@ test('every panel shows the models\' numbers, and the filters change them', asyn
   // a string) rejects over 5% of search_used.
   const [[alertDay, alertRate]] = rows("SELECT day, rejection_rate FROM models.tracking_health WHERE event_name = 'search_used' AND alert");
   const alerts = await page.$$eval('#alerts li', (items) => items.map((i) => i.textContent));
-  assert.ok(alerts.includes(`search_used on ${alertDay}: rejection rate ${pct(alertRate)} (${q("SELECT rejected FROM models.tracking_health WHERE event_name = 'search_used'")} rejected)`), alerts.join('\n'));
+  assert.ok(alerts.includes(`search_used on ${alertDay}: rejection rate ${pct(alertRate)} (${q(`SELECT rejected FROM models.tracking_health WHERE event_name = 'search_used' AND day = '${alertDay}'`)} rejected)`), alerts.join('\n'));
   assert.ok(Number(alertRate) > 0.05);
 
   // Tracking health: per event name, and the chart's series.

@@ -364,4 +364,20 @@ TEST(Observability, WithoutItsBuiltPageTheDashboardSaysWhereItLooked) {
     // The endpoints still answer.
     EXPECT_EQ(client.request("GET", "/api/dashboard/overview").status, 200);
     EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+
+    // Listening on every address without an admin token: the page, but no
+    // numbers, even asked from this host.
+    test::ServerProcess open_server;
+    open_server.start(server_env(dir, schema.url(),
+                                 {{"FUNNELHOUSE_LISTEN", "0.0.0.0:0"},
+                                  {"FUNNELHOUSE_REFRESH_INTERVAL", "0"}}));
+    test::HttpClient open_client(open_server.port());
+    const auto refused = open_client.request("GET", "/api/dashboard/value");
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_NE(refused.body.find("only with FUNNELHOUSE_ADMIN_TOKEN set"), std::string::npos)
+        << refused.body;
+    // Pages of the shop get no CORS answer from admin routes.
+    const auto metrics = open_client.request("GET", "/metrics", "", {{"Origin", "https://shop.test"}});
+    EXPECT_EQ(metrics.headers.count("access-control-allow-origin"), 0u);
+    EXPECT_EQ(open_server.stop(), 0) << open_server.stderr_text();
 }

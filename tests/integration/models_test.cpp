@@ -114,12 +114,18 @@ TEST_F(ModelsTest, PersonValueWindowsRefundsAndCohortsFollowTheDefinitions) {
               "4 3 33.3333 13.3333 23.3333 40.0000 110.0000 1.00000000000000000000 "
               "0.50000000000000000000 1");
     EXPECT_EQ(q("SELECT string_agg(cohort_kind || '=' || cohort || ':' || persons, ' ' "
-                "ORDER BY cohort_kind, cohort) FROM models.cohort_ltv WHERE cohort_kind <> 'all'"),
+                "ORDER BY cohort_kind, cohort) FROM models.cohort_ltv "
+                "WHERE cohort_kind NOT IN ('all', 'landing_page')"),
               "channel=ads:1 channel=direct:1 channel=google.com:1 channel=newsletter:1 "
               "first_seen_month=2026-01:3 first_seen_month=2026-07:1 "
               "micro_conversion=add_to_cart:1 micro_conversion=newsletter_signup:1 "
               "micro_conversion=page_view:4 "
               "micro_conversion=size_guide_opened:1");
+    // Landing-page cohorts: one person each.
+    EXPECT_EQ(q("SELECT count(*) || ' ' || sum(persons) FROM models.cohort_ltv "
+                "WHERE cohort_kind = 'landing_page' AND persons = 1 AND cohort IN "
+                "('/shoes', '/', '/sale', '(none)')"),
+              "4 4");
     // The refund counts against the order's person.
     EXPECT_EQ(q("SELECT person_id || ' ' || order_known FROM models.refunds"), "user:u1 true");
 }

@@ -104,6 +104,7 @@ TEST(DashboardPanelTest, ErrorsMapToStatuses) {
     EXPECT_EQ(http::http_status(dashboard::errc::timed_out), 503u);
     EXPECT_EQ(http::http_status(dashboard::errc::query_failed), 500u);
     EXPECT_EQ(http::http_status(dashboard::errc::page_missing), 404u);
+    EXPECT_EQ(http::http_status(dashboard::errc::token_needed), 403u);
     EXPECT_TRUE(http::worth_retrying(dashboard::errc::busy));
     EXPECT_FALSE(http::worth_retrying(dashboard::errc::invalid_filter));
 }

@@ -45,6 +45,8 @@ function table(caption, columns, rows, rowClass) {
 }
 
 class Unauthorized extends Error {}
+// An answer for filters that are no longer the page's: dropped.
+class Stale extends Error {}
 
 async function api(name, extra = {}) {
   const query = new URLSearchParams();
@@ -53,9 +55,11 @@ async function api(name, extra = {}) {
   if (state.segment !== 'all') query.set('segment', state.segment);
   for (const [key, value] of Object.entries(extra)) query.set(key, value);
   const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
+  const asked = generation;
   const response = await fetch(`/api/dashboard/${name}?${query}`, { headers });
   if (response.status === 401) throw new Unauthorized();
   const body = await response.json();
+  if (asked !== generation) throw new Stale();
   if (!response.ok) throw new Error(`${body.error}: ${body.message}`);
   return body;
 }
@@ -98,7 +102,7 @@ const panels = {
       element('strong', {}, a.event_name), ` on ${a.day}: `,
       a.kind === 'volume_drop'
         ? `${fmt.int(a.events)} events, ${fmt.pct(a.volume_ratio)} of the trailing 7-day mean (${fmt.money(a.trailing_7d_mean)})`
-        : `rejection rate ${fmt.pct(a.rejection_rate)} (${fmt.int(a.rejected)} rejected)${a.all_traffic ? '' : ', all traffic'}`));
+        : `rejection rate ${fmt.pct(a.rejection_rate)} (${fmt.int(a.rejected)} rejected)${state.segment === 'all' ? '' : ', all traffic'}`));
     body.replaceChildren(element('ul', { className: 'alert-list' }, ...items));
   },
 
@@ -154,9 +158,10 @@ const panels = {
       xAxis: { type: 'value', name: 'uplift in 90-day gross profit per person' },
       yAxis: { type: 'category', data: labels },
       series: [
-        { name: 'base', type: 'bar', stack: 'interval', silent: true, itemStyle: { color: 'transparent' },
+        // stackStrategy 'all': an interval below zero starts at its low end.
+        { name: 'base', type: 'bar', stack: 'interval', stackStrategy: 'all', silent: true, itemStyle: { color: 'transparent' },
           data: reversed.map((r) => Number(r.uplift_low)) },
-        { name: '95% interval', type: 'bar', stack: 'interval', barWidth: 10, itemStyle: { color: '#9db4d8' },
+        { name: '95% interval', type: 'bar', stack: 'interval', stackStrategy: 'all', barWidth: 10, itemStyle: { color: '#9db4d8' },
           data: reversed.map((r) => Number(r.uplift_high) - Number(r.uplift_low)) },
         { name: 'uplift', type: 'scatter', symbol: 'diamond', symbolSize: 12, itemStyle: { color: '#1d3b6e' },
           data: reversed.map((r) => Number(r.uplift)),
@@ -311,12 +316,18 @@ async function refresh() {
   const sections = Object.keys(panels).map((id) => document.getElementById(id));
   for (const s of sections) s.dataset.state = 'loading';
   document.getElementById('overview').dataset.state = 'loading';
-  const jobs = [overview(), ...sections.map(async (section) => {
+  const heading = overview().catch((error) => {
+    if (error instanceof Unauthorized || error instanceof Stale) throw error;
+    const node = document.getElementById('overview');
+    node.replaceChildren(element('span', { className: 'error' }, error.message));
+    node.dataset.state = 'error';
+  });
+  const jobs = [heading, ...sections.map(async (section) => {
     try {
       await panels[section.id](section);
       if (mine === generation) section.dataset.state = 'ready';
     } catch (error) {
-      if (error instanceof Unauthorized) throw error;
+      if (error instanceof Unauthorized || error instanceof Stale) throw error;
       section.dataset.state = 'error';
       section.querySelector('.body').replaceChildren(element('p', { className: 'error' }, error.message));
     }
@@ -349,11 +360,8 @@ async function start() {
   const query = new URLSearchParams(location.search);
   document.getElementById('from').value = query.get('from') || '';
   document.getElementById('to').value = query.get('to') || '';
-  try {
-    await loadFilters();
-  } catch (error) {
-    if (!(error instanceof Unauthorized)) throw error;
-  }
+  // The panels say what went wrong; the segment list stays "everyone".
+  await loadFilters().catch(() => {});
   document.getElementById('segment').value = query.get('segment') || 'all';
   readForm();
   for (const id of ['from', 'to', 'segment']) {

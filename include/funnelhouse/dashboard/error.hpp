@@ -12,6 +12,7 @@ enum class errc {
     timed_out,             // over FUNNELHOUSE_DASHBOARD_TIMEOUT_MS: 503
     query_failed,          // PostgreSQL refused the query (for example not migrated): 500
     page_missing,          // the built page is not where FUNNELHOUSE_DASHBOARD_DIR says: 404
+    token_needed,          // data asked of a non-loopback listener without an admin token: 403
 };
 
 const std::error_category& dashboard_category() noexcept;
