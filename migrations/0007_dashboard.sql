@@ -10,19 +10,28 @@
 -- select exposures in it; tracking selects days of receipt in it.
 --
 -- Three more models hold the per-person rows these need, so that a filter
--- only sums precomputed rows.
+-- only sums precomputed rows. Two of them are what event_value and
+-- experiment_guardrails computed inside their own queries: they come before
+-- those models now, which read them instead.
+
+-- Room between the positions: 1, 2, ... become 10, 20, ...
+UPDATE models.definitions SET position = -position;
+UPDATE models.definitions SET position = -position * 10;
 
 -- Per person and micro-conversion: occurrences whose 30 days are complete,
 -- and how many of them an order of the person followed within 30 days
--- (event_value's expected revenue per occurrence, per person).
-INSERT INTO models.definitions VALUES (17, 'occurrence_outcomes', 'table', $q$
+-- (event_value's expected revenue per occurrence, per person). Only buyers'
+-- occurrences are looked up in orders.
+INSERT INTO models.definitions VALUES (105, 'occurrence_outcomes', 'table', $q$
 SELECT o.person_id, o.event_name,
        count(*) FILTER (WHERE o.occurred_at + interval '30 days' <= h.horizon) AS occurrences_complete_30d,
-       count(*) FILTER (WHERE o.occurred_at + interval '30 days' <= h.horizon AND EXISTS (
+       count(*) FILTER (WHERE o.occurred_at + interval '30 days' <= h.horizon
+                          AND buyer.person_id IS NOT NULL AND EXISTS (
            SELECT 1 FROM @models.orders od
            WHERE od.person_id = o.person_id AND od.occurred_at >= o.occurred_at
              AND od.occurred_at < o.occurred_at + interval '30 days')) AS followed_by_order
 FROM @models.occurrences o
+LEFT JOIN (SELECT DISTINCT person_id FROM @models.orders) buyer USING (person_id)
 CROSS JOIN @models.horizon h
 WHERE o.event_name NOT IN ('order_completed', 'refund_issued')
 GROUP BY o.person_id, o.event_name
@@ -30,7 +39,7 @@ $q$, ARRAY['CREATE INDEX ON @models.occurrence_outcomes (person_id)']::text[]);
 
 -- Per person and experiment: the first exposure, and the orders, refunds and
 -- gross profit in the 60 days after it (experiment_guardrails, per person).
-INSERT INTO models.definitions VALUES (18, 'experiment_exposures', 'table', $q$
+INSERT INTO models.definitions VALUES (145, 'experiment_exposures', 'table', $q$
 WITH exposures AS (
     SELECT DISTINCT ON (pe.person_id, e.properties ->> 'experiment_id')
            pe.person_id, e.properties ->> 'experiment_id' AS experiment_id,
@@ -68,7 +77,7 @@ $q$, ARRAY['CREATE UNIQUE INDEX ON @models.experiment_exposures (experiment_id, 
 -- Events per event name, UTC day of receipt and first-touch channel and
 -- device type of their person (tracking_health's counts, by segment).
 -- Events without a person (kept without consent) are in no segment.
-INSERT INTO models.definitions VALUES (19, 'tracking_by_segment', 'table', $q$
+INSERT INTO models.definitions VALUES (190, 'tracking_by_segment', 'table', $q$
 SELECT e.event_name, (e.received_at AT TIME ZONE 'UTC')::date AS day, p.channel, p.device_type,
        count(*) AS events,
        count(*) FILTER (WHERE e.sources = 'browser') AS browser_only,
@@ -81,32 +90,52 @@ JOIN @models.person_firsts p USING (person_id)
 GROUP BY 1, 2, 3, 4
 $q$, '{}');
 
--- cohort_ltv gains landing-page cohorts (first touch), so that the
--- dashboard's unfiltered panel reads them precomputed.
-DO $$
+-- event_value sums occurrence_outcomes, experiment_guardrails compares
+-- experiment_exposures, and cohort_ltv gains landing-page cohorts (first
+-- touch), so that the dashboard's unfiltered panel reads them precomputed.
+-- replace_between() swaps the text of a definition from one marker up to
+-- another; a definition without both stops the migration.
+CREATE FUNCTION pg_temp.replace_between(model text, first text, last text, new text) RETURNS void
+LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE models.definitions
-    SET query = replace(query, $old$
-    UNION ALL
-    SELECT 'first_seen_month',$old$, $new$
-    UNION ALL
-    SELECT 'landing_page', landing_page, person_id FROM @models.person_firsts
-    UNION ALL
-    SELECT 'first_seen_month',$new$)
-    WHERE model = 'cohort_ltv';
-    IF NOT EXISTS (SELECT 1 FROM models.definitions
-                   WHERE model = 'cohort_ltv' AND query LIKE '%''landing_page'', landing_page%') THEN
-        RAISE EXCEPTION 'cohort_ltv: the definition is not the one this migration expects';
+    UPDATE models.definitions d
+    SET query = substr(d.query, 1, strpos(d.query, first) - 1) || new
+                || substr(d.query, strpos(d.query, last))
+    WHERE d.model = replace_between.model AND strpos(d.query, first) > 0
+      AND strpos(d.query, last) >= strpos(d.query, first);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '%: the definition is not the one this migration expects', model;
     END IF;
-END
+END;
 $$;
+
+SELECT pg_temp.replace_between('event_value', '), names AS (', '), did AS (', $new$), names AS (
+    SELECT DISTINCT event_name FROM @models.occurrence_outcomes
+$new$);
+SELECT pg_temp.replace_between('event_value', '), occurrence_value AS (', '), order_mean AS (', $new$), occurrence_value AS (
+    SELECT event_name, sum(occurrences_complete_30d)::bigint AS occurrences_complete_30d,
+           sum(followed_by_order) AS followed_by_order
+    FROM @models.occurrence_outcomes
+    GROUP BY event_name
+$new$);
+SELECT pg_temp.replace_between('experiment_guardrails', 'WITH exposures AS (', '), variants AS (', $new$WITH per_person AS (
+    SELECT experiment_id, variant, person_id, bought_before, orders_30d, orders_60d,
+           refunded_orders_60d, gross_profit_60d
+    FROM @models.experiment_exposures
+    WHERE complete_60d
+$new$);
+SELECT pg_temp.replace_between('cohort_ltv', $first$    SELECT 'first_seen_month'$first$, $last$    SELECT 'first_seen_month'$last$, $new$    SELECT 'landing_page', landing_page, person_id FROM @models.person_firsts
+    UNION ALL
+$new$);
 
 DO $$
 DECLARE
     item record;
     buffer text;
 BEGIN
-    FOR item IN SELECT model FROM models.definitions WHERE position >= 17 ORDER BY position LOOP
+    FOR item IN SELECT model FROM models.definitions
+                WHERE model IN ('occurrence_outcomes', 'experiment_exposures', 'tracking_by_segment')
+                ORDER BY position LOOP
         FOREACH buffer IN ARRAY ARRAY['models_a', 'models_b'] LOOP
             PERFORM models.build_model(buffer, item.model, false);
         END LOOP;

@@ -42,6 +42,14 @@ std::function<std::string(Config&, const std::string&)> millis_setting(
     };
 }
 
+std::function<std::string(Config&, const std::string&)> text_setting(std::string Config::*field) {
+    return [=](Config& config, const std::string& value) -> std::string {
+        if (value.empty()) return "must not be empty";
+        config.*field = value;
+        return {};
+    };
+}
+
 std::function<std::string(Config&, const std::string&)> path_setting(
     std::filesystem::path Config::*field) {
     return [=](Config& config, const std::string& value) -> std::string {
@@ -150,11 +158,7 @@ std::vector<Setting> make_settings() {
                     false, path_setting(&Config::config_file)});
     list.push_back({"FUNNELHOUSE_DATABASE_URL", "--database-url", "(none)",
                     "PostgreSQL connection URL (libpq), e.g. postgresql://user@127.0.0.1:5432/db",
-                    true, [](Config& c, const std::string& v) -> std::string {
-                        if (v.empty()) return "must not be empty";
-                        c.database_url = v;
-                        return {};
-                    }});
+                    true, text_setting(&Config::database_url)});
     list.push_back({"FUNNELHOUSE_LISTEN", "--listen", "127.0.0.1:8080",
                     "address and port the HTTP server listens on (host:port)", false,
                     [](Config& c, const std::string& v) -> std::string {
@@ -346,11 +350,7 @@ std::vector<Setting> make_settings() {
                     "(FUNNELHOUSE_DATABASE_URL)",
                     "PostgreSQL connection URL for the dashboard's queries (a read-only login "
                     "is best)",
-                    true, [](Config& c, const std::string& v) -> std::string {
-                        if (v.empty()) return "must not be empty";
-                        c.dashboard_database_url = v;
-                        return {};
-                    }});
+                    true, text_setting(&Config::dashboard_database_url)});
     list.push_back({"FUNNELHOUSE_DASHBOARD_ROLE", "--dashboard-role", "funnelhouse_analyst",
                     "role the dashboard's queries run as (SET ROLE; the login must be a member); "
                     "'none' keeps the login's own",

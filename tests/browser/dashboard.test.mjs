@@ -35,7 +35,10 @@ function psql(url, sql) {
   return execFileSync('psql', [url, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-F', '\t', '-c', sql], { encoding: 'utf8' }).trimEnd();
 }
 const q = (sql) => psql(databaseUrl, sql);
-const rows = (sql) => (q(sql) === '' ? [] : q(sql).split('\n').map((line) => line.split('\t')));
+const rows = (sql) => {
+  const text = q(sql);
+  return text === '' ? [] : text.split('\n').map((line) => line.split('\t'));
+};
 
 // The page's formats (clients/dashboard/src/app.js).
 const money = (x) => Number(x).toFixed(2);

@@ -45,8 +45,6 @@ class Reader {
     // answer. False (and `done` dropped) when the queue is full.
     bool submit(const Panel& panel, Filter filter, std::function<void(Answer)> done);
 
-    const ReaderSettings& settings() const { return settings_; }
-
   private:
     struct Job {
         const Panel* panel;
