@@ -371,6 +371,9 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_DASHBOARD_DIR", "--dashboard-dir", "(the build's dashboard)",
                     "folder of the built dashboard page (index.html and its assets)", false,
                     path_setting(&Config::dashboard_dir)});
+    list.push_back({"FUNNELHOUSE_TRACKER_FILE", "--tracker-file", "(the build's tracker)",
+                    "the browser tracker script served at GET /funnelhouse.js", false,
+                    path_setting(&Config::tracker_file)});
     list.push_back(
         {"FUNNELHOUSE_LOAD_TIMEOUT_MS", "--load-timeout-ms", "10000",
          "in the loaded mode, how long a request waits for PostgreSQL before it gets 503 "

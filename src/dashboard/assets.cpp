@@ -28,6 +28,39 @@ std::string_view content_type_for(std::string_view name) {
     return "application/octet-stream";
 }
 
+namespace {
+
+std::string read_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+Asset make_asset(std::string_view name, std::string body) {
+    Asset asset;
+    asset.content_type = content_type_for(name);
+    asset.etag = "\"" + common::sha256_hex(body).substr(0, 32) + "\"";
+    asset.body = std::move(body);
+    return asset;
+}
+
+}  // namespace
+
+std::optional<Asset> read_asset(const std::filesystem::path& file, std::string& problem) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    if (ec || !std::filesystem::is_regular_file(file, ec)) {
+        problem = "cannot read '" + file.string() + "': " + (ec ? ec.message() : "not a file");
+        return std::nullopt;
+    }
+    if (size > kMaxTotalBytes) {
+        problem = "'" + file.string() + "' is over " + std::to_string(kMaxTotalBytes) + " bytes";
+        return std::nullopt;
+    }
+    return make_asset(file.filename().string(), read_file(file));
+}
+
 Assets Assets::load(const std::filesystem::path& dir) {
     Assets assets;
     std::error_code ec;
@@ -47,15 +80,8 @@ Assets Assets::load(const std::filesystem::path& dir) {
                               std::to_string(kMaxTotalBytes) + " bytes";
             return assets;
         }
-        std::ifstream in(it->path(), std::ios::binary);
-        std::ostringstream content;
-        content << in.rdbuf();
         const auto relative = std::filesystem::relative(it->path(), dir, ec).generic_string();
-        Asset asset;
-        asset.content_type = content_type_for(relative);
-        asset.body = content.str();
-        asset.etag = "\"" + common::sha256_hex(asset.body).substr(0, 32) + "\"";
-        assets.files_.emplace(relative, std::move(asset));
+        assets.files_.emplace(relative, make_asset(relative, read_file(it->path())));
     }
     if (ec) {
         assets.files_.clear();

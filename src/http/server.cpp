@@ -58,6 +58,8 @@ struct Shared {
     RateLimiter address_rate;
     RateLimiter key_rate;
     const dashboard::Assets& page;
+    const std::optional<dashboard::Asset>& tracker;
+    const std::string& tracker_problem;
     dashboard::Reader& reader;
     // Requests handed to the spool (and, in the loaded mode, the loader)
     // whose answer is not written yet: shutdown waits for them.
@@ -159,7 +161,8 @@ bool is_admin_route(std::string_view path) {
 // The route label of a request: its path when it is one of ours, else
 // "other", so that scanners cannot grow the series without bound.
 std::string_view route_label(std::string_view path) {
-    if (is_ingest_route(path) || path == "/metrics" || path == "/healthz" || path == "/readyz")
+    if (is_ingest_route(path) || path == "/metrics" || path == "/healthz" || path == "/readyz" ||
+        path == "/funnelhouse.js")
         return path;
     if (is_page_route(path)) return "/dashboard";
     if (is_api_route(path) && dashboard::find_panel(path.substr(kApiPrefix.size())))
@@ -370,6 +373,7 @@ class Session : public std::enable_shared_from_this<Session> {
             std::string{request[bhttp::field::access_control_request_headers]}.substr(0, 1024);
         const auto path = path_of(request.target());
 
+        if (path == "/funnelhouse.js") return answer_tracker(request);
         if (path == "/healthz" || path == "/readyz") {
             if (request.method() != bhttp::verb::get)
                 return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
@@ -497,6 +501,30 @@ class Session : public std::enable_shared_from_this<Session> {
                                                             : std::string_view{});
         prepare(bhttp::status::ok, shared_.metrics.registry.render(), false,
                 "text/plain; version=0.0.4; charset=utf-8");
+        write();
+    }
+
+    // GET /funnelhouse.js: the browser tracker, for a page's script tag on
+    // any site. Read at start-up; revalidated by ETag after an hour.
+    void answer_tracker(const bhttp::request<bhttp::string_body>& request) {
+        if (request.method() != bhttp::verb::get)
+            return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
+        const auto& tracker = shared_.tracker;
+        if (!tracker)
+            return send_error(ingest::errc::not_found,
+                              "the browser tracker is not built: " + shared_.tracker_problem +
+                                  " (scripts/build makes it; FUNNELHOUSE_TRACKER_FILE points "
+                                  "elsewhere)");
+        origin_.clear();
+        const bool fresh = request[bhttp::field::if_none_match] == tracker->etag;
+        prepare(fresh ? bhttp::status::not_modified : bhttp::status::ok, fresh ? "" : tracker->body,
+                false, tracker->content_type.c_str());
+        response_.set(bhttp::field::etag, tracker->etag);
+        response_.set(bhttp::field::cache_control, "public, max-age=3600");
+        response_.set("X-Content-Type-Options", "nosniff");
+        // Any site may load it, also with crossorigin="anonymous" and integrity.
+        response_.set(bhttp::field::access_control_allow_origin, "*");
+        response_.set("Cross-Origin-Resource-Policy", "cross-origin");
         write();
     }
 
@@ -633,6 +661,8 @@ class Session : public std::enable_shared_from_this<Session> {
         // send with some browser key.
         if (!origin_.empty() && shared_.keys.any_browser_key_allows(origin_)) {
             response_.set(bhttp::field::access_control_allow_origin, origin_);
+            // A page's tracker waits as long as a 429 or 503 says.
+            response_.set(bhttp::field::access_control_expose_headers, "Retry-After");
             response_.set(bhttp::field::vary, "Origin");
         }
         response_.body() = std::move(body);
@@ -814,6 +844,12 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
                                                   ? std::filesystem::path{FUNNELHOUSE_DASHBOARD_DIR}
                                                   : config.dashboard_dir);
     if (page.empty()) spdlog::warn("{}", page.problem());
+    std::string tracker_problem;
+    const auto tracker = dashboard::read_asset(config.tracker_file.empty()
+                                                   ? std::filesystem::path{FUNNELHOUSE_TRACKER_FILE}
+                                                   : config.tracker_file,
+                                               tracker_problem);
+    if (!tracker) spdlog::warn("the browser tracker is not built: {}", tracker_problem);
     // Stopped (reset) while the io_context still runs: its last answers are
     // posted there.
     auto reader = std::make_unique<dashboard::Reader>(dashboard::ReaderSettings{
@@ -836,6 +872,8 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
         RateLimiter{RateLimit{config.rate_limit_key, config.rate_limit_key_burst},
                     config.rate_limit_tracked},
         page,
+        tracker,
+        tracker_problem,
         *reader};
     // After `shared`, so destroyed before it: handlers it still holds end
     // sessions, which use `shared`.

@@ -381,3 +381,53 @@ TEST(Observability, WithoutItsBuiltPageTheDashboardSaysWhereItLooked) {
     EXPECT_EQ(metrics.headers.count("access-control-allow-origin"), 0u);
     EXPECT_EQ(open_server.stop(), 0) << open_server.stderr_text();
 }
+
+// GET /funnelhouse.js: the browser tracker for any site's script tag, read
+// from FUNNELHOUSE_TRACKER_FILE when the server starts, cacheable and
+// revalidated by its ETag; a missing file says where it was looked for.
+TEST(Observability, TheTrackerScriptIsServedToAnySite) {
+    test::TempDir dir;
+    test::TestSchema schema;
+    schema.migrate();
+    const std::string script = "/* funnelhouse.js test */(()=>{window.funnelhouse={}})();";
+    const auto file = dir.write("tracker/funnelhouse.min.js", script);
+    test::ServerProcess server;
+    server.start(server_env(dir, schema.url(),
+                            {{"FUNNELHOUSE_TRACKER_FILE", file.string()},
+                             {"FUNNELHOUSE_ADMIN_LISTEN", "127.0.0.1:0"},
+                             {"FUNNELHOUSE_REFRESH_INTERVAL", "0"}}));
+    test::HttpClient client(server.port());
+    const auto got = client.request("GET", "/funnelhouse.js", "", {{"Origin", "https://shop.test"}});
+    ASSERT_EQ(got.status, 200) << got.body;
+    EXPECT_EQ(got.body, script);
+    EXPECT_EQ(got.headers.at("content-type"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(got.headers.at("cache-control"), "public, max-age=3600");
+    EXPECT_EQ(got.headers.at("x-content-type-options"), "nosniff");
+    EXPECT_EQ(got.headers.at("access-control-allow-origin"), "*");
+    const auto etag = got.headers.at("etag");
+    EXPECT_EQ(etag.size(), 34u) << etag;
+    const auto again = client.request("GET", "/funnelhouse.js", "", {{"If-None-Match", etag}});
+    EXPECT_EQ(again.status, 304);
+    EXPECT_EQ(again.body, "");
+    const auto post = client.request("POST", "/funnelhouse.js", "{}");
+    EXPECT_EQ(post.status, 405);
+    EXPECT_EQ(post.headers.at("allow"), "GET");
+    EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+
+    test::ServerProcess without;
+    without.start(server_env(dir, schema.url(),
+                             {{"FUNNELHOUSE_TRACKER_FILE", (dir.path() / "nowhere.js").string()},
+                              {"FUNNELHOUSE_REFRESH_INTERVAL", "0"}}));
+    test::HttpClient other(without.port());
+    const auto missing = other.request("GET", "/funnelhouse.js");
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_NE(missing.body.find("the browser tracker is not built: cannot read '" +
+                                (dir.path() / "nowhere.js").string() + "'"),
+              std::string::npos)
+        << missing.body;
+    EXPECT_NE(missing.body.find("FUNNELHOUSE_TRACKER_FILE"), std::string::npos);
+    const auto metrics = other.request("GET", "/metrics");
+    EXPECT_NE(metrics.body.find(R"(funnelhouse_http_requests_total{route="/funnelhouse.js",status="404"})"),
+              std::string::npos);
+    EXPECT_EQ(without.stop(), 0) << without.stderr_text();
+}

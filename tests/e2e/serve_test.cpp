@@ -402,6 +402,8 @@ TEST_F(ServeTest, BrowsersGetCorsPlainTextBeaconsAndGzip) {
         {{"Content-Type", "text/plain;charset=UTF-8"}, {"Origin", "https://shop.example"}});
     ASSERT_EQ(beacon.status, 200) << beacon.body;
     EXPECT_EQ(beacon.headers.at("access-control-allow-origin"), "https://shop.example");
+    // So that a page's tracker can read how long a 429 or 503 asks it to wait.
+    EXPECT_EQ(beacon.headers.at("access-control-expose-headers"), "Retry-After");
 
     const auto wrong_page =
         client_->request("POST", "/v1/track",

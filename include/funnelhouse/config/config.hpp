@@ -117,6 +117,8 @@ struct Config {
     std::size_t dashboard_queue = 64;  // queries waiting at most; 503 beyond
     std::chrono::milliseconds dashboard_timeout{10'000};
     std::filesystem::path dashboard_dir;  // built page; empty: the build's own
+    // The browser tracker served at /funnelhouse.js; empty: the build's own.
+    std::filesystem::path tracker_file;
 
     // `simulate`: where to send a synthetic shop, and its size.
     std::string simulate_url = "http://127.0.0.1:8080";

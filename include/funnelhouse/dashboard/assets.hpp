@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,11 @@ class Assets {
     std::map<std::string, Asset, std::less<>> files_;
     std::string problem_;
 };
+
+// One file read into memory (at most 64 MiB), with its Content-Type by
+// extension: the tracker script the ingest listener serves. nullopt, and
+// `problem` says why, when it cannot be read.
+std::optional<Asset> read_asset(const std::filesystem::path& file, std::string& problem);
 
 // The Content-Type of a file by its extension (octet-stream when unknown).
 std::string_view content_type_for(std::string_view name);

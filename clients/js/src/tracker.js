@@ -1,0 +1,364 @@
+// The Funnelhouse browser tracker: Segment-format messages, first-party ids,
+// consent, and delivery that survives failures and page closes.
+//
+// createTracker(win) works on any object shaped like `window` (location,
+// document, navigator, screen, localStorage, fetch, crypto, timers, Date),
+// so the unit tests run it on a fake window with a clock they control.
+
+export const VERSION = '1.0.0';
+
+const PREFIX = 'fh_';
+const DAY = 864e5;
+const CAMPAIGN = { utm_campaign: 'name', utm_source: 'source', utm_medium: 'medium', utm_term: 'term', utm_content: 'content' };
+
+const DEFAULTS = {
+  flushAt: 20, // events per request
+  flushInterval: 300, // ms an event may wait for others
+  maxBatchBytes: 60000, // under the 64 KB that sendBeacon and keepalive allow
+  maxEventBytes: 32000, // the server's default FUNNELHOUSE_MAX_EVENT_BYTES is 32 KB
+  maxQueue: 1000, // events kept while the server cannot be reached
+  retryBase: 1000, // first wait after a failure, doubled each time
+  retryMax: 60000,
+  sessionTimeout: 30 * 6e4,
+  cookieDays: 365,
+  cookieDomain: '',
+};
+
+export function createTracker(win) {
+  const doc = win.document;
+  const nav = win.navigator || {};
+  const now = () => win.Date.now();
+
+  let o; // the options of init()
+  let url; // where batches go
+  let prefs = null; // consent: category preferences, or null when unstated
+  let anonymousId = null;
+  let userId = null;
+  let session = null; // [id, last activity]
+  let queue = []; // messages not yet delivered, oldest first
+  let sending = null; // the ids of the batch in flight
+  const delivered = new Set(); // ids this page delivered (kept out of storage)
+  let failures = 0;
+  let waitUntil = 0;
+  let timer = null;
+  let timerAt = 0;
+  let dropped = 0;
+
+  // Storage. Every access may throw (blocked storage, private modes).
+  const ls = {
+    get: (k) => { try { return win.localStorage.getItem(PREFIX + k); } catch (e) { return null; } },
+    set: (k, v) => {
+      try {
+        if (v == null) win.localStorage.removeItem(PREFIX + k);
+        else win.localStorage.setItem(PREFIX + k, v);
+        return true;
+      } catch (e) { return false; }
+    },
+  };
+  const cookie = {
+    get: (k) => {
+      try {
+        for (const part of String(doc.cookie).split(';')) {
+          const at = part.indexOf('=');
+          if (part.slice(0, at).trim() === PREFIX + k) return decodeURIComponent(part.slice(at + 1).trim());
+        }
+      } catch (e) { /* none */ }
+      return null;
+    },
+    set: (k, v) => {
+      try {
+        doc.cookie = `${PREFIX}${k}=${v == null ? '' : encodeURIComponent(v)}; path=/; max-age=${v == null ? 0 : Math.round(o.cookieDays * 86400)}; SameSite=Lax`
+          + (o.cookieDomain ? `; domain=${o.cookieDomain}` : '')
+          + (win.location.protocol === 'https:' ? '; Secure' : '');
+      } catch (e) { /* cookies blocked: localStorage holds it */ }
+    },
+  };
+  // An identifier lives in a first-party cookie and in localStorage: either
+  // one restores the other.
+  const readId = (k) => cookie.get(k) || ls.get(k);
+  const writeId = (k, v) => { cookie.set(k, v); ls.set(k, v); };
+  const bytes = (text) => new TextEncoder().encode(text).length;
+
+  const uuid = () => {
+    const c = win.crypto;
+    if (c.randomUUID) return c.randomUUID();
+    // Pages over plain http have no randomUUID, but getRandomValues.
+    const b = c.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    const h = [...b].map((x) => (x + 256).toString(16).slice(1)).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+
+  // Consent. Unstated counts as given unless consent is required; a denial
+  // without `required` still sends events, without any stored identifier,
+  // so that the server keeps them anonymized (its consent policy).
+  const granted = () => (prefs ? prefs[o.consent.category || 'analytics'] === true : !o.consent.required);
+  const silent = () => !granted() && !!o.consent.required;
+  const stores = () => granted();
+
+  function forget() {
+    for (const k of ['aid', 'uid', 'sid']) writeId(k, null);
+    ls.set('q', null);
+    anonymousId = userId = session = null;
+  }
+
+  // The ids in memory, written to storage when consent allows it.
+  function save() {
+    if (!stores()) return;
+    writeId('aid', anonymousId);
+    writeId('uid', userId);
+    ls.set('sid', session && session.join('.'));
+  }
+
+  function setConsent(state) {
+    prefs = state === true || state === false ? { [o.consent.category || 'analytics']: state } : state ? { ...state } : null;
+    // The choice itself is no identifier: remembered so later pages follow it.
+    ls.set('consent', prefs && JSON.stringify(prefs));
+    if (stores()) {
+      anonymousId = anonymousId || readId('aid');
+      userId = userId || readId('uid');
+      save();
+      persist();
+    } else {
+      forget();
+    }
+    return granted();
+  }
+
+  function ids() {
+    anonymousId = anonymousId || uuid();
+    const t = now();
+    if (!session || t - session[1] >= o.sessionTimeout) session = [uuid(), t];
+    session[1] = t;
+    save();
+  }
+
+  function context(extra) {
+    const loc = win.location;
+    const scr = win.screen || {};
+    const ctx = {
+      library: { name: 'funnelhouse.js', version: VERSION },
+      page: { path: loc.pathname, url: loc.href, title: doc.title, referrer: doc.referrer, search: loc.search },
+      userAgent: nav.userAgent,
+      locale: nav.language,
+      screen: { width: scr.width, height: scr.height, density: win.devicePixelRatio },
+      sessionId: session[0],
+    };
+    try { ctx.timezone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* none */ }
+    const campaign = {};
+    for (const [key, value] of new URLSearchParams(loc.search)) if (CAMPAIGN[key]) campaign[CAMPAIGN[key]] = value;
+    if (Object.keys(campaign).length) ctx.campaign = campaign;
+    if (prefs) ctx.consent = { categoryPreferences: prefs };
+    return { ...ctx, ...extra };
+  }
+
+  // Builds, queues and returns the id of one message; null when nothing may
+  // be sent.
+  function send(type, fields, options) {
+    if (!o) throw new Error('funnelhouse: call init() first');
+    if (silent()) return null;
+    ids();
+    const id = (options && options.eventId) || uuid();
+    const message = {
+      type,
+      messageId: id,
+      anonymousId,
+      ...(userId ? { userId } : {}),
+      originalTimestamp: new win.Date(now()).toISOString(),
+      ...fields,
+      context: context(options && options.context),
+    };
+    if (bytes(JSON.stringify(message)) > o.maxEventBytes) {
+      report({ reason: 'event_too_large', event_id: id, limit: o.maxEventBytes });
+      return id;
+    }
+    queue.push(message);
+    trim();
+    persist();
+    if (queue.length >= o.flushAt) flush();
+    else schedule(o.flushInterval);
+    return id;
+  }
+
+  function report(problem) {
+    if (o.onError) try { o.onError(problem); } catch (e) { /* the page's own */ }
+  }
+
+  function trim() {
+    const over = queue.length - o.maxQueue;
+    if (over > 0) {
+      queue.splice(0, over);
+      dropped += over;
+      report({ reason: 'queue_full', dropped: over, limit: o.maxQueue });
+    }
+  }
+
+  // The queue in localStorage, merged with what other tabs left there, less
+  // what this page delivered. Only with consent.
+  function persist() {
+    if (!stores()) return;
+    const mine = new Set(queue.map((m) => m.messageId));
+    let stored = [];
+    try { stored = JSON.parse(ls.get('q')) || []; } catch (e) { /* replaced */ }
+    let all = stored.filter((m) => !mine.has(m.messageId) && !delivered.has(m.messageId)).concat(queue).slice(-o.maxQueue);
+    while (all.length && !ls.set('q', JSON.stringify(all))) all = all.slice(Math.ceil(all.length / 2));
+    if (!all.length) ls.set('q', null);
+  }
+
+  function schedule(delay) {
+    const at = Math.max(now() + delay, waitUntil);
+    if (timer && timerAt <= at) return;
+    if (timer) win.clearTimeout(timer);
+    timerAt = at;
+    timer = win.setTimeout(() => { timer = null; flush(); }, at - now());
+  }
+
+  // The next batch: up to flushAt messages and maxBatchBytes, skipping ids.
+  function batch(skip) {
+    const out = [];
+    let total = 60;
+    for (const m of queue) {
+      if (skip && skip.has(m.messageId)) continue;
+      const size = bytes(JSON.stringify(m)) + 1;
+      if (out.length && (out.length >= o.flushAt || total + size > o.maxBatchBytes)) break;
+      out.push(m);
+      total += size;
+    }
+    return out;
+  }
+  const body = (messages) => JSON.stringify({ batch: messages, sentAt: new win.Date(now()).toISOString(), writeKey: o.writeKey });
+
+  function done(messages) {
+    const gone = new Set(messages.map((m) => m.messageId));
+    for (const id of gone) delivered.add(id);
+    queue = queue.filter((m) => !gone.has(m.messageId));
+    persist();
+  }
+
+  // Seconds or an HTTP date; null when absent or unreadable.
+  function retryAfter(response) {
+    const value = response.headers && response.headers.get('Retry-After');
+    if (!value) return null;
+    const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : win.Date.parse(value) - now();
+    return Number.isFinite(ms) ? Math.max(0, ms) : null;
+  }
+
+  function flush() {
+    if (!o || sending || !queue.length) return;
+    if (now() < waitUntil) return schedule(0);
+    const messages = batch();
+    sending = new Set(messages.map((m) => m.messageId));
+    const text = body(messages);
+    let request;
+    try {
+      // text/plain keeps it a simple request: no preflight; the key is in the body.
+      request = win.fetch(url, { method: 'POST', body: text, headers: { 'Content-Type': 'text/plain' }, keepalive: bytes(text) < 64000, credentials: 'omit' });
+    } catch (e) {
+      request = Promise.reject(e);
+    }
+    return request.then(
+      (response) => {
+        const status = response.status;
+        if (status >= 200 && status < 300) {
+          failures = 0;
+          done(messages);
+          return response.json().then((answer) => {
+            for (const r of answer.rejected || []) report({ reason: r.reason, event_id: r.event_id, errors: r.errors, status });
+          }, () => {});
+        }
+        if (status === 429 || status >= 500) return retry(retryAfter(response), status);
+        // Any other 4xx will not change by sending the same again.
+        done(messages);
+        return response.text().then((t) => report({ reason: 'refused', status, message: t, events: messages.length }), () => {});
+      },
+      (error) => retry(null, 0, error),
+    ).then(() => {
+      sending = null;
+      if (queue.length) schedule(queue.length >= o.flushAt ? 0 : o.flushInterval);
+    });
+  }
+
+  function retry(wait, status, error) {
+    failures++;
+    const backoff = Math.min(o.retryMax, o.retryBase * 2 ** (failures - 1));
+    // Jitter spreads the pages a recovering server sees at once.
+    waitUntil = now() + (wait == null ? backoff * (0.5 + Math.random() / 2) : Math.max(wait, 0));
+    report({ reason: 'retrying', status, attempt: failures, wait: waitUntil - now(), message: error && String(error) });
+  }
+
+  // The page is going away (or hidden, and may never come back): hand what
+  // is waiting to sendBeacon, which outlives the page. While the server is
+  // failing, the queue stays in localStorage for the next page instead.
+  function leave() {
+    if (!o || silent()) return;
+    if (failures === 0 && nav.sendBeacon) {
+      for (let messages = batch(sending); messages.length; messages = batch(sending)) {
+        let ok = false;
+        try { ok = nav.sendBeacon.call(nav, url, body(messages)); } catch (e) { /* ok stays false */ }
+        if (!ok) break;
+        done(messages);
+      }
+    }
+    persist();
+  }
+
+  return {
+    init(options) {
+      if (!options || !options.host || !options.writeKey) throw new Error('funnelhouse: init() needs host and writeKey');
+      const first = !o;
+      o = { ...DEFAULTS, ...options, consent: { ...(options.consent || {}) } };
+      url = `${String(o.host).replace(/\/+$/, '')}/v1/batch`;
+      const c = o.consent;
+      let stored = null;
+      try { stored = JSON.parse(ls.get('consent')); } catch (e) { /* none */ }
+      prefs = c.categories ? { ...c.categories } : typeof c.granted === 'boolean' ? { [c.category || 'analytics']: c.granted } : stored;
+      if (stores()) {
+        anonymousId = readId('aid');
+        userId = readId('uid');
+        const s = (ls.get('sid') || '').split('.');
+        if (s.length === 2 && Number(s[1])) session = [s[0], Number(s[1])];
+        try { queue = (JSON.parse(ls.get('q')) || []).slice(-o.maxQueue); } catch (e) { queue = []; }
+        if (queue.length) schedule(0);
+      } else {
+        forget();
+      }
+      if (first && win.addEventListener) {
+        doc.addEventListener('visibilitychange', () => { if (doc.visibilityState === 'hidden') leave(); });
+        win.addEventListener('pagehide', leave);
+        // Back online: no reason to wait out the backoff.
+        win.addEventListener('online', () => { waitUntil = 0; flush(); });
+      }
+      return this;
+    },
+    page(name, properties, options) {
+      const loc = win.location;
+      const props = { path: loc.pathname, url: loc.href, title: doc.title, referrer: doc.referrer, search: loc.search, ...properties };
+      return send('page', name ? { name, properties: props } : { properties: props }, options);
+    },
+    track(event, properties, options) {
+      return send('track', { event, properties: properties || {} }, options);
+    },
+    identify(id, traits, options) {
+      if (id != null && o && !silent()) userId = String(id);
+      return send('identify', { traits: traits || {} }, options);
+    },
+    alias(id, previousId, options) {
+      if (!o || silent()) return null;
+      ids();
+      const previous = previousId || userId || anonymousId;
+      userId = String(id);
+      return send('alias', { previousId: previous }, options);
+    },
+    // Logout: a new anonymous id and session from the next event, no user id.
+    reset() {
+      if (!o) return;
+      for (const k of ['aid', 'uid', 'sid']) writeId(k, null);
+      anonymousId = userId = session = null;
+    },
+    newEventId: uuid,
+    consent: setConsent,
+    flush,
+    state: () => ({ anonymousId, userId, sessionId: session && session[0], consent: prefs, granted: granted(), queued: queue.length, dropped, failures }),
+  };
+}
