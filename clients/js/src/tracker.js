@@ -37,6 +37,8 @@ export function createTracker(win) {
   let session = null; // [id, last activity]
   let queue = []; // messages not yet delivered, oldest first
   let sending = null; // the ids of the batch in flight
+  let kept = false; // whether it was sent with keepalive (outlives the page)
+  let left = false; // pagehide came: the page is unloading (or in the back-forward cache)
   const delivered = new Set(); // ids this page delivered (kept out of storage)
   let failures = 0;
   let waitUntil = 0;
@@ -195,13 +197,14 @@ export function createTracker(win) {
   }
 
   // The queue in localStorage, merged with what other tabs left there, less
-  // what this page delivered. Only with consent.
-  function persist() {
+  // what this page delivered (and `skip`). Only with consent.
+  function persist(skip) {
     if (!stores()) return;
     const mine = new Set(queue.map((m) => m.messageId));
     let stored = [];
     try { stored = JSON.parse(ls.get('q')) || []; } catch (e) { /* replaced */ }
-    let all = stored.filter((m) => !mine.has(m.messageId) && !delivered.has(m.messageId)).concat(queue).slice(-o.maxQueue);
+    let all = stored.filter((m) => !mine.has(m.messageId) && !delivered.has(m.messageId)).concat(queue)
+      .filter((m) => !(skip && skip.has(m.messageId))).slice(-o.maxQueue);
     while (all.length && !ls.set('q', JSON.stringify(all))) all = all.slice(Math.ceil(all.length / 2));
     if (!all.length) ls.set('q', null);
   }
@@ -253,7 +256,8 @@ export function createTracker(win) {
     let request;
     try {
       // text/plain keeps it a simple request: no preflight; the key is in the body.
-      request = win.fetch(url, { method: 'POST', body: text, headers: { 'Content-Type': 'text/plain' }, keepalive: bytes(text) < 64000, credentials: 'omit' });
+      kept = bytes(text) < 64000;
+      request = win.fetch(url, { method: 'POST', body: text, headers: { 'Content-Type': 'text/plain' }, keepalive: kept, credentials: 'omit' });
     } catch (e) {
       request = Promise.reject(e);
     }
@@ -272,7 +276,9 @@ export function createTracker(win) {
         done(messages);
         return response.text().then((t) => report({ reason: 'refused', status, message: t, events: messages.length }), () => {});
       },
-      (error) => retry(null, 0, error),
+      // A page that is unloading sees its keepalive request fail although
+      // the browser still delivers it.
+      (error) => (left && kept ? done(messages) : retry(null, 0, error)),
     ).then(() => {
       sending = null;
       if (queue.length) schedule(queue.length >= o.flushAt ? 0 : o.flushInterval);
@@ -281,6 +287,7 @@ export function createTracker(win) {
 
   function retry(wait, status, error) {
     failures++;
+    persist(); // what a page that was left took for delivered, if it lives on
     const backoff = Math.min(o.retryMax, o.retryBase * 2 ** (failures - 1));
     // Jitter spreads the pages a recovering server sees at once.
     waitUntil = now() + (wait == null ? backoff * (0.5 + Math.random() / 2) : Math.max(wait, 0));
@@ -288,11 +295,14 @@ export function createTracker(win) {
   }
 
   // The page is going away (or hidden, and may never come back): hand what
-  // is waiting to sendBeacon, which outlives the page. While the server is
-  // failing, the queue stays in localStorage for the next page instead.
+  // is waiting to sendBeacon, which outlives the page, as does a request in
+  // flight with keepalive; neither is left for the next page to send again.
+  // While the server is failing, everything stays in localStorage for the
+  // next page instead.
   function leave() {
     if (!o || silent()) return;
-    if (failures === 0 && nav.sendBeacon) {
+    const healthy = failures === 0;
+    if (healthy && nav.sendBeacon) {
       for (let messages = batch(sending); messages.length; messages = batch(sending)) {
         let ok = false;
         try { ok = nav.sendBeacon.call(nav, url, body(messages)); } catch (e) { /* ok stays false */ }
@@ -300,14 +310,15 @@ export function createTracker(win) {
         done(messages);
       }
     }
-    persist();
+    persist(healthy && kept ? sending : null);
   }
 
   return {
     init(options) {
       if (!options || !options.host || !options.writeKey) throw new Error('funnelhouse: init() needs host and writeKey');
       const first = !o;
-      o = { ...DEFAULTS, ...options, consent: { ...(options.consent || {}) } };
+      o = { ...DEFAULTS, consent: { ...options.consent } };
+      for (const k in options) if (options[k] !== undefined && k !== 'consent') o[k] = options[k];
       url = `${String(o.host).replace(/\/+$/, '')}/v1/batch`;
       const c = o.consent;
       let stored = null;
@@ -325,7 +336,8 @@ export function createTracker(win) {
       }
       if (first && win.addEventListener) {
         doc.addEventListener('visibilitychange', () => { if (doc.visibilityState === 'hidden') leave(); });
-        win.addEventListener('pagehide', leave);
+        win.addEventListener('pagehide', () => { left = true; leave(); });
+        win.addEventListener('pageshow', () => { left = false; });
         // Back online: no reason to wait out the backoff.
         win.addEventListener('online', () => { waitUntil = 0; flush(); });
       }

@@ -458,16 +458,38 @@ describe('leaving the page', () => {
     assert.equal(fake.requests.length, 0, 'nothing is sent twice');
   });
 
-  test('a batch in flight is not beaconed again; a refused beacon leaves the queue stored', async () => {
+  test('a batch in flight is not beaconed, nor left for the next page; a refused beacon is', async () => {
     let answer;
     const { fh, fake } = start({ flushAt: 1 }, { beaconAccepts: false, respond: () => new Promise((r) => { answer = r; }) });
     const inFlight = fh.track('add_to_cart', { product_id: 'p1' });
-    fh.track('add_to_cart', { product_id: 'p2' });
+    const waiting = fh.track('add_to_cart', { product_id: 'p2' });
+    assert.equal(fake.requests[0].init.keepalive, true);
     fake.fire('window', 'pagehide');
     assert.equal(fake.beacons.length, 1);
-    assert.ok(!fake.beacons[0].body.batch.some((m) => m.messageId === inFlight));
-    assert.equal(JSON.parse(fake.stored('q')).length, 2, 'kept for the next page');
-    answer(status(200)());
+    assert.deepEqual(fake.beacons[0].body.batch.map((m) => m.messageId), [waiting]);
+    // keepalive lets the request outlive the page: the next page would only
+    // send it again.
+    assert.deepEqual(JSON.parse(fake.stored('q')).map((m) => m.messageId), [waiting], 'the refused beacon\'s event is kept for the next page');
+    // The page lived on after all (it was only hidden) and the request failed:
+    // the event is still the page's to send, and stored again.
+    answer(status(503)());
+    await fake.settle();
+    assert.equal(fh.state().queued, 2);
+    assert.deepEqual(JSON.parse(fake.stored('q')).map((m) => m.messageId), [inFlight, waiting]);
+  });
+
+  test('a keepalive request that fails as the page unloads is not left for the next page', async () => {
+    const state = browserState();
+    let fail;
+    const first = start({ flushAt: 1 }, { state, respond: () => new Promise((resolve, reject) => { fail = reject; }) });
+    first.fh.track('add_to_cart', { product_id: 'p1' });
+    first.fake.fire('window', 'pagehide');
+    fail(new TypeError('Failed to fetch')); // what chromium reports, while it delivers the request
+    await first.fake.settle();
+    assert.equal(first.fake.stored('q'), null);
+    const next = start({}, { state });
+    await next.fake.advance(1000);
+    assert.equal(next.fake.requests.length, 0);
   });
 
   test('beacons are split to stay under maxBatchBytes', () => {
@@ -526,6 +548,15 @@ describe('misuse', () => {
     assert.throws(() => fh.track('add_to_cart'), /call init\(\) first/);
     assert.throws(() => fh.init({ host: 'https://x.example' }), /needs host and writeKey/);
     assert.throws(() => fh.init({ writeKey: 'k' }), /needs host and writeKey/);
+  });
+
+  test('options given as undefined keep their defaults', async () => {
+    const { fh, fake } = start({ flushInterval: undefined, flushAt: undefined });
+    fh.track('add_to_cart', { product_id: 'p1' });
+    await fake.advance(299);
+    assert.equal(fake.requests.length, 0);
+    await fake.advance(1);
+    assert.equal(fake.requests.length, 1);
   });
 
   test('a second init does not add its page listeners twice', () => {
