@@ -40,7 +40,7 @@ export interface InitOptions {
   flushInterval?: number;
   /** Bytes per request, also per sendBeacon call (60000). */
   maxBatchBytes?: number;
-  /** Larger events are refused on the page (32000, the server's default limit). */
+  /** Larger events are refused on the page (32000; the server's default limit is 32768). */
   maxEventBytes?: number;
   /** Events kept, in memory and in localStorage, while the server cannot be reached (1000). */
   maxQueue?: number;
@@ -74,7 +74,7 @@ export interface TrackerState {
   failures: number;
 }
 
-/** Each call returns the event id sent, or null when consent forbids sending. */
+/** Each call that sends returns the event id, or null when consent forbids sending or the event is too large. Calls before init() throw, except newEventId() and state(). */
 export interface Tracker {
   init(options: InitOptions): Tracker;
   page(name?: string, properties?: Record<string, unknown>, options?: CallOptions): string | null;

@@ -1,7 +1,7 @@
 #include "funnelhouse/dashboard/assets.hpp"
 
 #include <fstream>
-#include <sstream>
+#include <iterator>
 #include <system_error>
 
 #include "funnelhouse/common/sha256.hpp"
@@ -30,11 +30,13 @@ std::string_view content_type_for(std::string_view name) {
 
 namespace {
 
-std::string read_file(const std::filesystem::path& file) {
+// The whole file; nullopt when it cannot be opened or read.
+std::optional<std::string> read_file(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
+    if (!in.is_open()) return std::nullopt;
+    std::string content{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+    if (in.bad()) return std::nullopt;
+    return content;
 }
 
 Asset make_asset(std::string_view name, std::string body) {
@@ -58,7 +60,12 @@ std::optional<Asset> read_asset(const std::filesystem::path& file, std::string& 
         problem = "'" + file.string() + "' is over " + std::to_string(kMaxTotalBytes) + " bytes";
         return std::nullopt;
     }
-    return make_asset(file.filename().string(), read_file(file));
+    auto body = read_file(file);
+    if (!body) {
+        problem = "cannot read '" + file.string() + "'";
+        return std::nullopt;
+    }
+    return make_asset(file.filename().string(), std::move(*body));
 }
 
 Assets Assets::load(const std::filesystem::path& dir) {
@@ -81,7 +88,13 @@ Assets Assets::load(const std::filesystem::path& dir) {
             return assets;
         }
         const auto relative = std::filesystem::relative(it->path(), dir, ec).generic_string();
-        assets.files_.emplace(relative, make_asset(relative, read_file(it->path())));
+        auto body = read_file(it->path());
+        if (!body) {
+            assets.files_.clear();
+            assets.problem_ = "cannot read '" + it->path().string() + "'";
+            return assets;
+        }
+        assets.files_.emplace(relative, make_asset(relative, std::move(*body)));
     }
     if (ec) {
         assets.files_.clear();

@@ -184,6 +184,10 @@ test('a shopper: nothing before consent, then every event once, the order from b
   await page.waitForFunction(() => funnelhouse.state().queued === 0);
   const ordered = Date.now();
   const beaconed = await beacons();
+  // The last page's tracker met no retry and no refusal; the one rejection
+  // it may have been told of is the order's page copy (source_not_allowed).
+  const reported = await page.evaluate(() => window.problems || []);
+  assert.deepEqual(reported.filter((p) => p.reason !== 'source_not_allowed'), []);
   await context.close();
 
   // What the pages sent: every message once, by fetch or by sendBeacon when
@@ -235,7 +239,10 @@ test('a shopper: nothing before consent, then every event once, the order from b
 
 test('closing the page right after an event: sendBeacon delivers it', async () => {
   const { context, sent, page } = await openBrowser('close');
-  // Events wait a minute for their batch here: only the beacon can send them.
+  // Events wait a minute for their batch here, so only the page-close path
+  // (sendBeacon; its request is not visible to the driver, and the tab's
+  // notes close with it) can deliver them: the test checks that they arrive
+  // and that no fetch carried them.
   await page.goto(`${shop.url}/product?flush=60000`);
   await page.click('#accept');
   await page.click('#add');

@@ -15,7 +15,7 @@ const DEFAULTS = {
   flushAt: 20, // events per request
   flushInterval: 300, // ms an event may wait for others
   maxBatchBytes: 60000, // under the 64 KB that sendBeacon and keepalive allow
-  maxEventBytes: 32000, // the server's default FUNNELHOUSE_MAX_EVENT_BYTES is 32 KB
+  maxEventBytes: 32000, // under the server's default FUNNELHOUSE_MAX_EVENT_BYTES (32,768)
   maxQueue: 1000, // events kept while the server cannot be reached
   retryBase: 1000, // first wait after a failure, doubled each time
   retryMax: 60000,
@@ -95,14 +95,23 @@ export function createTracker(win) {
   // Consent. Unstated counts as given unless consent is required; a denial
   // without `required` still sends events, without any stored identifier,
   // so that the server keeps them anonymized (its consent policy).
-  const granted = () => (prefs ? prefs[o.consent.category || 'analytics'] === true : !o.consent.required);
+  const need = () => { if (!o) throw new Error('funnelhouse: call init() first'); };
+  const granted = () => !!o && (prefs ? prefs[o.consent.category || 'analytics'] === true : !o.consent.required);
   const silent = () => !granted() && !!o.consent.required;
   const stores = () => granted();
+  const list = (text) => { try { const v = JSON.parse(text); return Array.isArray(v) ? v : []; } catch (e) { return []; } };
+  const sid = (text) => { const s = (text || '').split('.'); return s.length === 2 && Number(s[1]) ? [s[0], Number(s[1])] : null; };
 
+  // Consent withdrawn: the ids, the session and every waiting event go, from
+  // storage and from memory.
   function forget() {
     for (const k of ['aid', 'uid', 'sid']) writeId(k, null);
     ls.set('q', null);
     anonymousId = userId = session = null;
+    queue = [];
+    if (timer) win.clearTimeout(timer);
+    timer = null;
+    failures = waitUntil = 0;
   }
 
   // The ids in memory, written to storage when consent allows it.
@@ -114,6 +123,7 @@ export function createTracker(win) {
   }
 
   function setConsent(state) {
+    need();
     prefs = state === true || state === false ? { [o.consent.category || 'analytics']: state } : state ? { ...state } : null;
     // The choice itself is no identifier: remembered so later pages follow it.
     ls.set('consent', prefs && JSON.stringify(prefs));
@@ -158,7 +168,7 @@ export function createTracker(win) {
   // Builds, queues and returns the id of one message; null when nothing may
   // be sent.
   function send(type, fields, options) {
-    if (!o) throw new Error('funnelhouse: call init() first');
+    need();
     if (silent()) return null;
     ids();
     const id = (options && options.eventId) || uuid();
@@ -173,7 +183,7 @@ export function createTracker(win) {
     };
     if (bytes(JSON.stringify(message)) > o.maxEventBytes) {
       report({ reason: 'event_too_large', event_id: id, limit: o.maxEventBytes });
-      return id;
+      return null;
     }
     queue.push(message);
     trim();
@@ -201,9 +211,7 @@ export function createTracker(win) {
   function persist(skip) {
     if (!stores()) return;
     const mine = new Set(queue.map((m) => m.messageId));
-    let stored = [];
-    try { stored = JSON.parse(ls.get('q')) || []; } catch (e) { /* replaced */ }
-    let all = stored.filter((m) => !mine.has(m.messageId) && !delivered.has(m.messageId)).concat(queue)
+    let all = list(ls.get('q')).filter((m) => !mine.has(m.messageId) && !delivered.has(m.messageId)).concat(queue)
       .filter((m) => !(skip && skip.has(m.messageId))).slice(-o.maxQueue);
     while (all.length && !ls.set('q', JSON.stringify(all))) all = all.slice(Math.ceil(all.length / 2));
     if (!all.length) ls.set('q', null);
@@ -220,7 +228,7 @@ export function createTracker(win) {
   // The next batch: up to flushAt messages and maxBatchBytes, skipping ids.
   function batch(skip) {
     const out = [];
-    let total = 60;
+    let total = bytes(body([]));
     for (const m of queue) {
       if (skip && skip.has(m.messageId)) continue;
       const size = bytes(JSON.stringify(m)) + 1;
@@ -235,20 +243,21 @@ export function createTracker(win) {
   function done(messages) {
     const gone = new Set(messages.map((m) => m.messageId));
     for (const id of gone) delivered.add(id);
+    // Only needed while other tabs may still store them: the latest suffice.
+    for (const id of delivered) { if (delivered.size <= 5000) break; delivered.delete(id); }
     queue = queue.filter((m) => !gone.has(m.messageId));
     persist();
   }
 
-  // Seconds or an HTTP date; null when absent or unreadable.
+  // Seconds or an HTTP date, at most an hour; null when absent or unreadable.
   function retryAfter(response) {
-    const value = response.headers && response.headers.get('Retry-After');
-    if (!value) return null;
-    const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : win.Date.parse(value) - now();
-    return Number.isFinite(ms) ? Math.max(0, ms) : null;
+    const value = String((response.headers && response.headers.get('Retry-After')) || '').trim();
+    const ms = /^\d+$/.test(value) ? Number(value) * 1000 : /[a-z]/i.test(value) ? win.Date.parse(value) - now() : NaN;
+    return Number.isFinite(ms) ? Math.min(Math.max(0, ms), 36e5) : null;
   }
 
   function flush() {
-    if (!o || sending || !queue.length) return;
+    if (!o || silent() || sending || !queue.length) return;
     if (now() < waitUntil) return schedule(0);
     const messages = batch();
     sending = new Set(messages.map((m) => m.messageId));
@@ -268,7 +277,7 @@ export function createTracker(win) {
           failures = 0;
           done(messages);
           return response.json().then((answer) => {
-            for (const r of answer.rejected || []) report({ reason: r.reason, event_id: r.event_id, errors: r.errors, status });
+            for (const r of (answer && answer.rejected) || []) report({ reason: r.reason, event_id: r.event_id, errors: r.errors, status });
           }, () => {});
         }
         if (status === 429 || status >= 500) return retry(retryAfter(response), status);
@@ -278,19 +287,22 @@ export function createTracker(win) {
       },
       // A page that is unloading sees its keepalive request fail although
       // the browser still delivers it.
-      (error) => (left && kept ? done(messages) : retry(null, 0, error)),
-    ).then(() => {
-      sending = null;
-      if (queue.length) schedule(queue.length >= o.flushAt ? 0 : o.flushInterval);
-    });
+      (error) => (left && kept && failures === 0 ? done(messages) : retry(null, 0, error)),
+    ).then(next, next);
+  }
+
+  function next() {
+    sending = null;
+    if (queue.length) schedule(queue.length >= o.flushAt ? 0 : o.flushInterval);
   }
 
   function retry(wait, status, error) {
     failures++;
     persist(); // what a page that was left took for delivered, if it lives on
-    const backoff = Math.min(o.retryMax, o.retryBase * 2 ** (failures - 1));
-    // Jitter spreads the pages a recovering server sees at once.
-    waitUntil = now() + (wait == null ? backoff * (0.5 + Math.random() / 2) : Math.max(wait, 0));
+    // Jitter spreads the pages a recovering server sees at once; Retry-After
+    // can only make the wait longer.
+    const backoff = Math.min(o.retryMax, o.retryBase * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+    waitUntil = now() + Math.max(backoff, wait || 0);
     report({ reason: 'retrying', status, attempt: failures, wait: waitUntil - now(), message: error && String(error) });
   }
 
@@ -325,11 +337,11 @@ export function createTracker(win) {
       try { stored = JSON.parse(ls.get('consent')); } catch (e) { /* none */ }
       prefs = c.categories ? { ...c.categories } : typeof c.granted === 'boolean' ? { [c.category || 'analytics']: c.granted } : stored;
       if (stores()) {
-        anonymousId = readId('aid');
-        userId = readId('uid');
-        const s = (ls.get('sid') || '').split('.');
-        if (s.length === 2 && Number(s[1])) session = [s[0], Number(s[1])];
-        try { queue = (JSON.parse(ls.get('q')) || []).slice(-o.maxQueue); } catch (e) { queue = []; }
+        anonymousId = readId('aid') || anonymousId;
+        userId = readId('uid') || userId;
+        session = sid(ls.get('sid')) || session;
+        const known = new Set(queue.map((m) => m.messageId));
+        queue = queue.concat(list(ls.get('q')).filter((m) => m && !known.has(m.messageId))).slice(-o.maxQueue);
         if (queue.length) schedule(0);
       } else {
         forget();
@@ -340,6 +352,20 @@ export function createTracker(win) {
         win.addEventListener('pageshow', () => { left = false; });
         // Back online: no reason to wait out the backoff.
         win.addEventListener('online', () => { waitUntil = 0; flush(); });
+        // Another tab of the site changed the consent, logged out or went on
+        // with the session: this one follows.
+        win.addEventListener('storage', (e) => {
+          if (e.key === PREFIX + 'consent') {
+            try { prefs = JSON.parse(e.newValue); } catch (x) { prefs = null; }
+            if (!stores()) forget();
+          } else if (e.key === PREFIX + 'aid' || e.key === PREFIX + 'uid') {
+            if (e.key === PREFIX + 'aid') anonymousId = e.newValue;
+            else userId = e.newValue;
+          } else if (e.key === PREFIX + 'sid') {
+            const s = sid(e.newValue);
+            if (s && (!session || s[1] >= session[1])) session = s;
+          }
+        });
       }
       return this;
     },
@@ -356,7 +382,8 @@ export function createTracker(win) {
       return send('identify', { traits: traits || {} }, options);
     },
     alias(id, previousId, options) {
-      if (!o || silent()) return null;
+      need();
+      if (silent()) return null;
       ids();
       const previous = previousId || userId || anonymousId;
       userId = String(id);
@@ -364,7 +391,7 @@ export function createTracker(win) {
     },
     // Logout: a new anonymous id and session from the next event, no user id.
     reset() {
-      if (!o) return;
+      need();
       for (const k of ['aid', 'uid', 'sid']) writeId(k, null);
       anonymousId = userId = session = null;
     },

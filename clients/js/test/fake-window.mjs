@@ -133,10 +133,11 @@ export function fakeWindow({
       await settle();
     },
     pendingTimers: () => timers.size,
-    fire(target, type) {
+    fire(target, type, fields = {}) {
       if (target === 'document' && type === 'visibilitychange') document.visibilityState = 'hidden';
-      for (const fn of listeners[`${target}:${type}`] || []) fn({ type });
+      for (const fn of listeners[`${target}:${type}`] || []) fn({ type, ...fields });
     },
+    listeners: (target, type) => (listeners[`${target}:${type}`] || []).length,
     // Every message the fake server received, in order.
     sent: () => requests.flatMap((r) => r.body.batch),
     stored: (key) => state.items.get(`fh_${key}`) ?? null,

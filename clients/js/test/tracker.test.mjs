@@ -156,6 +156,22 @@ describe('sessions', () => {
     assert.match(second, UUID);
   });
 
+  test('tabs share the session: a tab that was idle goes on with the one another tab kept alive', () => {
+    const state = browserState();
+    const clock = { now: START };
+    const a = start({}, { state, clock });
+    const b = start({}, { state, clock });
+    a.fh.track('add_to_cart', { product_id: 'p1' });
+    b.fake.fire('window', 'storage', { key: 'fh_sid', newValue: state.items.get('fh_sid') });
+    for (let i = 0; i < 4; ++i) {
+      clock.now += 10 * MIN;
+      a.fh.track('add_to_cart', { product_id: 'p1' });
+      b.fake.fire('window', 'storage', { key: 'fh_sid', newValue: state.items.get('fh_sid') });
+    }
+    b.fh.track('add_to_cart', { product_id: 'p2' });
+    assert.equal(b.fh.state().sessionId, a.fh.state().sessionId);
+  });
+
   test('the session id travels in context.sessionId', async () => {
     const { fh, fake } = start();
     fh.page();
@@ -204,7 +220,8 @@ describe('batching', () => {
   test('a batch stays under maxBatchBytes; an event over maxEventBytes is refused on the page', async () => {
     const { fh, fake, problems } = start({ maxBatchBytes: 4000, maxEventBytes: 3000 });
     for (let i = 0; i < 5; ++i) fh.track('add_to_cart', { product_id: `p${i}`, note: 'x'.repeat(1200) });
-    const big = fh.track('add_to_cart', { product_id: 'big', note: 'é'.repeat(1600) }); // 3,200 bytes in UTF-8
+    assert.equal(fh.track('add_to_cart', { product_id: 'big', note: 'é'.repeat(1600) }), null); // 3,200 bytes in UTF-8
+    const big = problems[0].event_id;
     await fake.advance(5000);
     assert.ok(fake.requests.length >= 2);
     for (const r of fake.requests) assert.ok(Buffer.byteLength(r.init.body) <= 4000, `${Buffer.byteLength(r.init.body)} bytes`);
@@ -256,6 +273,27 @@ describe('retries', () => {
       assert.equal(fake.requests.length, 2);
       assert.equal(fake.requests[1].at, due);
       assert.equal(fh.state().queued, 0);
+    }
+  });
+
+  test('Retry-After never shortens the backoff: a server that always says 1 s still sees it grow', async () => {
+    const { fh, fake } = start({}, { respond: status(503, { 'Retry-After': '1' }) });
+    fh.track('add_to_cart', { product_id: 'p1' });
+    await fake.advance(60_300);
+    const gaps = fake.requests.slice(1).map((r, i) => r.at - fake.requests[i].at);
+    assert.ok(gaps.every((gap) => gap >= 1000), gaps.join());
+    assert.ok(gaps[4] >= 8000, `the fifth wait is at least half of 16 s: ${gaps.join()}`);
+    assert.ok(fake.requests.length <= 10, `${fake.requests.length} requests in a minute`);
+  });
+
+  test('a Retry-After that is neither seconds nor a date is ignored; a far one is capped at an hour', async () => {
+    for (const [value, most] of [['1.5', 1000], ['0', 1000], ['soon', 1000], [String(10 * 86400), 36e5]]) {
+      const { fh, fake } = start({}, { respond: (r, n) => (n === 1 ? status(429, { 'Retry-After': value })() : status(200)()) });
+      fh.track('add_to_cart', { product_id: 'p1' });
+      await fake.advance(300);
+      await fake.advance(most);
+      assert.equal(fake.requests.length, 2, `Retry-After: ${value}`);
+      assert.ok(fake.requests[1].at - fake.requests[0].at >= (most === 1000 ? 500 : most), value);
     }
   });
 
@@ -346,13 +384,21 @@ describe('consent', () => {
     assert.deepEqual(fake.sent()[0].context.consent, { categoryPreferences: { C0001: true, C0002: true, C0004: false } });
   });
 
-  test('withdrawing consent deletes the stored ids and queue', async () => {
+  test('withdrawing consent deletes the stored ids and queue, and nothing more is sent', async () => {
     const { fh, fake } = start({ consent: { required: true, granted: true } }, { respond: status(503) });
     fh.identify('user-1');
     fh.track('add_to_cart', { product_id: 'p1' });
+    await fake.advance(1000);
+    assert.ok(fake.requests.length >= 1);
     assert.notEqual(fake.stored('q'), null);
     assert.notEqual(fake.cookie('uid'), null);
     fh.consent(false);
+    const sent = fake.requests.length;
+    await fake.advance(120_000);
+    fake.fire('window', 'pagehide');
+    assert.equal(fake.requests.length, sent, 'no retry after the withdrawal');
+    assert.equal(fake.beacons.length, 0);
+    assert.equal(fh.state().queued, 0);
     for (const key of ['aid', 'uid', 'sid', 'q']) assert.equal(fake.stored(key), null, key);
     assert.equal(fake.state.cookies.size, 0);
     assert.equal(fake.stored('consent'), '{"analytics":false}', 'only the choice is remembered');
@@ -379,6 +425,37 @@ describe('consent', () => {
     await fake.advance(1000);
     assert.equal(fake.sent()[0].context.consent, undefined);
     assert.equal(fh.state().granted, true);
+  });
+
+  test('a choice made in another tab is followed by this one', async () => {
+    const state = browserState();
+    const a = start({ consent: { required: true } }, { state });
+    const b = start({ consent: { required: true } }, { state });
+    a.fh.consent(true);
+    b.fake.fire('window', 'storage', { key: 'fh_consent', newValue: state.items.get('fh_consent') });
+    assert.notEqual(b.fh.track('add_to_cart', { product_id: 'p1' }), null, 'granted in tab a');
+    a.fh.consent(false);
+    b.fake.fire('window', 'storage', { key: 'fh_consent', newValue: state.items.get('fh_consent') });
+    assert.equal(b.fh.track('add_to_cart', { product_id: 'p2' }), null, 'withdrawn in tab a');
+    assert.deepEqual([b.fh.state().queued, b.fh.state().anonymousId], [0, null], 'tab b forgot too');
+    assert.equal(state.items.has('fh_aid'), false);
+    assert.equal(state.items.has('fh_q'), false);
+    await b.fake.advance(1000);
+    assert.equal(b.fake.requests.length, 0);
+  });
+
+  test('a logout in another tab is not undone by this one', () => {
+    const state = browserState();
+    const a = start({}, { state });
+    const b = start({}, { state });
+    a.fh.identify('user-1');
+    b.fake.fire('window', 'storage', { key: 'fh_uid', newValue: 'user-1' });
+    a.fh.reset();
+    b.fake.fire('window', 'storage', { key: 'fh_uid', newValue: null });
+    b.fake.fire('window', 'storage', { key: 'fh_aid', newValue: null });
+    b.fh.track('add_to_cart', { product_id: 'p1' });
+    assert.equal(b.fh.state().userId, null);
+    assert.equal(state.items.has('fh_uid'), false);
   });
 
   test('a stated choice from init overrides the remembered one', () => {
@@ -492,11 +569,25 @@ describe('leaving the page', () => {
     assert.equal(next.fake.requests.length, 0);
   });
 
+  test('a retry in flight while the server is failing stays stored when the page is left', async () => {
+    let fail;
+    let attempt = 0;
+    const { fh, fake } = start({}, { respond: () => (++attempt === 1 ? new TypeError('Failed to fetch') : new Promise((resolve, reject) => { fail = reject; })) });
+    const id = fh.track('add_to_cart', { product_id: 'p1' });
+    await fake.advance(2000); // the first attempt failed; the retry is in flight
+    assert.equal(attempt, 2);
+    fake.fire('window', 'pagehide');
+    fail(new TypeError('Failed to fetch'));
+    await fake.settle();
+    assert.deepEqual(JSON.parse(fake.stored('q')).map((m) => m.messageId), [id]);
+  });
+
   test('beacons are split to stay under maxBatchBytes', () => {
     const { fh, fake } = start({ maxBatchBytes: 3000 });
     for (let i = 0; i < 6; ++i) fh.track('add_to_cart', { product_id: `p${i}`, note: 'x'.repeat(1000) });
     fake.fire('window', 'pagehide');
     assert.ok(fake.beacons.length >= 3);
+    for (const b of fake.beacons) assert.ok(Buffer.byteLength(JSON.stringify(b.body)) <= 3000);
     assert.equal(fake.beacons.flatMap((b) => b.body.batch).length, 6);
     assert.equal(fh.state().queued, 0);
   });
@@ -559,11 +650,43 @@ describe('misuse', () => {
     assert.equal(fake.requests.length, 1);
   });
 
-  test('a second init does not add its page listeners twice', () => {
-    const { fh, fake } = start();
-    fh.init(options);
+  test('a second init does not add its page listeners twice, nor lose what the first had', () => {
+    const { fh, fake } = start({}, { storageBlocked: true, cookiesBlocked: true, beaconAccepts: false });
+    fh.identify('u1');
     fh.track('add_to_cart', { product_id: 'p1' });
-    fake.fire('window', 'pagehide');
-    assert.equal(fake.beacons.length, 1);
+    const before = fh.state();
+    fh.init(options);
+    for (const type of ['pagehide', 'online', 'storage', 'pageshow']) assert.equal(fake.listeners('window', type), 1, type);
+    assert.equal(fake.listeners('document', 'visibilitychange'), 1);
+    assert.deepEqual([fh.state().anonymousId, fh.state().userId, fh.state().queued], [before.anonymousId, 'u1', 2]);
+  });
+
+  test('state works before init; every other call says init() comes first', () => {
+    const fh = createTracker(fakeWindow().win);
+    assert.equal(fh.state().granted, false);
+    assert.match(fh.newEventId(), UUID);
+    for (const call of [() => fh.page(), () => fh.identify('u'), () => fh.alias('u'), () => fh.reset(), () => fh.consent(true)]) {
+      assert.throws(call, /call init\(\) first/);
+    }
+  });
+
+  test('a damaged stored queue is ignored, not thrown into the page', async () => {
+    for (const damaged of ['{"a":1}', '"text"', 'not json']) {
+      const state = browserState();
+      state.items.set('fh_q', damaged);
+      const { fh, fake } = start({}, { state });
+      const id = fh.track('add_to_cart', { product_id: 'p1' });
+      await fake.advance(1000);
+      assert.deepEqual(fake.sent().map((m) => m.messageId), [id], damaged);
+    }
+  });
+
+  test('an answer that is not the expected JSON does not stop later sending', async () => {
+    const { fh, fake } = start({}, { respond: () => new Response('null', { status: 200 }) });
+    fh.track('add_to_cart', { product_id: 'p1' });
+    await fake.advance(1000);
+    fh.track('add_to_cart', { product_id: 'p2' });
+    await fake.advance(1000);
+    assert.equal(fake.requests.length, 2);
   });
 });
