@@ -9,14 +9,13 @@
 // and FH_ARTEFACTS (where the screenshots go).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { environment as serverEnvironment, psql, root, serve, stop } from './funnelhouse.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const binary = process.env.FH_BINARY;
 const baseUrl = process.env.FH_TEST_DATABASE_URL;
 const artefacts = process.env.FH_ARTEFACTS || join(root, 'build/artefacts');
@@ -31,9 +30,6 @@ let server;
 let serverUrl;
 let browser; // a persistent context: one fresh profile
 
-function psql(url, sql) {
-  return execFileSync('psql', [url, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-F', '\t', '-c', sql], { encoding: 'utf8' }).trimEnd();
-}
 const q = (sql) => psql(databaseUrl, sql);
 const rows = (sql) => {
   const text = q(sql);
@@ -44,22 +40,7 @@ const rows = (sql) => {
 const money = (x) => Number(x).toFixed(2);
 const pct = (x) => `${(Number(x) * 100).toFixed(1)}%`;
 
-function environment() {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FUNNELHOUSE_')));
-  return {
-    ...inherited,
-    FUNNELHOUSE_DATABASE_URL: databaseUrl,
-    FUNNELHOUSE_KEYS_FILE: join(work, 'keys.json'),
-    FUNNELHOUSE_SCHEMAS_DIR: join(root, 'schemas'),
-    FUNNELHOUSE_MIGRATIONS_DIR: join(root, 'migrations'),
-    FUNNELHOUSE_SPOOL_DIR: join(work, 'spool'),
-    FUNNELHOUSE_LISTEN: '127.0.0.1:0',
-    FUNNELHOUSE_ADMIN_TOKEN: token,
-    FUNNELHOUSE_REFRESH_INTERVAL: '0',
-    FUNNELHOUSE_RATE_LIMIT_ADDRESS: '0',
-    FUNNELHOUSE_LOG_LEVEL: 'warn',
-  };
-}
+const environment = () => serverEnvironment({ databaseUrl, work, extra: { FUNNELHOUSE_ADMIN_TOKEN: token, FUNNELHOUSE_RATE_LIMIT_ADDRESS: '0' } });
 
 function run(...args) {
   return execFileSync(binary, args, { env: environment(), encoding: 'utf8', timeout: 120_000 });
@@ -72,17 +53,7 @@ before(async () => {
     { name: 'backend', key: 'server-key-0123456789abcdef', source: 'server' },
   ]));
   run('migrate');
-  server = spawn(binary, ['serve'], { env: environment(), stdio: ['ignore', 'pipe', 'inherit'] });
-  serverUrl = await new Promise((resolveUrl, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const found = /^listening on (http:\/\/\S+)$/m.exec(out);
-      if (found) { clearTimeout(timer); resolveUrl(found[1]); }
-    });
-    server.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-  });
+  ({ process: server, url: serverUrl } = await serve(binary, environment()));
   run('simulate', '--url', serverUrl, '--persons', '2000', '--days', '240', '--seed', '11');
   // Everything acknowledged is loaded once the spool holds nothing unloaded.
   for (let i = 0; ; ++i) {
@@ -105,11 +76,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.on('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await stop(server);
   try { psql(baseUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`); } catch { /* reported by the tests */ }
   rmSync(work, { recursive: true, force: true });
 });

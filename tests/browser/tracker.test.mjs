@@ -8,15 +8,14 @@
 // (the built script, which the server serves at /funnelhouse.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { environment, psql, root, serve, stop } from './funnelhouse.mjs';
 import { startShop } from './shop.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const binary = process.env.FH_BINARY;
 const baseUrl = process.env.FH_TEST_DATABASE_URL;
 const trackerFile = process.env.FH_TRACKER;
@@ -34,66 +33,36 @@ let serverUrl;
 let listen = '127.0.0.1:0';
 let shop;
 
-const q = (sql) => execFileSync('psql', [databaseUrl, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-F', '\t', '-c', sql], { encoding: 'utf8' }).trimEnd();
+const q = (sql) => psql(databaseUrl, sql);
 const rows = (sql) => (q(sql) === '' ? [] : q(sql).split('\n').map((line) => line.split('\t')));
 const list = (ids) => `ARRAY[${ids.map((id) => `'${id.replace(/'/g, "''")}'`).join(',')}]::text[]`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function environment() {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FUNNELHOUSE_')));
-  return {
-    ...inherited,
-    FUNNELHOUSE_DATABASE_URL: databaseUrl,
-    FUNNELHOUSE_KEYS_FILE: join(work, 'keys.json'),
-    FUNNELHOUSE_SCHEMAS_DIR: join(root, 'schemas'),
-    FUNNELHOUSE_MIGRATIONS_DIR: join(root, 'migrations'),
-    FUNNELHOUSE_SPOOL_DIR: join(work, 'spool'),
-    FUNNELHOUSE_LISTEN: listen,
-    FUNNELHOUSE_TRACKER_FILE: trackerFile,
-    FUNNELHOUSE_REFRESH_INTERVAL: '0',
-    FUNNELHOUSE_LOG_LEVEL: 'warn',
-  };
-}
-
 async function startServer() {
   if (server && server.exitCode === null) return;
-  server = spawn(binary, ['serve'], { env: environment(), stdio: ['ignore', 'pipe', 'inherit'] });
-  serverUrl = await new Promise((resolveUrl, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const found = /^listening on (http:\/\/\S+)$/m.exec(out);
-      if (found) { clearTimeout(timer); resolveUrl(found[1]); }
-    });
-    server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited with ${code}: ${out}`)); });
-  });
+  const env = environment({ databaseUrl, work, extra: { FUNNELHOUSE_LISTEN: listen, FUNNELHOUSE_TRACKER_FILE: trackerFile } });
+  ({ process: server, url: serverUrl } = await serve(binary, env));
   listen = serverUrl.replace('http://', ''); // a restart takes the same port
 }
 
-async function stopServer() {
-  if (!server || server.exitCode !== null) return;
-  const exited = new Promise((r) => server.on('exit', r));
-  server.kill('SIGTERM');
-  await exited;
-}
+const stopServer = () => stop(server);
 
 before(async () => {
-  execFileSync('psql', [baseUrl, '-XAtq', '-c', `CREATE DATABASE ${database}`]);
+  psql(baseUrl, `CREATE DATABASE ${database}`);
   shop = await startShop({ funnelhouse: () => serverUrl, browserKey, serverKey });
   // The browser key takes pages of the shop only.
   writeFileSync(join(work, 'keys.json'), JSON.stringify([
     { name: 'web', key: browserKey, source: 'browser', origins: [shop.url] },
     { name: 'backend', key: serverKey, source: 'server' },
   ]));
-  execFileSync(binary, ['migrate'], { env: environment(), encoding: 'utf8', timeout: 120_000 });
+  execFileSync(binary, ['migrate'], { env: environment({ databaseUrl, work }), encoding: 'utf8', timeout: 120_000 });
   await startServer();
 });
 
 after(async () => {
   await stopServer();
   await shop?.close();
-  try { execFileSync('psql', [baseUrl, '-XAtq', '-c', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`]); } catch { /* reported by the tests */ }
+  try { psql(baseUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`); } catch { /* reported by the tests */ }
   rmSync(work, { recursive: true, force: true });
 });
 
