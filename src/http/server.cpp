@@ -59,7 +59,7 @@ struct Shared {
     RateLimiter key_rate;
     const dashboard::Assets& page;
     const std::optional<dashboard::Asset>& tracker;
-    const std::string& tracker_problem;
+    const std::string& tracker_problem;  // the 404 message when it is missing
     dashboard::Reader& reader;
     // Requests handed to the spool (and, in the loaded mode, the loader)
     // whose answer is not written yet: shutdown waits for them.
@@ -504,24 +504,26 @@ class Session : public std::enable_shared_from_this<Session> {
         write();
     }
 
+    // A file read at start-up: 304 when the client's copy has its ETag, else
+    // the body; the caller adds its own headers and writes.
+    void prepare_asset(const dashboard::Asset& asset, std::string_view if_none_match,
+                       const char* cache_control) {
+        const bool fresh = if_none_match == asset.etag;
+        prepare(fresh ? bhttp::status::not_modified : bhttp::status::ok, fresh ? "" : asset.body,
+                false, asset.content_type.c_str());
+        response_.set(bhttp::field::etag, asset.etag);
+        response_.set(bhttp::field::cache_control, cache_control);
+        response_.set("X-Content-Type-Options", "nosniff");
+    }
+
     // GET /funnelhouse.js: the browser tracker, for a page's script tag on
     // any site. Read at start-up; revalidated by ETag after an hour.
     void answer_tracker(const bhttp::request<bhttp::string_body>& request) {
         if (request.method() != bhttp::verb::get)
             return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
-        const auto& tracker = shared_.tracker;
-        if (!tracker)
-            return send_error(ingest::errc::not_found,
-                              "the browser tracker is not built: " + shared_.tracker_problem +
-                                  " (scripts/build makes it; FUNNELHOUSE_TRACKER_FILE points "
-                                  "elsewhere)");
+        if (!shared_.tracker) return send_error(ingest::errc::not_found, shared_.tracker_problem);
         origin_.clear();
-        const bool fresh = request[bhttp::field::if_none_match] == tracker->etag;
-        prepare(fresh ? bhttp::status::not_modified : bhttp::status::ok, fresh ? "" : tracker->body,
-                false, tracker->content_type.c_str());
-        response_.set(bhttp::field::etag, tracker->etag);
-        response_.set(bhttp::field::cache_control, "public, max-age=3600");
-        response_.set("X-Content-Type-Options", "nosniff");
+        prepare_asset(*shared_.tracker, request[bhttp::field::if_none_match], "public, max-age=3600");
         // Any site may load it, also with crossorigin="anonymous" and integrity.
         response_.set(bhttp::field::access_control_allow_origin, "*");
         response_.set("Cross-Origin-Resource-Policy", "cross-origin");
@@ -537,13 +539,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                                                 : std::string_view{"index.html"};
         const auto* asset = shared_.page.find(relative);
         if (!asset) return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
-        if (if_none_match == asset->etag)
-            prepare(bhttp::status::not_modified, "", false, asset->content_type.c_str());
-        else
-            prepare(bhttp::status::ok, asset->body, false, asset->content_type.c_str());
-        response_.set(bhttp::field::etag, asset->etag);
-        response_.set(bhttp::field::cache_control, "no-cache");
-        response_.set("X-Content-Type-Options", "nosniff");
+        prepare_asset(*asset, if_none_match, "no-cache");
         response_.set("Referrer-Policy", "no-referrer");
         response_.set("X-Frame-Options", "DENY");
         // Nothing but this server's own files and answers, ever.
@@ -849,7 +845,11 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
                                                    ? std::filesystem::path{FUNNELHOUSE_TRACKER_FILE}
                                                    : config.tracker_file,
                                                tracker_problem);
-    if (!tracker) spdlog::warn("the browser tracker is not built: {}", tracker_problem);
+    if (!tracker) {
+        tracker_problem = "the browser tracker is not built: " + tracker_problem +
+                          " (scripts/build makes it; FUNNELHOUSE_TRACKER_FILE points elsewhere)";
+        spdlog::warn("{}", tracker_problem);
+    }
     // Stopped (reset) while the io_context still runs: its last answers are
     // posted there.
     auto reader = std::make_unique<dashboard::Reader>(dashboard::ReaderSettings{

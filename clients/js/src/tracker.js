@@ -98,28 +98,32 @@ export function createTracker(win) {
   const need = () => { if (!o) throw new Error('funnelhouse: call init() first'); };
   const granted = () => !!o && (prefs ? prefs[o.consent.category || 'analytics'] === true : !o.consent.required);
   const silent = () => !granted() && !!o.consent.required;
-  const stores = () => granted();
   const list = (text) => { try { const v = JSON.parse(text); return Array.isArray(v) ? v : []; } catch (e) { return []; } };
   const sid = (text) => { const s = (text || '').split('.'); return s.length === 2 && Number(s[1]) ? [s[0], Number(s[1])] : null; };
 
   // Consent withdrawn: the ids, the session and every waiting event go, from
   // storage and from memory.
   function forget() {
-    for (const k of ['aid', 'uid', 'sid']) writeId(k, null);
+    clearIds();
     ls.set('q', null);
-    anonymousId = userId = session = null;
     queue = [];
     if (timer) win.clearTimeout(timer);
     timer = null;
     failures = waitUntil = 0;
   }
 
-  // The ids in memory, written to storage when consent allows it.
+  function clearIds() {
+    for (const k of ['aid', 'uid', 'sid']) writeId(k, null);
+    anonymousId = userId = session = null;
+  }
+
+  // The ids in memory, written to storage when consent allows it: when one
+  // is made or changes, and once per page (restoring a cleared copy and
+  // renewing the cookies' life).
   function save() {
-    if (!stores()) return;
+    if (!granted()) return;
     writeId('aid', anonymousId);
     writeId('uid', userId);
-    ls.set('sid', session && session.join('.'));
   }
 
   function setConsent(state) {
@@ -127,7 +131,7 @@ export function createTracker(win) {
     prefs = state === true || state === false ? { [o.consent.category || 'analytics']: state } : state ? { ...state } : null;
     // The choice itself is no identifier: remembered so later pages follow it.
     ls.set('consent', prefs && JSON.stringify(prefs));
-    if (stores()) {
+    if (granted()) {
       anonymousId = anonymousId || readId('aid');
       userId = userId || readId('uid');
       save();
@@ -139,11 +143,14 @@ export function createTracker(win) {
   }
 
   function ids() {
-    anonymousId = anonymousId || uuid();
+    if (!anonymousId) {
+      anonymousId = uuid();
+      save();
+    }
     const t = now();
     if (!session || t - session[1] >= o.sessionTimeout) session = [uuid(), t];
     session[1] = t;
-    save();
+    if (granted()) ls.set('sid', session.join('.'));
   }
 
   function context(extra) {
@@ -209,7 +216,7 @@ export function createTracker(win) {
   // The queue in localStorage, merged with what other tabs left there, less
   // what this page delivered (and `skip`). Only with consent.
   function persist(skip) {
-    if (!stores()) return;
+    if (!granted()) return;
     const mine = new Set(queue.map((m) => m.messageId));
     let all = list(ls.get('q')).filter((m) => !mine.has(m.messageId) && !delivered.has(m.messageId)).concat(queue)
       .filter((m) => !(skip && skip.has(m.messageId))).slice(-o.maxQueue);
@@ -336,10 +343,11 @@ export function createTracker(win) {
       let stored = null;
       try { stored = JSON.parse(ls.get('consent')); } catch (e) { /* none */ }
       prefs = c.categories ? { ...c.categories } : typeof c.granted === 'boolean' ? { [c.category || 'analytics']: c.granted } : stored;
-      if (stores()) {
+      if (granted()) {
         anonymousId = readId('aid') || anonymousId;
         userId = readId('uid') || userId;
         session = sid(ls.get('sid')) || session;
+        save();
         const known = new Set(queue.map((m) => m.messageId));
         queue = queue.concat(list(ls.get('q')).filter((m) => m && !known.has(m.messageId))).slice(-o.maxQueue);
         if (queue.length) schedule(0);
@@ -357,10 +365,11 @@ export function createTracker(win) {
         win.addEventListener('storage', (e) => {
           if (e.key === PREFIX + 'consent') {
             try { prefs = JSON.parse(e.newValue); } catch (x) { prefs = null; }
-            if (!stores()) forget();
-          } else if (e.key === PREFIX + 'aid' || e.key === PREFIX + 'uid') {
-            if (e.key === PREFIX + 'aid') anonymousId = e.newValue;
-            else userId = e.newValue;
+            if (!granted()) forget();
+          } else if (e.key === PREFIX + 'aid') {
+            anonymousId = e.newValue;
+          } else if (e.key === PREFIX + 'uid') {
+            userId = e.newValue;
           } else if (e.key === PREFIX + 'sid') {
             const s = sid(e.newValue);
             if (s && (!session || s[1] >= session[1])) session = s;
@@ -378,7 +387,10 @@ export function createTracker(win) {
       return send('track', { event, properties: properties || {} }, options);
     },
     identify(id, traits, options) {
-      if (id != null && o && !silent()) userId = String(id);
+      if (id != null && o && !silent()) {
+        userId = String(id);
+        save();
+      }
       return send('identify', { traits: traits || {} }, options);
     },
     alias(id, previousId, options) {
@@ -387,13 +399,13 @@ export function createTracker(win) {
       ids();
       const previous = previousId || userId || anonymousId;
       userId = String(id);
+      save();
       return send('alias', { previousId: previous }, options);
     },
     // Logout: a new anonymous id and session from the next event, no user id.
     reset() {
       need();
-      for (const k of ['aid', 'uid', 'sid']) writeId(k, null);
-      anonymousId = userId = session = null;
+      clearIds();
     },
     newEventId: uuid,
     consent: setConsent,

@@ -25,6 +25,7 @@ export function fakeWindow({
   const listeners = {};
   const requests = [];
   const beacons = [];
+  let cookieWrites = 0;
 
   const location = new URL(href);
   class FakeDate extends Date {
@@ -60,6 +61,7 @@ export function fakeWindow({
     },
     set cookie(text) {
       if (cookiesBlocked) throw new Error('cookies blocked');
+      cookieWrites += 1;
       const [pair, ...attributes] = text.split(';').map((p) => p.trim());
       const at = pair.indexOf('=');
       const name = pair.slice(0, at);
@@ -133,6 +135,7 @@ export function fakeWindow({
       await settle();
     },
     pendingTimers: () => timers.size,
+    cookieWrites: () => cookieWrites,
     fire(target, type, fields = {}) {
       if (target === 'document' && type === 'visibilitychange') document.visibilityState = 'hidden';
       for (const fn of listeners[`${target}:${type}`] || []) fn({ type, ...fields });

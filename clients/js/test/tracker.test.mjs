@@ -59,6 +59,17 @@ describe('ids', () => {
     assert.equal(fourth.fh.state().anonymousId, id);
   });
 
+  test('the id cookies are written when an id is made or changes, not with every event', () => {
+    const { fh, fake } = start();
+    fh.track('add_to_cart', { product_id: 'p1' });
+    const after = fake.cookieWrites();
+    for (let i = 0; i < 5; ++i) fh.track('add_to_cart', { product_id: 'p1' });
+    assert.equal(fake.cookieWrites(), after);
+    fh.identify('user-1');
+    assert.equal(fake.cookieWrites(), after + 2);
+    assert.equal(decodeURIComponent(fake.cookie('uid').value), 'user-1');
+  });
+
   test('with cookies blocked localStorage keeps the id; with both blocked events still go out', async () => {
     const state = browserState();
     const first = start({}, { state, cookiesBlocked: true });
