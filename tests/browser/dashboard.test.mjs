@@ -14,7 +14,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { environment as serverEnvironment, psql, root, serve, stop } from './funnelhouse.mjs';
+import { environment as serverEnvironment, psql, psqlRows, root, serve, stop } from './funnelhouse.mjs';
 
 const binary = process.env.FH_BINARY;
 const baseUrl = process.env.FH_TEST_DATABASE_URL;
@@ -31,10 +31,7 @@ let serverUrl;
 let browser; // a persistent context: one fresh profile
 
 const q = (sql) => psql(databaseUrl, sql);
-const rows = (sql) => {
-  const text = q(sql);
-  return text === '' ? [] : text.split('\n').map((line) => line.split('\t'));
-};
+const rows = (sql) => psqlRows(databaseUrl, sql);
 
 // The page's formats (clients/dashboard/src/app.js).
 const money = (x) => Number(x).toFixed(2);

@@ -11,6 +11,12 @@ export function psql(url, sql) {
   return execFileSync('psql', [url, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-F', '\t', '-c', sql], { encoding: 'utf8' }).trimEnd();
 }
 
+// The rows of one psql command, each a list of its cells.
+export function psqlRows(url, sql) {
+  const text = psql(url, sql);
+  return text === '' ? [] : text.split('\n').map((line) => line.split('\t'));
+}
+
 // The server's settings for a test: the inherited environment without any
 // FUNNELHOUSE_ variable, the repository's contracts and migrations, keys and
 // spool under `work`, and `extra` on top.

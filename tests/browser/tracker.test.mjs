@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { environment, psql, root, serve, stop } from './funnelhouse.mjs';
+import { environment, psql, psqlRows, root, serve, stop } from './funnelhouse.mjs';
 import { startShop } from './shop.mjs';
 
 const binary = process.env.FH_BINARY;
@@ -34,7 +34,7 @@ let listen = '127.0.0.1:0';
 let shop;
 
 const q = (sql) => psql(databaseUrl, sql);
-const rows = (sql) => (q(sql) === '' ? [] : q(sql).split('\n').map((line) => line.split('\t')));
+const rows = (sql) => psqlRows(databaseUrl, sql);
 const list = (ids) => `ARRAY[${ids.map((id) => `'${id.replace(/'/g, "''")}'`).join(',')}]::text[]`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
