@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
             return cli::run_requeue_quarantine(parsed.config, std::cout);
         if (command == "validate" && positional.size() == 2)
             return cli::run_validate(parsed.config, positional[1], std::cout);
+        if (command == "models" && positional.size() == 2 && positional[1] == "list")
+            return cli::run_models_list(parsed.config, std::cout);
+        if (command == "models" && positional.size() == 2 && positional[1] == "check")
+            return cli::run_models_check(parsed.config, std::cout);
         if (command == "schemas" && positional.size() == 2 && positional[1] == "lint")
             return cli::run_schemas_lint(parsed.config, std::cout);
     } catch (const std::invalid_argument& error) {

@@ -148,8 +148,11 @@ int run_serve(const config::Config& config) {
     loader::Loader loader(config, spool, &instruments);
     observe_spool(metrics_registry, spool, loader);
     loader.start();
-    models::Refresher refresher(config.database_url, registry, config.refresh_interval,
-                                &instruments);
+    // A broken model folder stops serve here rather than failing every
+    // refresh later; the files are read again at each refresh.
+    if (config.refresh_interval.count() > 0) models::load_catalog(config.model_folders());
+    models::Refresher refresher(config.database_url, registry, config.model_folders(),
+                                config.refresh_interval, &instruments);
     refresher.start();
     http::serve(config, registry, keys, spool, loader, instruments);
     refresher.stop();
@@ -263,11 +266,43 @@ int run_refresh(const config::Config& config, std::ostream& out) {
     require_database_url(config);
     const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
     auto connection = db::connect(config.database_url, std::chrono::milliseconds(0));
-    const auto report = models::refresh(*connection, registry);
+    const auto catalog = models::load_catalog(config.model_folders());
+    const auto report = models::refresh(*connection, registry, catalog);
     for (const auto& step : report.steps)
         out << "refreshed models." << step.model << " in " << step.took.count() << " ms\n";
     out << report.steps.size() << " models refreshed in " << report.took.count() << " ms ("
         << report.contracts << " contract versions)\n";
+    return 0;
+}
+
+namespace {
+
+void print_catalog(const models::Catalog& catalog, std::ostream& out) {
+    for (const auto& file : catalog.files) {
+        out << models::to_string(file.kind) << "\tmodels." << file.name << "\t"
+            << file.path.string() << "\treads: ";
+        for (std::size_t i = 0; i < file.reads.size(); ++i) out << (i ? ", " : "") << file.reads[i];
+        out << (file.reads.empty() ? "(no model)" : "") << "\n";
+    }
+}
+
+}  // namespace
+
+int run_models_list(const config::Config& config, std::ostream& out) {
+    const auto catalog = models::load_catalog(config.model_folders());
+    print_catalog(catalog, out);
+    out << catalog.model_count() << " models and " << catalog.files.size() - catalog.model_count()
+        << " functions\n";
+    return 0;
+}
+
+int run_models_check(const config::Config& config, std::ostream& out) {
+    require_database_url(config);
+    const auto catalog = models::load_catalog(config.model_folders());
+    auto connection = db::connect(config.database_url, std::chrono::milliseconds(0));
+    models::check(*connection, catalog);
+    print_catalog(catalog, out);
+    out << catalog.files.size() << " files compile; nothing was changed\n";
     return 0;
 }
 

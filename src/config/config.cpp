@@ -192,6 +192,13 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_MIGRATIONS_DIR", "--migrations-dir", "migrations",
                     "folder of numbered SQL migrations", false,
                     path_setting(&Config::migrations_dir)});
+    list.push_back({"FUNNELHOUSE_MODELS_DIR", "--models-dir", "models",
+                    "folder of the built-in analytics models, one SQL file each", false,
+                    path_setting(&Config::models_dir)});
+    list.push_back({"FUNNELHOUSE_CUSTOM_MODELS_DIR", "--custom-models-dir", "(none)",
+                    "folder of your own models, refreshed with the built-in ones (which they "
+                    "may read)",
+                    false, path_setting(&Config::custom_models_dir)});
     list.push_back({"FUNNELHOUSE_KEYS_FILE", "--keys-file", "(none)",
                     "JSON list of write keys: [{\"name\",\"key\",\"source\":\"browser|server\"}]",
                     false, path_setting(&Config::keys_file)});
@@ -587,6 +594,12 @@ ParsedArgs parse(const std::vector<std::string>& args,
     return parsed;
 }
 
+std::vector<std::filesystem::path> Config::model_folders() const {
+    std::vector<std::filesystem::path> folders{models_dir};
+    if (!custom_models_dir.empty()) folders.push_back(custom_models_dir);
+    return folders;
+}
+
 std::string help_text() {
     std::string text =
         "Usage: funnelhouse COMMAND [options]\n\n"
@@ -598,6 +611,9 @@ std::string help_text() {
         "  reprocess          re-validate bad_events and load those that now pass\n"
         "  requeue-quarantine put records the loader set aside back into the spool\n"
         "  refresh            refresh the analytics models (docs/analytics.md)\n"
+        "  models list        the model files in the order a refresh builds them\n"
+        "  models check       compile every model file against the database, changing\n"
+        "                     nothing\n"
         "  forget             erase a person (--user-id or --anonymous-id) and suppress\n"
         "                     their later events (docs/security.md)\n"
         "  healthcheck        exit 0 when the server at FUNNELHOUSE_LISTEN answers /healthz\n"

@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "build.hpp"
 #include "funnelhouse/common/source.hpp"
 #include "funnelhouse/db/connection.hpp"
 
@@ -25,13 +26,17 @@ std::string sources_array(const schema::Contract& contract) {
     return text + "}";
 }
 
-}  // namespace
+// What a refresh and a check share: the refresh lock, the refresh's memory,
+// and from here on the models' role.
+void begin(pqxx::work& txn) {
+    txn.exec("SELECT pg_advisory_xact_lock(hashtext('funnelhouse.models.refresh'))");
+    txn.exec("SELECT set_config('work_mem', refresh_work_mem, true) FROM models.settings");
+}
 
-RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry& registry) {
-    const auto started = clock::now();
-    RefreshReport report;
-    pqxx::work txn(connection);
-    const auto buffer = txn.exec("SELECT models.refresh_begin()")[0][0].as<std::string>();
+void become_models_role(pqxx::work& txn) { txn.exec(std::string("SET LOCAL ROLE ") + kModelsRole); }
+
+void write_contracts(pqxx::work& txn, const schema::SchemaRegistry& registry,
+                     RefreshReport& report) {
     txn.exec("DELETE FROM models.contracts");
     for (const auto* contract : registry.all()) {
         txn.exec_params(
@@ -41,23 +46,77 @@ RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry
             contract->meta.frequency, sources_array(*contract));
         ++report.contracts;
     }
-    const auto order = txn.exec("SELECT model FROM models.definitions ORDER BY position");
-    for (const auto& row : order) {
-        const auto model = row[0].as<std::string>();
+}
+
+// Every file compiled, the models without rows: the first error stops it.
+void compile_all(pqxx::work& txn, const Catalog& catalog, const std::string& buffer) {
+    for (const auto& file : catalog.files)
+        if (file.kind == Kind::function && !file.reads_models) build::make_function(txn, file);
+    for (const auto& file : catalog.files)
+        if (file.kind != Kind::function) build::make_model(txn, catalog, file, buffer, false);
+}
+
+void switch_and_finish(pqxx::work& txn, const Catalog& catalog, const std::string& buffer) {
+    for (const auto& file : catalog.files)
+        if (file.kind != Kind::function) build::switch_view(txn, file, buffer);
+    txn.exec_params("UPDATE models.state SET current = $1, refreshed_at = now()", buffer);
+    for (const auto& file : catalog.files)
+        if (file.reads_models) build::make_function(txn, file);
+}
+
+}  // namespace
+
+Refresh::Refresh(pqxx::connection& connection, const schema::SchemaRegistry& registry,
+                 const Catalog& catalog)
+    : txn_(connection), catalog_(catalog), started_(clock::now()) {
+    begin(txn_);
+    write_contracts(txn_, registry, report_);
+    become_models_role(txn_);
+    buffer_ = build::other_buffer(txn_);
+    compile_all(txn_, catalog_, buffer_);
+}
+
+void Refresh::build() {
+    for (const auto& file : catalog_.files) {
+        if (file.kind == Kind::function) continue;
         const auto step_started = clock::now();
-        txn.exec_params("SELECT models.refresh_model($1, $2)", buffer, model);
-        report.steps.push_back({model, since(step_started)});
+        build::make_model(txn_, catalog_, file, buffer_, true);
+        report_.steps.push_back({file.name, since(step_started)});
     }
-    txn.exec_params("SELECT models.refresh_finish($1)", buffer);
-    txn.commit();
-    report.took = since(started);
-    return report;
+}
+
+RefreshReport Refresh::commit() {
+    switch_and_finish(txn_, catalog_, buffer_);
+    txn_.commit();
+    report_.took = since(started_);
+    return report_;
+}
+
+RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry& registry,
+                      const Catalog& catalog) {
+    Refresh run(connection, registry, catalog);
+    run.build();
+    return run.commit();
+}
+
+void check(pqxx::connection& connection, const Catalog& catalog) {
+    pqxx::work txn(connection);
+    begin(txn);
+    become_models_role(txn);
+    const auto buffer = build::other_buffer(txn);
+    compile_all(txn, catalog, buffer);
+    // The views are switched too, so that the functions reading models
+    // compile against these models' columns; then all is rolled back.
+    switch_and_finish(txn, catalog, buffer);
+    txn.abort();
 }
 
 Refresher::Refresher(std::string database_url, const schema::SchemaRegistry& registry,
-                     std::chrono::seconds interval, metrics::Instruments* instruments)
+                     std::vector<std::filesystem::path> folders, std::chrono::seconds interval,
+                     metrics::Instruments* instruments)
     : database_url_(std::move(database_url)),
       registry_(registry),
+      folders_(std::move(folders)),
       interval_(interval),
       metrics_(instruments) {}
 
@@ -102,7 +161,7 @@ void Refresher::run() {
                 if (stopping_) return;
                 active_ = connection.get();
             }
-            const auto report = refresh(*connection, registry_);
+            const auto report = refresh(*connection, registry_, load_catalog(folders_));
             spdlog::info("models refreshed in {} ms", report.took.count());
             if (metrics_) {
                 metrics_->model_refresh_seconds.get().observe(

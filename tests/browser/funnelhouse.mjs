@@ -28,6 +28,7 @@ export function environment({ databaseUrl, work, extra = {} }) {
     FUNNELHOUSE_KEYS_FILE: join(work, 'keys.json'),
     FUNNELHOUSE_SCHEMAS_DIR: join(root, 'schemas'),
     FUNNELHOUSE_MIGRATIONS_DIR: join(root, 'migrations'),
+    FUNNELHOUSE_MODELS_DIR: join(root, 'models'),
     FUNNELHOUSE_SPOOL_DIR: join(work, 'spool'),
     FUNNELHOUSE_LISTEN: '127.0.0.1:0',
     FUNNELHOUSE_REFRESH_INTERVAL: '0',

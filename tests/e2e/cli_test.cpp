@@ -13,7 +13,8 @@ namespace {
 
 test::Env with_repo(const test::Env& extra = {}) {
     test::Env env{{"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-                  {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()}};
+                  {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+                  {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()}};
     for (const auto& [name, value] : extra) env[name] = value;
     return env;
 }

@@ -55,6 +55,7 @@ test::Env server_env(const fs::path& dir, const std::string& database_url,
                   {"FUNNELHOUSE_KEYS_FILE", keys.string()},
                   {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
                   {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+                  {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
                   {"FUNNELHOUSE_SPOOL_DIR", (dir / "spool").string()},
                   {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
                   {"FUNNELHOUSE_LOG_LEVEL", "warn"}};

@@ -88,6 +88,7 @@ class HostileTest : public ::testing::Test {
             {"FUNNELHOUSE_KEYS_FILE", keys.string()},
             {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
             {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+            {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
             {"FUNNELHOUSE_SPOOL_DIR", (dir_.path() / "spool").string()},
             {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
             {"FUNNELHOUSE_ACK", "loaded"}};
@@ -251,7 +252,8 @@ TEST_F(HostileTest, ForgetReachesEventsStillInTheSpool) {
     const auto forgotten = test::run_funnelhouse(
         {"forget", "--user-id", "erin"},
         {{"FUNNELHOUSE_DATABASE_URL", schema_.url()},
-         {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()}});
+         {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+         {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()}});
     ASSERT_EQ(forgotten.exit_code, 0) << forgotten.err;
     EXPECT_EQ(forgotten.out,
               "erasure 1: deleted 0 events, 0 rejected messages, 0 identity rows, 0 model rows; "

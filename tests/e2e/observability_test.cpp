@@ -40,6 +40,7 @@ test::Env server_env(const test::TempDir& dir, const std::string& database_url,
                   {"FUNNELHOUSE_KEYS_FILE", keys.string()},
                   {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
                   {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+                  {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
                   {"FUNNELHOUSE_SPOOL_DIR", (dir.path() / "spool").string()},
                   {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"}};
     for (const auto& [name, value] : extra) env[name] = value;

@@ -29,6 +29,7 @@ TEST(Sdk, SegmentNodeLibraryWorksUnchangedButForTheHost) {
                   {"FUNNELHOUSE_KEYS_FILE", keys.string()},
                   {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
                   {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+                  {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
                   {"FUNNELHOUSE_SPOOL_DIR", (dir.path() / "spool").string()}});
 
     const auto run = test::run_program(

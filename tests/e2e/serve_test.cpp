@@ -39,6 +39,7 @@ class ServeTest : public ::testing::Test {
             {"FUNNELHOUSE_KEYS_FILE", keys.string()},
             {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
             {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+            {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
             {"FUNNELHOUSE_SPOOL_DIR", (dir_.path() / "spool").string()},
             // These tests check what was stored right after each answer, so
             // answers wait for the commit; delivery_test covers `durable`.

@@ -30,6 +30,7 @@ class SimulatedShopTest : public ::testing::Test {
                 {"FUNNELHOUSE_KEYS_FILE", keys.string()},
                 {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
                 {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+                {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
                 {"FUNNELHOUSE_SPOOL_DIR", (dir_->path() / "spool").string()},
                 {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
                 {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
@@ -83,7 +84,7 @@ TEST_F(SimulatedShopTest, PlantedEffectsComeOutOfTheModels) {
         SCOPED_TRACE("everything posted is stored and every model refreshed");
         EXPECT_NE(simulated_->out.find("of 3000 persons over 240 days"), std::string::npos)
             << simulated_->out;
-        EXPECT_NE(refreshed_->out.find("19 models refreshed"), std::string::npos) << refreshed_->out;
+        EXPECT_NE(refreshed_->out.find("21 models refreshed"), std::string::npos) << refreshed_->out;
         // The browser copies of orders are refused, and each counts as seen;
         // the planted defect's search_used messages are refused by the contract.
         EXPECT_EQ(q("SELECT string_agg(DISTINCT reason || ' ' || event_name, ',') FROM bad_events"),
@@ -185,6 +186,7 @@ TEST(ServeRefresh, ServeRefreshesTheModelsAtStartAndOnItsInterval) {
                   {"FUNNELHOUSE_KEYS_FILE", keys.string()},
                   {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
                   {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
+                  {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
                   {"FUNNELHOUSE_SPOOL_DIR", (dir.path() / "spool").string()},
                   {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
                   {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},

@@ -9,6 +9,7 @@
 #include "sample_events.hpp"
 #include "temp_dir.hpp"
 #include "login_role.hpp"
+#include "model_files.hpp"
 #include "test_database.hpp"
 
 using namespace funnelhouse;
@@ -90,8 +91,8 @@ schema::SchemaRegistry* ErasureTest::registry_ = nullptr;
 
 TEST_F(ErasureTest, ForgetRemovesEveryRowOfTheStitchedPersonAndNoOneElses) {
     load_two_persons();
-    models::refresh(*connection_, *registry_);
-    models::refresh(*connection_, *registry_);  // both buffers hold Ann now
+    models::refresh(*connection_, *registry_, test::model_catalog());
+    models::refresh(*connection_, *registry_, test::model_catalog());  // both buffers hold Ann now
     ASSERT_EQ(schema_.scalar("SELECT count(*) FROM models_a.person_events "
                              "WHERE person_id = 'user:ann'"),
               "4");
@@ -198,7 +199,7 @@ TEST_F(ErasureTest, EventsKeptWithoutConsentCountButBelongToNoPerson) {
         anonymized.push_back(event_of("nc-" + std::to_string(i), "add_to_cart", std::nullopt,
                                       std::nullopt, 30 + i));
     loader::write_batch(*connection_, test::pointers(anonymized), {});
-    models::refresh(*connection_, *registry_);
+    models::refresh(*connection_, *registry_, test::model_catalog());
     EXPECT_EQ(schema_.scalar("SELECT count(*) FROM models.person_events WHERE person_id IS NULL"),
               "0");
     EXPECT_EQ(schema_.scalar("SELECT count(*) FROM persons"), "2");
@@ -250,7 +251,7 @@ TEST_F(ErasureTest, TheServerRoleLoadsAndRefreshesButCannotDeleteOrErase) {
     EXPECT_EQ(schema_.scalar("SELECT browser_received_at IS NOT NULL FROM events "
                              "WHERE event_id = 'o-1'"),
               "t");
-    const auto report = models::refresh(*connection, *registry_);
+    const auto report = models::refresh(*connection, *registry_, test::model_catalog());
     EXPECT_GT(report.steps.size(), 10u);
     EXPECT_EQ(schema_.scalar("SELECT count(*) FROM models.person_events"), "2");
 
@@ -262,14 +263,23 @@ TEST_F(ErasureTest, TheServerRoleLoadsAndRefreshesButCannotDeleteOrErase) {
     EXPECT_TRUE(refused(*connection, "SELECT * FROM erasures"));
     EXPECT_TRUE(refused(*connection, "DROP TABLE models_a.person_events"));
     EXPECT_TRUE(refused(*connection, "CREATE TABLE public.mine (x int)"));
+    // The role a refresh becomes owns the models and reads the events: it
+    // cannot change them either.
+    for (const auto* statement : {"DELETE FROM events", "UPDATE identity_map SET person_id = 'x'",
+                                  "INSERT INTO bad_events (raw_event) VALUES ('x')",
+                                  "SELECT * FROM suppressed_ids"}) {
+        pqxx::work txn(*connection);
+        txn.exec("SET LOCAL ROLE funnelhouse_models");
+        EXPECT_THROW(txn.exec(statement), pqxx::insufficient_privilege) << statement;
+    }
 }
 
 TEST_F(ErasureTest, TheAnalystRoleReadsEventsAndModelsAndWritesNothing) {
     load_two_persons();
     // Both buffers are rebuilt (new tables) after the role exists.
     LoginRole analyst(schema_, "funnelhouse_analyst");
-    models::refresh(*connection_, *registry_);
-    models::refresh(*connection_, *registry_);
+    models::refresh(*connection_, *registry_, test::model_catalog());
+    models::refresh(*connection_, *registry_, test::model_catalog());
     auto connection = analyst.connect();
     {
         pqxx::work txn(*connection);
@@ -282,7 +292,9 @@ TEST_F(ErasureTest, TheAnalystRoleReadsEventsAndModelsAndWritesNothing) {
     EXPECT_TRUE(refused(*connection, "INSERT INTO events (event_id) VALUES ('x')"));
     EXPECT_TRUE(refused(*connection, "DELETE FROM bad_events"));
     EXPECT_TRUE(refused(*connection, "UPDATE models.settings SET refresh_work_mem = '1MB'"));
-    EXPECT_TRUE(refused(*connection, "SELECT models.refresh()"));
+    // The analyst can neither build models nor become the role that does.
+    EXPECT_TRUE(refused(*connection, "SET ROLE funnelhouse_models"));
+    EXPECT_TRUE(refused(*connection, "CREATE TABLE models_a.mine AS SELECT 1 AS one"));
     EXPECT_TRUE(refused(*connection, "DELETE FROM models_a.person_events"));
     EXPECT_TRUE(refused(*connection, "SELECT * FROM suppressed_ids"));
     EXPECT_TRUE(refused(*connection, "SELECT * FROM erasures"));

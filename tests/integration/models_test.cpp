@@ -1,4 +1,4 @@
-// The analytics models (migrations/0005_models.sql) on small hand-made shops,
+// The analytics models (models/) on small hand-made shops,
 // loaded through the loader's writer into the real PostgreSQL. Every
 // expected number below is worked out by hand from the definitions in
 // docs/analytics.md; the comments show the arithmetic.
@@ -182,7 +182,7 @@ TEST_F(ModelsTest, UpliftIntervalClassAndExpectedRevenueFollowTheDefinitions) {
 
     // With the default 30 persons a side, nothing is classified.
     schema_.scalar("UPDATE models.settings SET min_persons_per_side = 30");
-    schema_.scalar("SELECT models.refresh()");
+    test::refresh_models(schema_);
     EXPECT_EQ(q("SELECT string_agg(DISTINCT value_class, ',') FROM models.event_value"),
               "unclassified");
 }
@@ -265,7 +265,7 @@ TEST_F(ModelsTest, AnExperimentThatWinsConversionButLosesRepeatBuyersIsARegressi
               "control");
     // The default minimum of 30 persons a side withholds judgement.
     schema_.scalar("UPDATE models.settings SET min_persons_per_side = 30");
-    schema_.scalar("SELECT models.refresh()");
+    test::refresh_models(schema_);
     EXPECT_EQ(q("SELECT verdict FROM models.experiment_guardrails WHERE variant = 'B'"),
               "insufficient_data");
 }
@@ -332,10 +332,9 @@ TEST_F(ModelsTest, ReadersKeepTheirRowsWithoutWaitingWhileARefreshRuns) {
     loader::write_batch(*writer, {&second}, {});
 
     auto refresher = schema_.connect();
-    pqxx::work refresh(*refresher);
-    const auto buffer = refresh.exec("SELECT models.refresh_begin()")[0][0].as<std::string>();
-    for (const auto& row : refresh.exec("SELECT model FROM models.definitions ORDER BY position"))
-        refresh.exec_params("SELECT models.refresh_model($1, $2)", buffer, row[0].as<std::string>());
+    models::Refresh refresh(*refresher, test::repository_contracts(), test::model_catalog());
+    refresh.build();
+    const auto buffer = refresh.buffer();
     // Every model is rebuilt, not yet switched: a reader neither waits (a
     // lock wait would hit the timeout) nor sees a half-built model.
     auto reader = schema_.connect();
@@ -345,7 +344,6 @@ TEST_F(ModelsTest, ReadersKeepTheirRowsWithoutWaitingWhileARefreshRuns) {
         EXPECT_EQ(read.exec("SELECT count(*) FROM models.person_value")[0][0].as<std::string>(), "1");
         EXPECT_EQ(read.exec("SELECT count(*) FROM models.sessions")[0][0].as<std::string>(), "1");
     }
-    refresh.exec_params("SELECT models.refresh_finish($1)", buffer);
     refresh.commit();
     EXPECT_EQ(q("SELECT count(*) FROM models.person_value"), "2");
     EXPECT_EQ(q("SELECT current FROM models.state"), buffer);

@@ -13,6 +13,7 @@
 #include "funnelhouse/models/refresh.hpp"
 #include "funnelhouse/schema/registry.hpp"
 #include "sample_events.hpp"
+#include "model_files.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -80,9 +81,8 @@ class Shop {
         std::vector<const common::BadEvent*> bad_pointers;
         for (const auto& event : bad) bad_pointers.push_back(&event);
         if (!bad_pointers.empty()) loader::write_batch(*connection, {}, bad_pointers);
-        const auto registry = schema::SchemaRegistry::load(test::source_dir() / "schemas");
-        const auto report = models::refresh(*connection, registry);
-        EXPECT_EQ(report.steps.size(), 19u);  // every model of models.definitions
+        const auto report = models::refresh(*connection, repository_contracts(), model_catalog());
+        EXPECT_EQ(report.steps.size(), 21u);  // every model of models/
     }
 
   private:

@@ -18,8 +18,13 @@ int run_reprocess(const config::Config& config);
 // Appends the records the loader set aside in the spool's quarantine to the
 // spool again (after the cause, say a missing migration, is fixed).
 int run_requeue_quarantine(const config::Config& config, std::ostream& out);
-// Refreshes the analytics models (migrations/0005_models.sql).
+// Refreshes the analytics models (models/, FUNNELHOUSE_CUSTOM_MODELS_DIR).
 int run_refresh(const config::Config& config, std::ostream& out);
+// Prints the model files in the order a refresh builds them.
+int run_models_list(const config::Config& config, std::ostream& out);
+// Compiles every model file in a transaction it rolls back; 1 (with file
+// and line) when one does not compile.
+int run_models_check(const config::Config& config, std::ostream& out);
 // Erases the person of --user-id or --anonymous-id (funnelhouse_forget() in
 // migrations/0006_privacy_and_roles.sql) and prints what was removed,
 // without the identifier.

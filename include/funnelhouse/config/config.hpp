@@ -60,6 +60,12 @@ struct Config {
     std::string admin_token;  // when set, admin routes require "Authorization: Bearer <token>"
     std::filesystem::path schemas_dir = "schemas";
     std::filesystem::path migrations_dir = "migrations";
+    std::filesystem::path models_dir = "models";  // the built-in models (docs/analytics.md)
+    std::filesystem::path custom_models_dir;      // an analyst's own models; none when empty
+
+    // The folders a refresh reads model files from: the built-in, then the
+    // custom one when set.
+    std::vector<std::filesystem::path> model_folders() const;
     std::filesystem::path keys_file;
     unsigned io_threads = 0;  // 0: one per core
 

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/transaction>
 
 #include "funnelhouse/metrics/instruments.hpp"
+#include "funnelhouse/models/catalog.hpp"
 #include "funnelhouse/schema/registry.hpp"
 
 namespace funnelhouse::models {
@@ -25,12 +27,45 @@ struct RefreshReport {
     std::chrono::milliseconds took{0};
 };
 
+// The role that owns the models (migrations/0008_models_as_files.sql): a
+// refresh builds them as it, with its rights and no more.
+inline constexpr const char* kModelsRole = "funnelhouse_models";
+
 // Writes what the contracts declare (value class, frequency, sources) to
-// models.contracts, then rebuilds every model in the order of
-// models.definitions in the buffer readers are not using, and switches the
-// views to it, all in one transaction: readers see the previous rows until
-// it commits. A second refresh waits for the first.
-RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry& registry);
+// models.contracts, then, all in one transaction: makes the functions that
+// read no model, builds every model of `catalog` empty (so that a file that
+// does not compile stops the refresh before any work, naming file and line),
+// builds them again with their rows in the buffer readers are not using,
+// switches the views in `models` to it, and makes the functions that read
+// models. Readers see the previous rows until it commits. A second refresh
+// waits for the first. Throws CatalogError for a file that does not compile.
+RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry& registry,
+                      const Catalog& catalog);
+
+// A refresh in two steps, for callers that interleave work with it (the
+// tests read the models between them): the constructor starts the
+// transaction and compiles; build() fills the buffer; commit() switches the
+// views and commits. Destroyed before commit(), it changes nothing.
+class Refresh {
+  public:
+    Refresh(pqxx::connection& connection, const schema::SchemaRegistry& registry,
+            const Catalog& catalog);
+    void build();
+    RefreshReport commit();
+    const std::string& buffer() const { return buffer_; }
+
+  private:
+    pqxx::work txn_;
+    const Catalog& catalog_;
+    std::string buffer_;
+    RefreshReport report_;
+    std::chrono::steady_clock::time_point started_;
+};
+
+// Compiles every file of `catalog` as a refresh would, without rows, in a
+// transaction it rolls back: nothing changes. Throws CatalogError naming the
+// first file (and line) that does not compile.
+void check(pqxx::connection& connection, const Catalog& catalog);
 
 // Refreshes at start and then on an interval, on a thread of its own with a
 // connection of its own (never on the io threads). A failed refresh is
@@ -38,8 +73,11 @@ RefreshReport refresh(pqxx::connection& connection, const schema::SchemaRegistry
 // recorded in `instruments` when given.
 class Refresher {
   public:
+    // The model files are read from `folders` at every refresh: an edited
+    // file is used from the next one on.
     Refresher(std::string database_url, const schema::SchemaRegistry& registry,
-              std::chrono::seconds interval, metrics::Instruments* instruments = nullptr);
+              std::vector<std::filesystem::path> folders, std::chrono::seconds interval,
+              metrics::Instruments* instruments = nullptr);
     ~Refresher();
     Refresher(const Refresher&) = delete;
     Refresher& operator=(const Refresher&) = delete;
@@ -53,6 +91,7 @@ class Refresher {
 
     std::string database_url_;
     const schema::SchemaRegistry& registry_;
+    std::vector<std::filesystem::path> folders_;
     std::chrono::seconds interval_;
     metrics::Instruments* metrics_;
     std::mutex mutex_;

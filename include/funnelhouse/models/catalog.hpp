@@ -1,0 +1,90 @@
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The models as files (models/, docs/analytics.md): one SQL file per model
+// or function, its header saying what it is, the order of refresh following
+// from what each file reads. Reading and ordering the files is pure: no
+// database is needed, so a broken folder is found before a refresh starts.
+namespace funnelhouse::models {
+
+// A problem with the model files, naming the file (and the line when there
+// is one): "models/orders.sql:12: ...".
+class CatalogError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Kind {
+    table,     // an unlogged table in the buffer, rebuilt by each refresh
+    view,      // a view in the buffer (computed when read)
+    function,  // a function in `models` (CREATE OR REPLACE FUNCTION ...)
+};
+std::string_view to_string(Kind kind);
+
+// A `models.<name>` in a file's SQL, outside comments and string literals.
+struct Reference {
+    std::string name;        // lower case
+    std::size_t offset = 0;  // of the "models" word in the SQL
+    int line = 0;            // in the file, from 1
+};
+
+// The references in `sql` (SQL text, comments and literals skipped; the
+// insides of dollar-quoted function bodies are read as SQL). `first_line`
+// is the file line `sql` starts on.
+std::vector<Reference> find_references(std::string_view sql, int first_line = 1);
+
+struct Index {
+    bool unique = false;
+    std::string columns;  // "(person_id, occurred_at)"
+};
+
+struct ModelFile {
+    std::string name;  // the file's name without .sql: the model's or function's name
+    std::filesystem::path path;
+    Kind kind = Kind::table;
+    std::string grain;               // "one row per order_id" (tables and views)
+    std::vector<Index> indexes;      // tables only
+    std::vector<std::string> reads;  // the models it reads, as its header lists them
+    std::string sql;                 // the statement: everything after the header
+    int sql_line = 1;                // the file line the statement starts on
+    std::vector<Reference> references;
+    bool reads_models = false;  // a function that reads models, maybe through others
+};
+
+// Parses one file: a header of `--` comment lines with `kind:`, `grain:`,
+// `index:` (tables; repeatable) and `reads:` (models, comma-separated, or
+// "(no model)"), then the statement: a plain SELECT for tables and views, a
+// CREATE OR REPLACE FUNCTION models.<name> for functions.
+ModelFile parse_model_file(std::string_view text, const std::filesystem::path& path);
+
+// Every file, in the order a refresh builds them: functions that read no
+// model, then the models (each after those it reads), then the functions
+// that read models (they read the views a refresh switches).
+struct Catalog {
+    std::vector<ModelFile> files;
+    std::vector<std::filesystem::path> folders;
+
+    const ModelFile* find(std::string_view name) const;
+    std::size_t model_count() const;
+};
+
+// Orders parsed files. Throws CatalogError naming the files for: two files
+// of one name, a read naming no model file, a reference the header does not
+// list (or a listed read never made), a cycle, and a model using a function
+// that reads models.
+Catalog order_files(std::vector<ModelFile> files);
+
+// Reads every *.sql file under each folder (recursively; a folder that does
+// not exist is an error) and orders them.
+Catalog load_catalog(const std::vector<std::filesystem::path>& folders);
+
+// A table's or view's statement with its references to models pointed at
+// `buffer` (models_a or models_b), where a refresh builds them.
+std::string in_buffer(const ModelFile& file, const Catalog& catalog, std::string_view buffer);
+
+}  // namespace funnelhouse::models

@@ -1,0 +1,29 @@
+#pragma once
+
+// The statements a refresh runs for each model file (src/models/refresh.cpp
+// orders them).
+#include <pqxx/pqxx>
+#include <string>
+
+#include "funnelhouse/models/catalog.hpp"
+
+namespace funnelhouse::models::build {
+
+// The buffer a refresh builds: the one the views in `models` do not show.
+std::string other_buffer(pqxx::work& txn);
+
+// Creates (or replaces) a function file's function in `models`.
+void make_function(pqxx::work& txn, const ModelFile& file);
+
+// Makes a table or view in `buffer` anew: with its rows and statistics, or
+// empty (which still plans the statement, so it finds every error but
+// those of the data).
+void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
+                const std::string& buffer, bool with_data);
+
+// Points models.<name> at `buffer`.<name>. When the columns changed the view
+// is made anew (which an analyst's own view on it prevents, with
+// PostgreSQL's message naming it).
+void switch_view(pqxx::work& txn, const ModelFile& file, const std::string& buffer);
+
+}  // namespace funnelhouse::models::build

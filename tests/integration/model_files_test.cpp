@@ -1,0 +1,96 @@
+// The models as files against the real PostgreSQL: an analyst's own model in
+// a second folder, refreshed with the built-in ones and readable by
+// analysts; a model whose columns change; a file that does not compile stops
+// the refresh before it changes anything.
+#include "model_files.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "model_shop.hpp"
+
+using namespace funnelhouse;
+
+namespace {
+
+using test::at;
+using test::Shop;
+
+class ModelFilesTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        schema_.migrate();
+        Shop shop;
+        shop.order("ann", at(0), "o-1", 20, 5);
+        shop.order("ann", at(3), "o-2", 30, 10);
+        shop.order("bob", at(1), "o-3", 15, std::nullopt);
+        shop.load_and_refresh(schema_);
+    }
+    std::string q(const std::string& sql) { return schema_.scalar(sql); }
+    // Refreshes from the repository's models and the custom folder.
+    models::RefreshReport refresh() {
+        auto connection = schema_.connect();
+        const auto catalog = models::load_catalog({test::source_dir() / "models", custom_.path()});
+        return models::refresh(*connection, test::repository_contracts(), catalog);
+    }
+    void write_custom(const std::string& select) {
+        custom_.write("repeat_buyers.sql",
+                      "-- Persons with more than one order.\n--\n"
+                      "-- grain: one row per person\n-- kind: table\n"
+                      "-- index: unique (person_id)\n-- reads: orders\n" +
+                          select);
+    }
+    test::TestSchema schema_;
+    test::TempDir custom_;
+};
+
+}  // namespace
+
+TEST_F(ModelFilesTest, ACustomModelReadsTheBuiltInOnesAndAnalystsReadIt) {
+    write_custom(
+        "SELECT person_id, count(*) AS orders\nFROM models.orders\n"
+        "GROUP BY person_id HAVING count(*) > 1\n");
+    const auto report = refresh();
+    EXPECT_EQ(report.steps.size(), 22u);
+    EXPECT_EQ(q("SELECT string_agg(person_id || ' ' || orders, ',') FROM models.repeat_buyers"),
+              "user:ann 2");
+    // Both buffers get it in turn; the view shows the one just built.
+    EXPECT_EQ(q("SELECT count(*) FROM " + q("SELECT current FROM models.state") + ".repeat_buyers"),
+              "1");
+    auto connection = schema_.connect();
+    pqxx::work analyst(*connection);
+    analyst.exec("SET LOCAL ROLE funnelhouse_analyst");
+    EXPECT_EQ(analyst.exec("SELECT count(*) FROM models.repeat_buyers")[0][0].as<int>(), 1);
+}
+
+TEST_F(ModelFilesTest, AModelWhoseColumnsChangeIsShownWithTheNewColumns) {
+    write_custom(
+        "SELECT person_id, count(*) AS orders\nFROM models.orders\n"
+        "GROUP BY person_id HAVING count(*) > 1\n");
+    refresh();
+    write_custom(
+        "SELECT person_id, sum(revenue) AS revenue, count(*) AS orders\n"
+        "FROM models.orders\nGROUP BY person_id HAVING count(*) > 1\n");
+    refresh();
+    EXPECT_EQ(q("SELECT string_agg(person_id || ' ' || revenue || ' ' || orders, ',') "
+                "FROM models.repeat_buyers"),
+              "user:ann 50.000000 2");
+}
+
+TEST_F(ModelFilesTest, AFileThatDoesNotCompileStopsTheRefreshBeforeAnyChange) {
+    const auto state = q("SELECT current || ' ' || refreshed_at FROM models.state");
+    write_custom(
+        "SELECT person_id,\n       count(*) FILTER (WHERE revenu > 0) AS orders\n"
+        "FROM models.orders\nGROUP BY person_id\n");
+    try {
+        refresh();
+        FAIL() << "the refresh ran";
+    } catch (const models::CatalogError& error) {
+        EXPECT_EQ(std::string(error.what()), (custom_.path() / "repeat_buyers.sql").string() +
+                                                 ":8: column \"revenu\" does not exist");
+    }
+    EXPECT_EQ(q("SELECT current || ' ' || refreshed_at FROM models.state"), state);
+    EXPECT_EQ(q("SELECT to_regclass('models.repeat_buyers') IS NULL"), "t");
+    EXPECT_EQ(q("SELECT count(*) FROM models.orders"), "3");
+}
