@@ -1,4 +1,4 @@
-// The dashboard's endpoints (migrations/0007_dashboard.sql, read through
+// The dashboard's endpoints (models/dashboard/, read through
 // dashboard::Reader as the read-only analyst role) on a small hand-made
 // shop in the real PostgreSQL. Every expected number is worked out by hand
 // in the comments; without a filter, each panel must equal its model.
