@@ -57,8 +57,8 @@ double copy_once(PGconn* connection, const std::string& text, std::size_t rows,
     const auto started = steady::now();
     exec(connection, "BEGIN");
     std::string columns;
-    for (const char* column : funnelhouse::loader::kEventColumns)
-        columns += (columns.empty() ? "" : ", ") + std::string{column};
+    for (const auto& column : funnelhouse::loader::event_columns())
+        columns += (columns.empty() ? "" : ", ") + column;
     exec(connection, "COPY ceiling_events (" + columns + ") FROM STDIN", PGRES_COPY_IN);
     constexpr std::size_t chunk = 1 << 20;
     for (std::size_t at = 0; at < text.size(); at += chunk) {

@@ -20,28 +20,79 @@
 namespace funnelhouse::loader {
 namespace {
 
-constexpr std::array<const char*, 18> kStageColumns = {"seq",
-                                                       "event_id",
-                                                       "event_name",
-                                                       "event_type",
-                                                       "schema_version",
-                                                       "anonymous_id",
-                                                       "user_id",
-                                                       "group_id",
-                                                       "previous_id",
-                                                       "occurred_at",
-                                                       "original_timestamp",
-                                                       "sent_at",
-                                                       "received_at",
-                                                       "properties",
-                                                       "context",
-                                                       "write_key_name",
-                                                       "source",
-                                                       "fate"};
+// A field of a row as COPY text, by its type (common/event.hpp describes
+// the rows).
+void copy_field(db::CopyRow& row, const std::string& value) { row.field(value); }
+void copy_field(db::CopyRow& row, const std::optional<std::string>& value) {
+    row.field_or_null(value);
+}
+void copy_field(db::CopyRow& row, common::timestamp value) {
+    row.field(common::format_timestamp(value));
+}
+void copy_field(db::CopyRow& row, const std::optional<common::timestamp>& value) {
+    if (value)
+        row.field(common::format_timestamp(*value));
+    else
+        row.null();
+}
+void copy_field(db::CopyRow& row, common::Source value) { row.field(common::to_string(value)); }
 
-constexpr std::array<const char*, 11> kBadEventColumns = {
-    "bad_event_id", "event_id",       "event_name", "raw_event",   "errors",       "reason",
-    "route",        "write_key_name", "source",     "received_at", "batch_sent_at"};
+template <typename Row, typename ForEach>
+std::vector<std::string> names_of(ForEach for_each) {
+    std::vector<std::string> names;
+    const Row empty{};
+    for_each(empty, [&](const char* name, const char*, const auto&) { names.emplace_back(name); });
+    return names;
+}
+
+template <typename Row, typename ForEach>
+std::string column_definitions(ForEach for_each) {
+    std::string sql;
+    const Row empty{};
+    for_each(empty, [&](const char* name, const char* type, const auto&) {
+        sql += std::string(", ") + name + " " + type;
+    });
+    return sql;
+}
+
+const auto kEventFields = [](const auto& row, auto&& visit) {
+    common::for_each_event_field(row, visit);
+};
+const auto kBadEventFields = [](const auto& row, auto&& visit) {
+    common::for_each_bad_event_field(row, visit);
+};
+
+// The stage holds each event's fields between its place in the batch and
+// its fate.
+const std::vector<std::string>& stage_columns() {
+    static const auto columns = [] {
+        std::vector<std::string> all{"seq"};
+        for (auto& name : names_of<common::Event>(kEventFields)) all.push_back(std::move(name));
+        all.emplace_back("fate");
+        return all;
+    }();
+    return columns;
+}
+
+const std::vector<std::string>& bad_event_columns() {
+    static const auto columns = names_of<common::BadEvent>(kBadEventFields);
+    return columns;
+}
+
+// What the identity steps read of an event whose row was copied straight
+// into `events` (true for each such field, in the fields' order); its other
+// fields are not staged again.
+const std::vector<bool>& identity_fields() {
+    static const auto read = [] {
+        std::vector<bool> fields;
+        for (const auto& name : names_of<common::Event>(kEventFields))
+            fields.push_back(name == "event_id" || name == "event_type" ||
+                             name == "anonymous_id" || name == "user_id" ||
+                             name == "previous_id" || name == "occurred_at");
+        return fields;
+    }();
+    return read;
+}
 
 // The first staged copy of each id; new ids become rows. Rows copied
 // straight into `events` (fate 'copied', see write_rows) are not staged
@@ -289,20 +340,11 @@ void prepare_staging(pqxx::connection& connection) {
     // Temporary tables live as long as the connection; ON COMMIT DELETE ROWS
     // empties them after each batch.
     pqxx::nontransaction setup(connection);
-    setup.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS funnelhouse_events_stage ("
-        " seq bigint NOT NULL, event_id text, event_name text, event_type text,"
-        " schema_version text, anonymous_id text, user_id text, group_id text, previous_id text,"
-        " occurred_at timestamptz, original_timestamp timestamptz, sent_at timestamptz,"
-        " received_at timestamptz, properties jsonb, context jsonb, write_key_name text,"
-        " source text, fate text)"
-        " ON COMMIT DELETE ROWS");
-    setup.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS funnelhouse_bad_events_stage ("
-        " bad_event_id uuid, event_id text, event_name text, raw_event text, errors jsonb,"
-        " reason text, route text, write_key_name text, source text,"
-        " received_at timestamptz, batch_sent_at timestamptz)"
-        " ON COMMIT DELETE ROWS");
+    setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_events_stage (seq bigint NOT NULL" +
+               column_definitions<common::Event>(kEventFields) + ", fate text) ON COMMIT DELETE ROWS");
+    const auto bad_event_columns = column_definitions<common::BadEvent>(kBadEventFields);
+    setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_bad_events_stage (" +
+               bad_event_columns.substr(2) + ") ON COMMIT DELETE ROWS");
     setup.exec(
         "CREATE TEMP TABLE IF NOT EXISTS funnelhouse_links_stage ("
         " anonymous_id text, user_id text, kind text, occurred_at timestamptz, event_id text,"
@@ -311,34 +353,6 @@ void prepare_staging(pqxx::connection& connection) {
 }
 
 namespace {
-
-void optional_time(db::CopyRow& row, const std::optional<common::timestamp>& value) {
-    if (value)
-        row.field(common::format_timestamp(*value));
-    else
-        row.null();
-}
-
-// The fields a new row and a staged copy share: everything the message
-// said, up to its source.
-void event_fields(db::CopyRow& row, const common::Event& event, std::string_view received) {
-    row.field(std::string_view{event.event_id});
-    row.field(std::string_view{event.event_name});
-    row.field(std::string_view{event.event_type});
-    row.field(std::string_view{event.schema_version});
-    row.field_or_null(event.anonymous_id);
-    row.field_or_null(event.user_id);
-    row.field_or_null(event.group_id);
-    row.field_or_null(event.previous_id);
-    row.field(common::format_timestamp(event.occurred_at));
-    optional_time(row, event.original_timestamp);
-    optional_time(row, event.sent_at);
-    row.field(received);
-    row.field(std::string_view{event.properties});
-    row.field(std::string_view{event.context});
-    row.field(std::string_view{event.write_key_name});
-    row.field(common::to_string(event.source));
-}
 
 // A text[] literal: {"a","b"} with backslashes and quotes escaped.
 std::string text_array(const std::vector<const common::Event*>& events) {
@@ -391,7 +405,7 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
         return events[a]->event_id < events[b]->event_id;
     });
     if (!order.empty()) {
-        pqxx::tablewriter writer(txn, "events", kEventColumns.begin(), kEventColumns.end());
+        pqxx::tablewriter writer(txn, "events", event_columns().begin(), event_columns().end());
         for (const auto i : order) {
             encode_event_row(row, *events[i]);
             writer.write_raw_line(row.line());
@@ -402,48 +416,34 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
     if (!events.empty()) {
         // Every event is staged for the identity steps. A copied row needs
         // only what they read: its ids, type, time and fate.
-        pqxx::tablewriter writer(txn, "funnelhouse_events_stage", kStageColumns.begin(),
-                                 kStageColumns.end());
+        pqxx::tablewriter writer(txn, "funnelhouse_events_stage", stage_columns().begin(),
+                                 stage_columns().end());
         for (std::size_t i = 0; i < events.size(); ++i) {
-            const auto& event = *events[i];
+            const bool copied = direct[i];
+            std::size_t field = 0;
             row.clear();
             row.field(std::to_string(i));
-            if (direct[i]) {
-                row.field(std::string_view{event.event_id});
-                row.null();  // event_name
-                row.field(std::string_view{event.event_type});
-                row.null();  // schema_version
-                row.field_or_null(event.anonymous_id);
-                row.field_or_null(event.user_id);
-                row.null();  // group_id
-                row.field_or_null(event.previous_id);
-                row.field(common::format_timestamp(event.occurred_at));
-                for (int rest = 0; rest < 7; ++rest) row.null();  // original_timestamp to source
+            common::for_each_event_field(*events[i], [&](const char*, const char*, const auto& value) {
+                if (copied && !identity_fields()[field++])
+                    row.null();
+                else
+                    copy_field(row, value);
+            });
+            if (copied)
                 row.field("copied");
-            } else {
-                event_fields(row, event, common::format_timestamp(event.received_at));
+            else
                 row.null();  // fate: to be decided
-            }
             writer.write_raw_line(row.line());
         }
         writer.complete();
     }
     if (!bad_events.empty()) {
-        pqxx::tablewriter writer(txn, "funnelhouse_bad_events_stage", kBadEventColumns.begin(),
-                                 kBadEventColumns.end());
+        pqxx::tablewriter writer(txn, "funnelhouse_bad_events_stage",
+                                 bad_event_columns().begin(), bad_event_columns().end());
         for (const auto* bad : bad_events) {
             row.clear();
-            row.field(std::string_view{bad->bad_event_id});
-            row.field_or_null(bad->event_id);
-            row.field_or_null(bad->event_name);
-            row.field(std::string_view{bad->raw_event});
-            row.field(std::string_view{bad->errors});
-            row.field(std::string_view{bad->reason});
-            row.field(std::string_view{bad->route});
-            row.field(std::string_view{bad->write_key_name});
-            row.field(common::to_string(bad->source));
-            row.field(common::format_timestamp(bad->received_at));
-            optional_time(row, bad->batch_sent_at);
+            common::for_each_bad_event_field(
+                *bad, [&](const char*, const char*, const auto& value) { copy_field(row, value); });
             writer.write_raw_line(row.line());
         }
         writer.complete();
@@ -473,10 +473,29 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
 
 }  // namespace
 
+const std::vector<std::string>& event_columns() {
+    static const auto columns = [] {
+        auto names = names_of<common::Event>(kEventFields);
+        names.emplace_back("browser_received_at");
+        names.emplace_back("server_received_at");
+        return names;
+    }();
+    return columns;
+}
+
 void encode_event_row(db::CopyRow& row, const common::Event& event) {
-    const auto received = common::format_timestamp(event.received_at);
+    std::string received;
     row.clear();
-    event_fields(row, event, received);
+    common::for_each_event_field(event, [&](const char*, const char*, const auto& value) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, common::timestamp>) {
+            if (&value == &event.received_at) {  // formatted once, written three times
+                received = common::format_timestamp(value);
+                row.field(received);
+                return;
+            }
+        }
+        copy_field(row, value);
+    });
     // When each source's copy arrived: this one's now, the other's not yet.
     if (event.source == common::Source::browser) {
         row.field(received);

@@ -65,6 +65,12 @@ class Writer {
         u8(value ? 1 : 0);
         if (value) time(*value);
     }
+    // One field of a row, by its type (common/event.hpp describes the rows).
+    void put(const std::string& value) { text(value); }
+    void put(const std::optional<std::string>& value) { maybe_text(value); }
+    void put(common::timestamp value) { time(value); }
+    void put(const std::optional<common::timestamp>& value) { maybe_time(value); }
+    void put(common::Source value) { u8(value == common::Source::server ? 1 : 0); }
 
   private:
     std::string& out_;
@@ -117,6 +123,11 @@ class Reader {
         if (value > 1) ok_ = false;
         return value == 1 ? common::Source::server : common::Source::browser;
     }
+    void get(std::string& value) { value = text(); }
+    void get(std::optional<std::string>& value) { value = maybe_text(); }
+    void get(common::timestamp& value) { value = time(); }
+    void get(std::optional<common::timestamp>& value) { value = maybe_time(); }
+    void get(common::Source& value) { value = source(); }
     // A count of items that each take at least `min_item_bytes`: a count the
     // remaining bytes cannot hold is damage, caught before any allocation.
     std::size_t count(std::size_t min_item_bytes) {
@@ -143,6 +154,32 @@ class Reader {
     std::size_t pos_ = 0;
     bool ok_ = true;
 };
+
+// The fewest bytes a field of each type takes: a length, a presence byte, a
+// time, the source byte.
+struct MinimumBytes {
+    std::size_t total = 0;
+    void operator()(const char*, const char*, const std::string&) { total += 4; }
+    template <typename T>
+    void operator()(const char*, const char*, const std::optional<T>&) { total += 1; }
+    void operator()(const char*, const char*, common::timestamp) { total += 8; }
+    void operator()(const char*, const char*, common::Source) { total += 1; }
+};
+
+// The smallest encoded event and bad event: a count the remaining bytes
+// cannot hold is damage, caught before any allocation.
+std::size_t smallest_event() {
+    MinimumBytes bytes;
+    const common::Event empty;
+    common::for_each_event_field(empty, bytes);
+    return bytes.total;
+}
+std::size_t smallest_bad_event() {
+    MinimumBytes bytes;
+    const common::BadEvent empty;
+    common::for_each_bad_event_field(empty, bytes);
+    return bytes.total;
+}
 
 }  // namespace
 
@@ -252,38 +289,10 @@ std::string encode_request(const SpooledRequest& request) {
     w.u64(request.ticket);
     w.time(request.spooled_at);
     w.u32(static_cast<std::uint32_t>(request.events.size()));
-    for (const auto& e : request.events) {
-        w.text(e.event_id);
-        w.text(e.event_name);
-        w.text(e.event_type);
-        w.text(e.schema_version);
-        w.maybe_text(e.anonymous_id);
-        w.maybe_text(e.user_id);
-        w.maybe_text(e.group_id);
-        w.maybe_text(e.previous_id);
-        w.time(e.occurred_at);
-        w.maybe_time(e.original_timestamp);
-        w.maybe_time(e.sent_at);
-        w.time(e.received_at);
-        w.text(e.properties);
-        w.text(e.context);
-        w.text(e.write_key_name);
-        w.u8(e.source == common::Source::server ? 1 : 0);
-    }
+    const auto put = [&w](const char*, const char*, const auto& value) { w.put(value); };
+    for (const auto& e : request.events) common::for_each_event_field(e, put);
     w.u32(static_cast<std::uint32_t>(request.bad_events.size()));
-    for (const auto& b : request.bad_events) {
-        w.text(b.bad_event_id);
-        w.maybe_text(b.event_id);
-        w.maybe_text(b.event_name);
-        w.text(b.raw_event);
-        w.text(b.errors);
-        w.text(b.reason);
-        w.text(b.route);
-        w.text(b.write_key_name);
-        w.u8(b.source == common::Source::server ? 1 : 0);
-        w.time(b.received_at);
-        w.maybe_time(b.batch_sent_at);
-    }
+    for (const auto& b : request.bad_events) common::for_each_bad_event_field(b, put);
     return out;
 }
 
@@ -293,46 +302,17 @@ std::optional<SpooledRequest> decode_request(std::string_view payload) {
     SpooledRequest request;
     request.ticket = r.u64();
     request.spooled_at = r.time();
-    // The smallest encoded event: 7 empty strings (28 bytes), 6 absent
-    // optionals (6), 2 times (16) and the source byte: 51 bytes. A bad event:
-    // 6 strings (24), 3 absent optionals (3), a time (8), the source: 36.
-    const auto events = r.count(51);
+    static const auto kSmallestEvent = smallest_event();
+    static const auto kSmallestBadEvent = smallest_bad_event();
+    const auto get = [&r](const char*, const char*, auto& value) { r.get(value); };
+    const auto events = r.count(kSmallestEvent);
     request.events.reserve(events);
-    for (std::size_t i = 0; i < events && r.ok(); ++i) {
-        auto& e = request.events.emplace_back();
-        e.event_id = r.text();
-        e.event_name = r.text();
-        e.event_type = r.text();
-        e.schema_version = r.text();
-        e.anonymous_id = r.maybe_text();
-        e.user_id = r.maybe_text();
-        e.group_id = r.maybe_text();
-        e.previous_id = r.maybe_text();
-        e.occurred_at = r.time();
-        e.original_timestamp = r.maybe_time();
-        e.sent_at = r.maybe_time();
-        e.received_at = r.time();
-        e.properties = r.text();
-        e.context = r.text();
-        e.write_key_name = r.text();
-        e.source = r.source();
-    }
-    const auto bad_events = r.count(36);
+    for (std::size_t i = 0; i < events && r.ok(); ++i)
+        common::for_each_event_field(request.events.emplace_back(), get);
+    const auto bad_events = r.count(kSmallestBadEvent);
     request.bad_events.reserve(bad_events);
-    for (std::size_t i = 0; i < bad_events && r.ok(); ++i) {
-        auto& b = request.bad_events.emplace_back();
-        b.bad_event_id = r.text();
-        b.event_id = r.maybe_text();
-        b.event_name = r.maybe_text();
-        b.raw_event = r.text();
-        b.errors = r.text();
-        b.reason = r.text();
-        b.route = r.text();
-        b.write_key_name = r.text();
-        b.source = r.source();
-        b.received_at = r.time();
-        b.batch_sent_at = r.maybe_time();
-    }
+    for (std::size_t i = 0; i < bad_events && r.ok(); ++i)
+        common::for_each_bad_event_field(request.bad_events.emplace_back(), get);
     if (!r.ok() || !r.at_end()) return std::nullopt;
     return request;
 }

@@ -88,8 +88,8 @@ void check(std::string_view bytes) {
     db::CopyRow row;
     loader::encode_event_row(row, event);
     pqxx::work txn(database());
-    pqxx::tablewriter writer(txn, "fuzz_events", loader::kEventColumns.begin(),
-                             loader::kEventColumns.end());
+    pqxx::tablewriter writer(txn, "fuzz_events", loader::event_columns().begin(),
+                             loader::event_columns().end());
     writer.write_raw_line(row.line());
     writer.complete();
     const auto back = txn.exec1(

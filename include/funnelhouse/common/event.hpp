@@ -46,4 +46,45 @@ struct BadEvent {
     std::optional<timestamp> batch_sent_at;
 };
 
+// The one description of each row's fields: name, PostgreSQL type and
+// member, in the order of the spool record, the COPY line and the staging
+// tables' columns. Every encoding of a row (spool/format, the loader's COPY
+// and stage, the staging tables' definitions) is derived from these, so a
+// field is added here and nowhere else. `visit(name, sql_type, member)` is
+// called for each field; `Row` is Event or BadEvent, const or not.
+template <typename Row, typename Visit>
+void for_each_event_field(Row& e, Visit&& visit) {
+    visit("event_id", "text", e.event_id);
+    visit("event_name", "text", e.event_name);
+    visit("event_type", "text", e.event_type);
+    visit("schema_version", "text", e.schema_version);
+    visit("anonymous_id", "text", e.anonymous_id);
+    visit("user_id", "text", e.user_id);
+    visit("group_id", "text", e.group_id);
+    visit("previous_id", "text", e.previous_id);
+    visit("occurred_at", "timestamptz", e.occurred_at);
+    visit("original_timestamp", "timestamptz", e.original_timestamp);
+    visit("sent_at", "timestamptz", e.sent_at);
+    visit("received_at", "timestamptz", e.received_at);
+    visit("properties", "jsonb", e.properties);
+    visit("context", "jsonb", e.context);
+    visit("write_key_name", "text", e.write_key_name);
+    visit("source", "text", e.source);
+}
+
+template <typename Row, typename Visit>
+void for_each_bad_event_field(Row& b, Visit&& visit) {
+    visit("bad_event_id", "uuid", b.bad_event_id);
+    visit("event_id", "text", b.event_id);
+    visit("event_name", "text", b.event_name);
+    visit("raw_event", "text", b.raw_event);
+    visit("errors", "jsonb", b.errors);
+    visit("reason", "text", b.reason);
+    visit("route", "text", b.route);
+    visit("write_key_name", "text", b.write_key_name);
+    visit("source", "text", b.source);
+    visit("received_at", "timestamptz", b.received_at);
+    visit("batch_sent_at", "timestamptz", b.batch_sent_at);
+}
+
 }  // namespace funnelhouse::common

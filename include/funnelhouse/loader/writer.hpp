@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string_view>
 #include <pqxx/connection>
@@ -42,14 +41,11 @@ inline constexpr long long kErasureLockKey = 7311402118550211;
 // is encode(sha256(convert_to(id, 'UTF8')), 'hex').
 std::string suppression_hash(std::string_view id);
 
-// The columns a new row of `events` is written with, and that row's COPY
-// text (into `row`, cleared first), exactly as the loader writes it. The
-// benchmark's ceiling loads the same text.
-inline constexpr std::array<const char*, 18> kEventColumns = {
-    "event_id",       "event_name",          "event_type",  "schema_version", "anonymous_id",
-    "user_id",        "group_id",            "previous_id", "occurred_at",    "original_timestamp",
-    "sent_at",        "received_at",         "properties",  "context",        "write_key_name",
-    "source",         "browser_received_at", "server_received_at"};
+// The columns a new row of `events` is written with (the event's fields of
+// common/event.hpp, then when each source's copy arrived), and that row's
+// COPY text (into `row`, cleared first), exactly as the loader writes it.
+// The benchmark's ceiling loads the same text.
+const std::vector<std::string>& event_columns();
 void encode_event_row(db::CopyRow& row, const common::Event& event);
 
 // Creates the session-local staging tables (once per connection; outside any
