@@ -20,14 +20,11 @@ $$;
 
 -- The server refreshes as it (SET ROLE); the owner of the tables, who runs
 -- migrations and erasure, hands its objects over to it and deletes a
--- person's model rows through it.
+-- person's model rows as a member of it.
 GRANT funnelhouse_models TO funnelhouse_server;
--- Only by SET ROLE: a server's own statements still cannot drop or change a
--- model. (It becomes funnelhouse_analyst for the dashboard the same way.)
-ALTER ROLE funnelhouse_server NOINHERIT;
 DO $$
 BEGIN
-    IF NOT pg_has_role(current_user, 'funnelhouse_models', 'MEMBER') THEN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         EXECUTE format('GRANT funnelhouse_models TO %I', current_user);
     END IF;
 END
@@ -76,6 +73,42 @@ $$;
 -- Tables and views a refresh makes are readable by analysts.
 ALTER DEFAULT PRIVILEGES FOR ROLE funnelhouse_models IN SCHEMA models, models_a, models_b
     GRANT SELECT ON TABLES TO funnelhouse_analyst;
+
+-- Erasure deletes a person's rows from model tables that funnelhouse_models
+-- owns, and so, through SET ROLE, the server. A trigger, rule or row
+-- security policy on such a table would run with the rights of whoever
+-- erases: the guard below locks the model tables against new ones (each
+-- needs a lock that conflicts with SHARE ROW EXCLUSIVE), and refuses to
+-- erase while any is there. The models need none.
+ALTER FUNCTION funnelhouse_forget(text, text) RENAME TO funnelhouse_forget_unguarded;
+
+CREATE FUNCTION funnelhouse_forget(given_id text, given_id_type text) RETURNS erasures
+LANGUAGE plpgsql AS $$
+DECLARE
+    item record;
+    found text;
+BEGIN
+    FOR item IN
+        SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname IN ('models_a', 'models_b') AND c.relkind IN ('r', 'p')
+        ORDER BY 1, 2
+    LOOP
+        EXECUTE format('LOCK TABLE %I.%I IN SHARE ROW EXCLUSIVE MODE', item.nspname, item.relname);
+    END LOOP;
+    SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY 1) INTO found
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('models_a', 'models_b') AND c.relkind IN ('r', 'p')
+      AND (c.relrowsecurity
+           OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
+           OR EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = c.oid));
+    IF found IS NOT NULL THEN
+        RAISE EXCEPTION 'erasure refused: % % triggers, rules or row security, which would run with the rights of the one erasing; drop them (the models need none) and erase again',
+            found, CASE WHEN strpos(found, ', ') > 0 THEN 'have' ELSE 'has' END;
+    END IF;
+    RETURN funnelhouse_forget_unguarded(given_id, given_id_type);
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION funnelhouse_forget(text, text) FROM PUBLIC;
 
 DROP FUNCTION models.refresh();
 DROP FUNCTION models.refresh_finish(text);

@@ -135,6 +135,9 @@ int run_serve(const config::Config& config) {
     spdlog::info("loaded {} contracts from {}, {} write keys", registry.size(),
                  config.schemas_dir.string(), keys.keys().size());
     check_migrated(config);
+    // A broken model folder stops serve here rather than failing every
+    // refresh later; the files are read again at each refresh.
+    if (config.refresh_interval.count() > 0) models::load_catalog(config.model_folders());
     metrics::Registry metrics_registry;
     metrics::Instruments instruments(metrics_registry);
     metrics_registry
@@ -148,9 +151,6 @@ int run_serve(const config::Config& config) {
     loader::Loader loader(config, spool, &instruments);
     observe_spool(metrics_registry, spool, loader);
     loader.start();
-    // A broken model folder stops serve here rather than failing every
-    // refresh later; the files are read again at each refresh.
-    if (config.refresh_interval.count() > 0) models::load_catalog(config.model_folders());
     models::Refresher refresher(config.database_url, registry, config.model_folders(),
                                 config.refresh_interval, &instruments);
     refresher.start();

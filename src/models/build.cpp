@@ -15,41 +15,76 @@ namespace {
     if (const auto at = message.find("\nLINE "); at != std::string::npos)
         line = std::atoi(message.c_str() + at + 6);
     message = message.substr(0, message.find('\n'));
-    if (message.rfind("ERROR:", 0) == 0)
-        message = message.substr(message.find_first_not_of(' ', 6));
+    if (message.rfind("ERROR:", 0) == 0) {
+        const auto text = message.find_first_not_of(' ', 6);
+        message = text == std::string::npos ? "an error without a message" : message.substr(text);
+    }
     throw CatalogError(file.path.string() +
                        (line > 0 ? ":" + std::to_string(file.sql_line + line - 1) : "") + ": " +
                        message);
 }
 
-template <typename Run>
-void run_for(const ModelFile& file, Run&& run) {
+// Runs one statement made from `file`. Through the extended protocol, which
+// takes one statement only: a file cannot smuggle a second one in after a
+// semicolon.
+void run_for(pqxx::work& txn, const ModelFile& file, const std::string& sql) {
     try {
-        run();
+        txn.exec_params(sql);
     } catch (const pqxx::sql_error& error) {
         fail_in(file, error);
     }
 }
 
-// The statement without a final semicolon, so that more can follow it.
+// The statement without a final semicolon (and comment lines after it), so
+// that more can follow it.
 std::string statement_of(std::string sql) {
-    const auto end = sql.find_last_not_of(" \t\r\n");
-    sql.erase(end == std::string::npos ? 0 : end + 1);
+    for (;;) {
+        const auto end = sql.find_last_not_of(" \t\r\n");
+        sql.erase(end == std::string::npos ? 0 : end + 1);
+        const auto line_start = sql.rfind('\n');
+        const auto last_line = sql.substr(line_start == std::string::npos ? 0 : line_start + 1);
+        const auto first = last_line.find_first_not_of(" \t");
+        if (first == std::string::npos || last_line.compare(first, 2, "--") != 0) break;
+        sql.erase(line_start == std::string::npos ? 0 : line_start);
+    }
     if (!sql.empty() && sql.back() == ';') sql.pop_back();
     return sql;
 }
 
+// "cannot drop columns from view" and its kin: CREATE OR REPLACE VIEW keeps a
+// view's columns, and only adds new ones at the end.
+constexpr const char* kChangedViewColumns = "42P16";
+
+// Points `view` at `table`: CREATE OR REPLACE VIEW, or, when the columns
+// changed, the view made anew. Its definition is made here, not read from a
+// file, so the simple protocol (which a savepoint's rollback needs in
+// libpqxx 6.4) runs nothing but it.
+void point_view(pqxx::work& txn, const ModelFile& file, const std::string& view,
+                const std::string& table) {
+    const auto definition = " AS SELECT * FROM " + table;
+    try {
+        pqxx::subtransaction attempt(txn, "replace_" + file.name);
+        attempt.exec("CREATE OR REPLACE VIEW " + view + definition);
+        attempt.commit();
+        return;
+    } catch (const pqxx::sql_error& error) {
+        if (error.sqlstate() != kChangedViewColumns) fail_in(file, error);
+    }
+    txn.exec("DROP VIEW IF EXISTS " + view);
+    run_for(txn, file, "CREATE VIEW " + view + definition);
+}
+
+// Drops `buffer`.`name`, table or view: it is made anew. Views of the buffer
+// that read it go with it; each is made again in its turn, after what it
+// reads.
 void drop_existing(pqxx::work& txn, const std::string& buffer, const std::string& name) {
     const auto found = txn.exec_params(
         "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = $1 AND c.relname = $2",
         buffer, name);
     if (found.empty()) return;
-    const auto kind = found[0][0].as<std::string>();
-    const auto target = txn.quote_name(buffer) + "." + txn.quote_name(name);
-    // Views of the buffer that read it go with it; each is made again in
-    // its turn, after what it reads.
-    txn.exec((kind == "v" ? "DROP VIEW " : "DROP TABLE ") + target + " CASCADE");
+    txn.exec((found[0][0].as<std::string>() == "v" ? "DROP VIEW " : "DROP TABLE ") +
+             txn.quote_name(buffer) + "." + txn.quote_name(name) + " CASCADE");
 }
 
 }  // namespace
@@ -62,51 +97,31 @@ std::string other_buffer(pqxx::work& txn) {
         .as<std::string>();
 }
 
-void make_function(pqxx::work& txn, const ModelFile& file) {
-    run_for(file, [&] { txn.exec(file.sql); });
-}
+void make_function(pqxx::work& txn, const ModelFile& file) { run_for(txn, file, file.sql); }
 
 void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
                 const std::string& buffer, bool with_data) {
     const auto target = txn.quote_name(buffer) + "." + txn.quote_name(file.name);
     const auto sql = statement_of(in_buffer(file, catalog, buffer));
     drop_existing(txn, buffer, file.name);
-    if (file.kind == Kind::view) {
-        run_for(file, [&] { txn.exec("CREATE VIEW " + target + " AS " + sql); });
-        return;
-    }
+    if (file.kind == Kind::view) return run_for(txn, file, "CREATE VIEW " + target + " AS " + sql);
     // CREATE TABLE AS may use parallel workers; INSERT may not.
-    run_for(file, [&] {
-        txn.exec("CREATE UNLOGGED TABLE " + target + " AS " + sql +
-                 (with_data ? "\n" : "\nWITH NO DATA"));
-    });
+    run_for(
+        txn, file,
+        "CREATE UNLOGGED TABLE " + target + " AS " + sql + (with_data ? "\n" : "\nWITH NO DATA"));
     for (const auto& index : file.indexes)
-        run_for(file, [&] {
-            txn.exec(std::string(index.unique ? "CREATE UNIQUE INDEX ON " : "CREATE INDEX ON ") +
-                     target + " " + index.columns);
-        });
+        run_for(txn, file,
+                std::string(index.unique ? "CREATE UNIQUE INDEX ON " : "CREATE INDEX ON ") +
+                    target + " " + index.columns);
     // The next models' plans depend on these rows' statistics.
     if (with_data) txn.exec("ANALYZE " + target);
 }
 
 void switch_view(pqxx::work& txn, const ModelFile& file, const std::string& buffer) {
-    const auto view = "models." + txn.quote_name(file.name);
-    const auto definition =
-        " AS SELECT * FROM " + txn.quote_name(buffer) + "." + txn.quote_name(file.name);
-    bool replaced = false;
-    try {
-        pqxx::subtransaction attempt(txn, "switch_" + file.name);
-        attempt.exec("CREATE OR REPLACE VIEW " + view + definition);
-        attempt.commit();
-        replaced = true;
-    } catch (const pqxx::sql_error&) {
-        // The columns changed: CREATE OR REPLACE only adds columns at the end.
-    }
-    if (replaced) return;
-    run_for(file, [&] {
-        txn.exec("DROP VIEW IF EXISTS " + view);
-        txn.exec("CREATE VIEW " + view + definition);
-    });
+    // Without CASCADE: an analyst's own view on models.<name> stops the
+    // refresh (with PostgreSQL's message naming it) rather than going.
+    point_view(txn, file, "models." + txn.quote_name(file.name),
+               txn.quote_name(buffer) + "." + txn.quote_name(file.name));
 }
 
 }  // namespace funnelhouse::models::build

@@ -128,7 +128,7 @@ ModelFile parse_model_file(std::string_view text, const std::filesystem::path& p
     file.sql = std::string(text.substr(at));
     file.sql_line = line;
     check_statement(file);
-    file.references = find_references(file.sql, file.sql_line);
+    file.references = find_references(file.sql, file.sql_line, file.kind == Kind::function);
     return file;
 }
 
@@ -175,7 +175,7 @@ std::string in_buffer(const ModelFile& file, const Catalog& catalog, std::string
         if (!target || target->kind == Kind::function) continue;
         sql.append(file.sql, copied, reference.offset - copied);
         sql.append(buffer);
-        copied = reference.offset + 6;  // "models"
+        copied = reference.offset + reference.length;
     }
     sql.append(file.sql, copied);
     return sql;

@@ -1,6 +1,7 @@
 // The order of refresh, from what each file reads: checked against the
 // headers, then sorted so that every file comes after the files it uses.
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 
@@ -110,11 +111,19 @@ int phase(const ModelFile& file) { return is_model(file) ? 1 : file.reads_models
     }
 }
 
+// Names in `models` that the migrations own: no model file may take one.
+constexpr std::array<const char*, 7> kStorage = {
+    "settings",  "value_class_thresholds", "funnel_steps", "experiment_controls",
+    "contracts", "contract_latest",        "state"};
+
 }  // namespace
 
 Catalog order_files(std::vector<ModelFile> files) {
     std::map<std::string, const ModelFile*> by_name;
     for (const auto& file : files) {
+        if (std::find(kStorage.begin(), kStorage.end(), file.name) != kStorage.end())
+            throw CatalogError(file.path.string() + ": models." + file.name +
+                               " is a table of the migrations; choose another name");
         const auto [existing, added] = by_name.emplace(file.name, &file);
         if (!added)
             throw CatalogError("two files define models." + file.name + ": " +

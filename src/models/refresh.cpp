@@ -31,6 +31,13 @@ std::string sources_array(const schema::Contract& contract) {
 void begin(pqxx::work& txn) {
     txn.exec("SELECT pg_advisory_xact_lock(hashtext('funnelhouse.models.refresh'))");
     txn.exec("SELECT set_config('work_mem', refresh_work_mem, true) FROM models.settings");
+    // The files' unqualified names (events, events_stitched, ...) are those
+    // of the migrated schema, whatever the connection's search path says;
+    // temporary tables come last, so that none stands in for a real one.
+    txn.exec(
+        "SELECT set_config('search_path', quote_ident(n.nspname) || ', pg_catalog, pg_temp', true) "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.oid = 'schema_migrations'::regclass");
 }
 
 void become_models_role(pqxx::work& txn) { txn.exec(std::string("SET LOCAL ROLE ") + kModelsRole); }

@@ -261,7 +261,6 @@ TEST_F(ErasureTest, TheServerRoleLoadsAndRefreshesButCannotDeleteOrErase) {
     EXPECT_TRUE(refused(*connection, "SELECT funnelhouse_forget('ann', 'user')"));
     EXPECT_TRUE(refused(*connection, "INSERT INTO suppressed_ids VALUES ('x', 1)"));
     EXPECT_TRUE(refused(*connection, "SELECT * FROM erasures"));
-    EXPECT_TRUE(refused(*connection, "DROP TABLE models_a.person_events"));
     EXPECT_TRUE(refused(*connection, "CREATE TABLE public.mine (x int)"));
     // The role a refresh becomes owns the models and reads the events: it
     // cannot change them either.
@@ -272,6 +271,38 @@ TEST_F(ErasureTest, TheServerRoleLoadsAndRefreshesButCannotDeleteOrErase) {
         txn.exec("SET LOCAL ROLE funnelhouse_models");
         EXPECT_THROW(txn.exec(statement), pqxx::insufficient_privilege) << statement;
     }
+}
+
+// The server owns the models (through funnelhouse_models), so it could put a
+// trigger on a model table that erasure deletes from, to run code with the
+// rights of whoever erases. Erasure refuses while one is there.
+TEST_F(ErasureTest, ATriggerOnAModelTableStopsErasureUntilItIsGone) {
+    load_two_persons();
+    models::refresh(*connection_, *registry_, test::model_catalog());
+    LoginRole server(schema_, "funnelhouse_server");
+    auto connection = server.connect();
+    {
+        pqxx::work txn(*connection);
+        txn.exec("SET LOCAL ROLE funnelhouse_models");
+        txn.exec("CREATE FUNCTION models.planted() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN DELETE FROM erasures; RETURN OLD; END $$");
+        txn.exec("CREATE TRIGGER planted BEFORE DELETE ON models_b.person_events "
+                 "FOR EACH ROW EXECUTE FUNCTION models.planted()");
+        txn.commit();
+    }
+    try {
+        schema_.scalar("SELECT funnelhouse_forget('ann', 'user')");
+        FAIL() << "the erasure ran";
+    } catch (const pqxx::sql_error& error) {
+        EXPECT_NE(std::string(error.what()).find("erasure refused: models_b.person_events has "
+                                                 "triggers, rules or row security"),
+                  std::string::npos)
+            << error.what();
+    }
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events WHERE event_id LIKE 'ann-%'"), "4");
+    schema_.scalar("DROP TRIGGER planted ON models_b.person_events");
+    EXPECT_EQ(schema_.scalar("SELECT events_deleted FROM funnelhouse_forget('ann', 'user')"), "4");
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM erasures"), "1");
 }
 
 TEST_F(ErasureTest, TheAnalystRoleReadsEventsAndModelsAndWritesNothing) {

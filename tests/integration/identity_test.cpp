@@ -198,7 +198,8 @@ TEST_F(IdentityTest, MigratingADatabaseWithEventsStitchesThemToo) {
     pqxx::nontransaction txn(*connection);
     txn.exec("DELETE FROM schema_migrations WHERE version >= '0004'");
     txn.exec(
-        "DROP FUNCTION funnelhouse_forget; DROP TABLE suppressed_ids, erasures;"
+        "DROP FUNCTION funnelhouse_forget; DROP FUNCTION funnelhouse_forget_unguarded;"
+        "DROP TABLE suppressed_ids, erasures;"
         "DROP FUNCTION funnelhouse_raw_ids; DROP INDEX events_previous_idx;"
         "DROP SCHEMA models, models_a, models_b CASCADE; DROP VIEW persons; DROP VIEW events_stitched; DROP FUNCTION funnelhouse_link;"
         "DROP TABLE identity_links, identity_map, identity_conflicts; DROP INDEX events_login_idx");

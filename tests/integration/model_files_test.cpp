@@ -78,6 +78,22 @@ TEST_F(ModelFilesTest, AModelWhoseColumnsChangeIsShownWithTheNewColumns) {
               "user:ann 50.000000 2");
 }
 
+// One file, one statement: a second one after a semicolon is refused, not
+// run (whatever rights the refreshing login has beyond funnelhouse_models).
+TEST_F(ModelFilesTest, ASecondStatementInAFileIsRefusedNotRun) {
+    write_custom(
+        "SELECT person_id, count(*) AS orders FROM models.orders GROUP BY person_id;\n"
+        "RESET ROLE; DELETE FROM events;\n");
+    EXPECT_THROW(refresh(), models::CatalogError);
+    EXPECT_EQ(q("SELECT count(*) FROM events"), "3");
+    // A final semicolon, even with a comment after it, is fine.
+    write_custom(
+        "SELECT person_id, count(*) AS orders FROM models.orders GROUP BY person_id;\n"
+        "-- the end\n");
+    refresh();
+    EXPECT_EQ(q("SELECT count(*) FROM models.repeat_buyers"), "2");
+}
+
 TEST_F(ModelFilesTest, AFileThatDoesNotCompileStopsTheRefreshBeforeAnyChange) {
     const auto state = q("SELECT current || ' ' || refreshed_at FROM models.state");
     write_custom(

@@ -65,6 +65,22 @@ TEST(ModelReferences, AreFoundInSqlButNotInCommentsOrLiterals) {
     EXPECT_EQ(found[3].line, 14);
 }
 
+TEST(ModelReferences, QuotedAndSpacedNamesCountAndLiteralsInsideABodyDoNot) {
+    const auto found = models::find_references(
+        "SELECT * FROM \"models\".\"Orders\", models . sessions, s.models.column\n"
+        "WHERE x LIKE'a\\' AND models.person_firsts IS NOT NULL",
+        1, false);
+    EXPECT_EQ(names_of(found), (std::vector<std::string>{"Orders", "sessions", "person_firsts"}));
+    EXPECT_EQ(found[0].length, 8u);  // "models", quoted
+    // A function's body is read as SQL; a literal quoted by another tag in it
+    // is not, and neither is a dollar-quoted literal in a model's SELECT.
+    EXPECT_EQ(names_of(models::find_references(
+                  "CREATE OR REPLACE FUNCTION models.f() RETURNS text LANGUAGE sql AS $body$ "
+                  "SELECT $q$it's models.gone -- $q$ || x FROM models.orders $body$")),
+              (std::vector<std::string>{"f", "orders"}));
+    EXPECT_TRUE(models::find_references("SELECT $$models.orders$$", 1, false).empty());
+}
+
 TEST(ModelFiles, HeaderGivesKindGrainIndexesAndReads) {
     const auto file = models::parse_model_file(
         "-- Orders, once each.\n"
@@ -164,6 +180,12 @@ TEST(ModelOrder, TwoFilesOfOneNameOrAModelUsingAModelReaderAreRefused) {
               "reads models: a model may only use functions that read none");
 }
 
+TEST(ModelOrder, ANameTheMigrationsOwnIsRefused) {
+    EXPECT_EQ(error_of({table("settings", "(no model)", "SELECT 1")}),
+              "models/settings.sql: models.settings is a table of the migrations; choose another "
+              "name");
+}
+
 TEST(ModelBuffer, ReferencesToModelsPointAtTheBufferAndFunctionsStay) {
     const auto catalog = models::order_files({
         table("base", "(no model)", "SELECT 1 AS one"),
@@ -172,6 +194,12 @@ TEST(ModelBuffer, ReferencesToModelsPointAtTheBufferAndFunctionsStay) {
     });
     EXPECT_EQ(models::in_buffer(*catalog.find("top"), catalog, "models_b"),
               "SELECT models.twice(), b.one -- models.base\nFROM models_b.base b");
+    const auto quoted = models::order_files({
+        table("base", "(no model)", "SELECT 1 AS one"),
+        table("top", "base", "SELECT * FROM \"models\" . base"),
+    });
+    EXPECT_EQ(models::in_buffer(*quoted.find("top"), quoted, "models_a"),
+              "SELECT * FROM models_a . base");
 }
 
 TEST(ModelCatalog, TheRepositoryModelsLoadInOrder) {

@@ -28,15 +28,18 @@ std::string_view to_string(Kind kind);
 
 // A `models.<name>` in a file's SQL, outside comments and string literals.
 struct Reference {
-    std::string name;        // lower case
-    std::size_t offset = 0;  // of the "models" word in the SQL
+    std::string name;        // folded to lower case unless quoted
+    std::size_t offset = 0;  // of the schema's name ("models" or "\"models\"") in the SQL
+    std::size_t length = 6;  // of the schema's name as written
     int line = 0;            // in the file, from 1
 };
 
-// The references in `sql` (SQL text, comments and literals skipped; the
-// insides of dollar-quoted function bodies are read as SQL). `first_line`
-// is the file line `sql` starts on.
-std::vector<Reference> find_references(std::string_view sql, int first_line = 1);
+// The references in `sql`: comments, string literals and dollar-quoted
+// literals skipped; with `dollar_body_is_sql` (function files), the first
+// dollar-quoted body is read as SQL. `first_line` is the file line `sql`
+// starts on.
+std::vector<Reference> find_references(std::string_view sql, int first_line = 1,
+                                       bool dollar_body_is_sql = true);
 
 struct Index {
     bool unique = false;
