@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "funnelhouse/db/locks.hpp"
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/loader/writer.hpp"
 
@@ -18,7 +19,7 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
         pqxx::work txn(connection);
         // The erasure lock first, as every loader batch takes it: taken after
         // the row locks below it could deadlock with a `forget`.
-        txn.exec("SELECT pg_advisory_xact_lock_shared(" + std::to_string(loader::kErasureLockKey) +
+        txn.exec("SELECT pg_advisory_xact_lock_shared(" + std::to_string(db::kErasureLock) +
                  ")");
         const auto rows = txn.exec_params(
             "SELECT bad_event_id::text, raw_event, route, write_key_name, source,"

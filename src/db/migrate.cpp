@@ -8,13 +8,11 @@
 #include <stdexcept>
 
 #include "funnelhouse/common/sha256.hpp"
+#include "funnelhouse/db/locks.hpp"
 
 namespace funnelhouse::db {
 namespace {
 
-// An arbitrary constant: the key of the advisory lock that serialises
-// concurrent `funnelhouse migrate` runs against one database.
-constexpr long long kMigrationLockKey = 7'311'402'118'550'209LL;
 
 bool parse_name(const std::string& file_name, std::string& version, std::string& name) {
     if (file_name.size() < 10 || file_name.substr(file_name.size() - 4) != ".sql") return false;
@@ -72,12 +70,12 @@ MigrationReport migrate(pqxx::connection& connection, const std::filesystem::pat
         pqxx::connection& connection;
         explicit SessionLock(pqxx::connection& c) : connection(c) {
             pqxx::nontransaction(connection)
-                .exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLockKey) + ")");
+                .exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLock) + ")");
         }
         ~SessionLock() {
             try {
                 pqxx::nontransaction(connection)
-                    .exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")");
+                    .exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLock) + ")");
             } catch (...) {
                 // The lock ends with the session anyway.
             }

@@ -16,6 +16,7 @@
 
 #include "funnelhouse/common/sha256.hpp"
 #include "funnelhouse/db/copy_text.hpp"
+#include "funnelhouse/db/locks.hpp"
 
 namespace funnelhouse::loader {
 namespace {
@@ -231,8 +232,8 @@ ORDER BY c.anonymous_id, c.user_id, c.occurred_at, c.seq
 // applied by another loader at the same time is either seen here or sees
 // this user id). One lock order for all loaders: a lock holder may wait for
 // a row, but a row holder never waits for the lock.
-constexpr const char* kLockForNewIdentities = R"sql(
-SELECT pg_advisory_xact_lock(7311402118550210)
+const std::string kLockForNewIdentities = "SELECT pg_advisory_xact_lock(" +
+                                         std::to_string(db::kIdentityLock) + ")" + R"sql(
 WHERE EXISTS (SELECT 1 FROM funnelhouse_links_stage)
    OR EXISTS (SELECT 1 FROM funnelhouse_events_stage s
               WHERE s.user_id IS NOT NULL AND s.fate IS DISTINCT FROM 'collision'
@@ -562,7 +563,7 @@ std::optional<Unsuppressed> without_suppressed(
     // Two statements in one round trip, the second with a snapshot taken
     // after the lock is held.
     static const std::string kLockAndCheck =
-        "SELECT pg_advisory_xact_lock_shared(" + std::to_string(kErasureLockKey) +
+        "SELECT pg_advisory_xact_lock_shared(" + std::to_string(db::kErasureLock) +
         "); SELECT EXISTS (SELECT 1 FROM suppressed_ids)";
     if (!txn.exec(kLockAndCheck)[0][0].as<bool>()) return std::nullopt;
 

@@ -7,6 +7,7 @@
 #include "build.hpp"
 #include "funnelhouse/common/source.hpp"
 #include "funnelhouse/db/connection.hpp"
+#include "funnelhouse/db/locks.hpp"
 
 namespace funnelhouse::models {
 namespace {
@@ -29,7 +30,7 @@ std::string sources_array(const schema::Contract& contract) {
 // What a refresh and a check share: the refresh lock, the refresh's memory,
 // and from here on the models' role.
 void begin(pqxx::work& txn) {
-    txn.exec("SELECT pg_advisory_xact_lock(hashtext('funnelhouse.models.refresh'))");
+    txn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(db::kModelRefreshLock) + ")");
     txn.exec("SELECT set_config('work_mem', refresh_work_mem, true) FROM models.settings");
     // The files' unqualified names (events, events_stitched, ...) are those
     // of the migrated schema, whatever the connection's search path says;

@@ -1,4 +1,5 @@
 #include "funnelhouse/db/migrate.hpp"
+#include "funnelhouse/db/locks.hpp"
 
 #include <gtest/gtest.h>
 
@@ -85,4 +86,17 @@ TEST(Migrate, RepositoryMigrationsCreateTheAnalystTables) {
         bad_columns,
         "bad_event_id,event_id,event_name,raw_event,errors,reason,route,write_key_name,source,"
         "received_at,batch_sent_at,loaded_at,reprocessed_at");
+}
+
+// The erasure's lock is written as a number in its migration: it must be
+// the key the loader takes shared, or erasure and loading would not wait
+// for each other.
+TEST(Migrate, LockKeysInTheMigrationsAreTheseOnes) {
+    test::TestSchema schema;
+    schema.migrate();
+    const auto body = schema.scalar(
+        "SELECT prosrc FROM pg_proc WHERE proname = 'funnelhouse_forget_unguarded'");
+    EXPECT_NE(body.find("pg_advisory_xact_lock(" + std::to_string(db::kErasureLock) + ")"),
+              std::string::npos)
+        << body;
 }

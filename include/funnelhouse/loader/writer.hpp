@@ -31,11 +31,6 @@ struct BatchCounts {
     std::size_t suppressed_bad_events = 0;
 };
 
-// Batches take this advisory lock shared, `forget` exclusively: an erasure
-// waits for the batches in flight, and every later batch sees its
-// suppression entries.
-inline constexpr long long kErasureLockKey = 7311402118550211;
-
 // The suppression key of an identifier: its SHA-256 as hex, so that the
 // suppression list does not hold the identifiers themselves. The SQL side
 // is encode(sha256(convert_to(id, 'UTF8')), 'hex').
