@@ -11,6 +11,7 @@
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/db/migrate.hpp"
 #include "funnelhouse/http/server.hpp"
+#include "funnelhouse/intake/intake.hpp"
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/loader/loader.hpp"
@@ -154,7 +155,8 @@ int run_serve(const config::Config& config) {
     models::Refresher refresher(config.database_url, registry, config.model_folders(),
                                 config.refresh_interval, &instruments);
     refresher.start();
-    http::serve(config, registry, keys, spool, loader, instruments);
+    intake::Intake intake(config, spool, loader);
+    http::serve(config, registry, keys, intake, instruments);
     refresher.stop();
     return 0;
 }

@@ -28,14 +28,12 @@
 #include "funnelhouse/dashboard/reader.hpp"
 #include "funnelhouse/http/limits.hpp"
 #include "funnelhouse/http/status.hpp"
+#include "funnelhouse/intake/intake.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/request.hpp"
-#include "funnelhouse/loader/error.hpp"
 #include "funnelhouse/metrics/instruments.hpp"
 #include "funnelhouse/metrics/tally.hpp"
-#include "funnelhouse/spool/error.hpp"
-#include "funnelhouse/spool/format.hpp"
 
 namespace funnelhouse::http {
 namespace {
@@ -50,8 +48,7 @@ struct Shared {
     const config::Config& config;
     const schema::SchemaRegistry& registry;
     const ingest::WriteKeyRing& keys;
-    spool::Spool& spool;
-    loader::Loader& loader;
+    intake::Intake& intake;
     metrics::Instruments& metrics;
     ingest::IngestSettings ingest;
     ConnectionLimiter connections;
@@ -61,82 +58,11 @@ struct Shared {
     const std::optional<dashboard::Asset>& tracker;
     const std::string& tracker_problem;  // the 404 message when it is missing
     dashboard::Reader& reader;
-    // Requests handed to the spool (and, in the loaded mode, the loader)
-    // whose answer is not written yet: shutdown waits for them.
+    // Requests handed to the intake whose answer is not written yet:
+    // shutdown waits for them.
     std::atomic<int> unanswered{0};
     std::atomic<bool> stopping{false};
 };
-
-std::string refusal_message(std::error_code error, const config::Config& config) {
-    if (error == spool::errc::spool_full)
-        return "the spool is full (FUNNELHOUSE_SPOOL_MAX_BYTES = " +
-               std::to_string(config.spool_max_bytes) +
-               " bytes) while events wait for the database; retry later";
-    if (error == spool::errc::disk_full)
-        return "free disk space is below FUNNELHOUSE_SPOOL_MIN_FREE_BYTES (" +
-               std::to_string(config.spool_min_free_bytes) + " bytes); retry later";
-    if (error == spool::errc::write_failed)
-        return "the spool could not be written; this server refuses events until it is "
-               "restarted";
-    if (error == spool::errc::record_too_large)
-        return "the request's events encode to more than the spool's record limit (" +
-               std::to_string(spool::kMaxPayloadBytes) +
-               " bytes); send them in smaller batches (FUNNELHOUSE_MAX_REQUEST_BYTES should be "
-               "lowered)";
-    if (error == loader::errc::database_unavailable)
-        return "events were not loaded within FUNNELHOUSE_LOAD_TIMEOUT_MS (" +
-               std::to_string(config.load_timeout.count()) +
-               " ms): the database is unavailable or behind; they are kept in the spool and "
-               "will be loaded (a retry with the same messageId is deduplicated)";
-    if (error == loader::errc::load_failed)
-        return "the database refused these events; they are kept in the spool's quarantine";
-    return "the server is shutting down; retry later";
-}
-
-// /readyz: whether this server takes events, and the state of its spool.
-// In the durable mode a server whose database is away still takes events
-// (they wait in the spool): it is "degraded" but answers 200.
-std::pair<unsigned, std::string> readiness(const Shared& shared) {
-    const auto status = shared.spool.status();
-    const bool connected = shared.loader.database_connected();
-    const bool durable = shared.config.ack_mode == config::AckMode::durable;
-    const bool accepting = !status.refusing;
-    std::string state = "ready";
-    if (!accepting || (!durable && !connected))
-        state = "unavailable";
-    else if (!connected)
-        state = "degraded";
-    using ordered = nlohmann::ordered_json;
-    ordered spool = {{"dir", shared.spool.dir().string()},
-                     {"accepting", accepting},
-                     {"refusing", accepting ? ordered() : ordered(status.refusing.message())},
-                     {"unloaded_records", status.unloaded_records},
-                     {"unloaded_bytes", status.unloaded_bytes},
-                     {"oldest_unloaded_age_seconds", nullptr},
-                     {"bytes", status.bytes},
-                     {"max_bytes", status.max_bytes},
-                     {"segments", status.segments},
-                     {"free_disk_bytes", status.free_disk_bytes},
-                     {"min_free_disk_bytes", status.min_free_bytes},
-                     {"quarantined_records", status.quarantined_records},
-                     {"damaged_at_runtime", status.damaged_at_runtime}};
-    if (const auto age = shared.loader.oldest_unloaded_age_seconds())
-        spool["oldest_unloaded_age_seconds"] = *age;
-    ordered moved = ordered::array();
-    for (const auto& path : status.recovery.moved_aside) moved.push_back(path.string());
-    spool["recovery"] = {{"records", status.recovery.records},
-                         {"torn_tails", status.recovery.torn_tails},
-                         {"torn_bytes_cut", status.recovery.torn_bytes_cut},
-                         {"damaged_bytes", status.recovery.damaged_bytes},
-                         {"moved_aside", moved},
-                         {"position_unreadable", status.recovery.position_unreadable}};
-    ordered body = {{"status", state},
-                    {"ack", durable ? "durable" : "loaded"},
-                    {"database", connected ? "connected" : "unavailable"},
-                    {"spool", spool}};
-    return {state == "unavailable" ? 503u : 200u,
-            body.dump(-1, ' ', false, ordered::error_handler_t::replace)};
-}
 
 std::string_view path_of(std::string_view target) {
     const auto query = target.find('?');
@@ -378,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
             if (request.method() != bhttp::verb::get)
                 return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
             if (path == "/healthz") return send(bhttp::status::ok, R"({"status":"ok"})");
-            auto [status, body] = readiness(shared_);
+            auto [status, body] = shared_.intake.readiness();
             return send(static_cast<bhttp::status>(status), std::move(body));
         }
         // With an admin listener, admin routes are served there only, and the
@@ -426,42 +352,21 @@ class Session : public std::enable_shared_from_this<Session> {
         if (outcome->events.empty() && outcome->bad_events.empty())
             return send(bhttp::status::ok, ingest::accepted_body(0, 0, 0, *outcome));
 
-        // The request's events and rejections become one spool record. The
-        // answer waits for it to be synced (durable) or loaded (loaded).
-        const bool loaded_mode = shared_.config.ack_mode == config::AckMode::loaded;
-        spool::SpooledRequest record;
-        record.spooled_at = input.received_at;
-        record.events = std::move(outcome->events);
-        record.bad_events = std::move(outcome->bad_events);
-        // The executor is read here, on the session's strand; the callbacks
-        // run on the spool's or the loader's thread and only post back to it.
+        // The answer waits for the rows to be synced (durable) or loaded
+        // (loaded); the receipt comes on the spool's or the loader's thread
+        // and is posted back to this session's strand.
         const auto executor = stream_.get_executor();
-        if (loaded_mode) {
-            record.ticket = shared_.loader.new_ticket();
-            shared_.loader.expect(record.ticket, [self = shared_from_this(), executor, outcome,
-                                                  accepted](loader::LoadOutcome result) {
-                net::post(executor, [self, outcome, accepted, result] {
-                    self->on_loaded(*outcome, accepted, result);
-                });
-            });
-        }
-        const auto ticket = record.ticket;
         ++shared_.unanswered;
-        const auto refused = shared_.spool.append(
-            spool::encode_request(record),
-            [self = shared_from_this(), executor, outcome, accepted, ticket](std::error_code ec) {
-                // In the loaded mode a written record is answered by the
-                // loader; a failed write is answered here, unless the loader
-                // got to it first.
-                if (ticket != 0 && (!ec || !self->shared_.loader.forget(ticket))) return;
-                net::post(executor, [self, outcome, accepted, ec] {
-                    self->on_spooled(ec, *outcome, accepted);
+        const auto refused = shared_.intake.submit(
+            std::move(outcome->events), std::move(outcome->bad_events), input.received_at,
+            [self = shared_from_this(), executor, outcome, accepted](intake::Receipt receipt) {
+                net::post(executor, [self, outcome, accepted, receipt] {
+                    self->on_receipt(receipt, *outcome, accepted);
                 });
             });
         if (refused) {
             --shared_.unanswered;
-            if (ticket != 0) shared_.loader.forget(ticket);
-            return send_error(refused, refusal_message(refused, shared_.config));
+            return send_error(refused, shared_.intake.refusal_message(refused));
         }
     }
 
@@ -607,23 +512,17 @@ class Session : public std::enable_shared_from_this<Session> {
         write();
     }
 
-    void on_spooled(std::error_code error, const ingest::RequestOutcome& outcome,
+    void on_receipt(const intake::Receipt& receipt, const ingest::RequestOutcome& outcome,
                     std::size_t accepted) {
         // Counted as unanswered until the answer is written: shutdown waits.
         answering_deferred_ = true;
-        if (error) return send_error(error, refusal_message(error, shared_.config));
-        tally_.record();
-        send(bhttp::status::ok, ingest::spooled_body(accepted, outcome));
-    }
-
-    void on_loaded(const ingest::RequestOutcome& outcome, std::size_t accepted,
-                   const loader::LoadOutcome& result) {
-        answering_deferred_ = true;
-        if (result.error)
-            return send_error(result.error, refusal_message(result.error, shared_.config));
+        if (receipt.error)
+            return send_error(receipt.error, shared_.intake.refusal_message(receipt.error));
         tally_.record();
         send(bhttp::status::ok,
-             ingest::accepted_body(accepted, result.duplicates, result.collisions, outcome));
+             receipt.loaded ? ingest::accepted_body(accepted, receipt.duplicates,
+                                                    receipt.collisions, outcome)
+                            : ingest::spooled_body(accepted, outcome));
     }
 
     void send_error(std::error_code error, const std::string& message, bool close = false,
@@ -834,7 +733,7 @@ std::string url_of(const tcp::endpoint& bound) {
 }  // namespace
 
 void serve(const config::Config& config, const schema::SchemaRegistry& registry,
-           const ingest::WriteKeyRing& keys, spool::Spool& spool, loader::Loader& loader,
+           const ingest::WriteKeyRing& keys, intake::Intake& intake,
            metrics::Instruments& metrics) {
     const auto page = dashboard::Assets::load(config.dashboard_dir.empty()
                                                   ? std::filesystem::path{FUNNELHOUSE_DASHBOARD_DIR}
@@ -861,8 +760,7 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
         config,
         registry,
         keys,
-        spool,
-        loader,
+        intake,
         metrics,
         ingest::IngestSettings{config.max_event_bytes, config.max_request_bytes, config.junk_ids,
                                ingest::privacy_settings(config), config.max_json_depth},
@@ -923,13 +821,11 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
     };
     wait_for_answers(deadline);
-    // Everything appended is written and synced; later requests get 503.
-    spool.close();
-    // Load what the spool holds until the deadline; the rest waits for the
-    // next start.
-    loader.stop(deadline);
+    // Everything submitted is written and synced (later requests get 503),
+    // and what the spool holds loads until the deadline; the rest waits for
+    // the next start.
+    const auto left = intake.close(deadline);
     wait_for_answers(std::chrono::steady_clock::now() + std::chrono::seconds(2));
-    const auto left = spool.status().unloaded_records;
     if (left > 0)
         spdlog::warn("{} spooled requests are not loaded yet; they load at the next start", left);
     // Queries in flight finish (FUNNELHOUSE_DASHBOARD_TIMEOUT_MS at most) and
