@@ -26,6 +26,7 @@
 #include "funnelhouse/dashboard/assets.hpp"
 #include "funnelhouse/dashboard/error.hpp"
 #include "funnelhouse/dashboard/reader.hpp"
+#include "funnelhouse/http/error.hpp"
 #include "funnelhouse/http/limits.hpp"
 #include "funnelhouse/http/status.hpp"
 #include "funnelhouse/intake/intake.hpp"
@@ -196,7 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (header.target().size() > shared_.config.max_request_line_bytes) {
             count_limit("request_line_bytes");
             version_ = header.version();
-            return send_error(ingest::errc::target_too_long,
+            return send_error(errc::target_too_long,
                               "request target is " + std::to_string(header.target().size()) +
                                   " bytes; the limit is " +
                                   std::to_string(shared_.config.max_request_line_bytes) +
@@ -242,7 +243,7 @@ class Session : public std::enable_shared_from_this<Session> {
         retry_after_ = wait;
         std::ostringstream rate;
         rate << per_second;
-        send_error(ingest::errc::rate_limited,
+        send_error(errc::rate_limited,
                    "too many requests from " + who + " (" + setting + " = " + rate.str() +
                        " per second); retry after " + std::to_string(wait.count()) + " s",
                    true);
@@ -268,7 +269,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         if (ec == bhttp::error::header_limit) {
             count_limit("header_bytes");
-            return send_error(ingest::errc::headers_too_large,
+            return send_error(errc::headers_too_large,
                               "request line and headers exceed " +
                                   std::to_string(shared_.config.max_header_bytes) +
                                   " bytes (FUNNELHOUSE_MAX_HEADER_BYTES)",
@@ -276,7 +277,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         if (ec) {
             if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
-                return send_error(ingest::errc::malformed_http,
+                return send_error(errc::malformed_http,
                                   "malformed HTTP request: " + ec.message(), true);
             spdlog::debug("read failed: {}", ec.message());
             return do_close();
@@ -287,7 +288,7 @@ class Session : public std::enable_shared_from_this<Session> {
             handle(parser_->release());
         } catch (const std::exception& error) {
             spdlog::error("request failed: {}", error.what());
-            send_error(ingest::errc::internal, "internal error", true);
+            send_error(errc::internal, "internal error", true);
         }
     }
 
@@ -302,7 +303,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (path == "/funnelhouse.js") return answer_tracker(request);
         if (path == "/healthz" || path == "/readyz") {
             if (request.method() != bhttp::verb::get)
-                return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
+                return send_error(errc::method_not_allowed, "use GET", false, "GET");
             if (path == "/healthz") return send(bhttp::status::ok, R"({"status":"ok"})");
             auto [status, body] = shared_.intake.readiness();
             return send(static_cast<bhttp::status>(status), std::move(body));
@@ -312,10 +313,10 @@ class Session : public std::enable_shared_from_this<Session> {
         const bool admin_here = admin_ || !shared_.config.admin_listen_set;
         if (is_admin_route(path) && admin_here) return answer_admin(request);
         if (!is_ingest_route(path) || admin_)
-            return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
+            return send_error(errc::not_found, "no such route: " + std::string{path});
         if (request.method() == bhttp::verb::options) return answer_preflight();
         if (request.method() != bhttp::verb::post)
-            return send_error(ingest::errc::method_not_allowed, "use POST", false, "POST, OPTIONS");
+            return send_error(errc::method_not_allowed, "use POST", false, "POST, OPTIONS");
 
         ingest::RequestInput input;
         input.route = path;
@@ -372,7 +373,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void answer_admin(const bhttp::request<bhttp::string_body>& request) {
         if (request.method() != bhttp::verb::get)
-            return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
+            return send_error(errc::method_not_allowed, "use GET", false, "GET");
         const std::string_view target = request.target();
         const auto path = path_of(target);
         // Admin answers are for operators, never for pages of the shop.
@@ -386,7 +387,7 @@ class Session : public std::enable_shared_from_this<Session> {
             if (authorization.substr(0, scheme.size()) != scheme ||
                 !same_secret(authorization.substr(scheme.size()), shared_.config.admin_token)) {
                 prepare(bhttp::status::unauthorized,
-                        ingest::error_body(ingest::errc::admin_token_required,
+                        ingest::error_body(errc::admin_token_required,
                                            "this route needs the header Authorization: Bearer "
                                            "<FUNNELHOUSE_ADMIN_TOKEN>"),
                         false);
@@ -425,8 +426,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // any site. Read at start-up; revalidated by ETag after an hour.
     void answer_tracker(const bhttp::request<bhttp::string_body>& request) {
         if (request.method() != bhttp::verb::get)
-            return send_error(ingest::errc::method_not_allowed, "use GET", false, "GET");
-        if (!shared_.tracker) return send_error(ingest::errc::not_found, shared_.tracker_problem);
+            return send_error(errc::method_not_allowed, "use GET", false, "GET");
+        if (!shared_.tracker) return send_error(errc::not_found, shared_.tracker_problem);
         origin_.clear();
         prepare_asset(*shared_.tracker, request[bhttp::field::if_none_match], "public, max-age=3600");
         // Any site may load it, also with crossorigin="anonymous" and integrity.
@@ -443,7 +444,7 @@ class Session : public std::enable_shared_from_this<Session> {
         const auto relative = path.size() > kPagePrefix.size() ? path.substr(kPagePrefix.size())
                                                                 : std::string_view{"index.html"};
         const auto* asset = shared_.page.find(relative);
-        if (!asset) return send_error(ingest::errc::not_found, "no such route: " + std::string{path});
+        if (!asset) return send_error(errc::not_found, "no such route: " + std::string{path});
         prepare_asset(*asset, if_none_match, "no-cache");
         response_.set("Referrer-Policy", "no-referrer");
         response_.set("X-Frame-Options", "DENY");
@@ -463,7 +464,7 @@ class Session : public std::enable_shared_from_this<Session> {
             std::string known;
             for (const auto& each : dashboard::panels())
                 known += (known.empty() ? "" : ", ") + std::string(each.name);
-            return send_error(ingest::errc::not_found,
+            return send_error(errc::not_found,
                               "no such dashboard panel: '" + std::string{name.substr(0, 64)} +
                                   "' (known: " + known + ")");
         }

@@ -1,6 +1,7 @@
 #include "funnelhouse/http/status.hpp"
 
 #include "funnelhouse/dashboard/error.hpp"
+#include "funnelhouse/http/error.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/loader/error.hpp"
 #include "funnelhouse/spool/error.hpp"
@@ -12,13 +13,11 @@ unsigned http_status(std::error_code error) noexcept {
     if (error.category() == ingest::ingest_category()) {
         switch (static_cast<ingest::errc>(error.value())) {
             case ingest::errc::malformed_json:
-            case ingest::errc::malformed_http:
             case ingest::errc::wrong_shape:
             case ingest::errc::nesting_too_deep:
                 return 400;
             case ingest::errc::missing_write_key:
             case ingest::errc::unknown_write_key:
-            case ingest::errc::admin_token_required:
                 return 401;
             case ingest::errc::origin_not_allowed:
                 return 403;
@@ -26,18 +25,28 @@ unsigned http_status(std::error_code error) noexcept {
                 return 415;
             case ingest::errc::not_found:
                 return 404;
-            case ingest::errc::method_not_allowed:
-                return 405;
             case ingest::errc::request_too_large:
             case ingest::errc::event_too_large:
                 return 413;
-            case ingest::errc::headers_too_large:
-                return 431;
-            case ingest::errc::rate_limited:
-                return 429;
-            case ingest::errc::target_too_long:
+        }
+    }
+    if (error.category() == http_category()) {
+        switch (static_cast<errc>(error.value())) {
+            case errc::malformed_http:
+                return 400;
+            case errc::admin_token_required:
+                return 401;
+            case errc::not_found:
+                return 404;
+            case errc::method_not_allowed:
+                return 405;
+            case errc::target_too_long:
                 return 414;
-            case ingest::errc::internal:
+            case errc::rate_limited:
+                return 429;
+            case errc::headers_too_large:
+                return 431;
+            case errc::internal:
                 return 500;
         }
     }

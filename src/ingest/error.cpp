@@ -14,10 +14,6 @@ class IngestCategory final : public std::error_category {
                 return "body is not valid JSON";
             case errc::wrong_shape:
                 return "body does not have the expected shape";
-            case errc::malformed_http:
-                return "malformed HTTP request";
-            case errc::headers_too_large:
-                return "request headers too large";
             case errc::request_too_large:
                 return "request body too large";
             case errc::event_too_large:
@@ -32,16 +28,6 @@ class IngestCategory final : public std::error_category {
                 return "unknown write key";
             case errc::not_found:
                 return "no such route";
-            case errc::method_not_allowed:
-                return "method not allowed";
-            case errc::internal:
-                return "internal error";
-            case errc::admin_token_required:
-                return "admin token required";
-            case errc::rate_limited:
-                return "rate limit exceeded";
-            case errc::target_too_long:
-                return "request target too long";
             case errc::nesting_too_deep:
                 return "JSON nested too deeply";
         }

@@ -9,21 +9,14 @@ namespace funnelhouse::ingest {
 enum class errc {
     malformed_json = 1,
     wrong_shape,
-    malformed_http,
-    headers_too_large,
     request_too_large,
     event_too_large,
     unsupported_encoding,
     origin_not_allowed,
     missing_write_key,
     unknown_write_key,
-    not_found,
-    method_not_allowed,
-    internal,
-    admin_token_required,  // an admin route without the admin token
-    rate_limited,          // over a token bucket: 429 with Retry-After
-    target_too_long,       // the request target is over its limit: 414
-    nesting_too_deep,      // JSON deeper than FUNNELHOUSE_MAX_JSON_DEPTH: 400
+    not_found,         // a route that names no message type
+    nesting_too_deep,  // JSON deeper than FUNNELHOUSE_MAX_JSON_DEPTH: 400
 };
 
 const std::error_category& ingest_category() noexcept;
