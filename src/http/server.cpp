@@ -13,8 +13,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -29,10 +29,10 @@
 #include "funnelhouse/http/error.hpp"
 #include "funnelhouse/http/limits.hpp"
 #include "funnelhouse/http/status.hpp"
-#include "funnelhouse/intake/intake.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/ingest/request.hpp"
+#include "funnelhouse/intake/intake.hpp"
 #include "funnelhouse/metrics/instruments.hpp"
 #include "funnelhouse/metrics/tally.hpp"
 
@@ -70,32 +70,65 @@ std::string_view path_of(std::string_view target) {
     return query == std::string_view::npos ? target : target.substr(0, query);
 }
 
-bool is_ingest_route(std::string_view path) { return ingest::route_message_type(path).has_value(); }
-
 constexpr std::string_view kPagePrefix = "/dashboard/";
 constexpr std::string_view kApiPrefix = "/api/dashboard/";
 
+bool is_ingest_route(std::string_view path) { return ingest::route_message_type(path).has_value(); }
+bool is_tracker(std::string_view path) { return path == "/funnelhouse.js"; }
+bool is_health(std::string_view path) { return path == "/healthz" || path == "/readyz"; }
+bool is_metrics(std::string_view path) { return path == "/metrics"; }
 bool is_page_route(std::string_view path) {
     return path == "/dashboard" || path.substr(0, kPagePrefix.size()) == kPagePrefix;
 }
-
 bool is_api_route(std::string_view path) { return path.substr(0, kApiPrefix.size()) == kApiPrefix; }
 
-bool is_admin_route(std::string_view path) {
-    return path == "/metrics" || is_page_route(path) || is_api_route(path);
+// The metrics label of a request on a route: its path, except where paths
+// are many (the page's files) or chosen by the client (unknown panels), so
+// that scanners cannot grow the series without bound.
+std::string_view path_label(std::string_view path) { return path; }
+std::string_view page_label(std::string_view) { return "/dashboard"; }
+std::string_view panel_label(std::string_view path) {
+    return dashboard::find_panel(path.substr(kApiPrefix.size())) ? path : "other";
 }
 
-// The route label of a request: its path when it is one of ours, else
-// "other", so that scanners cannot grow the series without bound.
-std::string_view route_label(std::string_view path) {
-    if (is_ingest_route(path) || path == "/metrics" || path == "/healthz" || path == "/readyz" ||
-        path == "/funnelhouse.js")
-        return path;
-    if (is_page_route(path)) return "/dashboard";
-    if (is_api_route(path) && dashboard::find_panel(path.substr(kApiPrefix.size())))
-        return path;
-    return "other";
-}
+// The route table's policies, named once and applied by the table.
+enum class Served {
+    main,        // the ingest API: on the main listener only
+    admin,       // on the admin listener when there is one, else on the main one
+    everywhere,  // health and the tracker script
+};
+enum class Cors {
+    shop,    // a page whose origin some browser key allows may read the answer
+    nobody,  // admin answers are for operators, never for pages of the shop
+    anyone,  // the tracker script, loaded by any site (its handler says so)
+};
+enum class Access {
+    open,
+    admin_token,              // Authorization: Bearer <FUNNELHOUSE_ADMIN_TOKEN>, when one is set
+    admin_token_or_loopback,  // the same; without a token set, loopback listeners only
+};
+
+using Request = bhttp::request<bhttp::string_body>;
+class Session;
+using Answer = void (Session::*)(const Request& request, std::string_view path);
+
+struct Route {
+    bool (*matches)(std::string_view path);
+    std::string_view (*label)(std::string_view path);
+    Served served;
+    bhttp::verb method;  // the method it answers; any other is a 405 with `allow`
+    const char* allow;
+    Cors cors;
+    Access access;
+    // The ingest API: its token buckets are taken before the body is read,
+    // and OPTIONS is a CORS preflight.
+    bool ingest;
+    Answer answer;
+};
+
+// The first route whose path matches (defined after Session, whose
+// handlers the table names).
+const Route* match_route(std::string_view path);
 
 // Compares without stopping at the first difference, so that the time taken
 // does not tell how much of a guessed token was right.
@@ -133,6 +166,8 @@ std::string address_key(const std::string& address) {
 }
 
 class Session : public std::enable_shared_from_this<Session> {
+    friend const Route* match_route(std::string_view path);
+
   public:
     // `peer` is the address the connection came from, already admitted by
     // the connection limit under `peer_key`.
@@ -157,9 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
   private:
-    void count_limit(std::string_view limit) {
-        shared_.metrics.http_limited.with({limit}).inc();
-    }
+    void count_limit(std::string_view limit) { shared_.metrics.http_limited.with({limit}).inc(); }
 
     // A slow client cannot hold the connection: the header and the body each
     // have their own deadline, counted from when waiting for them begins.
@@ -182,7 +215,8 @@ class Session : public std::enable_shared_from_this<Session> {
         if (ec) return on_read(ec, 0);
         started_ = std::chrono::steady_clock::now();
         const auto& header = parser_->get();
-        route_ = route_label(path_of(header.target()));
+        const auto* route = match_route(path_of(header.target()));
+        route_ = route ? route->label(path_of(header.target())) : "other";
         client_address_ = peer_;
         origin_ = std::string{header[bhttp::field::origin]};
         if (shared_.config.trust_forwarded_for) {
@@ -206,18 +240,17 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         // Rate limits are checked before the body is read: a client over its
         // limit costs no body and no parse.
-        if (!admin_ && is_ingest_route(path_of(header.target())) &&
-            header.method() == bhttp::verb::post) {
-            const auto key_text = ingest::write_key_from_authorization(
-                header[bhttp::field::authorization]);
+        if (route && route->ingest && served_here(*route) && header.method() == bhttp::verb::post) {
+            const auto key_text =
+                ingest::write_key_from_authorization(header[bhttp::field::authorization]);
             const ingest::WriteKey* key = key_text ? shared_.keys.find(*key_text) : nullptr;
             // A backend's server key speaks for many people from one address.
-            if (shared_.address_rate.enabled() &&
-                (!key || key->source != common::Source::server)) {
-                if (const auto wait = shared_.address_rate.take(
-                        address_key(client_address_), std::chrono::steady_clock::now())) {
+            if (shared_.address_rate.enabled() && (!key || key->source != common::Source::server)) {
+                if (const auto wait = shared_.address_rate.take(address_key(client_address_),
+                                                                std::chrono::steady_clock::now())) {
                     count_limit("rate_address");
-                    return refuse_rate(*wait, "this client address", "FUNNELHOUSE_RATE_LIMIT_ADDRESS",
+                    return refuse_rate(*wait, "this client address",
+                                       "FUNNELHOUSE_RATE_LIMIT_ADDRESS",
                                        shared_.config.rate_limit_address, header.version());
                 }
             }
@@ -251,8 +284,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void on_read(beast::error_code ec, std::size_t) {
         if (!parser_->is_header_done()) started_ = std::chrono::steady_clock::now();
-        route_ = parser_->is_header_done() ? route_label(path_of(parser_->get().target()))
-                                           : std::string_view{"other"};
+        const auto* route =
+            parser_->is_header_done() ? match_route(path_of(parser_->get().target())) : nullptr;
+        route_ = route ? route->label(path_of(parser_->get().target())) : "other";
         if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset)
             return do_close();
         if (ec == beast::error::timeout) {
@@ -277,8 +311,8 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         if (ec) {
             if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
-                return send_error(errc::malformed_http,
-                                  "malformed HTTP request: " + ec.message(), true);
+                return send_error(errc::malformed_http, "malformed HTTP request: " + ec.message(),
+                                  true);
             spdlog::debug("read failed: {}", ec.message());
             return do_close();
         }
@@ -292,32 +326,79 @@ class Session : public std::enable_shared_from_this<Session> {
         }
     }
 
-    void handle(bhttp::request<bhttp::string_body>&& request) {
+    // Where a route is served, with or without an admin listener.
+    bool served_here(const Route& route) const {
+        if (route.served == Served::main) return !admin_;
+        if (route.served == Served::admin) return admin_ || !shared_.config.admin_listen_set;
+        return true;
+    }
+
+    // The route table's dispatch: the route, its CORS policy, its method,
+    // who may ask, then its handler.
+    void handle(Request&& request) {
         stream_.expires_never();
         version_ = request.version();
         keep_alive_ = request.keep_alive();
         requested_headers_ =
             std::string{request[bhttp::field::access_control_request_headers]}.substr(0, 1024);
         const auto path = path_of(request.target());
-
-        if (path == "/funnelhouse.js") return answer_tracker(request);
-        if (path == "/healthz" || path == "/readyz") {
-            if (request.method() != bhttp::verb::get)
-                return send_error(errc::method_not_allowed, "use GET", false, "GET");
-            if (path == "/healthz") return send(bhttp::status::ok, R"({"status":"ok"})");
-            auto [status, body] = shared_.intake.readiness();
-            return send(static_cast<bhttp::status>(status), std::move(body));
-        }
-        // With an admin listener, admin routes are served there only, and the
-        // ingest API on the main listener only.
-        const bool admin_here = admin_ || !shared_.config.admin_listen_set;
-        if (is_admin_route(path) && admin_here) return answer_admin(request);
-        if (!is_ingest_route(path) || admin_)
+        const auto* route = match_route(path);
+        if (!route || !served_here(*route))
             return send_error(errc::not_found, "no such route: " + std::string{path});
-        if (request.method() == bhttp::verb::options) return answer_preflight();
-        if (request.method() != bhttp::verb::post)
-            return send_error(errc::method_not_allowed, "use POST", false, "POST, OPTIONS");
+        if (route->cors != Cors::shop) origin_.clear();
+        if (route->ingest && request.method() == bhttp::verb::options) return answer_preflight();
+        if (request.method() != route->method)
+            return send_error(errc::method_not_allowed,
+                              route->method == bhttp::verb::get ? "use GET" : "use POST", false,
+                              route->allow);
+        if (!permitted(*route, request)) return;
+        (this->*(route->answer))(request, path);
+    }
 
+    // The access policy; answers and returns false when the request may not
+    // go on.
+    bool permitted(const Route& route, const Request& request) {
+        if (route.access == Access::open) return true;
+        if (!shared_.config.admin_token.empty()) {
+            const std::string_view authorization = request[bhttp::field::authorization];
+            constexpr std::string_view scheme = "Bearer ";
+            if (authorization.substr(0, scheme.size()) == scheme &&
+                same_secret(authorization.substr(scheme.size()), shared_.config.admin_token))
+                return true;
+            prepare(bhttp::status::unauthorized,
+                    ingest::error_body(errc::admin_token_required,
+                                       "this route needs the header Authorization: Bearer "
+                                       "<FUNNELHOUSE_ADMIN_TOKEN>"),
+                    false);
+            response_.set(bhttp::field::www_authenticate, "Bearer realm=\"funnelhouse\"");
+            write();
+            return false;
+        }
+        // Without a token, business numbers are served on loopback only.
+        if (route.access == Access::admin_token_or_loopback && !loopback_) {
+            send_error(dashboard::errc::token_needed,
+                       "the dashboard's data is served to other hosts only with "
+                       "FUNNELHOUSE_ADMIN_TOKEN set (without it, only on a listener bound to a "
+                       "loopback address)");
+            return false;
+        }
+        return true;
+    }
+
+    // The handlers, one per route of the route table (kRoutes, below).
+    void answer_health(const Request&, std::string_view path) {
+        if (path == "/healthz") return send(bhttp::status::ok, R"({"status":"ok"})");
+        auto [status, body] = shared_.intake.readiness();
+        send(static_cast<bhttp::status>(status), std::move(body));
+    }
+
+    void answer_metrics(const Request&, std::string_view) {
+        prepare(bhttp::status::ok, shared_.metrics.registry.render(), false,
+                "text/plain; version=0.0.4; charset=utf-8");
+        write();
+    }
+
+    void answer_ingest(const Request& request, std::string_view path) {
         ingest::RequestInput input;
         input.route = path;
         input.body = request.body();
@@ -371,45 +452,6 @@ class Session : public std::enable_shared_from_this<Session> {
         }
     }
 
-    void answer_admin(const bhttp::request<bhttp::string_body>& request) {
-        if (request.method() != bhttp::verb::get)
-            return send_error(errc::method_not_allowed, "use GET", false, "GET");
-        const std::string_view target = request.target();
-        const auto path = path_of(target);
-        // Admin answers are for operators, never for pages of the shop.
-        origin_.clear();
-        // The page holds no data: it asks for the admin token itself and
-        // sends it with each query.
-        if (is_page_route(path)) return answer_page(path, request[bhttp::field::if_none_match]);
-        if (!shared_.config.admin_token.empty()) {
-            const std::string_view authorization = request[bhttp::field::authorization];
-            constexpr std::string_view scheme = "Bearer ";
-            if (authorization.substr(0, scheme.size()) != scheme ||
-                !same_secret(authorization.substr(scheme.size()), shared_.config.admin_token)) {
-                prepare(bhttp::status::unauthorized,
-                        ingest::error_body(errc::admin_token_required,
-                                           "this route needs the header Authorization: Bearer "
-                                           "<FUNNELHOUSE_ADMIN_TOKEN>"),
-                        false);
-                response_.set(bhttp::field::www_authenticate, "Bearer realm=\"funnelhouse\"");
-                return write();
-            }
-        }
-        // Without a token, business numbers are served on loopback only.
-        if (shared_.config.admin_token.empty() && !loopback_ && is_api_route(path))
-            return send_error(dashboard::errc::token_needed,
-                              "the dashboard's data is served to other hosts only with "
-                              "FUNNELHOUSE_ADMIN_TOKEN set (without it, only on a listener bound "
-                              "to a loopback address)");
-        if (is_api_route(path))
-            return answer_panel(path.substr(kApiPrefix.size()),
-                                path.size() < target.size() ? target.substr(path.size() + 1)
-                                                            : std::string_view{});
-        prepare(bhttp::status::ok, shared_.metrics.registry.render(), false,
-                "text/plain; version=0.0.4; charset=utf-8");
-        write();
-    }
-
     // A file read at start-up: 304 when the client's copy has its ETag, else
     // the body; the caller adds its own headers and writes.
     void prepare_asset(const dashboard::Asset& asset, std::string_view if_none_match,
@@ -424,12 +466,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // GET /funnelhouse.js: the browser tracker, for a page's script tag on
     // any site. Read at start-up; revalidated by ETag after an hour.
-    void answer_tracker(const bhttp::request<bhttp::string_body>& request) {
-        if (request.method() != bhttp::verb::get)
-            return send_error(errc::method_not_allowed, "use GET", false, "GET");
+    void answer_tracker(const Request& request, std::string_view) {
         if (!shared_.tracker) return send_error(errc::not_found, shared_.tracker_problem);
-        origin_.clear();
-        prepare_asset(*shared_.tracker, request[bhttp::field::if_none_match], "public, max-age=3600");
+        prepare_asset(*shared_.tracker, request[bhttp::field::if_none_match],
+                      "public, max-age=3600");
         // Any site may load it, also with crossorigin="anonymous" and integrity.
         response_.set(bhttp::field::access_control_allow_origin, "*");
         response_.set("Cross-Origin-Resource-Policy", "cross-origin");
@@ -438,11 +478,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // GET /dashboard (the page) and /dashboard/<file> (its assets), from
     // the files read at start-up only.
-    void answer_page(std::string_view path, std::string_view if_none_match) {
+    // The page holds no data: it asks for the admin token itself and sends
+    // it with each query.
+    void answer_page(const Request& request, std::string_view path) {
+        const std::string_view if_none_match = request[bhttp::field::if_none_match];
         if (shared_.page.empty())
             return send_error(dashboard::errc::page_missing, shared_.page.problem());
         const auto relative = path.size() > kPagePrefix.size() ? path.substr(kPagePrefix.size())
-                                                                : std::string_view{"index.html"};
+                                                               : std::string_view{"index.html"};
         const auto* asset = shared_.page.find(relative);
         if (!asset) return send_error(errc::not_found, "no such route: " + std::string{path});
         prepare_asset(*asset, if_none_match, "no-cache");
@@ -458,19 +501,22 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // GET /api/dashboard/<panel>?from=&to=&segment=: the query runs on a
     // reader thread; the answer is written back on this session's strand.
-    void answer_panel(std::string_view name, std::string_view query) {
+    void answer_panel(const Request& request, std::string_view path) {
+        const std::string_view target = request.target();
+        const auto name = path.substr(kApiPrefix.size());
+        const auto query =
+            path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view{};
         const auto* panel = dashboard::find_panel(name);
         if (!panel) {
             std::string known;
             for (const auto& each : dashboard::panels())
                 known += (known.empty() ? "" : ", ") + std::string(each.name);
-            return send_error(errc::not_found,
-                              "no such dashboard panel: '" + std::string{name.substr(0, 64)} +
-                                  "' (known: " + known + ")");
+            return send_error(errc::not_found, "no such dashboard panel: '" +
+                                                   std::string{name.substr(0, 64)} +
+                                                   "' (known: " + known + ")");
         }
         auto parsed = dashboard::parse_filter(query);
-        if (!parsed.error.empty())
-            return send_error(dashboard::errc::invalid_filter, parsed.error);
+        if (!parsed.error.empty()) return send_error(dashboard::errc::invalid_filter, parsed.error);
         const auto executor = stream_.get_executor();
         const bool queued = shared_.reader.submit(
             *panel, std::move(parsed.filter),
@@ -520,10 +566,9 @@ class Session : public std::enable_shared_from_this<Session> {
         if (receipt.error)
             return send_error(receipt.error, shared_.intake.refusal_message(receipt.error));
         tally_.record();
-        send(bhttp::status::ok,
-             receipt.loaded ? ingest::accepted_body(accepted, receipt.duplicates,
-                                                    receipt.collisions, outcome)
-                            : ingest::spooled_body(accepted, outcome));
+        send(bhttp::status::ok, receipt.loaded ? ingest::accepted_body(accepted, receipt.duplicates,
+                                                                       receipt.collisions, outcome)
+                                               : ingest::spooled_body(accepted, outcome));
     }
 
     void send_error(std::error_code error, const std::string& message, bool close = false,
@@ -614,14 +659,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
     beast::tcp_stream stream_;
     Shared& shared_;
-    const bool admin_;  // accepted on the admin listener
-    const bool loopback_;  // accepted on a listener bound to a loopback address
+    const bool admin_;            // accepted on the admin listener
+    const bool loopback_;         // accepted on a listener bound to a loopback address
     const std::string peer_;      // the connection's remote address
     const std::string peer_key_;  // its key in the connection limit
     std::string client_address_;  // the current request's client (X-Forwarded-For if trusted)
     bool key_checked_ = false;    // the current request's key rate is taken
     std::chrono::seconds retry_after_{0};  // for the next 429
-    std::string route_ = "other";  // the metrics label of the current request
+    std::string route_ = "other";          // the metrics label of the current request
     std::chrono::steady_clock::time_point started_;
     metrics::Tally tally_;  // the current request's events, until it is answered
     beast::flat_buffer buffer_;
@@ -634,6 +679,28 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string requested_headers_;  // its Access-Control-Request-Headers
     std::array<char, 4096> scratch_{};
 };
+
+// The route table: each route, its policies and its handler, in the order
+// they are matched.
+const Route* match_route(std::string_view path) {
+    static constexpr Route kRoutes[] = {
+        {is_tracker, path_label, Served::everywhere, bhttp::verb::get, "GET", Cors::anyone,
+         Access::open, false, &Session::answer_tracker},
+        {is_health, path_label, Served::everywhere, bhttp::verb::get, "GET", Cors::shop,
+         Access::open, false, &Session::answer_health},
+        {is_metrics, path_label, Served::admin, bhttp::verb::get, "GET", Cors::nobody,
+         Access::admin_token, false, &Session::answer_metrics},
+        {is_page_route, page_label, Served::admin, bhttp::verb::get, "GET", Cors::nobody,
+         Access::open, false, &Session::answer_page},
+        {is_api_route, panel_label, Served::admin, bhttp::verb::get, "GET", Cors::nobody,
+         Access::admin_token_or_loopback, false, &Session::answer_panel},
+        {is_ingest_route, path_label, Served::main, bhttp::verb::post, "POST, OPTIONS", Cors::shop,
+         Access::open, true, &Session::answer_ingest},
+    };
+    for (const auto& route : kRoutes)
+        if (route.matches(path)) return &route;
+    return nullptr;
+}
 
 class Listener : public std::enable_shared_from_this<Listener> {
   public:
@@ -680,8 +747,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
         switch (shared_.connections.open(peer_key)) {
             case ConnectionLimiter::Verdict::admitted:
                 std::make_shared<Session>(std::move(socket), shared_, admin_, loopback_,
-                                          std::move(peer),
-                                          std::move(peer_key))
+                                          std::move(peer), std::move(peer_key))
                     ->run();
                 break;
             // Closed without a word: an answer would cost what the limit
@@ -753,8 +819,7 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
     // Stopped (reset) while the io_context still runs: its last answers are
     // posted there.
     auto reader = std::make_unique<dashboard::Reader>(dashboard::ReaderSettings{
-        config.dashboard_database_url.empty() ? config.database_url
-                                              : config.dashboard_database_url,
+        config.dashboard_database_url.empty() ? config.database_url : config.dashboard_database_url,
         config.dashboard_role, config.dashboard_connections, config.dashboard_queue,
         config.dashboard_timeout});
     Shared shared{
