@@ -17,6 +17,7 @@
 #include "http_client.hpp"
 #include "postgres_cluster.hpp"
 #include "process.hpp"
+#include "serve_env.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -50,15 +51,9 @@ test::Env server_env(const fs::path& dir, const std::string& database_url,
     if (!fs::exists(keys))
         std::ofstream(keys) << R"([{"name":"backend","key":")" << kServerKey
                             << R"(","source":"server"}])";
-    test::Env env{{"FUNNELHOUSE_DATABASE_URL", database_url},
-                  {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
-                  {"FUNNELHOUSE_KEYS_FILE", keys.string()},
-                  {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-                  {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
-                  {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
-                  {"FUNNELHOUSE_SPOOL_DIR", (dir / "spool").string()},
-                  {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
-                  {"FUNNELHOUSE_LOG_LEVEL", "warn"}};
+    auto env = test::serve_env(database_url, keys, dir / "spool",
+                               {{"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
+                                {"FUNNELHOUSE_LOG_LEVEL", "warn"}});
     for (const auto& [name, value] : extra) env[name] = value;
     return env;
 }

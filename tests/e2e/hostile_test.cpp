@@ -17,6 +17,7 @@
 #include "funnelhouse/common/gzip.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
+#include "serve_env.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -82,16 +83,10 @@ class HostileTest : public ::testing::Test {
             dir_.write("keys.json", std::string(R"([{"name":"web","key":")") + kBrowserKey +
                                         R"(","source":"browser"},{"name":"backend","key":")" +
                                         kServerKey + R"(","source":"server"}])");
-        test::Env env{
-            {"FUNNELHOUSE_DATABASE_URL", database_url.empty() ? schema_.url() : database_url},
-            {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
-            {"FUNNELHOUSE_KEYS_FILE", keys.string()},
-            {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-            {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
-            {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
-            {"FUNNELHOUSE_SPOOL_DIR", (dir_.path() / "spool").string()},
-            {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
-            {"FUNNELHOUSE_ACK", "loaded"}};
+        auto env = test::serve_env(database_url.empty() ? schema_.url() : database_url, keys,
+                                   dir_.path() / "spool",
+                                   {{"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
+                                    {"FUNNELHOUSE_ACK", "loaded"}});
         for (const auto& [name, value] : extra) env[name] = value;
         server_ = std::make_unique<test::ServerProcess>();
         server_->start(env);

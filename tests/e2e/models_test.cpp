@@ -11,6 +11,7 @@
 #include "funnelhouse/common/source.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
+#include "serve_env.hpp"
 #include "temp_dir.hpp"
 #include "test_contracts.hpp"
 #include "test_database.hpp"
@@ -59,16 +60,11 @@ Snapshot snapshot(const test::TestSchema& schema, const std::vector<std::string>
 
 test::Env server_env(const test::TestSchema& schema, const test::TempDir& dir,
                      const std::filesystem::path& migrations) {
-    return {{"FUNNELHOUSE_DATABASE_URL", schema.url()},
-            {"FUNNELHOUSE_KEYS_FILE", (dir.path() / "keys.json").string()},
-            {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-            {"FUNNELHOUSE_MIGRATIONS_DIR", migrations.string()},
-            {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
-            {"FUNNELHOUSE_SPOOL_DIR", (dir.path() / "spool").string()},
-            {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
-            {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
-            {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
-            {"FUNNELHOUSE_LOG_LEVEL", "warn"}};
+    return test::serve_env(schema.url(), dir.path() / "keys.json", dir.path() / "spool",
+                           {{"FUNNELHOUSE_MIGRATIONS_DIR", migrations.string()},
+                            {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
+                            {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
+                            {"FUNNELHOUSE_LOG_LEVEL", "warn"}});
 }
 
 void write_keys(const test::TempDir& dir) {

@@ -21,6 +21,7 @@
 
 #include "http_client.hpp"
 #include "process.hpp"
+#include "serve_env.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -124,16 +125,12 @@ std::vector<Request> shop_traffic() {
 
 test::Env instance_env(const fs::path& dir, const std::string& database_url,
                        unsigned short port) {
-    return {{"FUNNELHOUSE_DATABASE_URL", database_url},
-            {"FUNNELHOUSE_LISTEN", "127.0.0.1:" + std::to_string(port)},
-            {"FUNNELHOUSE_KEYS_FILE", (dir / "keys.json").string()},
-            {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-            {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
-            {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
-            {"FUNNELHOUSE_SPOOL_DIR", (dir / ("spool-" + std::to_string(port))).string()},
-            {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
-            {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
-            {"FUNNELHOUSE_LOG_LEVEL", "warn"}};
+    return test::serve_env(database_url, dir / "keys.json",
+                           dir / ("spool-" + std::to_string(port)),
+                           {{"FUNNELHOUSE_LISTEN", "127.0.0.1:" + std::to_string(port)},
+                            {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
+                            {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
+                            {"FUNNELHOUSE_LOG_LEVEL", "warn"}});
 }
 
 void write_keys(const fs::path& dir) {

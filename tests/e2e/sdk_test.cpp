@@ -7,6 +7,7 @@
 
 #include "http_client.hpp"
 #include "process.hpp"
+#include "serve_env.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -24,13 +25,7 @@ TEST(Sdk, SegmentNodeLibraryWorksUnchangedButForTheHost) {
     const auto keys =
         dir.write("keys.json", R"([{"name":"backend","key":"sdk-secret","source":"server"}])");
     test::ServerProcess server;
-    server.start({{"FUNNELHOUSE_DATABASE_URL", schema.url()},
-                  {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
-                  {"FUNNELHOUSE_KEYS_FILE", keys.string()},
-                  {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-                  {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
-                  {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
-                  {"FUNNELHOUSE_SPOOL_DIR", (dir.path() / "spool").string()}});
+    server.start(test::serve_env(schema.url(), keys, dir.path() / "spool"));
 
     const auto run = test::run_program(
         "node", {(sdk_dir / "send.mjs").string()},

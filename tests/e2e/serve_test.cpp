@@ -10,6 +10,7 @@
 #include "funnelhouse/common/time.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
+#include "serve_env.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -33,17 +34,10 @@ class ServeTest : public ::testing::Test {
             dir_.write("keys.json", std::string(R"([{"name":"web","key":")") + kBrowserKey +
                                         R"(","source":"browser"},{"name":"backend","key":")" +
                                         kServerKey + R"(","source":"server"}])");
-        test::Env env{
-            {"FUNNELHOUSE_DATABASE_URL", database_url.empty() ? schema_.url() : database_url},
-            {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
-            {"FUNNELHOUSE_KEYS_FILE", keys.string()},
-            {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-            {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
-            {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
-            {"FUNNELHOUSE_SPOOL_DIR", (dir_.path() / "spool").string()},
-            // These tests check what was stored right after each answer, so
-            // answers wait for the commit; delivery_test covers `durable`.
-            {"FUNNELHOUSE_ACK", "loaded"}};
+        // These tests check what was stored right after each answer, so
+        // answers wait for the commit; delivery_test covers `durable`.
+        auto env = test::serve_env(database_url.empty() ? schema_.url() : database_url, keys,
+                                   dir_.path() / "spool", {{"FUNNELHOUSE_ACK", "loaded"}});
         for (const auto& [name, value] : extra) env[name] = value;
         server_ = std::make_unique<test::ServerProcess>();
         server_->start(env);

@@ -9,6 +9,7 @@
 
 #include "http_client.hpp"
 #include "process.hpp"
+#include "serve_env.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -26,16 +27,10 @@ class SimulatedShopTest : public ::testing::Test {
             "keys.json",
             R"([{"name":"web","key":"shop-browser","source":"browser","origins":["https://shop.example"]},
                 {"name":"backend","key":"shop-server","source":"server"}])");
-        env_ = {{"FUNNELHOUSE_DATABASE_URL", schema_->url()},
-                {"FUNNELHOUSE_KEYS_FILE", keys.string()},
-                {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-                {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
-                {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
-                {"FUNNELHOUSE_SPOOL_DIR", (dir_->path() / "spool").string()},
-                {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
-                {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
-                {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
-                {"FUNNELHOUSE_LOG_LEVEL", "warn"}};
+        env_ = test::serve_env(schema_->url(), keys, dir_->path() / "spool",
+                               {{"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
+                                {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
+                                {"FUNNELHOUSE_LOG_LEVEL", "warn"}});
         test::ServerProcess server;
         server.start(env_);
         auto env = env_;
@@ -182,15 +177,9 @@ TEST(ServeRefresh, ServeRefreshesTheModelsAtStartAndOnItsInterval) {
     test::TempDir dir;
     const auto keys = dir.write("keys.json", R"([{"name":"backend","key":"k","source":"server"}])");
     test::ServerProcess server;
-    server.start({{"FUNNELHOUSE_DATABASE_URL", schema.url()},
-                  {"FUNNELHOUSE_KEYS_FILE", keys.string()},
-                  {"FUNNELHOUSE_SCHEMAS_DIR", (test::source_dir() / "schemas").string()},
-                  {"FUNNELHOUSE_MIGRATIONS_DIR", (test::source_dir() / "migrations").string()},
-                  {"FUNNELHOUSE_MODELS_DIR", (test::source_dir() / "models").string()},
-                  {"FUNNELHOUSE_SPOOL_DIR", (dir.path() / "spool").string()},
-                  {"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
-                  {"FUNNELHOUSE_LISTEN", "127.0.0.1:0"},
-                  {"FUNNELHOUSE_REFRESH_INTERVAL", "1s"}});
+    server.start(test::serve_env(schema.url(), keys, dir.path() / "spool",
+                                 {{"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
+                                  {"FUNNELHOUSE_REFRESH_INTERVAL", "1s"}}));
     const auto refreshed_at = [&] {
         return schema.scalar("SELECT refreshed_at FROM models.state");
     };
