@@ -161,7 +161,9 @@ struct MinimumBytes {
     std::size_t total = 0;
     void operator()(const char*, const char*, const std::string&) { total += 4; }
     template <typename T>
-    void operator()(const char*, const char*, const std::optional<T>&) { total += 1; }
+    void operator()(const char*, const char*, const std::optional<T>&) {
+        total += 1;
+    }
     void operator()(const char*, const char*, common::timestamp) { total += 8; }
     void operator()(const char*, const char*, common::Source) { total += 1; }
 };

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "funnelhouse/spool/file.hpp"
 #include "funnelhouse/spool/format.hpp"
 
 namespace funnelhouse::spool {
@@ -121,12 +122,20 @@ class Spool {
         Durable on_durable;
     };
 
+    // Start-up recovery (src/spool/recovery.cpp), in steps.
     void recover();
+    Position stored_position();
+    void recover_segment(std::uint64_t segment, const std::filesystem::path& path,
+                         Position& position);
+    std::uint64_t salvage_segment(std::uint64_t segment, const std::filesystem::path& path,
+                                  const std::string& bytes, const ScanResult& scan,
+                                  bool header_ok, Position& position);
+    void cut_torn_tail(const std::filesystem::path& path, std::uint64_t size,
+                       std::uint64_t valid_end);
     std::filesystem::path quarantine_path() const;
     std::uint64_t count_quarantined() const;
     void open_new_segment(std::uint64_t segment);
     void write_loop();
-    bool write_fully(int fd, const char* data, std::size_t size);
     void persist_position(Position position);
     void sync_dir();
     std::uint64_t free_disk() const;
@@ -137,8 +146,8 @@ class Spool {
     std::filesystem::path aside_path(const std::string& name) const;
 
     SpoolSettings settings_;
-    int lock_fd_ = -1;
-    int dir_fd_ = -1;
+    FileDescriptor lock_fd_;
+    FileDescriptor dir_fd_;
     RecoveryReport recovery_;
 
     mutable std::mutex mutex_;
@@ -160,7 +169,7 @@ class Spool {
     std::uint64_t damaged_at_runtime_ = 0;
 
     // Writer thread only.
-    int active_fd_ = -1;
+    FileDescriptor active_fd_;
     std::uint64_t active_segment_ = 0;
     std::uint64_t active_size_ = 0;
     std::thread writer_;
@@ -168,7 +177,7 @@ class Spool {
     // Reader (loader thread) only.
     Position read_;
     Position persisted_;  // what the position file says
-    int read_fd_ = -1;
+    FileDescriptor read_fd_;
     std::uint64_t read_fd_segment_ = 0;
     std::string read_buffer_;
     std::uint64_t read_buffer_offset_ = 0;
