@@ -4,7 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "funnelhouse/ingest/json_spans.hpp"
+#include "funnelhouse/common/utf8.hpp"
 
 namespace funnelhouse::dashboard {
 
@@ -75,7 +75,7 @@ bool is_day(const std::string& text) {
 bool printable(const std::string& text) {
     for (const unsigned char c : text)
         if (c < 0x20 || c == 0x7f) return false;
-    return ingest::invalid_utf8_offsets(text).empty();
+    return common::invalid_utf8_offsets(text).empty();
 }
 
 }  // namespace

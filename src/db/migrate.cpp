@@ -13,7 +13,6 @@
 namespace funnelhouse::db {
 namespace {
 
-
 bool parse_name(const std::string& file_name, std::string& version, std::string& name) {
     if (file_name.size() < 10 || file_name.substr(file_name.size() - 4) != ".sql") return false;
     if (file_name[4] != '_') return false;
@@ -60,81 +59,100 @@ std::vector<MigrationFile> read_migrations(const std::filesystem::path& dir) {
     return files;
 }
 
-MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir) {
-    const auto files = read_migrations(dir);
-    MigrationReport report;
+namespace {
 
-    // Concurrent runs (several instances starting at once) take turns: the
-    // lock covers creating the bookkeeping table too.
-    struct SessionLock {
-        pqxx::connection& connection;
-        explicit SessionLock(pqxx::connection& c) : connection(c) {
-            pqxx::nontransaction(connection)
-                .exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLock) + ")");
+// Concurrent runs (several instances starting at once) take turns: the
+// lock covers creating the bookkeeping table too.
+class SessionLock {
+  public:
+    explicit SessionLock(pqxx::connection& connection) : connection_(connection) {
+        pqxx::nontransaction(connection_)
+            .exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLock) + ")");
+    }
+    ~SessionLock() {
+        try {
+            pqxx::nontransaction(connection_)
+                .exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLock) + ")");
+        } catch (...) {
+            // The lock ends with the session anyway.
         }
-        ~SessionLock() {
-            try {
-                pqxx::nontransaction(connection)
-                    .exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLock) + ")");
-            } catch (...) {
-                // The lock ends with the session anyway.
-            }
-        }
-    } lock(connection);
+    }
+    SessionLock(const SessionLock&) = delete;
+    SessionLock& operator=(const SessionLock&) = delete;
 
-    {
-        pqxx::nontransaction setup(connection);
-        setup.exec(
+  private:
+    pqxx::connection& connection_;
+};
+
+void create_bookkeeping(pqxx::connection& connection) {
+    pqxx::nontransaction(connection)
+        .exec(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY,"
             " name text NOT NULL,"
             " checksum text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())");
-    }
+}
 
-    {
-        pqxx::nontransaction check(connection);
-        std::vector<std::string> known;
-        for (const auto& file : files) known.push_back(file.version);
-        for (const auto& row :
-             check.exec("SELECT version FROM schema_migrations ORDER BY version")) {
-            const auto version = row[0].as<std::string>();
-            if (std::find(known.begin(), known.end(), version) == known.end())
-                throw std::runtime_error("migration " + version +
-                                         " is recorded as applied but has no file in '" +
-                                         dir.string() + "'");
-        }
+// Every migration the database records must still have its file.
+void check_recorded(pqxx::connection& connection, const std::vector<MigrationFile>& files,
+                    const std::filesystem::path& dir) {
+    pqxx::nontransaction check(connection);
+    for (const auto& row : check.exec("SELECT version FROM schema_migrations ORDER BY version")) {
+        const auto version = row[0].as<std::string>();
+        const bool known = std::any_of(files.begin(), files.end(), [&](const MigrationFile& file) {
+            return file.version == version;
+        });
+        if (!known)
+            throw std::runtime_error("migration " + version +
+                                     " is recorded as applied but has no file in '" + dir.string() +
+                                     "'");
     }
+}
 
-    for (const auto& file : files) {
-        pqxx::work txn(connection);
-        const auto existing = txn.exec_params(
-            "SELECT checksum FROM schema_migrations WHERE version = $1", file.version);
-        if (!existing.empty()) {
-            const auto recorded = existing[0][0].as<std::string>();
-            if (recorded != file.checksum)
-                throw std::runtime_error("migration " + file.path.filename().string() +
-                                         " was changed after it was applied (checksum " +
-                                         recorded.substr(0, 12) + "... recorded, " +
-                                         file.checksum.substr(0, 12) +
-                                         "... now); add a new migration instead of editing it");
-            ++report.already_applied;
-            txn.abort();
-            continue;
-        }
-        try {
-            txn.exec(file.sql);
-        } catch (const pqxx::sql_error& error) {
+// Applies one file in a transaction of its own, unless it is recorded
+// already (then its checksum must match). True when it was applied.
+bool apply(pqxx::connection& connection, const MigrationFile& file) {
+    pqxx::work txn(connection);
+    const auto existing =
+        txn.exec_params("SELECT checksum FROM schema_migrations WHERE version = $1", file.version);
+    if (!existing.empty()) {
+        const auto recorded = existing[0][0].as<std::string>();
+        if (recorded != file.checksum)
             throw std::runtime_error("migration " + file.path.filename().string() +
-                                     " failed: " + error.what());
-        }
-        txn.exec_params(
-            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-            file.version, file.name, file.checksum);
-        txn.commit();
-        report.applied.push_back(file.path.filename().string());
+                                     " was changed after it was applied (checksum " +
+                                     recorded.substr(0, 12) + "... recorded, " +
+                                     file.checksum.substr(0, 12) +
+                                     "... now); add a new migration instead of editing it");
+        txn.abort();
+        return false;
     }
+    try {
+        txn.exec(file.sql);
+    } catch (const pqxx::sql_error& error) {
+        throw std::runtime_error("migration " + file.path.filename().string() +
+                                 " failed: " + error.what());
+    }
+    txn.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    file.version, file.name, file.checksum);
+    txn.commit();
+    return true;
+}
 
+}  // namespace
+
+MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir) {
+    const auto files = read_migrations(dir);
+    MigrationReport report;
+    SessionLock lock(connection);
+    create_bookkeeping(connection);
+    check_recorded(connection, files, dir);
+    for (const auto& file : files) {
+        if (apply(connection, file))
+            report.applied.push_back(file.path.filename().string());
+        else
+            ++report.already_applied;
+    }
     return report;
 }
 

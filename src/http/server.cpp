@@ -73,7 +73,7 @@ std::string_view path_of(std::string_view target) {
 constexpr std::string_view kPagePrefix = "/dashboard/";
 constexpr std::string_view kApiPrefix = "/api/dashboard/";
 
-bool is_ingest_route(std::string_view path) { return ingest::route_message_type(path).has_value(); }
+bool is_ingest_route(std::string_view path) { return ingest::find_ingest_route(path) != nullptr; }
 bool is_tracker(std::string_view path) { return path == "/funnelhouse.js"; }
 bool is_health(std::string_view path) { return path == "/healthz" || path == "/readyz"; }
 bool is_metrics(std::string_view path) { return path == "/metrics"; }

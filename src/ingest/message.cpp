@@ -144,54 +144,54 @@ struct Kept {
     std::string context;
 };
 
-Kept apply_privacy(const json& payload, const json& message_context, bool consented,
-                   const schema::Contract& contract, const schema::SchemaRegistry& registry,
-                   const MessageContext& context) {
-    const PrivacySettings& privacy = *context.privacy;
-    using config::PersonalData;
+using config::PersonalData;
 
-    // Personal properties: removed without consent, else as configured.
+// The properties as stored: personal ones removed without consent, else as
+// configured (FUNNELHOUSE_PERSONAL_DATA).
+std::string kept_properties(const json& payload, bool consented, const schema::Contract& contract,
+                            const PrivacySettings& privacy) {
     const auto& personal = contract.meta.personal_data;
     const bool touches_payload =
         (!consented || privacy.personal_data != PersonalData::keep) &&
         std::any_of(personal.begin(), personal.end(),
                     [&](const std::string& key) { return payload.contains(key); });
-    Kept kept;
-    if (touches_payload) {
-        json changed = payload;
-        protect(changed, personal, !consented || privacy.personal_data == PersonalData::remove,
-                privacy.personal_data_key);
-        kept.properties = dump(changed);
-    } else {
-        kept.properties = dump(payload);
-    }
+    if (!touches_payload) return dump(payload);
+    json changed = payload;
+    protect(changed, personal, !consented || privacy.personal_data == PersonalData::remove,
+            privacy.personal_data_key);
+    return dump(changed);
+}
 
-    // The address: a page's is what the connection shows (it cannot choose
-    // one); a backend (server key) says in context.ip whose request it
-    // handled, and its own address is nobody's.
+// The client address as stored in context.ip. A page's is what the
+// connection shows (it cannot choose one); a backend (server key) says in
+// context.ip whose request it handled, and its own address is nobody's.
+std::optional<std::string> kept_address(const json& message_context, bool consented,
+                                        const MessageContext& context) {
     std::string address;
     const json* sent_ip = member(message_context, "ip");
     if (context.source == common::Source::browser)
         address = context.client_address;
     else if (sent_ip && sent_ip->is_string())
         address = sent_ip->get<std::string>();
-    std::optional<std::string> stored_ip;
-    if (consented && !address.empty()) {
-        switch (privacy.client_address) {
-            case config::ClientAddress::truncated:
-                stored_ip = truncate_address(address, 24, 48);
-                break;
-            case config::ClientAddress::full:
-                if (truncate_address(address, 128, 128)) stored_ip = address;
-                break;
-            case config::ClientAddress::none:
-                break;
-        }
+    if (!consented || address.empty()) return std::nullopt;
+    switch (context.privacy->client_address) {
+        case config::ClientAddress::truncated:
+            return truncate_address(address, 24, 48);
+        case config::ClientAddress::full:
+            if (truncate_address(address, 128, 128)) return address;
+            return std::nullopt;
+        case config::ClientAddress::none:
+            return std::nullopt;
     }
+    return std::nullopt;
+}
 
-    // SDKs copy the identify traits into context.traits of every event: the
-    // traits the identify contract marks as personal get the same treatment
-    // there.
+// The context as stored. SDKs copy the identify traits into context.traits
+// of every event: the traits the identify contract marks as personal get the
+// same treatment there. Without consent, what identifies the device goes.
+std::string kept_context(const json& message_context, bool consented,
+                         const std::optional<std::string>& stored_ip,
+                         const schema::SchemaRegistry& registry, const PrivacySettings& privacy) {
     const json* traits = member(message_context, "traits");
     const schema::Contract* identify =
         traits && traits->is_object() ? registry.newest("identify") : nullptr;
@@ -201,27 +201,34 @@ Kept apply_privacy(const json& payload, const json& message_context, bool consen
         privacy.personal_data != PersonalData::keep &&
         std::any_of(identify_personal->begin(), identify_personal->end(),
                     [&](const std::string& key) { return traits->contains(key); });
-    if (!consented || touches_traits || message_context.contains("ip")) {
-        json changed = message_context;
-        if (touches_traits)
-            protect(changed["traits"], *identify_personal,
-                    privacy.personal_data == PersonalData::remove, privacy.personal_data_key);
-        if (!consented) {
-            for (const char* key : kIdentifyingContextKeys) changed.erase(key);
-            if (const auto device = changed.find("device"); device != changed.end() &&
-                                                            device->is_object()) {
-                device->erase("id");
-                device->erase("advertisingId");
-            }
-        }
-        changed.erase("ip");
-        if (stored_ip) changed["ip"] = *stored_ip;
-        kept.context = dump(changed);
-    } else {
-        kept.context = dump(message_context);
-        if (stored_ip) kept.context = with_member(std::move(kept.context), "ip", dump(*stored_ip));
+    if (consented && !touches_traits && !message_context.contains("ip")) {
+        auto kept = dump(message_context);
+        return stored_ip ? with_member(std::move(kept), "ip", dump(*stored_ip)) : kept;
     }
-    return kept;
+    json changed = message_context;
+    if (touches_traits)
+        protect(changed["traits"], *identify_personal,
+                privacy.personal_data == PersonalData::remove, privacy.personal_data_key);
+    if (!consented) {
+        for (const char* key : kIdentifyingContextKeys) changed.erase(key);
+        if (const auto device = changed.find("device");
+            device != changed.end() && device->is_object()) {
+            device->erase("id");
+            device->erase("advertisingId");
+        }
+    }
+    changed.erase("ip");
+    if (stored_ip) changed["ip"] = *stored_ip;
+    return dump(changed);
+}
+
+Kept apply_privacy(const json& payload, const json& message_context, bool consented,
+                   const schema::Contract& contract, const schema::SchemaRegistry& registry,
+                   const MessageContext& context) {
+    const PrivacySettings& privacy = *context.privacy;
+    return Kept{kept_properties(payload, consented, contract, privacy),
+                kept_context(message_context, consented,
+                             kept_address(message_context, consented, context), registry, privacy)};
 }
 
 }  // namespace
@@ -250,102 +257,94 @@ common::timestamp corrected_timestamp(std::optional<common::timestamp> original,
     return received_at;
 }
 
-std::optional<std::string_view> route_message_type(std::string_view route) {
-    // Segment's browser library (analytics.js) posts to one-letter paths.
-    if (route == "/v1/t") return std::string_view{"track"};
-    if (route == "/v1/p") return std::string_view{"page"};
-    if (route == "/v1/i") return std::string_view{"identify"};
-    if (route == "/v1/s") return std::string_view{"screen"};
-    if (route == "/v1/g") return std::string_view{"group"};
-    if (route == "/v1/a") return std::string_view{"alias"};
-    if (route == "/v1/batch" || route == "/v1/import" || route == "/v1/b")
-        return std::string_view{};
-    if (route == "/v1/track") return std::string_view{"track"};
-    if (route == "/v1/page") return std::string_view{"page"};
-    if (route == "/v1/identify") return std::string_view{"identify"};
-    if (route == "/v1/screen") return std::string_view{"screen"};
-    if (route == "/v1/group") return std::string_view{"group"};
-    if (route == "/v1/alias") return std::string_view{"alias"};
-    return std::nullopt;
+const MessageTypeInfo* find_message_type(std::string_view name) {
+    static constexpr MessageTypeInfo kTypes[] = {
+        {MessageType::track, "track", "", "properties", false},
+        {MessageType::page, "page", "page_view", "properties", false},
+        {MessageType::screen, "screen", "screen_view", "properties", false},
+        {MessageType::identify, "identify", "identify", "traits", true},
+        {MessageType::group, "group", "group", "traits", true},
+        {MessageType::alias, "alias", "alias", nullptr, true},
+    };
+    for (const auto& type : kTypes)
+        if (type.name == name) return &type;
+    return nullptr;
 }
 
-MappedMessage map_message(const json& message, const MessageContext& context,
-                          const schema::SchemaRegistry& registry) {
-    MappedMessage out;
-    auto reject = [&](const char* reason, std::vector<schema::ValidationError> errors) {
-        out.rejection = Rejection{reason, std::move(errors)};
-        return out;
+const IngestRoute* find_ingest_route(std::string_view path) {
+    static const IngestRoute kRoutes[] = {
+        {"/v1/batch", nullptr},
+        {"/v1/import", nullptr},
+        {"/v1/track", find_message_type("track")},
+        {"/v1/page", find_message_type("page")},
+        {"/v1/identify", find_message_type("identify")},
+        {"/v1/screen", find_message_type("screen")},
+        {"/v1/group", find_message_type("group")},
+        {"/v1/alias", find_message_type("alias")},
+        // Segment's browser library (analytics.js) posts to one-letter paths.
+        {"/v1/b", nullptr},
+        {"/v1/t", find_message_type("track")},
+        {"/v1/p", find_message_type("page")},
+        {"/v1/i", find_message_type("identify")},
+        {"/v1/s", find_message_type("screen")},
+        {"/v1/g", find_message_type("group")},
+        {"/v1/a", find_message_type("alias")},
     };
+    for (const auto& route : kRoutes)
+        if (route.path == path) return &route;
+    return nullptr;
+}
 
-    if (!message.is_object())
-        return reject(reason::invalid_message, {{"", "message must be a JSON object"}});
+namespace {
 
-    Checker check;
-
-    // The event id comes first so that every later rejection can name it.
-    if (const json* id = member(message, "messageId")) {
-        if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
-            utf8_length(id->get_ref<const std::string&>()) <= kMaxEventIdLength &&
-            id->get_ref<const std::string&>().find('\0') == std::string::npos) {
-            out.event_id = id->get<std::string>();
-        } else {
-            check.fail("/messageId", "must be a string of 1 to 100 characters");
-        }
-    } else {
+// The message's id: messageId, or one made here. First, so that every later
+// rejection can name it.
+void read_event_id(const json& message, Checker& check, MappedMessage& out) {
+    const json* id = member(message, "messageId");
+    if (!id) {
         out.event_id = common::new_uuid();
         out.event_id_assigned = true;
+        return;
     }
+    if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
+        utf8_length(id->get_ref<const std::string&>()) <= kMaxEventIdLength &&
+        id->get_ref<const std::string&>().find('\0') == std::string::npos)
+        out.event_id = id->get<std::string>();
+    else
+        check.fail("/messageId", "must be a string of 1 to 100 characters");
+}
 
-    std::string type;
-    const auto implied = route_message_type(context.route);
-    if (implied && !implied->empty()) {
-        type = std::string{*implied};
-    } else {
-        const json* value = member(message, "type");
-        if (!value || !value->is_string()) {
-            check.fail("/type", "must be one of track, page, screen, identify, group, alias");
-            return reject(reason::invalid_message, std::move(check.errors));
-        }
-        type = value->get<std::string>();
+// The event's name: the message's `event` for a track call, the type's own
+// otherwise.
+std::string read_event_name(const json& message, const MessageTypeInfo& type, Checker& check,
+                            MappedMessage& out) {
+    if (type.type != MessageType::track) {
+        out.event_name = std::string{type.event_name};
+        return *out.event_name;
     }
-
-    std::string event_name;
-    if (type == "track") {
-        const json* name = member(message, "event");
-        if (!name || !name->is_string() || name->get_ref<const std::string&>().empty()) {
-            check.fail("/event", "must be the event name, a non-empty string");
-        } else {
-            event_name = name->get<std::string>();
-            out.event_name = event_name;
-        }
-    } else if (type == "page") {
-        event_name = "page_view";
-        out.event_name = event_name;
-    } else if (type == "screen") {
-        event_name = "screen_view";
-        out.event_name = event_name;
-    } else if (type == "identify" || type == "group" || type == "alias") {
-        event_name = type;
-        out.event_name = event_name;
-    } else {
-        return reject(reason::unsupported_type,
-                      {{"/type", "'" + type.substr(0, 50) +
-                                     "' messages are not accepted; expected track, page, screen, "
-                                     "identify, group or alias"}});
+    const json* name = member(message, "event");
+    if (!name || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+        check.fail("/event", "must be the event name, a non-empty string");
+        return {};
     }
+    out.event_name = name->get<std::string>();
+    return *out.event_name;
+}
 
-    Event event;
-    event.event_type = type;
+// Who the message is about: anonymous and user ids, and what an alias or a
+// group call needs besides.
+void read_identities(const json& message, const MessageTypeInfo& type, Checker& check,
+                     const MessageContext& context, Event& event) {
     event.anonymous_id = identity_field(message, "anonymousId", check, context);
     event.user_id = identity_field(message, "userId", check, context);
-    if (type == "alias") {
+    if (type.type == MessageType::alias) {
         event.previous_id = identity_field(message, "previousId", check, context);
         if (!event.previous_id && check.errors.empty())
             check.fail("/previousId", "an alias needs the previous id it links to userId");
         if (!event.user_id && check.errors.empty())
             check.fail("/userId", "an alias needs the userId the previous id belongs to");
     }
-    if (type == "group") {
+    if (type.type == MessageType::group) {
         event.group_id = identity_field(message, "groupId", check, context);
         if (!event.group_id && check.errors.empty())
             check.fail("/groupId", "a group call needs a groupId");
@@ -354,95 +353,155 @@ MappedMessage map_message(const json& message, const MessageContext& context,
         check.fail("/userId",
                    "a message needs a userId or an anonymousId (placeholders such as "
                    "'undefined' or 'guest' count as absent)");
+}
 
-    // The object the contract validates: traits for identify and group, the
-    // properties otherwise (alias has none).
-    const char* payload_key = (type == "identify" || type == "group") ? "traits" : "properties";
+// The object the contract validates: traits for identify and group, the
+// properties otherwise (alias has none). Segment's page and screen calls
+// carry name and category beside the properties; only then is the payload
+// copied (into `copy`).
+const json* read_payload(const json& message, const MessageTypeInfo& type, Checker& check,
+                         json& copy) {
     static const json kNoPayload = json::object();
-    const json* payload =
-        type == "alias" ? &kNoPayload : &object_field(message, payload_key, check);
-    // Segment's page and screen calls carry name and category beside the
-    // properties; only then is the payload copied.
-    json page_payload;
-    if (type == "page" || type == "screen") {
-        for (const char* key : {"name", "category"}) {
-            const json* value = member(message, key);
-            if (!value || payload->contains(key)) continue;
-            if (payload != &page_payload) {
-                page_payload = *payload;
-                payload = &page_payload;
-            }
-            page_payload[key] = *value;
+    if (!type.payload_key) return &kNoPayload;
+    const json* payload = &object_field(message, type.payload_key, check);
+    if (type.type != MessageType::page && type.type != MessageType::screen) return payload;
+    for (const char* key : {"name", "category"}) {
+        const json* value = member(message, key);
+        if (!value || payload->contains(key)) continue;
+        if (payload != &copy) {
+            copy = *payload;
+            payload = &copy;
         }
+        copy[key] = *value;
     }
+    return payload;
+}
+
+// When it happened, corrected for the client's clock, and the times the
+// message gives.
+void read_times(const json& message, Checker& check, const MessageContext& context, Event& event) {
+    const bool original_named = message.contains("originalTimestamp");
+    event.original_timestamp = original_named ? time_field(message, "originalTimestamp", check)
+                                              : time_field(message, "timestamp", check);
+    event.sent_at = time_field(message, "sentAt", check);
+    if (!event.sent_at) event.sent_at = context.batch_sent_at;
+    if (!check.errors.empty()) return;
+    const auto occurred_at =
+        corrected_timestamp(event.original_timestamp, event.sent_at, context.received_at);
+    if (!plausible_time(occurred_at, context.received_at))
+        check.fail(original_named ? "/originalTimestamp" : "/timestamp",
+                   "puts the event at " + common::format_timestamp(occurred_at) +
+                       ", outside 1970-01-01 to two days after receipt");
+    event.occurred_at = occurred_at;
+}
+
+// Which contract: the version the message pins, or the newest of its name.
+// nullptr with `rejection` set when there is none.
+const schema::Contract* choose_contract(const json& message_context, const std::string& event_name,
+                                        const MessageTypeInfo& type,
+                                        const schema::SchemaRegistry& registry,
+                                        std::optional<Rejection>& rejection) {
+    const auto name_path = type.type == MessageType::track ? "/event" : "/type";
+    const json* pin = member(message_context, "schema");
+    if (!pin) {
+        const auto* contract = registry.newest(event_name);
+        if (!contract)
+            rejection = Rejection{
+                reason::unknown_event,
+                {{name_path, "no contract for event '" + event_name.substr(0, 100) + "'"}}};
+        return contract;
+    }
+    const auto ref =
+        pin->is_string() ? schema::parse_schema_ref(pin->get<std::string>()) : std::nullopt;
+    if (!ref) {
+        rejection = Rejection{
+            reason::invalid_message,
+            {{"/context/schema", "must be \"<event_name>/<MODEL>-<REVISION>-<ADDITION>\""}}};
+        return nullptr;
+    }
+    if (ref->name != event_name) {
+        rejection = Rejection{reason::invalid_message,
+                              {{"/context/schema",
+                                "pins '" + ref->name + "' but the event is '" + event_name + "'"}}};
+        return nullptr;
+    }
+    const auto* contract = registry.find(ref->name, ref->version);
+    if (!contract)
+        rejection = Rejection{
+            reason::unknown_schema_version,
+            {{"/context/schema", "no contract " + ref->name + "/" + ref->version.to_string()}}};
+    return contract;
+}
+
+// Whether the message may be kept with its person. An event that says
+// nothing counts as consented unless FUNNELHOUSE_CONSENT_REQUIRED.
+bool consented(const json& message_context, const MessageContext& context) {
+    if (!context.privacy) return true;
+    const auto consent = analytics_consent(message_context, context.privacy->consent_categories);
+    return consent == Consent::granted ||
+           (consent == Consent::unstated && !context.privacy->consent_required);
+}
+
+}  // namespace
+
+MappedMessage map_message(const json& message, const MessageContext& context,
+                          const schema::SchemaRegistry& registry) {
+    MappedMessage out;
+    auto reject = [&](const char* reason, std::vector<schema::ValidationError> errors) {
+        out.rejection = Rejection{reason, std::move(errors)};
+        return out;
+    };
+    if (!message.is_object())
+        return reject(reason::invalid_message, {{"", "message must be a JSON object"}});
+    Checker check;
+    read_event_id(message, check, out);
+
+    const auto* route = find_ingest_route(context.route);
+    const MessageTypeInfo* type = route ? route->type : nullptr;
+    if (!type) {
+        const json* value = member(message, "type");
+        if (!value || !value->is_string()) {
+            check.fail("/type", "must be one of track, page, screen, identify, group, alias");
+            return reject(reason::invalid_message, std::move(check.errors));
+        }
+        type = find_message_type(value->get_ref<const std::string&>());
+        if (!type)
+            return reject(reason::unsupported_type,
+                          {{"/type", "'" + value->get<std::string>().substr(0, 50) +
+                                         "' messages are not accepted; expected track, page, "
+                                         "screen, identify, group or alias"}});
+    }
+    auto event_name = read_event_name(message, *type, check, out);
+    Event event;
+    event.event_type = std::string{type->name};
+    read_identities(message, *type, check, context, event);
+    json payload_copy;
+    const json* payload = read_payload(message, *type, check, payload_copy);
     const json& message_context = object_field(message, "context", check);
-
-    const auto original = message.contains("originalTimestamp")
-                              ? time_field(message, "originalTimestamp", check)
-                              : time_field(message, "timestamp", check);
-    auto sent_at = time_field(message, "sentAt", check);
-    if (!sent_at) sent_at = context.batch_sent_at;
-
-    if (check.errors.empty()) {
-        const auto occurred_at = corrected_timestamp(original, sent_at, context.received_at);
-        if (!plausible_time(occurred_at, context.received_at))
-            check.fail(message.contains("originalTimestamp") ? "/originalTimestamp" : "/timestamp",
-                       "puts the event at " + common::format_timestamp(occurred_at) +
-                           ", outside 1970-01-01 to two days after receipt");
-        event.occurred_at = occurred_at;
-    }
+    read_times(message, check, context, event);
     if (!check.errors.empty()) return reject(reason::invalid_message, std::move(check.errors));
 
-    // Which contract: the pinned version, or the newest of the name.
-    const schema::Contract* contract = nullptr;
-    if (const json* pin = member(message_context, "schema")) {
-        const auto ref =
-            pin->is_string() ? schema::parse_schema_ref(pin->get<std::string>()) : std::nullopt;
-        if (!ref)
-            return reject(
-                reason::invalid_message,
-                {{"/context/schema", "must be \"<event_name>/<MODEL>-<REVISION>-<ADDITION>\""}});
-        if (ref->name != event_name)
-            return reject(reason::invalid_message,
-                          {{"/context/schema",
-                            "pins '" + ref->name + "' but the event is '" + event_name + "'"}});
-        contract = registry.find(ref->name, ref->version);
-        if (!contract)
-            return reject(
-                reason::unknown_schema_version,
-                {{"/context/schema", "no contract " + ref->name + "/" + ref->version.to_string()}});
-    } else {
-        contract = registry.newest(event_name);
-        if (!contract)
-            return reject(reason::unknown_event,
-                          {{type == "track" ? "/event" : "/type",
-                            "no contract for event '" + event_name.substr(0, 100) + "'"}});
-    }
-
+    const auto* contract =
+        choose_contract(message_context, event_name, *type, registry, out.rejection);
+    if (!contract) return out;
     // A page must not be able to forge what only a backend may report (an
     // order, a refund): the contract names the sources allowed to send it.
     const auto& allowed = contract->meta.sources;
     if (std::find(allowed.begin(), allowed.end(), context.source) == allowed.end())
         return reject(reason::source_not_allowed,
-                      {{type == "track" ? "/event" : "/type",
+                      {{type->type == MessageType::track ? "/event" : "/type",
                         "'" + event_name + "' may not be sent with a " +
                             std::string{common::to_string(context.source)} + " write key"}});
-
-    auto violations = schema::validate(*contract, *payload, std::string("/") + payload_key);
+    const std::string payload_path =
+        std::string("/") + (type->payload_key ? type->payload_key : "properties");
+    auto violations = schema::validate(*contract, *payload, payload_path);
     if (!violations.empty()) return reject(reason::schema_violation, std::move(violations));
 
-    // Consent: an event without it is kept without the person, or not at
-    // all. An event that says nothing counts as consented unless
-    // FUNNELHOUSE_CONSENT_REQUIRED.
-    bool consented = true;
-    if (context.privacy) {
-        const auto consent = analytics_consent(message_context, context.privacy->consent_categories);
-        consented = consent == Consent::granted ||
-                    (consent == Consent::unstated && !context.privacy->consent_required);
-    }
-    if (!consented) {
-        const bool identifies_only = type == "identify" || type == "alias" || type == "group";
-        if (identifies_only || context.privacy->consent_policy == config::ConsentPolicy::drop) {
+    // Without consent an event is kept without the person, or not at all.
+    const bool consent = consented(message_context, context);
+    if (!consent) {
+        if (type->identifies_only ||
+            context.privacy->consent_policy == config::ConsentPolicy::drop) {
             out.dropped = true;
             return out;
         }
@@ -451,8 +510,7 @@ MappedMessage map_message(const json& message, const MessageContext& context,
         out.anonymized = true;
     }
     if (context.privacy) {
-        auto kept =
-            apply_privacy(*payload, message_context, consented, *contract, registry, context);
+        auto kept = apply_privacy(*payload, message_context, consent, *contract, registry, context);
         event.properties = std::move(kept.properties);
         event.context = std::move(kept.context);
     } else {
@@ -460,8 +518,8 @@ MappedMessage map_message(const json& message, const MessageContext& context,
         event.context = dump(message_context);
     }
     if (has_nul_escape(event.properties))
-        return reject(reason::invalid_message, {{std::string("/") + payload_key,
-                                                 "contains U+0000, which cannot be stored"}});
+        return reject(reason::invalid_message,
+                      {{payload_path, "contains U+0000, which cannot be stored"}});
     if (has_nul_escape(event.context))
         return reject(reason::invalid_message,
                       {{"/context", "contains U+0000, which cannot be stored"}});
@@ -469,8 +527,6 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     event.event_id = *out.event_id;
     event.event_name = std::move(event_name);
     event.schema_version = contract->version.to_string();
-    event.original_timestamp = original;
-    event.sent_at = sent_at;
     event.received_at = context.received_at;
     event.write_key_name = std::string{context.write_key_name};
     event.source = context.source;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "funnelhouse/common/gzip.hpp"
+#include "funnelhouse/common/utf8.hpp"
 #include "funnelhouse/common/uuid.hpp"
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
@@ -76,23 +77,22 @@ ordered errors_json(const std::vector<schema::ValidationError>& errors) {
 
 }  // namespace
 
-RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& keys,
-                               const schema::SchemaRegistry& registry,
-                               const IngestSettings& settings) {
-    const auto implied_type = route_message_type(input.route);
-    if (!implied_type) return refuse(errc::not_found, "no such route: " + std::string{input.route});
-    const bool is_batch = implied_type->empty();
+namespace {
 
+// A step's refusal of the whole request, or nothing.
+using Refusal = std::optional<RequestOutcome>;
+
+// The body's text: as sent, or inflated. Compressed bodies are bounded
+// after decompression too: a small gzip that inflates past the limit is
+// refused without inflating it all.
+Refusal decode_body(const RequestInput& input, const IngestSettings& settings,
+                    std::string& inflated, std::string_view& text) {
     if (input.body.size() > settings.max_request_bytes)
         return refuse(errc::request_too_large,
                       "request body is " + std::to_string(input.body.size()) +
                           " bytes; the limit is " + std::to_string(settings.max_request_bytes) +
                           " bytes (FUNNELHOUSE_MAX_REQUEST_BYTES)");
-
-    // Compressed bodies are bounded after decompression too: a small gzip
-    // that inflates past the limit is refused without inflating it all.
-    std::string inflated;
-    std::string_view text = input.body;
+    text = input.body;
     const auto encoding = lowercase(input.content_encoding);
     if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") {
         auto result = common::inflate_bounded(input.body, settings.max_request_bytes);
@@ -109,40 +109,54 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
                       "Content-Encoding '" + encoding.substr(0, 40) +
                           "' is not supported; use gzip, deflate or none");
     }
+    return std::nullopt;
+}
 
+// The body parsed. Bytes that are not UTF-8 fail the parse. When that is
+// all that is wrong, the messages holding them are rejected one by one
+// (into bad_events, readable) instead of refusing the request: the parse is
+// repeated on a copy with '?' in their place, which keeps every offset.
+struct ParsedBody {
+    json body;
+    std::vector<std::size_t> broken;  // offsets of bytes that are not UTF-8
+    std::string repaired;             // the text with '?' at those offsets
+    std::string_view parsed;          // what was parsed: the text, or `repaired`
+};
+
+Refusal parse_body(std::string_view text, bool is_batch, const IngestSettings& settings,
+                   ParsedBody& out) {
     // JSON text never holds a NUL byte (inside strings it must be escaped),
     // and the parser would take one for the end of the input.
     if (const auto nul = text.find('\0'); nul != std::string_view::npos)
         return refuse(errc::malformed_json,
                       "body is not valid JSON: a NUL byte at offset " + std::to_string(nul));
     if (nests_deeper_than(text, settings.max_json_depth))
-        return refuse(errc::nesting_too_deep,
-                      "arrays and objects nest deeper than " +
-                          std::to_string(settings.max_json_depth) +
-                          " levels (FUNNELHOUSE_MAX_JSON_DEPTH)");
-
-    // Bytes that are not UTF-8 fail the parse. When that is all that is
-    // wrong, the messages holding them are rejected one by one (into
-    // bad_events, readable) instead of refusing the request: the parse is
-    // repeated on a copy with '?' in their place, which keeps every offset.
-    json body = json::parse(text, nullptr, false);
-    std::vector<std::size_t> broken;
-    std::string repaired;
-    if (body.is_discarded()) {
-        broken = invalid_utf8_offsets(text);
-        if (!broken.empty()) {
-            repaired.assign(text);
-            for (const auto at : broken) repaired[at] = '?';
-            body = json::parse(repaired, nullptr, false);
+        return refuse(errc::nesting_too_deep, "arrays and objects nest deeper than " +
+                                                  std::to_string(settings.max_json_depth) +
+                                                  " levels (FUNNELHOUSE_MAX_JSON_DEPTH)");
+    out.body = json::parse(text, nullptr, false);
+    if (out.body.is_discarded()) {
+        out.broken = common::invalid_utf8_offsets(text);
+        if (!out.broken.empty()) {
+            out.repaired.assign(text);
+            for (const auto at : out.broken) out.repaired[at] = '?';
+            out.body = json::parse(out.repaired, nullptr, false);
         }
-        if (body.is_discarded()) return refuse(errc::malformed_json, describe_syntax_error(text));
+        if (out.body.is_discarded())
+            return refuse(errc::malformed_json, describe_syntax_error(text));
     }
-    const std::string_view parsed = broken.empty() ? text : std::string_view{repaired};
-    if (!body.is_object())
+    out.parsed = out.broken.empty() ? text : std::string_view{out.repaired};
+    if (!out.body.is_object())
         return refuse(errc::wrong_shape, is_batch ? "body must be a JSON object with a 'batch' list"
                                                   : "body must be a JSON object (one message)");
+    return std::nullopt;
+}
 
-    // Authenticate before looking at any message.
+// The write key, before any message is looked at. Browsers always send
+// Origin: a server key in a page would be a leaked secret, and a browser key
+// answers only the origins it lists.
+Refusal authenticate(const RequestInput& input, const json& body, const WriteKeyRing& keys,
+                     const WriteKey*& key) {
     std::optional<std::string> key_text = write_key_from_authorization(input.authorization);
     if (!key_text) {
         if (const auto it = body.find("writeKey"); it != body.end() && it->is_string())
@@ -152,20 +166,125 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
         return refuse(errc::missing_write_key,
                       "missing write key: send HTTP Basic auth with the write key as user name "
                       "and an empty password, or 'writeKey' in the body");
-    const WriteKey* key = keys.find(*key_text);
+    key = keys.find(*key_text);
     if (!key) return refuse(errc::unknown_write_key, "unknown write key");
-    // Browsers always send Origin. A server key in a page would be a leaked
-    // secret; a browser key answers only the origins it lists.
-    if (!input.origin.empty()) {
-        if (key->source == common::Source::server)
-            return refuse(
-                errc::origin_not_allowed,
-                "a server write key cannot be used from a browser page; use a browser key");
-        if (!key->allows_origin(input.origin))
-            return refuse(errc::origin_not_allowed,
-                          "origin '" + std::string{input.origin.substr(0, 200)} +
-                              "' is not in the origins of write key '" + key->name + "'");
+    if (input.origin.empty()) return std::nullopt;
+    if (key->source == common::Source::server)
+        return refuse(errc::origin_not_allowed,
+                      "a server write key cannot be used from a browser page; use a browser key");
+    if (!key->allows_origin(input.origin))
+        return refuse(errc::origin_not_allowed,
+                      "origin '" + std::string{input.origin.substr(0, 200)} +
+                          "' is not in the origins of write key '" + key->name + "'");
+    return std::nullopt;
+}
+
+// The request's messages, each with its own bytes as parsed; a batch's
+// sentAt goes into `context`.
+struct Messages {
+    std::vector<std::string_view> raw;
+    std::vector<const json*> parsed;
+};
+
+Refusal split_messages(const ParsedBody& body, bool is_batch, const IngestSettings& settings,
+                       MessageContext& context, Messages& out) {
+    if (!is_batch) {
+        out.raw.push_back(body.parsed);
+        out.parsed.push_back(&body.body);
+    } else {
+        const auto batch = body.body.find("batch");
+        if (batch == body.body.end() || !batch->is_array())
+            return refuse(errc::wrong_shape, "'batch' must be a list of messages");
+        if (const auto sent = body.body.find("sentAt");
+            sent != body.body.end() && !sent->is_null()) {
+            const auto at = sent->is_string() ? common::parse_timestamp(sent->get<std::string>())
+                                              : std::nullopt;
+            if (!at)
+                return refuse(
+                    errc::wrong_shape,
+                    "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
+            context.batch_sent_at = at;
+        }
+        auto spans = array_member_spans(body.parsed, "batch");
+        if (!spans || spans->size() != batch->size())
+            return refuse(errc::wrong_shape, "'batch' must be a list of messages");
+        out.raw = std::move(*spans);
+        for (const auto& message : *batch) out.parsed.push_back(&message);
     }
+    for (std::size_t i = 0; i < out.raw.size(); ++i) {
+        if (out.raw[i].size() > settings.max_event_bytes)
+            return refuse(
+                errc::event_too_large,
+                (is_batch ? "message at index " + std::to_string(i) : std::string{"message"}) +
+                    " is " + std::to_string(out.raw[i].size()) + " bytes; the limit is " +
+                    std::to_string(settings.max_event_bytes) +
+                    " bytes per event (FUNNELHOUSE_MAX_EVENT_BYTES)");
+    }
+    return std::nullopt;
+}
+
+// A message with bytes that are not UTF-8 (from `first` on, in `text`, the
+// message starting at `offset`): rejected, naming at most ten of them.
+Rejection invalid_encoding(std::string_view text, std::size_t offset, std::size_t size,
+                           std::vector<std::size_t>::const_iterator first,
+                           std::vector<std::size_t>::const_iterator end) {
+    std::vector<schema::ValidationError> errors;
+    for (auto at = first; at != end && *at < offset + size && errors.size() < 10; ++at) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        const auto value = static_cast<unsigned char>(text[*at]);
+        errors.push_back({"", "byte " + std::to_string(*at - offset) + " (0x" + kHex[value >> 4] +
+                                  kHex[value & 15] +
+                                  ") is not UTF-8; stored as U+FFFD in raw_event"});
+    }
+    return Rejection{reason::invalid_encoding, std::move(errors)};
+}
+
+// A rejected message as the row of bad_events it becomes.
+BadEvent bad_event_of(const MappedMessage& mapped, const ordered& errors, std::string_view received,
+                      bool encoding_broken, std::size_t index, const RequestInput& input,
+                      const WriteKey& key, const MessageContext& context) {
+    BadEvent bad;
+    // Write keys are credentials: they are never stored, not even inside
+    // the raw message. Nothing else of the message is changed.
+    bad.raw_event = without_member(
+        encoding_broken ? std::string_view{common::with_replacement_characters(received)}
+                        : received,
+        "writeKey");
+    // The same message sent again (a client retry) maps to the same row.
+    bad.bad_event_id = common::uuid_from_name(key.name + '\n' + std::string{input.route} + '\n' +
+                                              std::to_string(index) + '\n' + bad.raw_event);
+    bad.event_id = mapped.event_id;
+    // Text columns cannot hold U+0000; such a name stays visible in raw_event.
+    if (mapped.event_name && mapped.event_name->find('\0') == std::string::npos)
+        bad.event_name = mapped.event_name;
+    bad.errors = errors.dump(-1, ' ', false, ordered::error_handler_t::replace);
+    for (auto at = bad.errors.find("\\u0000"); at != std::string::npos;
+         at = bad.errors.find("\\u0000", at))
+        bad.errors.replace(at, 6, "\\ufffd");
+    bad.reason = mapped.rejection->reason;
+    bad.route = std::string{input.route};
+    bad.write_key_name = key.name;
+    bad.source = key.source;
+    bad.received_at = input.received_at;
+    bad.batch_sent_at = context.batch_sent_at;
+    return bad;
+}
+
+}  // namespace
+
+RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& keys,
+                               const schema::SchemaRegistry& registry,
+                               const IngestSettings& settings) {
+    const auto* route = find_ingest_route(input.route);
+    if (!route) return refuse(errc::not_found, "no such route: " + std::string{input.route});
+    const bool is_batch = route->type == nullptr;
+    std::string inflated;
+    std::string_view text;
+    if (auto refused = decode_body(input, settings, inflated, text)) return std::move(*refused);
+    ParsedBody body;
+    if (auto refused = parse_body(text, is_batch, settings, body)) return std::move(*refused);
+    const WriteKey* key = nullptr;
+    if (auto refused = authenticate(input, body.body, keys, key)) return std::move(*refused);
 
     MessageContext context;
     context.route = input.route;
@@ -175,70 +294,28 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
     context.extra_junk_ids = &settings.extra_junk_ids;
     context.privacy = &settings.privacy;
     context.client_address = input.client_address;
-
-    std::vector<std::string_view> raw_messages;
-    std::vector<const json*> messages;
-    if (is_batch) {
-        const auto batch = body.find("batch");
-        if (batch == body.end() || !batch->is_array())
-            return refuse(errc::wrong_shape, "'batch' must be a list of messages");
-        if (const auto sent = body.find("sentAt"); sent != body.end() && !sent->is_null()) {
-            const auto parsed = sent->is_string()
-                                    ? common::parse_timestamp(sent->get<std::string>())
-                                    : std::nullopt;
-            if (!parsed)
-                return refuse(
-                    errc::wrong_shape,
-                    "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
-            context.batch_sent_at = parsed;
-        }
-        auto spans = array_member_spans(parsed, "batch");
-        if (!spans || spans->size() != batch->size())
-            return refuse(errc::wrong_shape, "'batch' must be a list of messages");
-        raw_messages = std::move(*spans);
-        for (const auto& message : *batch) messages.push_back(&message);
-    } else {
-        raw_messages.push_back(parsed);
-        messages.push_back(&body);
-    }
-
-    for (std::size_t i = 0; i < raw_messages.size(); ++i) {
-        if (raw_messages[i].size() > settings.max_event_bytes)
-            return refuse(
-                errc::event_too_large,
-                (is_batch ? "message at index " + std::to_string(i) : std::string{"message"}) +
-                    " is " + std::to_string(raw_messages[i].size()) + " bytes; the limit is " +
-                    std::to_string(settings.max_event_bytes) +
-                    " bytes per event (FUNNELHOUSE_MAX_EVENT_BYTES)");
-    }
+    Messages messages;
+    if (auto refused = split_messages(body, is_batch, settings, context, messages))
+        return std::move(*refused);
 
     RequestOutcome outcome;
-    outcome.message_count = messages.size();
+    outcome.message_count = messages.parsed.size();
     outcome.write_key_name = key->name;
     ordered rejected = ordered::array();
     ordered assigned = ordered::array();
-    for (std::size_t i = 0; i < messages.size(); ++i) {
+    for (std::size_t i = 0; i < messages.parsed.size(); ++i) {
         // The message's own bytes, as received.
-        const std::size_t offset = static_cast<std::size_t>(raw_messages[i].data() - parsed.data());
-        const std::string_view received = text.substr(offset, raw_messages[i].size());
-        const auto first_broken = std::lower_bound(broken.begin(), broken.end(), offset);
+        const auto offset = static_cast<std::size_t>(messages.raw[i].data() - body.parsed.data());
+        const std::string_view received = text.substr(offset, messages.raw[i].size());
+        const auto first_broken = std::lower_bound(body.broken.begin(), body.broken.end(), offset);
         const bool encoding_broken =
-            first_broken != broken.end() && *first_broken < offset + received.size();
+            first_broken != body.broken.end() && *first_broken < offset + received.size();
         MappedMessage mapped;
-        if (encoding_broken) {
-            std::vector<schema::ValidationError> errors;
-            for (auto at = first_broken;
-                 at != broken.end() && *at < offset + received.size() && errors.size() < 10; ++at) {
-                static constexpr char kHex[] = "0123456789ABCDEF";
-                const auto value = static_cast<unsigned char>(text[*at]);
-                errors.push_back({"", "byte " + std::to_string(*at - offset) + " (0x" +
-                                          kHex[value >> 4] + kHex[value & 15] +
-                                          ") is not UTF-8; stored as U+FFFD in raw_event"});
-            }
-            mapped.rejection = Rejection{reason::invalid_encoding, std::move(errors)};
-        } else {
-            mapped = map_message(*messages[i], context, registry);
-        }
+        if (encoding_broken)
+            mapped.rejection =
+                invalid_encoding(text, offset, received.size(), first_broken, body.broken.end());
+        else
+            mapped = map_message(*messages.parsed[i], context, registry);
         if (mapped.dropped) {
             ++outcome.dropped_without_consent;
             continue;
@@ -250,36 +327,13 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
             outcome.events.push_back(std::move(*mapped.event));
             continue;
         }
-        auto& rejection = *mapped.rejection;
         ordered entry = {
             {"index", i},
             {"event_id", mapped.event_id ? ordered(*mapped.event_id) : ordered(nullptr)},
-            {"reason", rejection.reason},
-            {"errors", errors_json(rejection.errors)}};
-        BadEvent bad;
-        // Write keys are credentials: they are never stored, not even inside
-        // the raw message. Nothing else of the message is changed.
-        bad.raw_event = without_member(
-            encoding_broken ? std::string_view{with_replacement_characters(received)} : received,
-            "writeKey");
-        // The same message sent again (a client retry) maps to the same row.
-        bad.bad_event_id = common::uuid_from_name(key->name + '\n' + std::string{input.route} +
-                                                  '\n' + std::to_string(i) + '\n' + bad.raw_event);
-        bad.event_id = mapped.event_id;
-        // Text columns cannot hold U+0000; such a name stays visible in raw_event.
-        if (mapped.event_name && mapped.event_name->find('\0') == std::string::npos)
-            bad.event_name = mapped.event_name;
-        bad.errors = entry["errors"].dump(-1, ' ', false, ordered::error_handler_t::replace);
-        for (auto at = bad.errors.find("\\u0000"); at != std::string::npos;
-             at = bad.errors.find("\\u0000", at))
-            bad.errors.replace(at, 6, "\\ufffd");
-        bad.reason = rejection.reason;
-        bad.route = std::string{input.route};
-        bad.write_key_name = key->name;
-        bad.source = key->source;
-        bad.received_at = input.received_at;
-        bad.batch_sent_at = context.batch_sent_at;
-        outcome.bad_events.push_back(std::move(bad));
+            {"reason", mapped.rejection->reason},
+            {"errors", errors_json(mapped.rejection->errors)}};
+        outcome.bad_events.push_back(bad_event_of(mapped, entry["errors"], received,
+                                                  encoding_broken, i, input, *key, context));
         rejected.push_back(std::move(entry));
     }
     outcome.rejected_json = rejected.dump(-1, ' ', false, ordered::error_handler_t::replace);

@@ -41,8 +41,7 @@ struct Loader::Loading {
     std::vector<spool::SpooledRequest> requests;  // decoded, one per record
 };
 
-Loader::Loader(const config::Config& config, spool::Spool& spool,
-               metrics::Instruments* instruments)
+Loader::Loader(const config::Config& config, spool::Spool& spool, metrics::Instruments* instruments)
     : config_(config),
       spool_(spool),
       own_registry_(instruments ? nullptr : std::make_unique<metrics::Registry>()),
@@ -293,20 +292,66 @@ bool Loader::store(Loading& batch) {
     return true;
 }
 
+void Loader::ensure_connection() {
+    if (!connection_) {
+        try {
+            connection_ = db::connect(config_.database_url, config_.load_timeout);
+            prepare_staging(*connection_);
+        } catch (...) {
+            metrics_.database_connects.with({"failed"}).inc();
+            throw;
+        }
+        metrics_.database_connects.with({"ok"}).inc();
+        spdlog::info("loader connected to PostgreSQL");
+    }
+    set_connected(true);
+}
+
+// What a committed batch did, in the metrics; then each request's waiting
+// answer settled with its duplicates and collisions (the fates come in the
+// order the events were given: request by request).
+void Loader::settle_batch(const Loading& batch, const std::vector<const common::Event*>& events,
+                          std::size_t bad_events, const std::vector<Fate>& fates,
+                          const BatchCounts& identity) {
+    metrics_.loader_batch_events.get().observe(static_cast<double>(events.size() + bad_events));
+    metrics_.loader_batches.inc();
+    metrics_.identity_links.inc(static_cast<double>(identity.links));
+    metrics_.identity_conflicts.inc(static_cast<double>(identity.conflicts));
+    metrics_.events_suppressed.inc(static_cast<double>(identity.suppressed_bad_events));
+    metrics::Tally fate_counts;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const std::string_view source = common::to_string(events[i]->source);
+        switch (fates[i]) {
+            case Fate::inserted:
+                fate_counts.add(metrics_.events_inserted, {source, events[i]->event_name});
+                break;
+            case Fate::duplicate:
+                fate_counts.add(metrics_.events_deduplicated, {source, events[i]->event_name});
+                break;
+            case Fate::collision:
+                fate_counts.add(metrics_.event_id_collisions, {source});
+                break;
+            case Fate::suppressed:
+                metrics_.events_suppressed.inc();
+                break;
+        }
+    }
+    fate_counts.record();
+    batches_committed_.fetch_add(1);
+    std::size_t next = 0;
+    for (const auto& request : batch.requests) {
+        LoadOutcome outcome;
+        for (std::size_t e = 0; e < request.events.size(); ++e, ++next) {
+            if (fates[next] == Fate::duplicate) ++outcome.duplicates;
+            if (fates[next] == Fate::collision) ++outcome.collisions;
+        }
+        settle(request.ticket, outcome);
+    }
+}
+
 bool Loader::try_write(Loading& batch, std::error_code& permanent) {
     try {
-        if (!connection_) {
-            try {
-                connection_ = db::connect(config_.database_url, config_.load_timeout);
-                prepare_staging(*connection_);
-            } catch (...) {
-                metrics_.database_connects.with({"failed"}).inc();
-                throw;
-            }
-            metrics_.database_connects.with({"ok"}).inc();
-            spdlog::info("loader connected to PostgreSQL");
-        }
-        set_connected(true);
+        ensure_connection();
         std::vector<const common::Event*> events;
         std::vector<const common::BadEvent*> bad_events;
         for (const auto& request : batch.requests) {
@@ -318,38 +363,7 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
         const auto fates = write_batch(*connection_, events, bad_events, &identity);
         metrics_.loader_commit_seconds.get().observe(
             std::chrono::duration<double>(clock::now() - started).count());
-        metrics_.loader_batch_events.get().observe(
-            static_cast<double>(events.size() + bad_events.size()));
-        metrics_.loader_batches.inc();
-        metrics_.identity_links.inc(static_cast<double>(identity.links));
-        metrics_.identity_conflicts.inc(static_cast<double>(identity.conflicts));
-        metrics_.events_suppressed.inc(static_cast<double>(identity.suppressed_bad_events));
-        metrics::Tally fate_counts;
-        for (std::size_t i = 0; i < events.size(); ++i) {
-            const std::string_view source = common::to_string(events[i]->source);
-            switch (fates[i]) {
-                case Fate::inserted:
-                    fate_counts.add(metrics_.events_inserted, {source, events[i]->event_name});
-                    break;
-                case Fate::duplicate:
-                    fate_counts.add(metrics_.events_deduplicated, {source, events[i]->event_name});
-                    break;
-                case Fate::collision: fate_counts.add(metrics_.event_id_collisions, {source}); break;
-                case Fate::suppressed: metrics_.events_suppressed.inc(); break;
-            }
-        }
-        fate_counts.record();
-        batches_committed_.fetch_add(1);
-        // Fates come in the order the events were given: request by request.
-        std::size_t next = 0;
-        for (const auto& request : batch.requests) {
-            LoadOutcome outcome;
-            for (std::size_t e = 0; e < request.events.size(); ++e, ++next) {
-                if (fates[next] == Fate::duplicate) ++outcome.duplicates;
-                if (fates[next] == Fate::collision) ++outcome.collisions;
-            }
-            settle(request.ticket, outcome);
-        }
+        settle_batch(batch, events, bad_events.size(), fates, identity);
         return true;
     } catch (const pqxx::in_doubt_error& error) {
         // The commit may or may not have happened. The batch is idempotent

@@ -158,7 +158,6 @@ std::optional<std::string> format_problem(std::string_view format, std::string_v
     return std::nullopt;
 }
 
-
 void check_formats(const nlohmann::json& schema, const nlohmann::json& value,
                    const std::string& pointer, std::vector<ValidationError>& errors) {
     if (!schema.is_object()) return;
@@ -193,134 +192,158 @@ std::optional<std::string> read_file(const std::filesystem::path& file) {
 
 }  // namespace
 
+namespace {
+
+using Problems = std::vector<std::string>;
+
+// One text member of `meta`.
+void read_meta_text(const nlohmann::json& meta, const char* key, std::string& out, bool required,
+                    Problems& problems) {
+    const auto it = meta.find(key);
+    if (it == meta.end()) {
+        if (required) problems.push_back(std::string("'meta.") + key + "' is missing");
+    } else if (!it->is_string()) {
+        problems.push_back(std::string("'meta.") + key + "' must be a string");
+    } else {
+        out = it->get<std::string>();
+    }
+}
+
+// `self`: the name must be the folder's, the version the file name's.
+void read_self(const nlohmann::json& document, const std::string& folder_name,
+               const std::string& stem, const std::optional<SchemaVer>& path_version,
+               Contract& contract, Problems& problems) {
+    const auto self = document.find("self");
+    if (self == document.end() || !self->is_object()) {
+        problems.push_back("missing object 'self' with 'name' and 'version'");
+        return;
+    }
+    const auto name = self->value("name", nlohmann::json{});
+    const auto version = self->value("version", nlohmann::json{});
+    if (!name.is_string())
+        problems.push_back("'self.name' must be a string");
+    else if (name.get<std::string>() != folder_name)
+        problems.push_back("'self.name' is '" + name.get<std::string>() + "' but the folder is '" +
+                           folder_name + "'");
+    else
+        contract.name = name.get<std::string>();
+    if (!version.is_string()) {
+        problems.push_back("'self.version' must be a string");
+        return;
+    }
+    const auto parsed = parse_schemaver(version.get<std::string>());
+    if (!parsed)
+        problems.push_back("'self.version' '" + version.get<std::string>() +
+                           "' is not MODEL-REVISION-ADDITION");
+    else if (path_version && *parsed != *path_version)
+        problems.push_back("'self.version' is '" + version.get<std::string>() +
+                           "' but the file name says '" + stem + "'");
+    else
+        contract.version = *parsed;
+}
+
+// `meta.sources` and `meta.personal_data`: lists.
+void read_meta_lists(const nlohmann::json& meta, Contract& contract, Problems& problems) {
+    const auto sources = meta.find("sources");
+    if (sources == meta.end() || !sources->is_array() || sources->empty()) {
+        problems.push_back("'meta.sources' must be a non-empty list of \"browser\" and \"server\"");
+    } else {
+        for (const auto& entry : *sources) {
+            const auto parsed =
+                entry.is_string() ? common::parse_source(entry.get<std::string>()) : std::nullopt;
+            if (!parsed)
+                problems.push_back("'meta.sources' has " + entry.dump() +
+                                   "; allowed are \"browser\" and \"server\"");
+            else
+                contract.meta.sources.push_back(*parsed);
+        }
+    }
+    const auto personal = meta.find("personal_data");
+    if (personal == meta.end()) return;
+    if (!personal->is_array()) {
+        problems.push_back("'meta.personal_data' must be a list of property names");
+        return;
+    }
+    for (const auto& entry : *personal) {
+        if (!entry.is_string())
+            problems.push_back("'meta.personal_data' entries must be strings");
+        else
+            contract.meta.personal_data.push_back(entry.get<std::string>());
+    }
+}
+
+// `meta`: what the contract declares about the event.
+void read_meta(const nlohmann::json& document, Contract& contract, Problems& problems) {
+    const auto meta = document.find("meta");
+    if (meta == document.end() || !meta->is_object()) {
+        problems.push_back("missing object 'meta'");
+        return;
+    }
+    read_meta_text(*meta, "description", contract.meta.description, true, problems);
+    read_meta_text(*meta, "owner", contract.meta.owner, true, problems);
+    read_meta_text(*meta, "value_class", contract.meta.value_class, true, problems);
+    read_meta_text(*meta, "frequency", contract.meta.frequency, true, problems);
+    if (!contract.meta.value_class.empty() && !contains(kValueClasses, contract.meta.value_class))
+        problems.push_back("'meta.value_class' must be one of P0, P1, P2, P3");
+    if (!contract.meta.frequency.empty() && !contains(kFrequencies, contract.meta.frequency))
+        problems.push_back(
+            "'meta.frequency' must be one of every_time, once_per_session, once_per_user");
+    read_meta_lists(*meta, contract, problems);
+}
+
+// `schema`, compiled by valijson (formats are checked by check_formats).
+void compile_schema(const nlohmann::json& document, Contract& contract, Problems& problems) {
+    const auto schema = document.find("schema");
+    if (schema == document.end() || !schema->is_object()) {
+        problems.push_back(
+            "missing object 'schema' (JSON Schema draft-07 of the event's properties)");
+        return;
+    }
+    contract.schema = *schema;
+    try {
+        auto compiled = std::make_shared<CompiledSchema>();
+        valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+        auto checked_by_valijson = contract.schema;
+        strip_formats(checked_by_valijson);
+        contract.has_formats = checked_by_valijson != contract.schema;
+        valijson::adapters::NlohmannJsonAdapter adapter(checked_by_valijson);
+        parser.populateSchema(adapter, compiled->schema);
+        contract.compiled = std::move(compiled);
+    } catch (const std::exception& error) {
+        problems.push_back(std::string("'schema' does not compile: ") + error.what());
+    }
+}
+
+}  // namespace
+
 ContractLoad load_contract_file(const std::filesystem::path& file) {
     ContractLoad result;
-    auto problem = [&](std::string text) { result.problems.push_back(std::move(text)); };
-
+    auto& problems = result.problems;
     const auto folder_name = file.parent_path().filename().string();
     const auto stem = file.stem().string();
-    if (file.extension() != ".json") problem("file name must end in .json");
+    if (file.extension() != ".json") problems.push_back("file name must end in .json");
     if (!is_valid_event_name(folder_name))
-        problem("folder '" + folder_name + "' is not a valid event name (snake_case)");
+        problems.push_back("folder '" + folder_name + "' is not a valid event name (snake_case)");
     const auto path_version = parse_schemaver(stem);
     if (!path_version)
-        problem("file name '" + stem + "' is not a SchemaVer version (MODEL-REVISION-ADDITION)");
-
+        problems.push_back("file name '" + stem +
+                           "' is not a SchemaVer version (MODEL-REVISION-ADDITION)");
     const auto text = read_file(file);
     if (!text) {
-        problem("cannot be read");
+        problems.push_back("cannot be read");
         return result;
     }
     const auto document = nlohmann::json::parse(*text, nullptr, false);
     if (document.is_discarded() || !document.is_object()) {
-        problem("is not a JSON object");
+        problems.push_back("is not a JSON object");
         return result;
     }
-
     Contract contract;
     contract.file = file;
-    const auto self = document.find("self");
-    if (self == document.end() || !self->is_object()) {
-        problem("missing object 'self' with 'name' and 'version'");
-    } else {
-        const auto name = self->value("name", nlohmann::json{});
-        const auto version = self->value("version", nlohmann::json{});
-        if (!name.is_string())
-            problem("'self.name' must be a string");
-        else if (name.get<std::string>() != folder_name)
-            problem("'self.name' is '" + name.get<std::string>() + "' but the folder is '" +
-                    folder_name + "'");
-        else
-            contract.name = name.get<std::string>();
-        if (!version.is_string()) {
-            problem("'self.version' must be a string");
-        } else {
-            const auto parsed = parse_schemaver(version.get<std::string>());
-            if (!parsed)
-                problem("'self.version' '" + version.get<std::string>() +
-                        "' is not MODEL-REVISION-ADDITION");
-            else if (path_version && *parsed != *path_version)
-                problem("'self.version' is '" + version.get<std::string>() +
-                        "' but the file name says '" + stem + "'");
-            else
-                contract.version = *parsed;
-        }
-    }
-
-    const auto meta = document.find("meta");
-    if (meta == document.end() || !meta->is_object()) {
-        problem("missing object 'meta'");
-    } else {
-        auto text_field = [&](const char* key, std::string& out, bool required) {
-            const auto it = meta->find(key);
-            if (it == meta->end()) {
-                if (required) problem(std::string("'meta.") + key + "' is missing");
-            } else if (!it->is_string()) {
-                problem(std::string("'meta.") + key + "' must be a string");
-            } else {
-                out = it->get<std::string>();
-            }
-        };
-        text_field("description", contract.meta.description, true);
-        text_field("owner", contract.meta.owner, true);
-        text_field("value_class", contract.meta.value_class, true);
-        text_field("frequency", contract.meta.frequency, true);
-        if (!contract.meta.value_class.empty() &&
-            !contains(kValueClasses, contract.meta.value_class))
-            problem("'meta.value_class' must be one of P0, P1, P2, P3");
-        if (!contract.meta.frequency.empty() && !contains(kFrequencies, contract.meta.frequency))
-            problem("'meta.frequency' must be one of every_time, once_per_session, once_per_user");
-
-        const auto sources = meta->find("sources");
-        if (sources == meta->end() || !sources->is_array() || sources->empty()) {
-            problem("'meta.sources' must be a non-empty list of \"browser\" and \"server\"");
-        } else {
-            for (const auto& entry : *sources) {
-                const auto parsed = entry.is_string()
-                                        ? common::parse_source(entry.get<std::string>())
-                                        : std::nullopt;
-                if (!parsed)
-                    problem("'meta.sources' has " + entry.dump() +
-                            "; allowed are \"browser\" and \"server\"");
-                else
-                    contract.meta.sources.push_back(*parsed);
-            }
-        }
-        const auto personal = meta->find("personal_data");
-        if (personal != meta->end()) {
-            if (!personal->is_array()) {
-                problem("'meta.personal_data' must be a list of property names");
-            } else {
-                for (const auto& entry : *personal) {
-                    if (!entry.is_string())
-                        problem("'meta.personal_data' entries must be strings");
-                    else
-                        contract.meta.personal_data.push_back(entry.get<std::string>());
-                }
-            }
-        }
-    }
-
-    const auto schema = document.find("schema");
-    if (schema == document.end() || !schema->is_object()) {
-        problem("missing object 'schema' (JSON Schema draft-07 of the event's properties)");
-    } else {
-        contract.schema = *schema;
-        try {
-            auto compiled = std::make_shared<CompiledSchema>();
-            valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-            auto checked_by_valijson = contract.schema;
-            strip_formats(checked_by_valijson);
-            contract.has_formats = checked_by_valijson != contract.schema;
-            valijson::adapters::NlohmannJsonAdapter adapter(checked_by_valijson);
-            parser.populateSchema(adapter, compiled->schema);
-            contract.compiled = std::move(compiled);
-        } catch (const std::exception& error) {
-            problem(std::string("'schema' does not compile: ") + error.what());
-        }
-    }
-
-    if (result.problems.empty()) result.contract = std::move(contract);
+    read_self(document, folder_name, stem, path_version, contract, problems);
+    read_meta(document, contract, problems);
+    compile_schema(document, contract, problems);
+    if (problems.empty()) result.contract = std::move(contract);
     return result;
 }
 

@@ -77,75 +77,81 @@ void Spool::skip_damage(std::uint64_t end) {
     ++damaged_at_runtime_;
 }
 
-std::optional<Spool::Record> Spool::next(std::chrono::steady_clock::time_point deadline) {
+// Waits until a durable record may be at the read position, moving past
+// segments read to their end or gone, and returns where the durable bytes of
+// that segment end; nullopt when `deadline` passes. Once interrupted,
+// nothing waits any more, but what is there is still returned: that is how
+// the loader drains at stop.
+std::optional<std::uint64_t> Spool::wait_for_record(
+    std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
     for (;;) {
-        std::uint64_t end = 0;
-        {
-            std::unique_lock lock(mutex_);
-            // Once interrupted, nothing waits any more, but what is there
-            // is still returned: that is how the loader drains at stop.
-            for (;;) {
-                const auto it = segment_sizes_.find(read_.segment);
-                if (it == segment_sizes_.end()) {
-                    // The segment is gone (deleted or moved aside): go on
-                    // with the next one there is.
-                    const auto later = segment_sizes_.upper_bound(read_.segment);
-                    if (later == segment_sizes_.end()) {
-                        if (interrupted_ || !wake_reader_.wait_until(lock, deadline, [&] {
-                                return interrupted_ || segment_sizes_.upper_bound(read_.segment) !=
-                                                           segment_sizes_.end();
-                            }))
-                            return std::nullopt;
-                        continue;
-                    }
-                    read_ = {later->first, kSegmentHeaderBytes};
-                    continue;
-                }
-                end = read_.segment == durable_end_.segment ? durable_end_.offset : it->second;
-                if (read_.offset < end) break;
-                if (read_.segment < durable_end_.segment) {
-                    // A finished segment, read to its end.
-                    const auto later = segment_sizes_.upper_bound(read_.segment);
-                    read_ = {later->first, kSegmentHeaderBytes};
-                    continue;
-                }
+        const auto it = segment_sizes_.find(read_.segment);
+        if (it == segment_sizes_.end()) {
+            // The segment is gone (deleted or moved aside): go on with the
+            // next one there is.
+            const auto later = segment_sizes_.upper_bound(read_.segment);
+            if (later == segment_sizes_.end()) {
                 if (interrupted_ || !wake_reader_.wait_until(lock, deadline, [&] {
-                        return interrupted_ || durable_end_.segment != read_.segment ||
-                               durable_end_.offset > read_.offset;
+                        return interrupted_ ||
+                               segment_sizes_.upper_bound(read_.segment) != segment_sizes_.end();
                     }))
                     return std::nullopt;
+                continue;
             }
-        }
-        if (!read_fd_ || read_fd_segment_ != read_.segment) {
-            read_fd_ = open_file(segment_path(read_.segment), O_RDONLY);
-            read_fd_segment_ = read_.segment;
-            read_buffer_.clear();
-            if (!read_fd_)
-                throw system_failure("cannot open spool segment " +
-                                     segment_path(read_.segment).string());
-        }
-        // The header says how long the record is; then make sure all of it
-        // is in the buffer and check it.
-        std::size_t size = 0;
-        auto check = RecordCheck::invalid;
-        if (read_into(read_.offset, kRecordHeaderBytes, end)) {
-            const auto* header = read_buffer_.data() + (read_.offset - read_buffer_offset_);
-            std::uint64_t length = 0;
-            for (int i = 7; i >= 4; --i)
-                length = (length << 8) | static_cast<unsigned char>(header[i]);
-            if (length <= kMaxPayloadBytes &&
-                read_into(read_.offset, kRecordHeaderBytes + length, end))
-                check = check_record(read_buffer_, read_.offset - read_buffer_offset_, size);
-        }
-        if (check != RecordCheck::ok) {
-            skip_damage(end);
+            read_ = {later->first, kSegmentHeaderBytes};
             continue;
         }
-        const std::string_view view(read_buffer_);
+        const auto end = read_.segment == durable_end_.segment ? durable_end_.offset : it->second;
+        if (read_.offset < end) return end;
+        if (read_.segment < durable_end_.segment) {
+            // A finished segment, read to its end.
+            const auto later = segment_sizes_.upper_bound(read_.segment);
+            read_ = {later->first, kSegmentHeaderBytes};
+            continue;
+        }
+        if (interrupted_ || !wake_reader_.wait_until(lock, deadline, [&] {
+                return interrupted_ || durable_end_.segment != read_.segment ||
+                       durable_end_.offset > read_.offset;
+            }))
+            return std::nullopt;
+    }
+}
+
+// Whether an intact record of `size` bytes starts at the read position, now
+// in the read buffer. The header says how long the record is; then all of
+// it must be there and check out.
+bool Spool::record_at(std::uint64_t end, std::size_t& size) {
+    if (!read_fd_ || read_fd_segment_ != read_.segment) {
+        read_fd_ = open_file(segment_path(read_.segment), O_RDONLY);
+        read_fd_segment_ = read_.segment;
+        read_buffer_.clear();
+        if (!read_fd_)
+            throw system_failure("cannot open spool segment " +
+                                 segment_path(read_.segment).string());
+    }
+    if (!read_into(read_.offset, kRecordHeaderBytes, end)) return false;
+    const auto* header = read_buffer_.data() + (read_.offset - read_buffer_offset_);
+    std::uint64_t length = 0;
+    for (int i = 7; i >= 4; --i) length = (length << 8) | static_cast<unsigned char>(header[i]);
+    return length <= kMaxPayloadBytes &&
+           read_into(read_.offset, kRecordHeaderBytes + length, end) &&
+           check_record(read_buffer_, read_.offset - read_buffer_offset_, size) == RecordCheck::ok;
+}
+
+std::optional<Spool::Record> Spool::next(std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+        const auto end = wait_for_record(deadline);
+        if (!end) return std::nullopt;
+        std::size_t size = 0;
+        if (!record_at(*end, size)) {
+            skip_damage(*end);
+            continue;
+        }
         Record record;
         record.position = read_;
-        record.payload =
-            std::string(record_payload(view, read_.offset - read_buffer_offset_, size));
+        record.payload = std::string(record_payload(std::string_view(read_buffer_),
+                                                    read_.offset - read_buffer_offset_, size));
         read_.offset += size;
         record.next = read_;
         return record;

@@ -72,6 +72,52 @@ std::error_code Spool::append(const std::string& payload, Durable on_durable) {
     return {};
 }
 
+// Writes one group of appends: one write per segment it touches and one
+// sync. Each segment it finishes is published as it goes (`published`
+// counts the group's records published so far).
+std::error_code Spool::write_group(const std::string& buffer,
+                                   const std::vector<PendingAppend>& group,
+                                   std::size_t& published) {
+    std::size_t offset = 0;
+    std::size_t start = 0;
+    try {
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            const auto bytes = group[i].framed_bytes;
+            if (active_size_ + bytes > settings_.segment_bytes &&
+                active_size_ > kSegmentHeaderBytes) {
+                if (!write_all(active_fd_.get(),
+                               std::string_view(buffer).substr(start, offset - start)) ||
+                    (settings_.sync && ::fdatasync(active_fd_.get()) != 0))
+                    throw system_failure("cannot write spool segment " +
+                                         segment_path(active_segment_).string());
+                {
+                    // The finished segment is complete and durable: the
+                    // reader may read it to its end and move on.
+                    std::lock_guard lock(mutex_);
+                    bytes_ += active_size_ - segment_sizes_[active_segment_];
+                    segment_sizes_[active_segment_] = active_size_;
+                    unloaded_records_ += i - published;
+                    published = i;
+                }
+                start = offset;
+                open_new_segment(active_segment_ + 1);
+            }
+            offset += bytes;
+            active_size_ += bytes;
+        }
+        if (!write_all(active_fd_.get(), std::string_view(buffer).substr(start, offset - start)))
+            throw system_failure("cannot write spool segment " +
+                                 segment_path(active_segment_).string());
+        if (settings_.sync && ::fdatasync(active_fd_.get()) != 0)
+            throw system_failure("cannot sync spool segment " +
+                                 segment_path(active_segment_).string());
+    } catch (const std::exception& error) {
+        spdlog::critical("spool: {}; refusing new events until restarted", error.what());
+        return errc::write_failed;
+    }
+    return {};
+}
+
 void Spool::write_loop() {
     std::string buffer;
     std::vector<PendingAppend> group;
@@ -85,52 +131,12 @@ void Spool::write_loop() {
             group.swap(pending_);
             already_failed = failed_;
         }
-        // One write per segment touched and one sync: every request that
-        // arrived while the previous sync ran shares this one.
-        std::error_code failure;
-        std::size_t offset = 0;
-        std::size_t start = 0;
-        std::size_t published = 0;  // records of this group already counted
-        if (already_failed) {
-            // Queued before an earlier group failed: never written after it.
-            failure = errc::write_failed;
-        } else
-            try {
-                for (std::size_t i = 0; i < group.size(); ++i) {
-                    const auto bytes = group[i].framed_bytes;
-                    if (active_size_ + bytes > settings_.segment_bytes &&
-                        active_size_ > kSegmentHeaderBytes) {
-                        if (!write_all(active_fd_.get(),
-                                       std::string_view(buffer).substr(start, offset - start)) ||
-                            (settings_.sync && ::fdatasync(active_fd_.get()) != 0))
-                            throw system_failure("cannot write spool segment " +
-                                                 segment_path(active_segment_).string());
-                        {
-                            // The finished segment is complete and durable: the
-                            // reader may read it to its end and move on.
-                            std::lock_guard lock(mutex_);
-                            bytes_ += active_size_ - segment_sizes_[active_segment_];
-                            segment_sizes_[active_segment_] = active_size_;
-                            unloaded_records_ += i - published;
-                            published = i;
-                        }
-                        start = offset;
-                        open_new_segment(active_segment_ + 1);
-                    }
-                    offset += bytes;
-                    active_size_ += bytes;
-                }
-                if (!write_all(active_fd_.get(),
-                               std::string_view(buffer).substr(start, offset - start)))
-                    throw system_failure("cannot write spool segment " +
-                                         segment_path(active_segment_).string());
-                if (settings_.sync && ::fdatasync(active_fd_.get()) != 0)
-                    throw system_failure("cannot sync spool segment " +
-                                         segment_path(active_segment_).string());
-            } catch (const std::exception& error) {
-                spdlog::critical("spool: {}; refusing new events until restarted", error.what());
-                failure = errc::write_failed;
-            }
+        // Every request that arrived while the previous sync ran shares this
+        // group's write and sync. Queued before an earlier group failed: never
+        // written after it.
+        std::size_t published = 0;
+        const std::error_code failure = already_failed ? make_error_code(errc::write_failed)
+                                                       : write_group(buffer, group, published);
         {
             std::lock_guard lock(mutex_);
             if (failure) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "funnelhouse/common/utf8.hpp"
 #include "funnelhouse/db/migrate.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
 #include "funnelhouse/loader/writer.hpp"
@@ -52,7 +53,7 @@ pqxx::connection& database() {
 }
 
 bool accepted(std::string_view text) {
-    return text.find('\0') == std::string_view::npos && ingest::invalid_utf8_offsets(text).empty();
+    return text.find('\0') == std::string_view::npos && common::invalid_utf8_offsets(text).empty();
 }
 
 void check(std::string_view bytes) {

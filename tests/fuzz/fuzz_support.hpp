@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "funnelhouse/common/utf8.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
 #include "funnelhouse/ingest/request.hpp"
 
@@ -62,7 +63,7 @@ inline void check_outcome(const ingest::RequestOutcome& outcome) {
         const auto errors = nlohmann::json::parse(bad.errors, nullptr, false);
         require(errors.is_array() && !errors.empty(), "a rejection carries its errors");
         require(bad.errors.find("\\u0000") == std::string::npos, "errors are storable");
-        require(ingest::invalid_utf8_offsets(bad.raw_event).empty(),
+        require(common::invalid_utf8_offsets(bad.raw_event).empty(),
                 "a rejected message is stored as UTF-8");
     }
     for (const auto& event : outcome.events) {

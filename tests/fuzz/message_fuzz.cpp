@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "fuzz_support.hpp"
+#include "funnelhouse/common/utf8.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
 #include "funnelhouse/ingest/message.hpp"
 
@@ -64,7 +65,7 @@ void check(std::string_view bytes) {
     require(properties.is_object() && stored_context.is_object(), "payloads are objects");
     for (const auto* text : {&event.properties, &event.context})
         require(text->find("\\u0000") == std::string::npos &&
-                    ingest::invalid_utf8_offsets(*text).empty(),
+                    common::invalid_utf8_offsets(*text).empty(),
                 "payloads can be stored as they are");
     if (mapped.anonymized) {
         require(!event.user_id && !event.anonymous_id, "no identifier without consent");

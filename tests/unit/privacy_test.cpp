@@ -1,3 +1,4 @@
+#include "funnelhouse/common/utf8.hpp"
 #include "funnelhouse/ingest/privacy.hpp"
 
 #include <gtest/gtest.h>
@@ -58,14 +59,14 @@ TEST(KeyedHash, MatchesTheRfc4231Vectors) {
 }
 
 TEST(Utf8, FindsEveryBrokenByteAndReplacesIt) {
-    EXPECT_TRUE(ingest::invalid_utf8_offsets("plain \xC3\xA9t\xC3\xA9 \xF0\x9F\x98\x80").empty());
+    EXPECT_TRUE(common::invalid_utf8_offsets("plain \xC3\xA9t\xC3\xA9 \xF0\x9F\x98\x80").empty());
     // A lone continuation byte, a truncated sequence, an overlong '/', a
     // surrogate and a code point past U+10FFFF.
     const std::string broken = "a\x80" "b\xC3" "c\xC0\xAF" "d\xED\xA0\x80" "e\xF4\x90\x80\x80";
-    EXPECT_EQ(ingest::invalid_utf8_offsets(broken),
+    EXPECT_EQ(common::invalid_utf8_offsets(broken),
               (std::vector<std::size_t>{1, 3, 5, 6, 8, 9, 10, 12, 13, 14, 15}));
-    EXPECT_EQ(ingest::with_replacement_characters("a\x80z"), "a\xEF\xBF\xBDz");
-    EXPECT_TRUE(ingest::invalid_utf8_offsets(ingest::with_replacement_characters(broken)).empty());
+    EXPECT_EQ(common::with_replacement_characters("a\x80z"), "a\xEF\xBF\xBDz");
+    EXPECT_TRUE(common::invalid_utf8_offsets(common::with_replacement_characters(broken)).empty());
 }
 
 namespace {
@@ -240,7 +241,7 @@ TEST_F(PrivacyTest, InvalidUtf8RejectsOnlyItsMessageAndKeepsItReadable) {
     ASSERT_EQ(outcome.bad_events.size(), 1u);
     const auto& bad = outcome.bad_events[0];
     EXPECT_EQ(bad.reason, "invalid_encoding");
-    EXPECT_TRUE(ingest::invalid_utf8_offsets(bad.raw_event).empty());
+    EXPECT_TRUE(common::invalid_utf8_offsets(bad.raw_event).empty());
     EXPECT_NE(bad.raw_event.find("\"product_id\":\"p\xEF\xBF\xBD(\""), std::string::npos)
         << bad.raw_event;
     const auto errors = json::parse(bad.errors);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,8 +85,29 @@ common::timestamp corrected_timestamp(std::optional<common::timestamp> original,
 MappedMessage map_message(const nlohmann::json& message, const MessageContext& context,
                           const schema::SchemaRegistry& registry);
 
-// The message type a route implies ("" for /v1/batch, where each message
-// carries its own `type`); nullopt for a route that takes no events.
-std::optional<std::string_view> route_message_type(std::string_view route);
+// The Segment message types Funnelhouse stores, each described once.
+enum class MessageType : std::uint8_t { track, page, screen, identify, group, alias };
+
+struct MessageTypeInfo {
+    MessageType type;
+    std::string_view name;        // the Segment type, stored as event_type
+    std::string_view event_name;  // the event name it is stored under; empty for track,
+                                  // whose message names its event
+    const char* payload_key;      // what its contract validates; nullptr: nothing (alias)
+    bool identifies_only;         // identify, group, alias: nothing to keep without the person
+};
+
+// nullptr for a type Funnelhouse does not store.
+const MessageTypeInfo* find_message_type(std::string_view name);
+
+// The ingest API's routes, each with the message type it implies (none for
+// the batch routes, where each message says its own).
+struct IngestRoute {
+    std::string_view path;
+    const MessageTypeInfo* type;
+};
+
+// nullptr for a path that takes no events.
+const IngestRoute* find_ingest_route(std::string_view path);
 
 }  // namespace funnelhouse::ingest

@@ -20,6 +20,9 @@
 
 namespace funnelhouse::loader {
 
+enum class Fate : std::uint8_t;  // loader/writer.hpp
+struct BatchCounts;
+
 // What a waiting request learns once its events are stored (or could not be).
 struct LoadOutcome {
     std::error_code error;       // empty: committed
@@ -84,6 +87,10 @@ class Loader {
     bool keep_in_quarantine(const spool::Spool::Record& record);
     void pause(std::chrono::milliseconds& backoff);
     bool try_write(Loading& batch, std::error_code& permanent);
+    void ensure_connection();
+    void settle_batch(const Loading& batch, const std::vector<const common::Event*>& events,
+                      std::size_t bad_events, const std::vector<Fate>& fates,
+                      const BatchCounts& identity);
     void settle(std::uint64_t ticket, const LoadOutcome& outcome);
     void expire_waiters(bool all, std::error_code error);
 

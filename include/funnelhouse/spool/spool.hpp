@@ -136,12 +136,16 @@ class Spool {
     std::uint64_t count_quarantined() const;
     void open_new_segment(std::uint64_t segment);
     void write_loop();
+    std::error_code write_group(const std::string& buffer, const std::vector<PendingAppend>& group,
+                                std::size_t& published);
     void persist_position(Position position);
     void sync_dir();
     std::uint64_t free_disk() const;
     std::error_code refusal(std::uint64_t extra) const;  // mutex_ held
     bool read_into(std::uint64_t offset, std::size_t need, std::uint64_t end);
     void skip_damage(std::uint64_t end);
+    std::optional<std::uint64_t> wait_for_record(std::chrono::steady_clock::time_point deadline);
+    bool record_at(std::uint64_t end, std::size_t& size);
     std::filesystem::path segment_path(std::uint64_t segment) const;
     std::filesystem::path aside_path(const std::string& name) const;
 
