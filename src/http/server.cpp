@@ -797,25 +797,87 @@ std::string url_of(const tcp::endpoint& bound) {
     return "http://" + host + ":" + std::to_string(bound.port());
 }
 
+// The page's and the tracker's files, read once at start-up; a missing one
+// is a warning and a 404 with its reason.
+struct StartupAssets {
+    dashboard::Assets page;
+    std::optional<dashboard::Asset> tracker;
+    std::string tracker_problem;
+};
+
+StartupAssets load_assets(const config::Config& config) {
+    StartupAssets assets{
+        dashboard::Assets::load(config.dashboard_dir.empty()
+                                    ? std::filesystem::path{FUNNELHOUSE_DASHBOARD_DIR}
+                                    : config.dashboard_dir),
+        std::nullopt,
+        {}};
+    if (assets.page.empty()) spdlog::warn("{}", assets.page.problem());
+    assets.tracker = dashboard::read_asset(config.tracker_file.empty()
+                                               ? std::filesystem::path{FUNNELHOUSE_TRACKER_FILE}
+                                               : config.tracker_file,
+                                           assets.tracker_problem);
+    if (!assets.tracker) {
+        assets.tracker_problem =
+            "the browser tracker is not built: " + assets.tracker_problem +
+            " (scripts/build makes it; FUNNELHOUSE_TRACKER_FILE points elsewhere)";
+        spdlog::warn("{}", assets.tracker_problem);
+    }
+    return assets;
+}
+
+// The main listener, and the admin one when FUNNELHOUSE_ADMIN_LISTEN is set,
+// started; prints their addresses as the command's contract says.
+std::vector<std::shared_ptr<Listener>> start_listeners(net::io_context& ioc, Shared& shared,
+                                                       unsigned threads) {
+    const auto& config = shared.config;
+    auto acceptor =
+        open_acceptor(ioc, config.listen_host, config.listen_port, "FUNNELHOUSE_LISTEN");
+    const auto url = url_of(acceptor.local_endpoint());
+    std::vector<std::shared_ptr<Listener>> listeners;
+    listeners.push_back(std::make_shared<Listener>(ioc, std::move(acceptor), shared, false));
+    std::string admin_url;
+    if (config.admin_listen_set) {
+        auto admin = open_acceptor(ioc, config.admin_listen_host, config.admin_listen_port,
+                                   "FUNNELHOUSE_ADMIN_LISTEN");
+        admin_url = url_of(admin.local_endpoint());
+        listeners.push_back(std::make_shared<Listener>(ioc, std::move(admin), shared, true));
+    }
+    for (auto& listener : listeners) listener->start();
+    if (!admin_url.empty()) std::printf("admin listening on %s\n", admin_url.c_str());
+    std::printf("listening on %s\n", url.c_str());
+    std::fflush(stdout);
+    spdlog::info("serving on {} with {} io threads{}", url, threads,
+                 admin_url.empty() ? std::string{} : "; admin routes on " + admin_url);
+    return listeners;
+}
+
+// After the stop signal: no new connections, the requests in flight
+// answered (in the durable mode that takes a sync, in the loaded mode a
+// commit, bounded by the shutdown timeout), then the intake closed:
+// everything submitted is synced (later requests get 503), and what the
+// spool holds loads until the deadline; the rest waits for the next start.
+void shut_down(Shared& shared, const std::vector<std::shared_ptr<Listener>>& listeners) {
+    for (const auto& listener : listeners) listener->stop();
+    shared.stopping = true;
+    const auto deadline = std::chrono::steady_clock::now() + shared.config.shutdown_timeout;
+    const auto wait_for_answers = [&shared](std::chrono::steady_clock::time_point until) {
+        while (shared.unanswered.load() > 0 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    };
+    wait_for_answers(deadline);
+    const auto left = shared.intake.close(deadline);
+    wait_for_answers(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    if (left > 0)
+        spdlog::warn("{} spooled requests are not loaded yet; they load at the next start", left);
+}
+
 }  // namespace
 
 void serve(const config::Config& config, const schema::SchemaRegistry& registry,
            const ingest::WriteKeyRing& keys, intake::Intake& intake,
            metrics::Instruments& metrics) {
-    const auto page = dashboard::Assets::load(config.dashboard_dir.empty()
-                                                  ? std::filesystem::path{FUNNELHOUSE_DASHBOARD_DIR}
-                                                  : config.dashboard_dir);
-    if (page.empty()) spdlog::warn("{}", page.problem());
-    std::string tracker_problem;
-    const auto tracker = dashboard::read_asset(config.tracker_file.empty()
-                                                   ? std::filesystem::path{FUNNELHOUSE_TRACKER_FILE}
-                                                   : config.tracker_file,
-                                               tracker_problem);
-    if (!tracker) {
-        tracker_problem = "the browser tracker is not built: " + tracker_problem +
-                          " (scripts/build makes it; FUNNELHOUSE_TRACKER_FILE points elsewhere)";
-        spdlog::warn("{}", tracker_problem);
-    }
+    const auto assets = load_assets(config);
     // Stopped (reset) while the io_context still runs: its last answers are
     // posted there.
     auto reader = std::make_unique<dashboard::Reader>(dashboard::ReaderSettings{
@@ -835,65 +897,29 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
                     config.rate_limit_tracked},
         RateLimiter{RateLimit{config.rate_limit_key, config.rate_limit_key_burst},
                     config.rate_limit_tracked},
-        page,
-        tracker,
-        tracker_problem,
+        assets.page,
+        assets.tracker,
+        assets.tracker_problem,
         *reader};
     // After `shared`, so destroyed before it: handlers it still holds end
     // sessions, which use `shared`.
     const unsigned threads = config.effective_io_threads();
     net::io_context ioc(static_cast<int>(threads));
-
-    auto acceptor =
-        open_acceptor(ioc, config.listen_host, config.listen_port, "FUNNELHOUSE_LISTEN");
-    const auto url = url_of(acceptor.local_endpoint());
-    std::vector<std::shared_ptr<Listener>> listeners;
-    listeners.push_back(std::make_shared<Listener>(ioc, std::move(acceptor), shared, false));
-    std::string admin_url;
-    if (config.admin_listen_set) {
-        auto admin = open_acceptor(ioc, config.admin_listen_host, config.admin_listen_port,
-                                   "FUNNELHOUSE_ADMIN_LISTEN");
-        admin_url = url_of(admin.local_endpoint());
-        listeners.push_back(std::make_shared<Listener>(ioc, std::move(admin), shared, true));
-    }
-    for (auto& listener : listeners) listener->start();
+    const auto listeners = start_listeners(ioc, shared, threads);
 
     std::promise<int> stop_signal;
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](beast::error_code, int signal) { stop_signal.set_value(signal); });
-
     std::vector<std::thread> workers;
     workers.reserve(threads);
     for (unsigned i = 0; i < threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
-
-    if (!admin_url.empty()) std::printf("admin listening on %s\n", admin_url.c_str());
-    std::printf("listening on %s\n", url.c_str());
-    std::fflush(stdout);
-    spdlog::info("serving on {} with {} io threads{}", url, threads,
-                 admin_url.empty() ? std::string{} : "; admin routes on " + admin_url);
 
     const int signal = stop_signal.get_future().get();
     spdlog::info("signal {} received: stopping (a second one exits at once)", signal);
     signals.async_wait([](beast::error_code ec, int) {
         if (!ec) std::_Exit(130);
     });
-    for (auto& listener : listeners) listener->stop();
-    shared.stopping = true;
-    // Answer the requests in flight: in the durable mode that takes a sync,
-    // in the loaded mode a commit (bounded by the shutdown timeout).
-    const auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
-    const auto wait_for_answers = [&shared](std::chrono::steady_clock::time_point until) {
-        while (shared.unanswered.load() > 0 && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    };
-    wait_for_answers(deadline);
-    // Everything submitted is written and synced (later requests get 503),
-    // and what the spool holds loads until the deadline; the rest waits for
-    // the next start.
-    const auto left = intake.close(deadline);
-    wait_for_answers(std::chrono::steady_clock::now() + std::chrono::seconds(2));
-    if (left > 0)
-        spdlog::warn("{} spooled requests are not loaded yet; they load at the next start", left);
+    shut_down(shared, listeners);
     // Queries in flight finish (FUNNELHOUSE_DASHBOARD_TIMEOUT_MS at most) and
     // post their answers while the io threads still run.
     reader.reset();

@@ -442,6 +442,52 @@ bool consented(const json& message_context, const MessageContext& context) {
            (consent == Consent::unstated && !context.privacy->consent_required);
 }
 
+// The message's type: the one its route implies, else its `type`. nullptr
+// with the rejection in `out` when there is none Funnelhouse stores.
+const MessageTypeInfo* resolve_type(const json& message, const MessageContext& context,
+                                    Checker& check, MappedMessage& out) {
+    const auto* route = find_ingest_route(context.route);
+    if (route && route->type) return route->type;
+    const json* value = member(message, "type");
+    if (!value || !value->is_string()) {
+        check.fail("/type", "must be one of track, page, screen, identify, group, alias");
+        out.rejection = Rejection{reason::invalid_message, std::move(check.errors)};
+        return nullptr;
+    }
+    const auto* type = find_message_type(value->get_ref<const std::string&>());
+    if (!type)
+        out.rejection = Rejection{reason::unsupported_type,
+                                  {{"/type", "'" + value->get<std::string>().substr(0, 50) +
+                                                 "' messages are not accepted; expected track, "
+                                                 "page, screen, identify, group or alias"}}};
+    return type;
+}
+
+// The payload and context as stored, under the privacy rules; a rejection
+// when either holds what a text column cannot.
+std::optional<Rejection> store_payloads(Event& event, const json& payload,
+                                        const json& message_context, bool consent,
+                                        const schema::Contract& contract,
+                                        const schema::SchemaRegistry& registry,
+                                        const MessageContext& context,
+                                        const std::string& payload_path) {
+    if (context.privacy) {
+        auto kept = apply_privacy(payload, message_context, consent, contract, registry, context);
+        event.properties = std::move(kept.properties);
+        event.context = std::move(kept.context);
+    } else {
+        event.properties = dump(payload);
+        event.context = dump(message_context);
+    }
+    if (has_nul_escape(event.properties))
+        return Rejection{reason::invalid_message,
+                         {{payload_path, "contains U+0000, which cannot be stored"}}};
+    if (has_nul_escape(event.context))
+        return Rejection{reason::invalid_message,
+                         {{"/context", "contains U+0000, which cannot be stored"}}};
+    return std::nullopt;
+}
+
 }  // namespace
 
 MappedMessage map_message(const json& message, const MessageContext& context,
@@ -456,21 +502,8 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     Checker check;
     read_event_id(message, check, out);
 
-    const auto* route = find_ingest_route(context.route);
-    const MessageTypeInfo* type = route ? route->type : nullptr;
-    if (!type) {
-        const json* value = member(message, "type");
-        if (!value || !value->is_string()) {
-            check.fail("/type", "must be one of track, page, screen, identify, group, alias");
-            return reject(reason::invalid_message, std::move(check.errors));
-        }
-        type = find_message_type(value->get_ref<const std::string&>());
-        if (!type)
-            return reject(reason::unsupported_type,
-                          {{"/type", "'" + value->get<std::string>().substr(0, 50) +
-                                         "' messages are not accepted; expected track, page, "
-                                         "screen, identify, group or alias"}});
-    }
+    const auto* type = resolve_type(message, context, check, out);
+    if (!type) return out;
     auto event_name = read_event_name(message, *type, check, out);
     Event event;
     event.event_type = std::string{type->name};
@@ -509,20 +542,9 @@ MappedMessage map_message(const json& message, const MessageContext& context,
         event.user_id.reset();
         out.anonymized = true;
     }
-    if (context.privacy) {
-        auto kept = apply_privacy(*payload, message_context, consent, *contract, registry, context);
-        event.properties = std::move(kept.properties);
-        event.context = std::move(kept.context);
-    } else {
-        event.properties = dump(*payload);
-        event.context = dump(message_context);
-    }
-    if (has_nul_escape(event.properties))
-        return reject(reason::invalid_message,
-                      {{payload_path, "contains U+0000, which cannot be stored"}});
-    if (has_nul_escape(event.context))
-        return reject(reason::invalid_message,
-                      {{"/context", "contains U+0000, which cannot be stored"}});
+    out.rejection = store_payloads(event, *payload, message_context, consent, *contract, registry,
+                                   context, payload_path);
+    if (out.rejection) return out;
 
     event.event_id = *out.event_id;
     event.event_name = std::move(event_name);

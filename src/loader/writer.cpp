@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_set>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <unordered_set>
 
 // libpqxx 6.4 offers raw COPY lines only through tablewriter (deprecated in
 // favour of stream_to, whose raw-line writer is private). Raw lines let the
@@ -87,9 +87,8 @@ const std::vector<bool>& identity_fields() {
     static const auto read = [] {
         std::vector<bool> fields;
         for (const auto& name : names_of<common::Event>(kEventFields))
-            fields.push_back(name == "event_id" || name == "event_type" ||
-                             name == "anonymous_id" || name == "user_id" ||
-                             name == "previous_id" || name == "occurred_at");
+            fields.push_back(name == "event_id" || name == "event_type" || name == "anonymous_id" ||
+                             name == "user_id" || name == "previous_id" || name == "occurred_at");
         return fields;
     }();
     return read;
@@ -232,8 +231,8 @@ ORDER BY c.anonymous_id, c.user_id, c.occurred_at, c.seq
 // applied by another loader at the same time is either seen here or sees
 // this user id). One lock order for all loaders: a lock holder may wait for
 // a row, but a row holder never waits for the lock.
-const std::string kLockForNewIdentities = "SELECT pg_advisory_xact_lock(" +
-                                         std::to_string(db::kIdentityLock) + ")" + R"sql(
+const std::string kLockForNewIdentities =
+    "SELECT pg_advisory_xact_lock(" + std::to_string(db::kIdentityLock) + ")" + R"sql(
 WHERE EXISTS (SELECT 1 FROM funnelhouse_links_stage)
    OR EXISTS (SELECT 1 FROM funnelhouse_events_stage s
               WHERE s.user_id IS NOT NULL AND s.fate IS DISTINCT FROM 'collision'
@@ -342,7 +341,8 @@ void prepare_staging(pqxx::connection& connection) {
     // empties them after each batch.
     pqxx::nontransaction setup(connection);
     setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_events_stage (seq bigint NOT NULL" +
-               column_definitions<common::Event>(kEventFields) + ", fate text) ON COMMIT DELETE ROWS");
+               column_definitions<common::Event>(kEventFields) +
+               ", fate text) ON COMMIT DELETE ROWS");
     const auto bad_event_columns = column_definitions<common::BadEvent>(kBadEventFields);
     setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_bad_events_stage (" +
                bad_event_columns.substr(2) + ") ON COMMIT DELETE ROWS");
@@ -389,73 +389,74 @@ std::vector<bool> new_first_copies(pqxx::transaction_base& txn,
     return direct;
 }
 
-std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
-                                  const std::vector<const common::Event*>& events,
-                                  const std::vector<const common::BadEvent*>& bad_events,
-                                  BatchCounts* identity, bool copy_new_rows) {
-    std::vector<Fate> fates(events.size(), Fate::duplicate);
-    if (events.empty() && bad_events.empty()) return fates;
-    db::CopyRow row;
-    std::vector<bool> direct(events.size(), false);
-    if (copy_new_rows && !events.empty()) direct = new_first_copies(txn, events);
-    // New rows go in the order of their ids: one lock order for all loaders.
+// New rows straight into `events` with COPY, in the order of their ids (one
+// lock order for all loaders).
+void copy_new_rows(pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
+                   const std::vector<bool>& direct, std::vector<Fate>& fates, db::CopyRow& row) {
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < events.size(); ++i)
         if (direct[i]) order.push_back(i);
+    if (order.empty()) return;
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         return events[a]->event_id < events[b]->event_id;
     });
-    if (!order.empty()) {
-        pqxx::tablewriter writer(txn, "events", event_columns().begin(), event_columns().end());
-        for (const auto i : order) {
-            encode_event_row(row, *events[i]);
-            writer.write_raw_line(row.line());
-            fates[i] = Fate::inserted;
-        }
-        writer.complete();
+    pqxx::tablewriter writer(txn, "events", event_columns().begin(), event_columns().end());
+    for (const auto i : order) {
+        encode_event_row(row, *events[i]);
+        writer.write_raw_line(row.line());
+        fates[i] = Fate::inserted;
     }
-    if (!events.empty()) {
-        // Every event is staged for the identity steps. A copied row needs
-        // only what they read: its ids, type, time and fate.
-        pqxx::tablewriter writer(txn, "funnelhouse_events_stage", stage_columns().begin(),
-                                 stage_columns().end());
-        for (std::size_t i = 0; i < events.size(); ++i) {
-            const bool copied = direct[i];
-            std::size_t field = 0;
-            row.clear();
-            row.field(std::to_string(i));
-            common::for_each_event_field(*events[i], [&](const char*, const char*, const auto& value) {
-                if (copied && !identity_fields()[field++])
-                    row.null();
-                else
-                    copy_field(row, value);
-            });
-            if (copied)
-                row.field("copied");
+    writer.complete();
+}
+
+// Every event is staged for the identity steps. A copied row needs only
+// what they read: its ids, type, time and fate.
+void stage_events(pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
+                  const std::vector<bool>& direct, db::CopyRow& row) {
+    pqxx::tablewriter writer(txn, "funnelhouse_events_stage", stage_columns().begin(),
+                             stage_columns().end());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const bool copied = direct[i];
+        std::size_t field = 0;
+        row.clear();
+        row.field(std::to_string(i));
+        common::for_each_event_field(*events[i], [&](const char*, const char*, const auto& value) {
+            if (copied && !identity_fields()[field++])
+                row.null();
             else
-                row.null();  // fate: to be decided
-            writer.write_raw_line(row.line());
-        }
-        writer.complete();
+                copy_field(row, value);
+        });
+        if (copied)
+            row.field("copied");
+        else
+            row.null();  // fate: to be decided
+        writer.write_raw_line(row.line());
     }
-    if (!bad_events.empty()) {
-        pqxx::tablewriter writer(txn, "funnelhouse_bad_events_stage",
-                                 bad_event_columns().begin(), bad_event_columns().end());
-        for (const auto* bad : bad_events) {
-            row.clear();
-            common::for_each_bad_event_field(
-                *bad, [&](const char*, const char*, const auto& value) { copy_field(row, value); });
-            writer.write_raw_line(row.line());
-        }
-        writer.complete();
+    writer.complete();
+}
+
+void stage_bad_events(pqxx::transaction_base& txn,
+                      const std::vector<const common::BadEvent*>& bad_events, db::CopyRow& row) {
+    pqxx::tablewriter writer(txn, "funnelhouse_bad_events_stage", bad_event_columns().begin(),
+                             bad_event_columns().end());
+    for (const auto* bad : bad_events) {
+        row.clear();
+        common::for_each_bad_event_field(
+            *bad, [&](const char*, const char*, const auto& value) { copy_field(row, value); });
+        writer.write_raw_line(row.line());
     }
-    // Everything after the COPYs goes in one round trip; each step is a no-op
-    // on an empty stage. The last statement reports the fates.
+    writer.complete();
+}
+
+// Everything after the COPYs, in one round trip; each step is a no-op on an
+// empty stage. The last statement reports the fates (and, as seq -1, the
+// links and conflicts).
+void apply_staged(pqxx::transaction_base& txn, std::vector<Fate>& fates, BatchCounts* identity) {
     static const std::string kApplyBatch =
         std::string(kInsertFirstCopies) + ";" + kMarkCollisions + ";" + kStoreCollisions + ";" +
         kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kStageNewLinks + ";" +
-        kLockForNewIdentities + ";" + kMapNewIds + ";" + kApplyNewLinks +
-        ";" + kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
+        kLockForNewIdentities + ";" + kMapNewIds + ";" + kApplyNewLinks + ";" +
+        kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
     for (const auto& r : txn.exec(kApplyBatch)) {
         if (r[0].as<long long>() < 0) {
             if (identity) {
@@ -469,6 +470,21 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
         const auto seq = r[0].as<std::size_t>();
         fates.at(seq) = r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
     }
+}
+
+std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
+                                  const std::vector<const common::Event*>& events,
+                                  const std::vector<const common::BadEvent*>& bad_events,
+                                  BatchCounts* identity, bool copy_new_rows_directly) {
+    std::vector<Fate> fates(events.size(), Fate::duplicate);
+    if (events.empty() && bad_events.empty()) return fates;
+    db::CopyRow row;
+    std::vector<bool> direct(events.size(), false);
+    if (copy_new_rows_directly && !events.empty()) direct = new_first_copies(txn, events);
+    copy_new_rows(txn, events, direct, fates, row);
+    if (!events.empty()) stage_events(txn, events, direct, row);
+    if (!bad_events.empty()) stage_bad_events(txn, bad_events, row);
+    apply_staged(txn, fates, identity);
     return fates;
 }
 
@@ -562,9 +578,9 @@ std::optional<Unsuppressed> without_suppressed(
     const std::vector<const common::BadEvent*>& bad_events) {
     // Two statements in one round trip, the second with a snapshot taken
     // after the lock is held.
-    static const std::string kLockAndCheck =
-        "SELECT pg_advisory_xact_lock_shared(" + std::to_string(db::kErasureLock) +
-        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids)";
+    static const std::string kLockAndCheck = "SELECT pg_advisory_xact_lock_shared(" +
+                                             std::to_string(db::kErasureLock) +
+                                             "); SELECT EXISTS (SELECT 1 FROM suppressed_ids)";
     if (!txn.exec(kLockAndCheck)[0][0].as<bool>()) return std::nullopt;
 
     // Each identifier hashed once: per event and message, and all together
@@ -573,8 +589,8 @@ std::optional<Unsuppressed> without_suppressed(
     std::vector<std::vector<std::string>> bad_hashes(bad_events.size());
     std::vector<std::string> all;
     for (std::size_t i = 0; i < events.size(); ++i)
-        for (const auto* id : {&events[i]->user_id, &events[i]->anonymous_id,
-                               &events[i]->previous_id})
+        for (const auto* id :
+             {&events[i]->user_id, &events[i]->anonymous_id, &events[i]->previous_id})
             if (*id) event_hashes[i].push_back(suppression_hash(**id));
     for (std::size_t i = 0; i < bad_events.size(); ++i)
         for (const auto& id : raw_identifiers(bad_events[i]->raw_event))
