@@ -61,9 +61,11 @@ std::function<std::string(Config&, const std::string&)> path_setting(
 
 // One of two words, each standing for a value of `field`.
 template <typename Enum>
-std::function<std::string(Config&, const std::string&)> choice_setting(
-    Enum Config::*field, const char* first, Enum first_value, const char* second,
-    Enum second_value) {
+std::function<std::string(Config&, const std::string&)> choice_setting(Enum Config::*field,
+                                                                       const char* first,
+                                                                       Enum first_value,
+                                                                       const char* second,
+                                                                       Enum second_value) {
     return [=](Config& config, const std::string& value) -> std::string {
         if (value == first)
             config.*field = first_value;
@@ -178,8 +180,7 @@ std::vector<Setting> make_settings() {
                     "when set, /metrics and /api/dashboard/* require the header Authorization: "
                     "Bearer <token>; without it the dashboard's data is served on loopback "
                     "listeners only",
-                    true,
-                    [](Config& c, const std::string& v) -> std::string {
+                    true, [](Config& c, const std::string& v) -> std::string {
                         if (v.size() < 16) return "must be at least 16 characters";
                         for (const unsigned char ch : v)
                             if (ch <= ' ' || ch >= 0x7f)
@@ -259,21 +260,21 @@ std::vector<Setting> make_settings() {
                     "take the client address from the last X-Forwarded-For entry (only behind a "
                     "proxy that sets it)",
                     false, bool_setting(&Config::trust_forwarded_for)});
-    list.push_back({"FUNNELHOUSE_CLIENT_ADDRESS", "--client-address", "truncated",
-                    "what context.ip keeps of the client address: truncated (IPv4 /24, IPv6 "
-                    "/48), full or none",
-                    false,
-                    choices_setting(&Config::client_address,
-                                    {{"truncated", ClientAddress::truncated},
-                                     {"full", ClientAddress::full},
-                                     {"none", ClientAddress::none}})});
-    list.push_back({"FUNNELHOUSE_CONSENT_POLICY", "--consent-policy", "anonymize",
-                    "events without analytics consent: anonymize (kept without identifiers, "
-                    "address and personal properties) or drop (not stored, counted)",
-                    false,
-                    choices_setting(&Config::consent_policy,
-                                    {{"anonymize", ConsentPolicy::anonymize},
-                                     {"drop", ConsentPolicy::drop}})});
+    list.push_back(
+        {"FUNNELHOUSE_CLIENT_ADDRESS", "--client-address", "truncated",
+         "what context.ip keeps of the client address: truncated (IPv4 /24, IPv6 "
+         "/48), full or none",
+         false,
+         choices_setting(&Config::client_address, {{"truncated", ClientAddress::truncated},
+                                                   {"full", ClientAddress::full},
+                                                   {"none", ClientAddress::none}})});
+    list.push_back(
+        {"FUNNELHOUSE_CONSENT_POLICY", "--consent-policy", "anonymize",
+         "events without analytics consent: anonymize (kept without identifiers, "
+         "address and personal properties) or drop (not stored, counted)",
+         false,
+         choices_setting(&Config::consent_policy, {{"anonymize", ConsentPolicy::anonymize},
+                                                   {"drop", ConsentPolicy::drop}})});
     list.push_back({"FUNNELHOUSE_CONSENT_CATEGORIES", "--consent-categories", "analytics",
                     "comma-separated categories of context.consent.categoryPreferences that "
                     "grant analytics consent (any one, ignoring case)",
@@ -284,8 +285,8 @@ std::vector<Setting> make_settings() {
                         return {};
                     }});
     list.push_back({"FUNNELHOUSE_CONSENT_REQUIRED", "--consent-required", "false",
-                    "whether an event that says nothing about consent counts as without it",
-                    false, bool_setting(&Config::consent_required)});
+                    "whether an event that says nothing about consent counts as without it", false,
+                    bool_setting(&Config::consent_required)});
     list.push_back({"FUNNELHOUSE_PERSONAL_DATA", "--personal-data", "remove",
                     "properties a contract lists in meta.personal_data: remove, hash (keyed "
                     "SHA-256, needs FUNNELHOUSE_PERSONAL_DATA_KEY) or keep",
@@ -438,10 +439,10 @@ std::vector<Setting> make_settings() {
                             }
                         return "must be one of trace, debug, info, warn, error, off";
                     }});
-    list.push_back({"FUNNELHOUSE_LOG_FORMAT", "--log-format", "json",
-                    "json (one object per line: time, level, message) or text", false,
-                    choice_setting(&Config::log_format, "json", LogFormat::json, "text",
-                                   LogFormat::text)});
+    list.push_back(
+        {"FUNNELHOUSE_LOG_FORMAT", "--log-format", "json",
+         "json (one object per line: time, level, message) or text", false,
+         choice_setting(&Config::log_format, "json", LogFormat::json, "text", LogFormat::text)});
     return list;
 }
 
@@ -512,26 +513,15 @@ std::vector<FileSetting> read_config_file(const std::filesystem::path& path) {
     return found;
 }
 
-}  // namespace
+// A flag given on the command line, applied after the environment.
+struct Flag {
+    const Setting* setting;
+    std::string flag;
+    std::string value;
+};
 
-ParsedArgs parse(const std::vector<std::string>& args,
-                 const std::function<const char*(const char*)>& getenv,
-                 const std::vector<std::string>& environment_names) {
-    ParsedArgs parsed;
-    auto apply = [&](const Setting& setting, const std::string& value, const std::string& origin) {
-        const auto error = setting.apply(parsed.config, value);
-        if (!error.empty()) {
-            const std::string shown = setting.secret ? std::string{"(hidden)"} : "'" + value + "'";
-            throw std::invalid_argument(origin + " " + shown + ": " + error);
-        }
-    };
-
-    // Flags are read in two passes: the config file they may name comes first.
-    struct Flag {
-        const Setting* setting;
-        std::string flag;
-        std::string value;
-    };
+// The arguments: flags (with their values), --help, and the positional ones.
+std::vector<Flag> read_flags(const std::vector<std::string>& args, ParsedArgs& parsed) {
     std::vector<Flag> flags;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
@@ -558,21 +548,42 @@ ParsedArgs parse(const std::vector<std::string>& args,
         }
         flags.push_back({match, flag, std::move(value)});
     }
+    return flags;
+}
 
-    // A misspelt variable would otherwise be ignored without a word. Left
-    // alone: what orchestrators inject for a service named "funnelhouse"
-    // (Kubernetes and Docker links: FUNNELHOUSE_SERVICE_HOST,
-    // FUNNELHOUSE_PORT_8080_TCP, ...).
-    if (!parsed.help)
-        for (const auto& name : environment_names) {
-            if (name.rfind("FUNNELHOUSE_", 0) != 0 || find_by_env(name)) continue;
-            if (name == "FUNNELHOUSE_PORT" || name.rfind("FUNNELHOUSE_PORT_", 0) == 0 ||
-                name.rfind("FUNNELHOUSE_SERVICE_", 0) == 0)
-                continue;
-            throw std::invalid_argument("unknown environment variable " + name.substr(0, 100) +
-                                        " (see --help)");
+// A misspelt variable would otherwise be ignored without a word. Left alone:
+// what orchestrators inject for a service named "funnelhouse" (Kubernetes and
+// Docker links: FUNNELHOUSE_SERVICE_HOST, FUNNELHOUSE_PORT_8080_TCP, ...).
+void refuse_unknown_variables(const std::vector<std::string>& environment_names) {
+    for (const auto& name : environment_names) {
+        if (name.rfind("FUNNELHOUSE_", 0) != 0 || find_by_env(name)) continue;
+        if (name == "FUNNELHOUSE_PORT" || name.rfind("FUNNELHOUSE_PORT_", 0) == 0 ||
+            name.rfind("FUNNELHOUSE_SERVICE_", 0) == 0)
+            continue;
+        throw std::invalid_argument("unknown environment variable " + name.substr(0, 100) +
+                                    " (see --help)");
+    }
+}
+
+}  // namespace
+
+ParsedArgs parse(const std::vector<std::string>& args,
+                 const std::function<const char*(const char*)>& getenv,
+                 const std::vector<std::string>& environment_names) {
+    ParsedArgs parsed;
+    auto apply = [&](const Setting& setting, const std::string& value, const std::string& origin) {
+        const auto error = setting.apply(parsed.config, value);
+        if (!error.empty()) {
+            const std::string shown = setting.secret ? std::string{"(hidden)"} : "'" + value + "'";
+            throw std::invalid_argument(origin + " " + shown + ": " + error);
         }
+    };
+    // Flags are read first: the config file they may name is applied first.
+    const auto flags = read_flags(args, parsed);
+    if (!parsed.help) refuse_unknown_variables(environment_names);
 
+    // The config file, then the environment, then the flags: each overrides
+    // what came before it.
     std::string config_file;
     if (const char* value = getenv(kConfigVariable); value && *value) config_file = value;
     for (const auto& flag : flags)
@@ -587,7 +598,8 @@ ParsedArgs parse(const std::vector<std::string>& args,
         if (const char* value = getenv(setting.env.c_str()); value && *value)
             apply(setting, value, setting.env);
     for (const auto& flag : flags) apply(*flag.setting, flag.value, flag.flag);
-    if (parsed.config.personal_data == PersonalData::hash && parsed.config.personal_data_key.empty())
+    if (parsed.config.personal_data == PersonalData::hash &&
+        parsed.config.personal_data_key.empty())
         throw std::invalid_argument(
             "FUNNELHOUSE_PERSONAL_DATA=hash needs FUNNELHOUSE_PERSONAL_DATA_KEY (a secret of at "
             "least 32 characters)");

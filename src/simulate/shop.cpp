@@ -86,8 +86,8 @@ class Person {
 
     json browser_context(const std::string& path, const std::string& referrer,
                          const std::string& search) const {
-        json page{{"path", path}, {"url", std::string(kSite) + path + search},
-                  {"referrer", referrer}};
+        json page{
+            {"path", path}, {"url", std::string(kSite) + path + search}, {"referrer", referrer}};
         if (!search.empty()) page["search"] = search;
         return {{"page", page},
                 {"userAgent", device_.user_agent},
@@ -114,7 +114,8 @@ class Person {
              ids({{"type", "page"},
                   {"messageId", next_id()},
                   {"properties",
-                   {{"path", path}, {"url", std::string(kSite) + path + search},
+                   {{"path", path},
+                    {"url", std::string(kSite) + path + search},
                     {"referrer", referrer}}},
                   {"context", context}}));
     }
@@ -161,7 +162,8 @@ class Person {
                       {"messageId", id},
                       {"event", "order_completed"},
                       {"properties", properties},
-                      {"context", browser_context("/checkout/done", std::string(kSite) + "/", "")}}));
+                      {"context",
+                       browser_context("/checkout/done", std::string(kSite) + "/", "")}}));
     }
 
     void refund(common::timestamp at, const std::string& order_id, double amount) {
@@ -171,7 +173,10 @@ class Person {
               {"event", "refund_issued"},
               {"userId", user_id_},
               {"properties",
-               {{"order_id", order_id}, {"amount", amount}, {"currency", "EUR"}, {"reason", "return"}}},
+               {{"order_id", order_id},
+                {"amount", amount},
+                {"currency", "EUR"},
+                {"reason", "return"}}},
               {"context", {{"library", {{"name", "shop-backend"}}}}}});
     }
 
@@ -195,130 +200,193 @@ struct FirstVisit {
     std::string variant;  // checkout_v2 exposure, if reached
 };
 
+// One person's time in the shop, step by step. Every draw from `random`
+// comes in the same order as the events, so a seed always gives the same
+// shop.
+class Journey {
+  public:
+    Journey(std::vector<Message>& out, Random& random, const ShopSettings& settings,
+            std::size_t index)
+        : person_(out, random, settings.seed, index),
+          random_(random),
+          settings_(settings),
+          index_(index),
+          last_(settings.end) {
+        const auto span = std::chrono::duration_cast<microseconds>(kDay * settings.days);
+        t_ = settings.end - span +
+             microseconds(
+                 static_cast<long long>(random.uniform() * static_cast<double>(span.count())));
+        channel_ = pick_channel(random);
+        product_index_ = static_cast<std::size_t>(random.between(0, 5));
+        person_.product_ = kProducts[product_index_];
+        price_ = kPrices[product_index_];
+    }
+
+    void run() {
+        if (browse() && checkout()) orders();
+    }
+
+  private:
+    // Time passes; false once it passes the end of the shop's history.
+    bool step(int low_seconds, int high_seconds) {
+        t_ += seconds(random_.between(low_seconds, high_seconds));
+        return t_ < last_;
+    }
+
+    // The landing page and the first look around. False when the time ran
+    // out before the product was seen.
+    bool browse() {
+        json campaign = nullptr;
+        std::string referrer;
+        std::string search;
+        if (channel_.name == "google") referrer = "https://www.google.com/";
+        if (channel_.name == "newsletter") search = "?utm_source=newsletter&utm_medium=email";
+        if (channel_.name == "ads")
+            campaign = {{"source", "ads"}, {"medium", "cpc"}, {"name", "spring"}};
+        person_.page(t_, channel_.landing, referrer, search, campaign);
+        if (!step(10, 60)) return false;
+        person_.track(t_, "product_viewed",
+                      {{"product_id", person_.product_}, {"price", price_}, {"currency", "EUR"}});
+        micro_conversions();
+        return true;
+    }
+
+    void micro_conversions() {
+        // A tracking defect: the tablet page sends results_count as a
+        // string, which the contract refuses (about a tenth of search_used).
+        if (random_.chance(0.3) && step(5, 40))
+            person_.track(
+                t_, "search_used",
+                {{"query", "shoes"},
+                 {"results_count", person_.device_.type == "tablet" ? json("12") : json(12)}});
+        if (random_.chance(0.25) && step(5, 40))
+            person_.track(t_, "filter_applied", {{"filter_name", "size"}, {"filter_value", "42"}});
+        if (random_.chance(0.25) && step(10, 60)) {
+            visit_.size_guide = true;
+            person_.track(t_, "size_guide_opened", {{"product_id", person_.product_}});
+        }
+        if (random_.chance(0.2) && step(10, 90)) {
+            visit_.compared = true;
+            person_.track(t_, "product_compare_opened",
+                          {{"product_ids",
+                            json::array({person_.product_, kProducts[(product_index_ + 1) % 6]})}});
+        }
+        if (random_.chance(0.1) && step(5, 30))
+            person_.track(t_, "wishlist_added", {{"product_id", person_.product_}});
+        if (random_.chance(0.08) && step(5, 30))
+            person_.track(t_, "newsletter_signup", {{"list", "weekly"}});
+    }
+
+    // The cart and the checkout, with the checkout_v2 experiment. True when
+    // the first order is placed.
+    bool checkout() {
+        const double cart_chance = 0.35 + (visit_.compared ? 0.25 : 0.0);
+        if (!random_.chance(cart_chance) || !step(20, 120)) return false;
+        person_.track(t_, "add_to_cart",
+                      {{"product_id", person_.product_},
+                       {"price", price_},
+                       {"currency", "EUR"},
+                       {"quantity", 1}});
+        if (random_.chance(0.2) && step(10, 60)) {
+            visit_.coupon = true;
+            person_.track(t_, "coupon_applied",
+                          {{"coupon", "SPRING20"}, {"discount", price_ * 0.2}});
+        }
+        if (!random_.chance(0.75) || !step(30, 300)) return false;
+        person_.identify(t_);
+        person_.track(t_, "checkout_started", {{"value", price_}, {"currency", "EUR"}});
+        // Experiment checkout_v2: half see the new checkout.
+        visit_.variant = random_.chance(0.5) ? "B" : "control";
+        if (step(1, 5))
+            person_.track(t_, "experiment_viewed",
+                          {{"experiment_id", "checkout_v2"}, {"variant", visit_.variant}});
+        double order_chance = 0.55;
+        if (visit_.coupon) order_chance += 0.25;         // a coupon wins first orders
+        if (visit_.variant == "B") order_chance += 0.2;  // the new checkout converts better
+        if (!step(20, 120)) return false;
+        person_.track(t_, "payment_attempted",
+                      {{"payment_method", "card"}, {"success", random_.chance(order_chance)}});
+        return random_.chance(order_chance) && step(2, 20);
+    }
+
+    // Orders: the first now, repeat orders later, some refunded.
+    void orders() {
+        visit_.ordered = true;
+        double repeat_chance = 0.3 * channel_.repeat_factor;
+        if (visit_.compared) repeat_chance *= 3.0;        // comparing makes loyal customers
+        if (visit_.coupon) repeat_chance *= 0.3;          // coupon hunters rarely return
+        if (visit_.variant == "B") repeat_chance *= 0.3;  // the new checkout disappoints later
+        repeat_chance = std::min(repeat_chance, 0.9);
+        for (int order = 0; order < 5; ++order) {
+            place_order(order);
+            if (!random_.chance(repeat_chance)) break;
+            if (!come_back(order)) break;
+        }
+    }
+
+    void place_order(int order) {
+        const double margin = visit_.coupon ? 0.1 : 0.4;              // a coupon eats the margin
+        const double refund_chance = visit_.size_guide ? 0.04 : 0.2;  // the right size stays
+        const double revenue = std::round(price_ * (order == 0 && visit_.coupon ? 0.8 : 1.0) *
+                                          random_.between(1, 2) * 100.0) /
+                               100.0;
+        const double cost = std::round(revenue * (1.0 - margin) * 100.0) / 100.0;
+        const auto order_id = "order-" + std::to_string(settings_.seed) + "-" +
+                              std::to_string(index_) + "-" + std::to_string(order);
+        person_.order(t_, order_id, revenue, cost, order == 0 && visit_.coupon ? "SPRING20" : "");
+        if (random_.chance(refund_chance)) {
+            const auto refund_at =
+                t_ +
+                microseconds(static_cast<long long>(random_.exponential(8.0) * 86400e6 + 3600e6));
+            if (refund_at < last_) person_.refund(refund_at, order_id, revenue);
+        }
+    }
+
+    // The next visit, weeks later, ends in another order. A third of the
+    // returns happen on another device, anonymous until the person logs in
+    // there. False when the time runs out on the way.
+    bool come_back(int order) {
+        t_ += microseconds(static_cast<long long>((random_.exponential(25.0) + 2.0) * 86400e6));
+        if (t_ >= last_) return false;
+        const bool new_device = random_.chance(0.33);
+        if (new_device) {
+            person_.device_ =
+                make_device(random_, person_.prefix_ + "device-" + std::to_string(order + 2));
+            person_.logged_in_ = false;
+        }
+        person_.page(t_, "/", "");
+        if (new_device && step(10, 60)) person_.identify(t_);
+        if (!step(10, 60)) return false;
+        person_.track(t_, "product_viewed",
+                      {{"product_id", person_.product_}, {"price", price_}, {"currency", "EUR"}});
+        if (!step(20, 120)) return false;
+        person_.track(t_, "add_to_cart",
+                      {{"product_id", person_.product_},
+                       {"price", price_},
+                       {"currency", "EUR"},
+                       {"quantity", 1}});
+        if (!step(30, 200)) return false;
+        person_.track(t_, "checkout_started", {{"value", price_}, {"currency", "EUR"}});
+        if (!step(20, 120)) return false;
+        person_.track(t_, "payment_attempted", {{"payment_method", "card"}, {"success", true}});
+        return step(2, 20);
+    }
+
+    Person person_;
+    Random& random_;
+    const ShopSettings& settings_;
+    std::size_t index_;
+    common::timestamp last_;
+    common::timestamp t_;
+    Channel channel_;
+    std::size_t product_index_ = 0;
+    double price_ = 0;
+    FirstVisit visit_;
+};
+
 void simulate_person(std::vector<Message>& out, Random& random, const ShopSettings& settings,
                      std::size_t index) {
-    Person person(out, random, settings.seed, index);
-    const auto span = std::chrono::duration_cast<microseconds>(kDay * settings.days);
-    const auto start = settings.end - span;
-    auto t = start + microseconds(static_cast<long long>(random.uniform() *
-                                                          static_cast<double>(span.count())));
-    const auto last = settings.end;
-    const auto step = [&](int low_seconds, int high_seconds) {
-        t += seconds(random.between(low_seconds, high_seconds));
-        return t < last;
-    };
-
-    const auto channel = pick_channel(random);
-    const auto product_index = static_cast<std::size_t>(random.between(0, 5));
-    person.product_ = kProducts[product_index];
-    const double price = kPrices[product_index];
-
-    // The landing page.
-    json campaign = nullptr;
-    std::string referrer;
-    std::string search;
-    if (channel.name == "google") referrer = "https://www.google.com/";
-    if (channel.name == "newsletter") search = "?utm_source=newsletter&utm_medium=email";
-    if (channel.name == "ads") campaign = {{"source", "ads"}, {"medium", "cpc"}, {"name", "spring"}};
-    person.page(t, channel.landing, referrer, search, campaign);
-
-    FirstVisit visit;
-    if (!step(10, 60)) return;
-    person.track(t, "product_viewed", {{"product_id", person.product_}, {"price", price},
-                                       {"currency", "EUR"}});
-    // A tracking defect: the tablet page sends results_count as a string,
-    // which the contract refuses (about a tenth of search_used).
-    if (random.chance(0.3) && step(5, 40))
-        person.track(t, "search_used",
-                     {{"query", "shoes"},
-                      {"results_count", person.device_.type == "tablet" ? json("12") : json(12)}});
-    if (random.chance(0.25) && step(5, 40))
-        person.track(t, "filter_applied", {{"filter_name", "size"}, {"filter_value", "42"}});
-    if (random.chance(0.25) && step(10, 60)) {
-        visit.size_guide = true;
-        person.track(t, "size_guide_opened", {{"product_id", person.product_}});
-    }
-    if (random.chance(0.2) && step(10, 90)) {
-        visit.compared = true;
-        person.track(t, "product_compare_opened",
-                     {{"product_ids", json::array({person.product_, kProducts[(product_index + 1) % 6]})}});
-    }
-    if (random.chance(0.1) && step(5, 30))
-        person.track(t, "wishlist_added", {{"product_id", person.product_}});
-    if (random.chance(0.08) && step(5, 30))
-        person.track(t, "newsletter_signup", {{"list", "weekly"}});
-
-    // The cart and the checkout.
-    const double cart_chance = 0.35 + (visit.compared ? 0.25 : 0.0);
-    if (!random.chance(cart_chance) || !step(20, 120)) return;
-    person.track(t, "add_to_cart", {{"product_id", person.product_}, {"price", price},
-                                    {"currency", "EUR"}, {"quantity", 1}});
-    if (random.chance(0.2) && step(10, 60)) {
-        visit.coupon = true;
-        person.track(t, "coupon_applied", {{"coupon", "SPRING20"}, {"discount", price * 0.2}});
-    }
-    if (!random.chance(0.75) || !step(30, 300)) return;
-    person.identify(t);
-    person.track(t, "checkout_started", {{"value", price}, {"currency", "EUR"}});
-    // Experiment checkout_v2: half see the new checkout.
-    visit.variant = random.chance(0.5) ? "B" : "control";
-    if (step(1, 5))
-        person.track(t, "experiment_viewed",
-                     {{"experiment_id", "checkout_v2"}, {"variant", visit.variant}});
-    double order_chance = 0.55;
-    if (visit.coupon) order_chance += 0.25;             // a coupon wins first orders
-    if (visit.variant == "B") order_chance += 0.2;      // the new checkout converts better
-    if (!step(20, 120)) return;
-    person.track(t, "payment_attempted", {{"payment_method", "card"},
-                                          {"success", random.chance(order_chance)}});
-    if (!random.chance(order_chance) || !step(2, 20)) return;
-
-    // Orders: the first now, repeat orders later.
-    visit.ordered = true;
-    double repeat_chance = 0.3 * channel.repeat_factor;
-    if (visit.compared) repeat_chance *= 3.0;            // comparing makes loyal customers
-    if (visit.coupon) repeat_chance *= 0.3;              // coupon hunters rarely return
-    if (visit.variant == "B") repeat_chance *= 0.3;      // the new checkout disappoints later
-    repeat_chance = std::min(repeat_chance, 0.9);
-    const double margin = visit.coupon ? 0.1 : 0.4;       // a coupon eats the margin
-    const double refund_chance = visit.size_guide ? 0.04 : 0.2;  // the right size stays
-    for (int order = 0; order < 5; ++order) {
-        const double revenue = std::round(price * (order == 0 && visit.coupon ? 0.8 : 1.0) *
-                                          random.between(1, 2) * 100.0) / 100.0;
-        const double cost = std::round(revenue * (1.0 - margin) * 100.0) / 100.0;
-        const auto order_id = "order-" + std::to_string(settings.seed) + "-" +
-                              std::to_string(index) + "-" + std::to_string(order);
-        person.order(t, order_id, revenue, cost, order == 0 && visit.coupon ? "SPRING20" : "");
-        if (random.chance(refund_chance)) {
-            const auto refund_at = t + microseconds(static_cast<long long>(
-                                           random.exponential(8.0) * 86400e6 + 3600e6));
-            if (refund_at < last) person.refund(refund_at, order_id, revenue);
-        }
-        if (!random.chance(repeat_chance)) break;
-        // The next visit, weeks later, ends in another order.
-        t += microseconds(static_cast<long long>((random.exponential(25.0) + 2.0) * 86400e6));
-        if (t >= last) break;
-        // A third of the returns happen on another device, anonymous until
-        // the person logs in there.
-        const bool new_device = random.chance(0.33);
-        if (new_device) {
-            person.device_ = make_device(random, person.prefix_ + "device-" + std::to_string(order + 2));
-            person.logged_in_ = false;
-        }
-        person.page(t, "/", "");
-        if (new_device && step(10, 60)) person.identify(t);
-        if (!step(10, 60)) break;
-        person.track(t, "product_viewed", {{"product_id", person.product_}, {"price", price},
-                                           {"currency", "EUR"}});
-        if (!step(20, 120)) break;
-        person.track(t, "add_to_cart", {{"product_id", person.product_}, {"price", price},
-                                        {"currency", "EUR"}, {"quantity", 1}});
-        if (!step(30, 200)) break;
-        person.track(t, "checkout_started", {{"value", price}, {"currency", "EUR"}});
-        if (!step(20, 120)) break;
-        person.track(t, "payment_attempted", {{"payment_method", "card"}, {"success", true}});
-        if (!step(2, 20)) break;
-    }
+    Journey(out, random, settings, index).run();
 }
 
 }  // namespace
