@@ -240,34 +240,39 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         // Rate limits are checked before the body is read: a client over its
         // limit costs no body and no parse.
-        if (route && route->ingest && served_here(*route) && header.method() == bhttp::verb::post) {
-            const auto key_text =
-                ingest::write_key_from_authorization(header[bhttp::field::authorization]);
-            const ingest::WriteKey* key = key_text ? shared_.keys.find(*key_text) : nullptr;
-            // A backend's server key speaks for many people from one address.
-            if (shared_.address_rate.enabled() && (!key || key->source != common::Source::server)) {
-                if (const auto wait = shared_.address_rate.take(address_key(client_address_),
-                                                                std::chrono::steady_clock::now())) {
-                    count_limit("rate_address");
-                    return refuse_rate(*wait, "this client address",
-                                       "FUNNELHOUSE_RATE_LIMIT_ADDRESS",
-                                       shared_.config.rate_limit_address, header.version());
-                }
-            }
-            if (key) {
-                key_checked_ = true;
-                if (const auto wait =
-                        shared_.key_rate.take(key->name, std::chrono::steady_clock::now())) {
-                    count_limit("rate_key");
-                    return refuse_rate(*wait, "write key '" + key->name + "'",
-                                       "FUNNELHOUSE_RATE_LIMIT_KEY", shared_.config.rate_limit_key,
-                                       header.version());
-                }
-            }
-        }
+        if (route && route->ingest && served_here(*route) && header.method() == bhttp::verb::post &&
+            over_rate_limit(header))
+            return;
         stream_.expires_after(shared_.config.body_timeout);
         bhttp::async_read(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    }
+
+    // The rate-limit policy of the ingest routes: per client address (but
+    // for server keys: a backend speaks for many people from one address)
+    // and per write key. Answers 429 and returns true when over either.
+    bool over_rate_limit(const bhttp::request_parser<bhttp::string_body>::value_type& header) {
+        const auto key_text =
+            ingest::write_key_from_authorization(header[bhttp::field::authorization]);
+        const ingest::WriteKey* key = key_text ? shared_.keys.find(*key_text) : nullptr;
+        const auto now = std::chrono::steady_clock::now();
+        if (shared_.address_rate.enabled() && (!key || key->source != common::Source::server)) {
+            if (const auto wait = shared_.address_rate.take(address_key(client_address_), now)) {
+                count_limit("rate_address");
+                refuse_rate(*wait, "this client address", "FUNNELHOUSE_RATE_LIMIT_ADDRESS",
+                            shared_.config.rate_limit_address, header.version());
+                return true;
+            }
+        }
+        if (!key) return false;
+        key_checked_ = true;
+        if (const auto wait = shared_.key_rate.take(key->name, now)) {
+            count_limit("rate_key");
+            refuse_rate(*wait, "write key '" + key->name + "'", "FUNNELHOUSE_RATE_LIMIT_KEY",
+                        shared_.config.rate_limit_key, header.version());
+            return true;
+        }
+        return false;
     }
 
     void refuse_rate(std::chrono::seconds wait, const std::string& who, const char* setting,
