@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "funnelhouse/models/refresh.hpp"
+
 namespace funnelhouse::models::build {
 namespace {
 
@@ -115,6 +117,41 @@ void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
                     target + " " + index.columns);
     // The next models' plans depend on these rows' statistics.
     if (with_data) txn.exec("ANALYZE " + target);
+}
+
+std::vector<std::string> vanished_models(pqxx::work& txn, const Catalog& catalog) {
+    std::string names = "{";
+    for (const auto& file : catalog.files)
+        if (file.kind != Kind::function) names += (names.size() > 1 ? "," : "") + file.name;
+    names += "}";
+    std::vector<std::string> vanished;
+    for (const auto& row : txn.exec_params(
+             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+             "WHERE n.nspname = 'models' AND c.relkind = 'v' "
+             "  AND pg_get_userbyid(c.relowner) = $1 AND c.relname <> ALL($2::text[]) "
+             "  AND EXISTS (SELECT 1 FROM pg_rewrite r "
+             "              JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = "
+             "r.oid "
+             "              JOIN pg_class t ON t.oid = d.refobjid "
+             "              JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+             "              WHERE r.ev_class = c.oid AND tn.nspname IN ('models_a', 'models_b') "
+             "                AND t.relname = c.relname) "
+             "ORDER BY 1",
+             kModelsRole, names))
+        vanished.push_back(row[0].as<std::string>());
+    return vanished;
+}
+
+bool drop_model(pqxx::work& txn, const std::string& name) {
+    try {
+        pqxx::subtransaction attempt(txn, "drop_" + name);
+        attempt.exec("DROP VIEW models." + txn.quote_name(name));
+        attempt.commit();
+    } catch (const pqxx::sql_error&) {
+        return false;  // a view of someone's own reads it
+    }
+    for (const char* buffer : {"models_a", "models_b"}) drop_existing(txn, buffer, name);
+    return true;
 }
 
 void switch_view(pqxx::work& txn, const ModelFile& file, const std::string& buffer) {

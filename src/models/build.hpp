@@ -21,6 +21,16 @@ void make_function(pqxx::work& txn, const ModelFile& file);
 void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
                 const std::string& buffer, bool with_data);
 
+// The models a refresh made earlier whose file is gone: views in `models`
+// owned by the models' role that show a buffer's table or view of the same
+// name, not in `catalog`.
+std::vector<std::string> vanished_models(pqxx::work& txn, const Catalog& catalog);
+
+// Drops a vanished model: its view in `models` (not when a view of
+// someone's own reads it: then it stays, and false is returned) and its
+// tables or views in both buffers.
+bool drop_model(pqxx::work& txn, const std::string& name);
+
 // Points models.<name> at `buffer`.<name>. When the columns changed the view
 // is made anew (which an analyst's own view on it prevents, with
 // PostgreSQL's message naming it).

@@ -95,6 +95,16 @@ void Refresh::build() {
 
 RefreshReport Refresh::commit() {
     switch_and_finish(txn_, catalog_, buffer_);
+    // A file removed from the folders takes its model with it, unless a view
+    // of someone's own still reads it.
+    for (const auto& name : build::vanished_models(txn_, catalog_)) {
+        if (build::drop_model(txn_, name))
+            report_.dropped.push_back(name);
+        else
+            spdlog::warn("models.{}: its file is gone, but a view reads it; it stays until that "
+                         "view is dropped",
+                         name);
+    }
     txn_.commit();
     report_.took = since(started_);
     return report_;

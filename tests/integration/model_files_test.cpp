@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "model_shop.hpp"
@@ -92,6 +93,28 @@ TEST_F(ModelFilesTest, ASecondStatementInAFileIsRefusedNotRun) {
         "-- the end\n");
     refresh();
     EXPECT_EQ(q("SELECT count(*) FROM models.repeat_buyers"), "2");
+}
+
+TEST_F(ModelFilesTest, AModelWhoseFileIsRemovedIsDroppedUnlessAViewOfOnesOwnReadsIt) {
+    write_custom("SELECT person_id, count(*) AS orders FROM models.orders GROUP BY person_id\n");
+    refresh();
+    refresh();  // both buffers hold it
+    std::filesystem::remove(custom_.path() / "repeat_buyers.sql");
+    schema_.scalar("CREATE VIEW public.my_buyers AS SELECT * FROM models.repeat_buyers");
+    auto report = refresh();
+    EXPECT_TRUE(report.dropped.empty());
+    EXPECT_EQ(q("SELECT count(*) FROM public.my_buyers"), "2");
+
+    schema_.scalar("DROP VIEW public.my_buyers");
+    report = refresh();
+    EXPECT_EQ(report.dropped, std::vector<std::string>{"repeat_buyers"});
+    EXPECT_EQ(q("SELECT to_regclass('models.repeat_buyers') IS NULL AND "
+                "to_regclass('models_a.repeat_buyers') IS NULL AND "
+                "to_regclass('models_b.repeat_buyers') IS NULL"),
+              "t");
+    // The built-in models are all still there.
+    EXPECT_EQ(q("SELECT count(*) FROM models.orders"), "3");
+    EXPECT_EQ(refresh().dropped.size(), 0u);
 }
 
 TEST_F(ModelFilesTest, AFileThatDoesNotCompileStopsTheRefreshBeforeAnyChange) {

@@ -24,6 +24,7 @@ struct RefreshStep {
 struct RefreshReport {
     std::size_t contracts = 0;  // contract versions written to models.contracts
     std::vector<RefreshStep> steps;
+    std::vector<std::string> dropped;  // models whose file is gone, dropped by this refresh
     std::chrono::milliseconds took{0};
 };
 
