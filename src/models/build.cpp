@@ -57,6 +57,9 @@ std::string statement_of(std::string sql) {
 // view's columns, and only adds new ones at the end.
 constexpr const char* kChangedViewColumns = "42P16";
 
+// "cannot drop view ... because other objects depend on it".
+constexpr const char* kDependentObjects = "2BP01";
+
 // Points `view` at `table`: CREATE OR REPLACE VIEW, or, when the columns
 // changed, the view made anew. Its definition is made here, not read from a
 // file, so the simple protocol (which a savepoint's rollback needs in
@@ -124,20 +127,22 @@ std::vector<std::string> vanished_models(pqxx::work& txn, const Catalog& catalog
     for (const auto& file : catalog.files)
         if (file.kind != Kind::function) names += (names.size() > 1 ? "," : "") + file.name;
     names += "}";
+    // A view of the models' role in `models` whose rule reads a buffer's
+    // relation of its own name: what switch_view makes.
+    static constexpr const char* kSwitchedViews = R"sql(
+SELECT c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'models' AND c.relkind = 'v'
+  AND pg_get_userbyid(c.relowner) = $1 AND c.relname <> ALL($2::text[])
+  AND EXISTS (SELECT 1 FROM pg_rewrite r
+              JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+              JOIN pg_class t ON t.oid = d.refobjid
+              JOIN pg_namespace tn ON tn.oid = t.relnamespace
+              WHERE r.ev_class = c.oid AND tn.nspname IN ('models_a', 'models_b')
+                AND t.relname = c.relname)
+ORDER BY 1)sql";
     std::vector<std::string> vanished;
-    for (const auto& row : txn.exec_params(
-             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-             "WHERE n.nspname = 'models' AND c.relkind = 'v' "
-             "  AND pg_get_userbyid(c.relowner) = $1 AND c.relname <> ALL($2::text[]) "
-             "  AND EXISTS (SELECT 1 FROM pg_rewrite r "
-             "              JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = "
-             "r.oid "
-             "              JOIN pg_class t ON t.oid = d.refobjid "
-             "              JOIN pg_namespace tn ON tn.oid = t.relnamespace "
-             "              WHERE r.ev_class = c.oid AND tn.nspname IN ('models_a', 'models_b') "
-             "                AND t.relname = c.relname) "
-             "ORDER BY 1",
-             kModelsRole, names))
+    for (const auto& row : txn.exec_params(kSwitchedViews, kModelsRole, names))
         vanished.push_back(row[0].as<std::string>());
     return vanished;
 }
@@ -147,8 +152,11 @@ bool drop_model(pqxx::work& txn, const std::string& name) {
         pqxx::subtransaction attempt(txn, "drop_" + name);
         attempt.exec("DROP VIEW models." + txn.quote_name(name));
         attempt.commit();
-    } catch (const pqxx::sql_error&) {
-        return false;  // a view of someone's own reads it
+    } catch (const pqxx::sql_error& error) {
+        // Only a view of someone's own reading it keeps it; anything else
+        // (a cancelled refresh among them) stops the refresh.
+        if (error.sqlstate() != kDependentObjects) throw;
+        return false;
     }
     for (const char* buffer : {"models_a", "models_b"}) drop_existing(txn, buffer, name);
     return true;
