@@ -162,9 +162,7 @@ Catalog load_catalog(const std::vector<std::filesystem::path>& folders) {
             files.push_back(parse_model_file(text.str(), path));
         }
     }
-    auto catalog = order_files(std::move(files));
-    catalog.folders = folders;
-    return catalog;
+    return order_files(std::move(files));
 }
 
 std::string in_buffer(const ModelFile& file, const Catalog& catalog, std::string_view buffer) {

@@ -70,7 +70,6 @@ ModelFile parse_model_file(std::string_view text, const std::filesystem::path& p
 // that read models (they read the views a refresh switches).
 struct Catalog {
     std::vector<ModelFile> files;
-    std::vector<std::filesystem::path> folders;
 
     const ModelFile* find(std::string_view name) const;
     std::size_t model_count() const;
