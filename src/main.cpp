@@ -9,18 +9,69 @@
 
 extern char** environ;
 
-int main(int argc, char** argv) {
-    using namespace funnelhouse;
-    std::vector<std::string> args(argv + 1, argv + argc);
-    std::vector<std::string> environment_names;
+namespace {
+
+using namespace funnelhouse;
+
+// The commands: their words (a command and its subcommand), how many
+// words of their own they take, and what runs them.
+struct Command {
+    const char* name;
+    const char* subcommand;  // null: none
+    std::size_t words;       // the command's words, its argument included
+    int (*run)(const config::Config& config, const std::vector<std::string>& positional);
+};
+
+constexpr Command kCommands[] = {
+    {"serve", nullptr, 1, [](const auto& c, const auto&) { return cli::run_serve(c); }},
+    {"migrate", nullptr, 1, [](const auto& c, const auto&) { return cli::run_migrate(c); }},
+    {"reprocess", nullptr, 1, [](const auto& c, const auto&) { return cli::run_reprocess(c); }},
+    {"simulate", nullptr, 1,
+     [](const auto& c, const auto&) { return cli::run_simulate(c, std::cout); }},
+    {"healthcheck", nullptr, 1,
+     [](const auto& c, const auto&) { return cli::run_healthcheck(c, std::cout); }},
+    {"refresh", nullptr, 1,
+     [](const auto& c, const auto&) { return cli::run_refresh(c, std::cout); }},
+    {"forget", nullptr, 1, [](const auto& c, const auto&) { return cli::run_forget(c, std::cout); }},
+    {"requeue-quarantine", nullptr, 1,
+     [](const auto& c, const auto&) { return cli::run_requeue_quarantine(c, std::cout); }},
+    {"validate", nullptr, 2,
+     [](const auto& c, const auto& p) { return cli::run_validate(c, p[1], std::cout); }},
+    {"models", "list", 2,
+     [](const auto& c, const auto&) { return cli::run_models_list(c, std::cout); }},
+    {"models", "check", 2,
+     [](const auto& c, const auto&) { return cli::run_models_check(c, std::cout); }},
+    {"schemas", "lint", 2,
+     [](const auto& c, const auto&) { return cli::run_schemas_lint(c, std::cout); }},
+};
+
+const Command* find_command(const std::vector<std::string>& positional) {
+    for (const auto& command : kCommands)
+        if (positional[0] == command.name && positional.size() == command.words &&
+            (!command.subcommand || positional[1] == command.subcommand))
+            return &command;
+    return nullptr;
+}
+
+// The names of the variables in the environment, for the settings' check
+// of unknown FUNNELHOUSE_ ones.
+std::vector<std::string> environment_names() {
+    std::vector<std::string> names;
     for (char** entry = environ; *entry; ++entry) {
         const std::string_view text = *entry;
-        environment_names.emplace_back(text.substr(0, text.find('=')));
+        names.emplace_back(text.substr(0, text.find('=')));
     }
+    return names;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
     config::ParsedArgs parsed;
     try {
         parsed = config::parse(
-            args, [](const char* name) { return std::getenv(name); }, environment_names);
+            std::vector<std::string>(argv + 1, argv + argc),
+            [](const char* name) { return std::getenv(name); }, environment_names());
     } catch (const std::exception& error) {
         std::cerr << "funnelhouse: " << error.what() << "\n";
         return 2;
@@ -30,44 +81,23 @@ int main(int argc, char** argv) {
         std::cout << config::help_text();
         return positional.empty() && !parsed.help ? 2 : 0;
     }
-
     common::setup_logging(parsed.config.log_level,
                           parsed.config.log_format == config::LogFormat::json);
-
-    const std::string& command = positional[0];
+    const auto* command = find_command(positional);
+    if (!command) {
+        std::cerr << "funnelhouse: unknown command '";
+        for (std::size_t i = 0; i < positional.size(); ++i)
+            std::cerr << (i ? " " : "") << positional[i];
+        std::cerr << "' (see --help)\n";
+        return 2;
+    }
     try {
-        if (command == "serve" && positional.size() == 1) return cli::run_serve(parsed.config);
-        if (command == "migrate" && positional.size() == 1) return cli::run_migrate(parsed.config);
-        if (command == "reprocess" && positional.size() == 1)
-            return cli::run_reprocess(parsed.config);
-        if (command == "simulate" && positional.size() == 1)
-            return cli::run_simulate(parsed.config, std::cout);
-        if (command == "healthcheck" && positional.size() == 1)
-            return cli::run_healthcheck(parsed.config, std::cout);
-        if (command == "refresh" && positional.size() == 1)
-            return cli::run_refresh(parsed.config, std::cout);
-        if (command == "forget" && positional.size() == 1)
-            return cli::run_forget(parsed.config, std::cout);
-        if (command == "requeue-quarantine" && positional.size() == 1)
-            return cli::run_requeue_quarantine(parsed.config, std::cout);
-        if (command == "validate" && positional.size() == 2)
-            return cli::run_validate(parsed.config, positional[1], std::cout);
-        if (command == "models" && positional.size() == 2 && positional[1] == "list")
-            return cli::run_models_list(parsed.config, std::cout);
-        if (command == "models" && positional.size() == 2 && positional[1] == "check")
-            return cli::run_models_check(parsed.config, std::cout);
-        if (command == "schemas" && positional.size() == 2 && positional[1] == "lint")
-            return cli::run_schemas_lint(parsed.config, std::cout);
+        return command->run(parsed.config, positional);
     } catch (const std::invalid_argument& error) {
-        std::cerr << "funnelhouse " << command << ": " << error.what() << "\n";
+        std::cerr << "funnelhouse " << positional[0] << ": " << error.what() << "\n";
         return 2;
     } catch (const std::exception& error) {
-        std::cerr << "funnelhouse " << command << ": " << error.what() << "\n";
+        std::cerr << "funnelhouse " << positional[0] << ": " << error.what() << "\n";
         return 1;
     }
-    std::cerr << "funnelhouse: unknown command '";
-    for (std::size_t i = 0; i < positional.size(); ++i)
-        std::cerr << (i ? " " : "") << positional[i];
-    std::cerr << "' (see --help)\n";
-    return 2;
 }

@@ -23,64 +23,74 @@ bool expect(std::string_view text, std::size_t& pos, char c) {
     return true;
 }
 
+struct DateTime {
+    int year, month, day, hour, minute, second;
+};
+
+// YYYY-MM-DD, then 'T', 't' or ' ', then hh:mm:ss.
+bool read_date_time(std::string_view text, std::size_t& pos, DateTime& at) {
+    if (!read_digits(text, pos, 4, at.year) || !expect(text, pos, '-') ||
+        !read_digits(text, pos, 2, at.month) || !expect(text, pos, '-') ||
+        !read_digits(text, pos, 2, at.day))
+        return false;
+    if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' '))
+        return false;
+    ++pos;
+    if (!read_digits(text, pos, 2, at.hour) || !expect(text, pos, ':') ||
+        !read_digits(text, pos, 2, at.minute) || !expect(text, pos, ':') ||
+        !read_digits(text, pos, 2, at.second))
+        return false;
+    // A leap second (:60) is folded into the next second, as PostgreSQL does.
+    return at.hour <= 23 && at.minute <= 59 && at.second <= 60;
+}
+
+// An optional fraction of a second: '.' and at least one digit; digits
+// past the sixth are dropped.
+bool read_fraction(std::string_view text, std::size_t& pos, std::int64_t& micros) {
+    if (pos >= text.size() || text[pos] != '.') return true;
+    ++pos;
+    int digits = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        if (digits < 6) micros = micros * 10 + (text[pos] - '0');
+        ++digits;
+        ++pos;
+    }
+    for (int i = digits; i < 6; ++i) micros *= 10;
+    return digits > 0;
+}
+
+// An optional offset: 'Z', 'z', or a sign and hh[:]mm, in minutes east.
+bool read_offset(std::string_view text, std::size_t& pos, int& offset_minutes) {
+    if (pos >= text.size()) return true;
+    const char sign = text[pos++];
+    if (sign == 'Z' || sign == 'z') return true;
+    if (sign != '+' && sign != '-') return false;
+    int offset_hours, offset_mins;
+    if (!read_digits(text, pos, 2, offset_hours)) return false;
+    if (pos < text.size() && text[pos] == ':') ++pos;
+    if (!read_digits(text, pos, 2, offset_mins)) return false;
+    if (offset_hours > 23 || offset_mins > 59) return false;
+    offset_minutes = (offset_hours * 60 + offset_mins) * (sign == '-' ? -1 : 1);
+    return true;
+}
+
 }  // namespace
 
 std::optional<timestamp> parse_timestamp(std::string_view text) {
     using namespace std::chrono;
     std::size_t pos = 0;
-    int year, month, day, hour, minute, second;
-    if (!read_digits(text, pos, 4, year) || !expect(text, pos, '-') ||
-        !read_digits(text, pos, 2, month) || !expect(text, pos, '-') ||
-        !read_digits(text, pos, 2, day))
-        return std::nullopt;
-    if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' '))
-        return std::nullopt;
-    ++pos;
-    if (!read_digits(text, pos, 2, hour) || !expect(text, pos, ':') ||
-        !read_digits(text, pos, 2, minute) || !expect(text, pos, ':') ||
-        !read_digits(text, pos, 2, second))
-        return std::nullopt;
-    // A leap second (:60) is folded into the next second, as PostgreSQL does.
-    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
-
+    DateTime at;
     std::int64_t micros = 0;
-    if (pos < text.size() && text[pos] == '.') {
-        ++pos;
-        int digits = 0;
-        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-            if (digits < 6) micros = micros * 10 + (text[pos] - '0');
-            ++digits;
-            ++pos;
-        }
-        if (digits == 0) return std::nullopt;
-        for (int i = digits; i < 6; ++i) micros *= 10;
-    }
-
     int offset_minutes = 0;
-    if (pos < text.size()) {
-        const char sign = text[pos];
-        if (sign == 'Z' || sign == 'z') {
-            ++pos;
-        } else if (sign == '+' || sign == '-') {
-            ++pos;
-            int offset_hours, offset_mins;
-            if (!read_digits(text, pos, 2, offset_hours)) return std::nullopt;
-            if (pos < text.size() && text[pos] == ':') ++pos;
-            if (!read_digits(text, pos, 2, offset_mins)) return std::nullopt;
-            if (offset_hours > 23 || offset_mins > 59) return std::nullopt;
-            offset_minutes = (offset_hours * 60 + offset_mins) * (sign == '-' ? -1 : 1);
-        } else {
-            return std::nullopt;
-        }
-    }
-    if (pos != text.size()) return std::nullopt;
-
-    const year_month_day date{std::chrono::year{year}, std::chrono::month{unsigned(month)},
-                              std::chrono::day{unsigned(day)}};
+    if (!read_date_time(text, pos, at) || !read_fraction(text, pos, micros) ||
+        !read_offset(text, pos, offset_minutes) || pos != text.size())
+        return std::nullopt;
+    const year_month_day date{std::chrono::year{at.year}, std::chrono::month{unsigned(at.month)},
+                              std::chrono::day{unsigned(at.day)}};
     if (!date.ok()) return std::nullopt;
     const auto midnight = time_point_cast<microseconds>(sys_days{date});
-    const timestamp result = midnight + hours{hour} + minutes{minute} + seconds{second} +
-                             microseconds{micros} - minutes{offset_minutes};
+    const timestamp result = midnight + hours{at.hour} + minutes{at.minute} +
+                             seconds{at.second} + microseconds{micros} - minutes{offset_minutes};
     // After the offset the instant must still have a four-digit year, or it
     // could not be written back in this format.
     constexpr auto kFirst = sys_days{std::chrono::year{1} / 1 / 1};

@@ -488,6 +488,33 @@ std::optional<Rejection> store_payloads(Event& event, const json& payload,
     return std::nullopt;
 }
 
+// A page must not be able to forge what only a backend may report (an
+// order, a refund): the contract names the sources allowed to send it.
+std::optional<Rejection> check_source(const schema::Contract& contract,
+                                      const MessageTypeInfo& type, const std::string& event_name,
+                                      common::Source source) {
+    const auto& allowed = contract.meta.sources;
+    if (std::find(allowed.begin(), allowed.end(), source) != allowed.end()) return std::nullopt;
+    return Rejection{reason::source_not_allowed,
+                     {{type.type == MessageType::track ? "/event" : "/type",
+                       "'" + event_name + "' may not be sent with a " +
+                           std::string{common::to_string(source)} + " write key"}}};
+}
+
+// Without consent an event is kept without the person (true), or not at
+// all (false: `out` says it was dropped).
+bool keep_without_consent(const MessageTypeInfo& type, const MessageContext& context,
+                          Event& event, MappedMessage& out) {
+    if (type.identifies_only || context.privacy->consent_policy == config::ConsentPolicy::drop) {
+        out.dropped = true;
+        return false;
+    }
+    event.anonymous_id.reset();
+    event.user_id.reset();
+    out.anonymized = true;
+    return true;
+}
+
 }  // namespace
 
 MappedMessage map_message(const json& message, const MessageContext& context,
@@ -517,31 +544,14 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     const auto* contract =
         choose_contract(message_context, event_name, *type, registry, out.rejection);
     if (!contract) return out;
-    // A page must not be able to forge what only a backend may report (an
-    // order, a refund): the contract names the sources allowed to send it.
-    const auto& allowed = contract->meta.sources;
-    if (std::find(allowed.begin(), allowed.end(), context.source) == allowed.end())
-        return reject(reason::source_not_allowed,
-                      {{type->type == MessageType::track ? "/event" : "/type",
-                        "'" + event_name + "' may not be sent with a " +
-                            std::string{common::to_string(context.source)} + " write key"}});
+    if ((out.rejection = check_source(*contract, *type, event_name, context.source))) return out;
     const std::string payload_path =
         std::string("/") + (type->payload_key ? type->payload_key : "properties");
     auto violations = schema::validate(*contract, *payload, payload_path);
     if (!violations.empty()) return reject(reason::schema_violation, std::move(violations));
 
-    // Without consent an event is kept without the person, or not at all.
     const bool consent = consented(message_context, context);
-    if (!consent) {
-        if (type->identifies_only ||
-            context.privacy->consent_policy == config::ConsentPolicy::drop) {
-            out.dropped = true;
-            return out;
-        }
-        event.anonymous_id.reset();
-        event.user_id.reset();
-        out.anonymized = true;
-    }
+    if (!consent && !keep_without_consent(*type, context, event, out)) return out;
     out.rejection = store_payloads(event, *payload, message_context, consent, *contract, registry,
                                    context, payload_path);
     if (out.rejection) return out;

@@ -270,37 +270,26 @@ BadEvent bad_event_of(const MappedMessage& mapped, const ordered& errors, std::s
     return bad;
 }
 
-}  // namespace
-
-RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& keys,
-                               const schema::SchemaRegistry& registry,
-                               const IngestSettings& settings) {
-    const auto* route = find_ingest_route(input.route);
-    if (!route) return refuse(errc::not_found, "no such route: " + std::string{input.route});
-    const bool is_batch = route->type == nullptr;
-    std::string inflated;
-    std::string_view text;
-    if (auto refused = decode_body(input, settings, inflated, text)) return std::move(*refused);
-    ParsedBody body;
-    if (auto refused = parse_body(text, is_batch, settings, body)) return std::move(*refused);
-    const WriteKey* key = nullptr;
-    if (auto refused = authenticate(input, body.body, keys, key)) return std::move(*refused);
-
+// What every message of a request shares.
+MessageContext context_of(const RequestInput& input, const WriteKey& key,
+                          const IngestSettings& settings) {
     MessageContext context;
     context.route = input.route;
-    context.write_key_name = key->name;
-    context.source = key->source;
+    context.write_key_name = key.name;
+    context.source = key.source;
     context.received_at = input.received_at;
     context.extra_junk_ids = &settings.extra_junk_ids;
     context.privacy = &settings.privacy;
     context.client_address = input.client_address;
-    Messages messages;
-    if (auto refused = split_messages(body, is_batch, settings, context, messages))
-        return std::move(*refused);
+    return context;
+}
 
-    RequestOutcome outcome;
-    outcome.message_count = messages.parsed.size();
-    outcome.write_key_name = key->name;
+// Maps each message into an event or a rejection (or nothing, for one
+// dropped under the consent policy), in order, with the answer's lists of
+// rejections and of ids the server made.
+void map_messages(const Messages& messages, const ParsedBody& body, std::string_view text,
+                  const RequestInput& input, const WriteKey& key, const MessageContext& context,
+                  const schema::SchemaRegistry& registry, RequestOutcome& outcome) {
     ordered rejected = ordered::array();
     ordered assigned = ordered::array();
     for (std::size_t i = 0; i < messages.parsed.size(); ++i) {
@@ -333,11 +322,37 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
             {"reason", mapped.rejection->reason},
             {"errors", errors_json(mapped.rejection->errors)}};
         outcome.bad_events.push_back(bad_event_of(mapped, entry["errors"], received,
-                                                  encoding_broken, i, input, *key, context));
+                                                  encoding_broken, i, input, key, context));
         rejected.push_back(std::move(entry));
     }
     outcome.rejected_json = rejected.dump(-1, ' ', false, ordered::error_handler_t::replace);
     outcome.assigned_json = assigned.dump(-1, ' ', false, ordered::error_handler_t::replace);
+}
+
+}  // namespace
+
+RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& keys,
+                               const schema::SchemaRegistry& registry,
+                               const IngestSettings& settings) {
+    const auto* route = find_ingest_route(input.route);
+    if (!route) return refuse(errc::not_found, "no such route: " + std::string{input.route});
+    const bool is_batch = route->type == nullptr;
+    std::string inflated;
+    std::string_view text;
+    if (auto refused = decode_body(input, settings, inflated, text)) return std::move(*refused);
+    ParsedBody body;
+    if (auto refused = parse_body(text, is_batch, settings, body)) return std::move(*refused);
+    const WriteKey* key = nullptr;
+    if (auto refused = authenticate(input, body.body, keys, key)) return std::move(*refused);
+    auto context = context_of(input, *key, settings);
+    Messages messages;
+    if (auto refused = split_messages(body, is_batch, settings, context, messages))
+        return std::move(*refused);
+
+    RequestOutcome outcome;
+    outcome.message_count = messages.parsed.size();
+    outcome.write_key_name = key->name;
+    map_messages(messages, body, text, input, *key, context, registry, outcome);
     return outcome;
 }
 
