@@ -4,7 +4,7 @@
 -- rejection rate over settings.alert_rejection_rate (all traffic).
 --
 -- kind: function
--- reads: tracking_health
+-- reads: dashboard_volume, tracking_health
 CREATE OR REPLACE FUNCTION models.dashboard_alerts(p_from date, p_to date, p_dimension text, p_segment text)
 RETURNS TABLE (day date, event_name text, kind text, events bigint, trailing_7d_mean numeric,
                volume_ratio numeric, rejected bigint, rejection_rate numeric, all_traffic boolean)

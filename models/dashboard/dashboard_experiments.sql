@@ -3,7 +3,7 @@
 -- with the verdict in words.
 --
 -- kind: function
--- reads: experiment_exposures
+-- reads: dashboard_persons, experiment_exposures
 CREATE OR REPLACE FUNCTION models.dashboard_experiments(p_from date, p_to date, p_dimension text, p_segment text)
 RETURNS TABLE (experiment_id text, variant text, is_control boolean, control_variant text,
                persons bigint, new_customers bigint, conversion_30d numeric, buyers_60d bigint,

@@ -1,7 +1,7 @@
 -- The page's heading: the data's bounds and what the filter selects.
 --
 -- kind: function
--- reads: horizon, orders, person_firsts, person_value, tracking_health
+-- reads: dashboard_persons, dashboard_volume, horizon, orders, person_firsts, person_value, tracking_health
 CREATE OR REPLACE FUNCTION models.dashboard_overview(p_from date, p_to date, p_dimension text, p_segment text)
 RETURNS TABLE (horizon timestamptz, first_day date, last_day date, refreshed_at timestamptz,
                persons bigint, persons_complete_90d bigint, events bigint, orders bigint)

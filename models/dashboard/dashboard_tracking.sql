@@ -2,7 +2,7 @@
 -- in use, and rejections (NULL under a segment).
 --
 -- kind: function
--- reads: (no model)
+-- reads: dashboard_volume
 CREATE OR REPLACE FUNCTION models.dashboard_tracking(p_from date, p_to date, p_dimension text, p_segment text)
 RETURNS TABLE (event_name text, events bigint, browser_only bigint, server_only bigint,
                both_sources bigint, rejected bigint, rejection_rate numeric, schema_versions text[])

@@ -273,7 +273,8 @@ int run_refresh(const config::Config& config, std::ostream& out) {
     for (const auto& step : report.steps)
         out << "refreshed models." << step.model << " in " << step.took.count() << " ms\n";
     for (const auto& name : report.dropped)
-        out << "dropped models." << name << ": its file is gone\n";
+        out << "dropped " << (name.find('(') == std::string::npos ? "models." : "") << name
+            << ": its file is gone\n";
     out << report.steps.size() << " models refreshed in " << report.took.count() << " ms ("
         << report.contracts << " contract versions)\n";
     return 0;

@@ -63,6 +63,7 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
     Session(tcp::socket&& socket, Services& services, bool admin, bool loopback, std::string peer,
             std::string peer_key)
         : stream_(std::move(socket)),
+          executor_(stream_.get_executor()),
           services_(services),
           admin_(admin),
           loopback_(loopback),
@@ -81,14 +82,14 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
     }
 
     void answer(Outgoing outgoing) override {
-        net::dispatch(stream_.get_executor(),
+        net::dispatch(executor_,
                       [self = shared_from_this(), outgoing = std::move(outgoing)]() mutable {
                           self->write(std::move(outgoing));
                       });
     }
 
     void answer_with(std::function<Outgoing()> make) override {
-        net::dispatch(stream_.get_executor(), [self = shared_from_this(), make = std::move(make)] {
+        net::dispatch(executor_, [self = shared_from_this(), make = std::move(make)] {
             self->write(make());
         });
     }
@@ -341,6 +342,9 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
     }
 
     beast::tcp_stream stream_;
+    // The connection's strand, copied once: handlers answer from other
+    // threads, which must not touch the stream.
+    const beast::tcp_stream::executor_type executor_;
     Services& services_;
     const bool admin_;            // accepted on the admin listener
     const bool loopback_;         // accepted on a listener bound to a loopback address

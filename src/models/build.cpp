@@ -104,9 +104,19 @@ std::string other_buffer(pqxx::work& txn) {
 
 void make_function(pqxx::work& txn, const ModelFile& file) { run_for(txn, file, file.sql); }
 
+void drop_function(pqxx::work& txn, const ModelFile& file) {
+    txn.exec("DROP FUNCTION IF EXISTS models." + txn.quote_name(file.name));
+}
+
 void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
                 const std::string& buffer, bool with_data) {
     const auto target = txn.quote_name(buffer) + "." + txn.quote_name(file.name);
+    if (file.kind == Kind::function) {
+        // Made anew, so that its result's columns may change; what in the
+        // buffer uses it comes after it and is made again in its turn.
+        txn.exec("DROP FUNCTION IF EXISTS " + target + " CASCADE");
+        return run_for(txn, file, in_buffer(file, catalog, buffer));
+    }
     const auto sql = statement_of(in_buffer(file, catalog, buffer));
     drop_existing(txn, buffer, file.name);
     if (file.kind == Kind::view) return run_for(txn, file, "CREATE VIEW " + target + " AS " + sql);
@@ -145,6 +155,41 @@ ORDER BY 1)sql";
     for (const auto& row : txn.exec_params(kSwitchedViews, kModelsRole, names))
         vanished.push_back(row[0].as<std::string>());
     return vanished;
+}
+
+std::vector<std::string> vanished_functions(pqxx::work& txn, const Catalog& catalog) {
+    std::string functions = "{", buffered = "{";
+    for (const auto& file : catalog.files) {
+        if (file.kind != Kind::function) continue;
+        functions += (functions.size() > 1 ? "," : "") + file.name;
+        if (file.buffered) buffered += (buffered.size() > 1 ? "," : "") + file.name;
+    }
+    // Functions of the models' role: in `models`, those of function files;
+    // in a buffer, those of buffered ones.
+    static constexpr const char* kOwnFunctions = R"sql(
+SELECT p.oid::regprocedure::text
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE pg_get_userbyid(p.proowner) = $1
+  AND ((n.nspname = 'models' AND p.proname <> ALL($2::text[]))
+       OR (n.nspname IN ('models_a', 'models_b') AND p.proname <> ALL($3::text[])))
+ORDER BY 1)sql";
+    std::vector<std::string> vanished;
+    for (const auto& row : txn.exec_params(kOwnFunctions, kModelsRole, functions + "}",
+                                           buffered + "}"))
+        vanished.push_back(row[0].as<std::string>());
+    return vanished;
+}
+
+bool drop_vanished_function(pqxx::work& txn, const std::string& signature) {
+    try {
+        pqxx::subtransaction attempt(txn, "drop_function");
+        attempt.exec("DROP FUNCTION " + signature);
+        attempt.commit();
+        return true;
+    } catch (const pqxx::sql_error& error) {
+        if (error.sqlstate() != kDependentObjects) throw;
+        return false;
+    }
 }
 
 bool drop_model(pqxx::work& txn, const std::string& name) {

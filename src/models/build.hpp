@@ -15,9 +15,14 @@ std::string other_buffer(pqxx::work& txn);
 // Creates (or replaces) a function file's function in `models`.
 void make_function(pqxx::work& txn, const ModelFile& file);
 
+// Drops a function file's function from `models`, if it is there: so that
+// it can be made with another result (maybe the rows of a model whose
+// columns changed). A view of someone's own that calls it stops the refresh.
+void drop_function(pqxx::work& txn, const ModelFile& file);
+
 // Makes a table or view in `buffer` anew: with its rows and statistics, or
 // empty (which still plans the statement, so it finds every error but
-// those of the data).
+// those of the data). A buffered function is made in `buffer` anew.
 void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
                 const std::string& buffer, bool with_data);
 
@@ -30,6 +35,13 @@ std::vector<std::string> vanished_models(pqxx::work& txn, const Catalog& catalog
 // someone's own reads it: then it stays, and false is returned) and its
 // tables or views in both buffers.
 bool drop_model(pqxx::work& txn, const std::string& name);
+
+// The functions a refresh made earlier whose file is gone (or, in a
+// buffer, that no model uses any more), as signatures
+// ("models.f(integer)"), and one of them dropped: not when a view of
+// someone's own calls it (then false is returned).
+std::vector<std::string> vanished_functions(pqxx::work& txn, const Catalog& catalog);
+bool drop_vanished_function(pqxx::work& txn, const std::string& signature);
 
 // Points models.<name> at `buffer`.<name>. When the columns changed the view
 // is made anew (which an analyst's own view on it prevents, with

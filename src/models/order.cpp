@@ -22,6 +22,10 @@ std::string folders_of(const std::vector<ModelFile>& files) {
     return text.empty() ? "(no folder)" : text;
 }
 
+// What a `reads:` line names: a model, or a function that reads models
+// (a model's inputs, through it).
+bool is_read(const ModelFile& file) { return is_model(file) || file.reads_models; }
+
 // The header's `reads:` must be what the statement reads: a reader of the
 // file, and the order, rely on it.
 void check_reads(const ModelFile& file, const std::map<std::string, const ModelFile*>& by_name,
@@ -29,7 +33,8 @@ void check_reads(const ModelFile& file, const std::map<std::string, const ModelF
     std::set<std::string> read;
     for (const auto& reference : file.references) {
         const auto found = by_name.find(reference.name);
-        if (found == by_name.end() || !is_model(*found->second)) continue;
+        if (reference.name == file.name || found == by_name.end() || !is_read(*found->second))
+            continue;
         read.insert(reference.name);
         if (std::find(file.reads.begin(), file.reads.end(), reference.name) == file.reads.end())
             throw CatalogError(file.path.string() + ":" + std::to_string(reference.line) +
@@ -38,9 +43,10 @@ void check_reads(const ModelFile& file, const std::map<std::string, const ModelF
     }
     for (const auto& name : file.reads) {
         const auto found = by_name.find(name);
-        if (found == by_name.end() || !is_model(*found->second))
+        if (found == by_name.end() || !is_read(*found->second))
             throw CatalogError(file.path.string() + ": reads '" + name +
-                               "', which is no model file in " + folders);
+                               "', which is no model file (nor a function reading one) in " +
+                               folders);
         if (!read.count(name))
             throw CatalogError(file.path.string() + ": its header lists '" + name +
                                "' in 'reads:', but the statement never reads models." + name);
@@ -60,7 +66,7 @@ Graph uses_of(const std::vector<ModelFile>& files,
 }
 
 // A function reads models when it, or a function it calls, does: it is
-// made after the views are switched, and no model may use it.
+// made after the views are switched.
 void mark_model_readers(std::vector<ModelFile>& files, const Graph& uses,
                         const std::map<std::string, const ModelFile*>& by_name) {
     std::set<std::string> readers;
@@ -76,19 +82,31 @@ void mark_model_readers(std::vector<ModelFile>& files, const Graph& uses,
                 }
         }
     }
-    for (auto& file : files) {
-        file.reads_models = readers.count(file.name) > 0;
-        if (!is_model(file)) continue;
-        for (const auto& used : uses.at(file.name))
-            if (readers.count(used))
-                throw CatalogError(file.path.string() + ": uses models." + used + " (" +
-                                   by_name.at(used)->path.string() +
-                                   "), a function that reads models: a model may only use "
-                                   "functions that read none");
-    }
+    for (auto& file : files) file.reads_models = readers.count(file.name) > 0;
 }
 
-int phase(const ModelFile& file) { return is_model(file) ? 1 : file.reads_models ? 2 : 0; }
+// A function that reads models and that a model uses (itself or through
+// other such functions) is made in the buffer too, before the models that
+// use it, reading the buffer's models: one definition serves the model and
+// the dashboard's filtered panels.
+void mark_buffered(std::vector<ModelFile>& files, const Graph& uses) {
+    std::set<std::string> readers, buffered;
+    for (const auto& file : files)
+        if (file.reads_models) readers.insert(file.name);
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (const auto& file : files) {
+            if (!is_model(file) && !buffered.count(file.name)) continue;
+            for (const auto& used : uses.at(file.name))
+                if (readers.count(used) && buffered.insert(used).second) grew = true;
+        }
+    }
+    for (auto& file : files) file.buffered = buffered.count(file.name) > 0;
+}
+
+int phase(const ModelFile& file) {
+    return is_model(file) || file.buffered ? 1 : file.reads_models ? 2 : 0;
+}
 
 [[noreturn]] void report_cycle(const Graph& uses, const std::set<std::string>& left,
                                const std::map<std::string, const ModelFile*>& by_name) {
@@ -129,10 +147,11 @@ Catalog order_files(std::vector<ModelFile> files) {
             throw CatalogError("two files define models." + file.name + ": " +
                                existing->second->path.string() + " and " + file.path.string());
     }
-    const auto folders = folders_of(files);
-    for (const auto& file : files) check_reads(file, by_name, folders);
     const auto uses = uses_of(files, by_name);
     mark_model_readers(files, uses, by_name);
+    mark_buffered(files, uses);
+    const auto folders = folders_of(files);
+    for (const auto& file : files) check_reads(file, by_name, folders);
 
     // Kahn's algorithm; among the files ready, the earlier phase first,
     // then by name, so the order is the same on every machine.

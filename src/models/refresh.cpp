@@ -61,10 +61,15 @@ void compile_all(pqxx::work& txn, const Catalog& catalog, const std::string& buf
     for (const auto& file : catalog.files)
         if (file.kind == Kind::function && !file.reads_models) build::make_function(txn, file);
     for (const auto& file : catalog.files)
-        if (file.kind != Kind::function) build::make_model(txn, catalog, file, buffer, false);
+        if (file.kind != Kind::function || file.buffered)
+            build::make_model(txn, catalog, file, buffer, false);
 }
 
+// The functions that read models are made anew around the switch: they
+// may return a model's rows, whose columns may change with it.
 void switch_and_finish(pqxx::work& txn, const Catalog& catalog, const std::string& buffer) {
+    for (const auto& file : catalog.files)
+        if (file.reads_models) build::drop_function(txn, file);
     for (const auto& file : catalog.files)
         if (file.kind != Kind::function) build::switch_view(txn, file, buffer);
     txn.exec_params("UPDATE models.state SET current = $1, refreshed_at = now()", buffer);
@@ -86,10 +91,10 @@ Refresh::Refresh(pqxx::connection& connection, const schema::SchemaRegistry& reg
 
 void Refresh::build() {
     for (const auto& file : catalog_.files) {
-        if (file.kind == Kind::function) continue;
+        if (file.kind == Kind::function && !file.buffered) continue;
         const auto step_started = clock::now();
         build::make_model(txn_, catalog_, file, buffer_, true);
-        report_.steps.push_back({file.name, since(step_started)});
+        if (file.kind != Kind::function) report_.steps.push_back({file.name, since(step_started)});
     }
 }
 
@@ -104,6 +109,14 @@ RefreshReport Refresh::commit() {
             spdlog::warn("models.{}: its file is gone, but a view reads it; it stays until that "
                          "view is dropped",
                          name);
+    }
+    for (const auto& signature : build::vanished_functions(txn_, catalog_)) {
+        if (build::drop_vanished_function(txn_, signature))
+            report_.dropped.push_back(signature);
+        else
+            spdlog::warn("{}: its file is gone, but a view calls it; it stays until that view is "
+                         "dropped",
+                         signature);
     }
     txn_.commit();
     report_.took = since(started_);

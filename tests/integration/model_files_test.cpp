@@ -117,6 +117,45 @@ TEST_F(ModelFilesTest, AModelWhoseFileIsRemovedIsDroppedUnlessAViewOfOnesOwnRead
     EXPECT_EQ(refresh().dropped.size(), 0u);
 }
 
+// A function that reads models can define a model (and serve the
+// dashboard's filtered panels): the model reads the rows this refresh
+// builds, not those of the last one.
+TEST_F(ModelFilesTest, AModelMayBeDefinedByAFunctionThatReadsModels) {
+    custom_.write("buyers_among.sql",
+                  "-- Persons with at least p_min orders.\n--\n-- kind: function\n"
+                  "-- reads: orders\n"
+                  "CREATE OR REPLACE FUNCTION models.buyers_among(p_min integer)\n"
+                  "RETURNS TABLE (person_id text, orders bigint) LANGUAGE sql STABLE AS $$\n"
+                  "SELECT o.person_id, count(*) FROM models.orders o GROUP BY o.person_id\n"
+                  "HAVING count(*) >= p_min\n$$;\n");
+    write_custom("SELECT * FROM models.buyers_among(2)\n");
+    // The header must say what it reads through the function.
+    EXPECT_THROW(refresh(), models::CatalogError);
+    custom_.write("repeat_buyers.sql",
+                  "-- Persons with more than one order.\n--\n-- grain: one row per person\n"
+                  "-- kind: table\n-- reads: buyers_among\n"
+                  "SELECT * FROM models.buyers_among(2)\n");
+    refresh();
+    EXPECT_EQ(q("SELECT string_agg(person_id || ' ' || orders, ',') FROM models.repeat_buyers"),
+              "user:ann 2");
+    EXPECT_EQ(q("SELECT count(*) FROM models.buyers_among(1)"), "2");
+
+    Shop more("later");
+    more.order("bob", at(5), "o-4", 12, 3);
+    more.load(schema_);
+    refresh();
+    EXPECT_EQ(q("SELECT string_agg(person_id || ' ' || orders, ',' ORDER BY person_id) "
+                "FROM models.repeat_buyers"),
+              "user:ann 2,user:bob 2");
+
+    // Gone with its files: from `models` and from both buffers.
+    std::filesystem::remove(custom_.path() / "repeat_buyers.sql");
+    std::filesystem::remove(custom_.path() / "buyers_among.sql");
+    const auto report = refresh();
+    EXPECT_EQ(report.dropped.size(), 4u);  // the model, and the function three times
+    EXPECT_EQ(q("SELECT count(*) FROM pg_proc WHERE proname = 'buyers_among'"), "0");
+}
+
 TEST_F(ModelFilesTest, AFileThatDoesNotCompileStopsTheRefreshBeforeAnyChange) {
     const auto state = q("SELECT current || ' ' || refreshed_at FROM models.state");
     write_custom(

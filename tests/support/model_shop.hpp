@@ -31,10 +31,14 @@ inline const char* kDesktop = R"ua("userAgent":"Mozilla/5.0 (Windows NT 10.0; Wi
 
 class Shop {
   public:
+    // Event ids are `prefix` and a number: a second shop loaded into the
+    // same database takes another prefix.
+    explicit Shop(std::string prefix = "e") : prefix_(std::move(prefix)) {}
+
     // A track event of `user` (or, with `anonymous`, of that anonymous id).
     common::Event& track(const std::string& name, const std::string& user, common::timestamp when,
                          const std::string& properties = "{}", const std::string& context = "{}") {
-        auto event = test::sample_event("e" + std::to_string(events_.size()), properties);
+        auto event = test::sample_event(prefix_ + std::to_string(events_.size()), properties);
         event.event_name = name;
         event.event_type = name == "page_view" ? "page" : name == "identify" ? "identify" : "track";
         event.anonymous_id.reset();
@@ -71,21 +75,27 @@ class Shop {
         return event;
     }
 
-    // Loads every event in its own batch, as they would arrive, then
-    // refreshes the models.
-    void load_and_refresh(const test::TestSchema& schema,
-                          const std::vector<common::BadEvent>& bad = {}) {
+    // Loads every event in its own batch, as they would arrive.
+    void load(const test::TestSchema& schema, const std::vector<common::BadEvent>& bad = {}) {
         auto connection = schema.connect();
         loader::prepare_staging(*connection);
         for (const auto& event : events_) loader::write_batch(*connection, {&event}, {});
         std::vector<const common::BadEvent*> bad_pointers;
         for (const auto& event : bad) bad_pointers.push_back(&event);
         if (!bad_pointers.empty()) loader::write_batch(*connection, {}, bad_pointers);
+    }
+
+    // Loads, then refreshes the models.
+    void load_and_refresh(const test::TestSchema& schema,
+                          const std::vector<common::BadEvent>& bad = {}) {
+        load(schema, bad);
+        auto connection = schema.connect();
         const auto report = models::refresh(*connection, repository_contracts(), model_catalog());
         EXPECT_EQ(report.steps.size(), 21u);  // every model of models/
     }
 
   private:
+    std::string prefix_;
     std::vector<common::Event> events_;
 };
 

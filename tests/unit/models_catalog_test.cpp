@@ -142,7 +142,7 @@ TEST(ModelOrder, FollowsTheReadsWithFunctionsThatReadNoModelFirst) {
         table("orders", "events_base", "SELECT * FROM models.events_base"),
         function("share", "(no model)", "SELECT 1"),
         table("events_base", "(no model)", "SELECT * FROM events WHERE models.share() > 0"),
-        function("summary", "(no model)", "SELECT * FROM models.panel()"),
+        function("summary", "panel", "SELECT * FROM models.panel()"),
     });
     EXPECT_EQ(order, (std::vector<std::string>{"share", "events_base", "orders", "sessions",
                                                "value", "panel", "summary"}));
@@ -159,7 +159,8 @@ TEST(ModelOrder, ACycleNamesTheFilesInIt) {
 
 TEST(ModelOrder, AMissingOrUnlistedReadNamesTheFile) {
     EXPECT_EQ(error_of({table("a", "gone", "SELECT 1")}),
-              "models/a.sql: reads 'gone', which is no model file in models");
+              "models/a.sql: reads 'gone', which is no model file (nor a function reading one) in "
+              "models");
     EXPECT_EQ(error_of({table("a", "(no model)", "SELECT 1"),
                         table("b", "(no model)", "SELECT 1\nFROM models.a")}),
               "models/b.sql:7: reads models.a, which its header's 'reads:' line does not list");
@@ -168,16 +169,42 @@ TEST(ModelOrder, AMissingOrUnlistedReadNamesTheFile) {
               "models.a");
 }
 
-TEST(ModelOrder, TwoFilesOfOneNameOrAModelUsingAModelReaderAreRefused) {
+TEST(ModelOrder, TwoFilesOfOneNameAreRefused) {
     auto custom = table("a", "(no model)", "SELECT 2");
     custom.path = "custom/a.sql";
     EXPECT_EQ(error_of({table("a", "(no model)", "SELECT 1"), custom}),
               "two files define models.a: models/a.sql and custom/a.sql");
+}
+
+// A function that reads models and that a model uses is made in the buffer
+// too, before that model, reading the buffer: one definition for the model
+// and for the dashboard's filtered panels.
+TEST(ModelOrder, AFunctionReadingModelsThatAModelUsesIsBuffered) {
+    const auto catalog = models::order_files({
+        table("b", "count_a", "SELECT * FROM models.count_a()"),
+        function("count_a", "a, rows_of_a", "SELECT count(*) FROM models.a, models.rows_of_a()"),
+        function("rows_of_a", "a", "SELECT 1 FROM models.a"),
+        function("panel", "b, count_a", "SELECT * FROM models.b, models.count_a()"),
+        table("a", "(no model)", "SELECT 1"),
+    });
+    std::vector<std::string> order;
+    for (const auto& file : catalog.files) order.push_back(file.name);
+    EXPECT_EQ(order, (std::vector<std::string>{"a", "rows_of_a", "count_a", "b", "panel"}));
+    EXPECT_TRUE(catalog.find("count_a")->buffered);
+    EXPECT_TRUE(catalog.find("rows_of_a")->buffered);  // through count_a
+    EXPECT_FALSE(catalog.find("panel")->buffered);
+    EXPECT_TRUE(catalog.find("panel")->reads_models);
+    EXPECT_EQ(models::in_buffer(*catalog.find("count_a"), catalog, "models_b"),
+              "CREATE OR REPLACE FUNCTION models_b.count_a() RETURNS bigint LANGUAGE sql STABLE "
+              "AS $$ SELECT count(*) FROM models_b.a, models_b.rows_of_a() $$;\n");
+    EXPECT_EQ(models::in_buffer(*catalog.find("b"), catalog, "models_a"),
+              "SELECT * FROM models_a.count_a()");
+    // A `reads:` line names what the statement reads through such a function.
     EXPECT_EQ(error_of({table("a", "(no model)", "SELECT 1"),
                         function("count_a", "a", "SELECT count(*) FROM models.a"),
                         table("b", "(no model)", "SELECT models.count_a()")}),
-              "models/b.sql: uses models.count_a (models/functions/count_a.sql), a function that "
-              "reads models: a model may only use functions that read none");
+              "models/b.sql:6: reads models.count_a, which its header's 'reads:' line does not "
+              "list");
 }
 
 TEST(ModelOrder, ANameTheMigrationsOwnIsRefused) {

@@ -57,6 +57,10 @@ struct ModelFile {
     int sql_line = 1;                // the file line the statement starts on
     std::vector<Reference> references;
     bool reads_models = false;  // a function that reads models, maybe through others
+    // A function that reads models and that a model uses: made in the
+    // buffer too, before the models that use it (and in `models` after the
+    // switch, as every function that reads models).
+    bool buffered = false;
 };
 
 // Parses one file: a header of `--` comment lines with `kind:`, `grain:`,
@@ -66,8 +70,9 @@ struct ModelFile {
 ModelFile parse_model_file(std::string_view text, const std::filesystem::path& path);
 
 // Every file, in the order a refresh builds them: functions that read no
-// model, then the models (each after those it reads), then the functions
-// that read models (they read the views a refresh switches).
+// model, then the models (each after those it reads, and after the
+// functions reading models that it uses), then the functions that read
+// models (they read the views a refresh switches).
 struct Catalog {
     std::vector<ModelFile> files;
 
@@ -76,16 +81,17 @@ struct Catalog {
 };
 
 // Orders parsed files. Throws CatalogError naming the files for: two files
-// of one name, a read naming no model file, a reference the header does not
-// list (or a listed read never made), a cycle, and a model using a function
-// that reads models.
+// of one name, a read naming no model file (nor function reading models), a
+// reference the header does not list (or a listed read never made), and a
+// cycle.
 Catalog order_files(std::vector<ModelFile> files);
 
 // Reads every *.sql file under each folder (recursively; a folder that does
 // not exist is an error) and orders them.
 Catalog load_catalog(const std::vector<std::filesystem::path>& folders);
 
-// A table's or view's statement with its references to models pointed at
+// A table's, view's or buffered function's statement with its references
+// to models and buffered functions (its own name among them) pointed at
 // `buffer` (models_a or models_b), where a refresh builds them.
 std::string in_buffer(const ModelFile& file, const Catalog& catalog, std::string_view buffer);
 

@@ -24,7 +24,9 @@ struct RefreshStep {
 struct RefreshReport {
     std::size_t contracts = 0;  // contract versions written to models.contracts
     std::vector<RefreshStep> steps;
-    std::vector<std::string> dropped;  // models whose file is gone, dropped by this refresh
+    // What this refresh dropped because its file is gone: models by name,
+    // functions by signature ("models_a.f(integer)").
+    std::vector<std::string> dropped;
     std::chrono::milliseconds took{0};
 };
 
