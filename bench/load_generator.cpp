@@ -9,7 +9,10 @@
 //   funnelhouse_loadgen --port P --key K --browser-key B [--connections 8]
 //                       [--seconds 10] [--events-per-request 100]
 //                       [--duplicate-every 10] [--rate REQUESTS_PER_SECOND]
-//                       [--prefix run1] [--acks FILE]
+//                       [--requests N] [--prefix run1] [--acks FILE]
+//
+// With --requests, the run ends after N requests (or the time, whichever
+// comes first): a fixed amount of work, for costs per event.
 //
 // In the open loop a request's latency counts from the moment it was due,
 // not from when a free connection sent it, so a stalled server shows as
@@ -53,6 +56,7 @@ struct Options {
     int events_per_request = 100;
     int duplicate_every = 10;
     double rate = 0;  // requests per second; 0: closed loop
+    std::uint64_t requests = 0;  // 0: as many as the time allows
     std::string prefix = "bench";
     std::string acks_file;
 };
@@ -71,12 +75,15 @@ struct Run {
     steady::time_point started;
     steady::time_point until;
     std::uint64_t slots = 0;  // open loop: requests due so far
+    std::uint64_t issued = 0;  // requests started so far
     Totals totals;
     std::string server_authorization;
     std::string browser_authorization;
 
     // When the next request is due, or nothing once the run is over.
     std::optional<steady::time_point> next_due() {
+        if (options.requests > 0 && issued >= options.requests) return std::nullopt;
+        ++issued;
         if (options.rate <= 0) {
             const auto now = steady::now();
             if (now >= until) return std::nullopt;
@@ -206,6 +213,8 @@ int main(int argc, char** argv) {
             options.duplicate_every = std::stoi(value);
         else if (name == "--rate")
             options.rate = std::stod(value);
+        else if (name == "--requests")
+            options.requests = std::stoull(value);
         else if (name == "--prefix")
             options.prefix = value;
         else if (name == "--acks")
@@ -219,7 +228,8 @@ int main(int argc, char** argv) {
         options.connections < 1 || options.events_per_request < 1 || options.duplicate_every < 0) {
         std::cerr << "usage: funnelhouse_loadgen --port P --key K --browser-key B "
                      "[--connections N] [--seconds S] [--events-per-request N] "
-                     "[--duplicate-every N] [--rate R] [--prefix P] [--acks FILE]\n";
+                     "[--duplicate-every N] [--rate R] [--requests N] [--prefix P] "
+                     "[--acks FILE]\n";
         return 2;
     }
     run.server_authorization = "Basic " + funnelhouse::common::base64_encode(options.key + ":");
