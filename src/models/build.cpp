@@ -92,46 +92,6 @@ void drop_existing(pqxx::work& txn, const std::string& buffer, const std::string
              txn.quote_name(buffer) + "." + txn.quote_name(name) + " CASCADE");
 }
 
-}  // namespace
-
-std::string other_buffer(pqxx::work& txn) {
-    return txn
-        .exec(
-            "SELECT CASE current WHEN 'models_a' THEN 'models_b' ELSE 'models_a' END "
-            "FROM models.state")[0][0]
-        .as<std::string>();
-}
-
-void make_function(pqxx::work& txn, const ModelFile& file) { run_for(txn, file, file.sql); }
-
-void drop_function(pqxx::work& txn, const ModelFile& file) {
-    txn.exec("DROP FUNCTION IF EXISTS models." + txn.quote_name(file.name));
-}
-
-void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
-                const std::string& buffer, bool with_data) {
-    const auto target = txn.quote_name(buffer) + "." + txn.quote_name(file.name);
-    if (file.kind == Kind::function) {
-        // Made anew, so that its result's columns may change; what in the
-        // buffer uses it comes after it and is made again in its turn.
-        txn.exec("DROP FUNCTION IF EXISTS " + target + " CASCADE");
-        return run_for(txn, file, in_buffer(file, catalog, buffer));
-    }
-    const auto sql = statement_of(in_buffer(file, catalog, buffer));
-    drop_existing(txn, buffer, file.name);
-    if (file.kind == Kind::view) return run_for(txn, file, "CREATE VIEW " + target + " AS " + sql);
-    // CREATE TABLE AS may use parallel workers; INSERT may not.
-    run_for(
-        txn, file,
-        "CREATE UNLOGGED TABLE " + target + " AS " + sql + (with_data ? "\n" : "\nWITH NO DATA"));
-    for (const auto& index : file.indexes)
-        run_for(txn, file,
-                std::string(index.unique ? "CREATE UNIQUE INDEX ON " : "CREATE INDEX ON ") +
-                    target + " " + index.columns);
-    // The next models' plans depend on these rows' statistics.
-    if (with_data) txn.exec("ANALYZE " + target);
-}
-
 std::vector<std::string> vanished_models(pqxx::work& txn, const Catalog& catalog) {
     std::string names = "{";
     for (const auto& file : catalog.files)
@@ -180,10 +140,13 @@ ORDER BY 1)sql";
     return vanished;
 }
 
-bool drop_vanished_function(pqxx::work& txn, const std::string& signature) {
+// Runs a DROP in a savepoint. Only a view of someone's own depending on
+// what it drops keeps it (false); anything else (a cancelled refresh among
+// them) stops the refresh.
+bool drop_unless_used(pqxx::work& txn, const std::string& statement) {
     try {
-        pqxx::subtransaction attempt(txn, "drop_function");
-        attempt.exec("DROP FUNCTION " + signature);
+        pqxx::subtransaction attempt(txn, "drop_vanished");
+        attempt.exec(statement);
         attempt.commit();
         return true;
     } catch (const pqxx::sql_error& error) {
@@ -192,18 +155,58 @@ bool drop_vanished_function(pqxx::work& txn, const std::string& signature) {
     }
 }
 
-bool drop_model(pqxx::work& txn, const std::string& name) {
-    try {
-        pqxx::subtransaction attempt(txn, "drop_" + name);
-        attempt.exec("DROP VIEW models." + txn.quote_name(name));
-        attempt.commit();
-    } catch (const pqxx::sql_error& error) {
-        // Only a view of someone's own reading it keeps it; anything else
-        // (a cancelled refresh among them) stops the refresh.
-        if (error.sqlstate() != kDependentObjects) throw;
-        return false;
+}  // namespace
+
+std::string other_buffer(pqxx::work& txn) {
+    return txn
+        .exec(
+            "SELECT CASE current WHEN 'models_a' THEN 'models_b' ELSE 'models_a' END "
+            "FROM models.state")[0][0]
+        .as<std::string>();
+}
+
+void make_function(pqxx::work& txn, const ModelFile& file) { run_for(txn, file, file.sql); }
+
+void drop_function(pqxx::work& txn, const ModelFile& file) {
+    txn.exec("DROP FUNCTION IF EXISTS models." + txn.quote_name(file.name));
+}
+
+void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
+                const std::string& buffer, bool with_data) {
+    const auto target = txn.quote_name(buffer) + "." + txn.quote_name(file.name);
+    if (file.kind == Kind::function) {
+        // Made anew, so that its result's columns may change; what in the
+        // buffer uses it comes after it and is made again in its turn.
+        txn.exec("DROP FUNCTION IF EXISTS " + target + " CASCADE");
+        return run_for(txn, file, in_buffer(file, catalog, buffer));
     }
-    for (const char* buffer : {"models_a", "models_b"}) drop_existing(txn, buffer, name);
+    const auto sql = statement_of(in_buffer(file, catalog, buffer));
+    drop_existing(txn, buffer, file.name);
+    if (file.kind == Kind::view) return run_for(txn, file, "CREATE VIEW " + target + " AS " + sql);
+    // CREATE TABLE AS may use parallel workers; INSERT may not.
+    run_for(
+        txn, file,
+        "CREATE UNLOGGED TABLE " + target + " AS " + sql + (with_data ? "\n" : "\nWITH NO DATA"));
+    for (const auto& index : file.indexes)
+        run_for(txn, file,
+                std::string(index.unique ? "CREATE UNIQUE INDEX ON " : "CREATE INDEX ON ") +
+                    target + " " + index.columns);
+    // The next models' plans depend on these rows' statistics.
+    if (with_data) txn.exec("ANALYZE " + target);
+}
+
+std::vector<Vanished> vanished(pqxx::work& txn, const Catalog& catalog) {
+    std::vector<Vanished> gone;
+    for (auto& name : vanished_models(txn, catalog)) gone.push_back({std::move(name), false});
+    for (auto& signature : vanished_functions(txn, catalog))
+        gone.push_back({std::move(signature), true});
+    return gone;
+}
+
+bool drop_vanished(pqxx::work& txn, const Vanished& gone) {
+    if (gone.function) return drop_unless_used(txn, "DROP FUNCTION " + gone.name);
+    if (!drop_unless_used(txn, "DROP VIEW models." + txn.quote_name(gone.name))) return false;
+    for (const char* buffer : {"models_a", "models_b"}) drop_existing(txn, buffer, gone.name);
     return true;
 }
 

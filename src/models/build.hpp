@@ -26,22 +26,19 @@ void drop_function(pqxx::work& txn, const ModelFile& file);
 void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
                 const std::string& buffer, bool with_data);
 
-// The models a refresh made earlier whose file is gone: views in `models`
-// owned by the models' role that show a buffer's table or view of the same
-// name, not in `catalog`.
-std::vector<std::string> vanished_models(pqxx::work& txn, const Catalog& catalog);
+// What a refresh made earlier whose file is gone: a model (by name: its
+// view in `models` and its tables or views in both buffers), or a function
+// (by signature, "models_a.f(integer)"; in a buffer, one no model uses any
+// more).
+struct Vanished {
+    std::string name;
+    bool function = false;
+};
+std::vector<Vanished> vanished(pqxx::work& txn, const Catalog& catalog);
 
-// Drops a vanished model: its view in `models` (not when a view of
-// someone's own reads it: then it stays, and false is returned) and its
-// tables or views in both buffers.
-bool drop_model(pqxx::work& txn, const std::string& name);
-
-// The functions a refresh made earlier whose file is gone (or, in a
-// buffer, that no model uses any more), as signatures
-// ("models.f(integer)"), and one of them dropped: not when a view of
-// someone's own calls it (then false is returned).
-std::vector<std::string> vanished_functions(pqxx::work& txn, const Catalog& catalog);
-bool drop_vanished_function(pqxx::work& txn, const std::string& signature);
+// Drops it; not when a view of someone's own uses it: then it stays, and
+// false is returned.
+bool drop_vanished(pqxx::work& txn, const Vanished& gone);
 
 // Points models.<name> at `buffer`.<name>. When the columns changed the view
 // is made anew (which an analyst's own view on it prevents, with

@@ -100,23 +100,15 @@ void Refresh::build() {
 
 RefreshReport Refresh::commit() {
     switch_and_finish(txn_, catalog_, buffer_);
-    // A file removed from the folders takes its model with it, unless a view
-    // of someone's own still reads it.
-    for (const auto& name : build::vanished_models(txn_, catalog_)) {
-        if (build::drop_model(txn_, name))
-            report_.dropped.push_back(name);
+    // A file removed from the folders takes its model or function with it,
+    // unless a view of someone's own still uses it.
+    for (const auto& gone : build::vanished(txn_, catalog_)) {
+        if (build::drop_vanished(txn_, gone))
+            report_.dropped.push_back(gone.name);
         else
-            spdlog::warn("models.{}: its file is gone, but a view reads it; it stays until that "
-                         "view is dropped",
-                         name);
-    }
-    for (const auto& signature : build::vanished_functions(txn_, catalog_)) {
-        if (build::drop_vanished_function(txn_, signature))
-            report_.dropped.push_back(signature);
-        else
-            spdlog::warn("{}: its file is gone, but a view calls it; it stays until that view is "
-                         "dropped",
-                         signature);
+            spdlog::warn("{}{}: its file is gone, but a view uses it; it stays until that view "
+                         "is dropped",
+                         gone.function ? "" : "models.", gone.name);
     }
     txn_.commit();
     report_.took = since(started_);
