@@ -18,9 +18,12 @@ std::string script() { return (source_dir() / "tests/support/pg_cluster.sh").str
 
 PostgresCluster::PostgresCluster(std::filesystem::path dir) : dir_(std::move(dir)) {
     // Tests run in parallel: start the search for a free port at a random
-    // place so that two clusters do not race for the same one.
+    // place so that two clusters do not race for the same one. Below the
+    // kernel's ephemeral ports (32768 and up): a cluster stopped and started
+    // again in a test keeps its port, which a server listening on port 0 or
+    // a client's connection could otherwise take meanwhile.
     std::random_device device;
-    port_ = static_cast<unsigned short>(20000 + device() % 20000);
+    port_ = static_cast<unsigned short>(20000 + device() % 12000);
     start();
     auto connection = db::connect(url());
     db::migrate(*connection, source_dir() / "migrations");
