@@ -7,26 +7,39 @@ void CopyRow::separate() {
     first_ = false;
 }
 
+namespace {
+
+// The escape of a byte COPY's text format gives a meaning to, else null.
+const char* escape_of(char c) {
+    switch (c) {
+        case '\\':
+            return "\\\\";
+        case '\t':
+            return "\\t";
+        case '\n':
+            return "\\n";
+        case '\r':
+            return "\\r";
+        default:
+            return nullptr;
+    }
+}
+
+}  // namespace
+
+// Runs of ordinary bytes are appended whole: most values hold no byte to
+// escape at all.
 void CopyRow::field(std::string_view value) {
     separate();
-    for (char c : value) {
-        switch (c) {
-            case '\\':
-                line_ += "\\\\";
-                break;
-            case '\t':
-                line_ += "\\t";
-                break;
-            case '\n':
-                line_ += "\\n";
-                break;
-            case '\r':
-                line_ += "\\r";
-                break;
-            default:
-                line_.push_back(c);
-        }
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char* escaped = escape_of(value[i]);
+        if (!escaped) continue;
+        line_.append(value, run, i - run);
+        line_ += escaped;
+        run = i + 1;
     }
+    line_.append(value, run, value.size() - run);
 }
 
 void CopyRow::null() {

@@ -28,3 +28,15 @@ TEST(CopyRow, PassesUtf8Through) {
     row.field(std::string_view{"x"});
     EXPECT_EQ(row.line(), "x");
 }
+
+// Escapes at the start, at the end and next to each other, and runs of
+// plain bytes between them, each byte where it was.
+TEST(CopyRow, EscapesEveryByteInItsPlace) {
+    CopyRow row;
+    row.field(std::string_view{"\\\t\n\rab\\\\c\r"});
+    EXPECT_EQ(row.line(), "\\\\\\t\\n\\rab\\\\\\\\c\\r");
+    row.clear();
+    const std::string with_nul("a\0b", 3);  // NUL is no delimiter: passed as it is
+    row.field(std::string_view{with_nul});
+    EXPECT_EQ(row.line(), with_nul);
+}
