@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "funnelhouse/cli/reprocess.hpp"
+#include "funnelhouse/common/file.hpp"
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/db/migrate.hpp"
 #include "funnelhouse/http/server.hpp"
@@ -112,15 +113,14 @@ void observe_spool(metrics::Registry& registry, spool::Spool& spool,
 }
 
 std::string read_input(const std::string& input) {
-    std::ostringstream text;
     if (input == "-") {
+        std::ostringstream text;
         text << std::cin.rdbuf();
-    } else {
-        std::ifstream in(input, std::ios::binary);
-        if (!in) throw std::invalid_argument("cannot read '" + input + "'");
-        text << in.rdbuf();
+        return text.str();
     }
-    return text.str();
+    auto text = common::read_file(input);
+    if (!text) throw std::invalid_argument("cannot read '" + input + "'");
+    return std::move(*text);
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
 #include "funnelhouse/dashboard/assets.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <system_error>
 
+#include "funnelhouse/common/file.hpp"
 #include "funnelhouse/common/sha256.hpp"
 
 namespace funnelhouse::dashboard {
@@ -30,15 +29,6 @@ std::string_view content_type_for(std::string_view name) {
 
 namespace {
 
-// The whole file; nullopt when it cannot be opened or read.
-std::optional<std::string> read_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in.is_open()) return std::nullopt;
-    std::string content{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-    if (in.bad()) return std::nullopt;
-    return content;
-}
-
 Asset make_asset(std::string_view name, std::string body) {
     Asset asset;
     asset.content_type = content_type_for(name);
@@ -60,7 +50,7 @@ std::optional<Asset> read_asset(const std::filesystem::path& file, std::string& 
         problem = "'" + file.string() + "' is over " + std::to_string(kMaxTotalBytes) + " bytes";
         return std::nullopt;
     }
-    auto body = read_file(file);
+    auto body = common::read_file(file);
     if (!body) {
         problem = "cannot read '" + file.string() + "'";
         return std::nullopt;
@@ -88,7 +78,7 @@ Assets Assets::load(const std::filesystem::path& dir) {
             return assets;
         }
         const auto relative = std::filesystem::relative(it->path(), dir, ec).generic_string();
-        auto body = read_file(it->path());
+        auto body = common::read_file(it->path());
         if (!body) {
             assets.files_.clear();
             assets.problem_ = "cannot read '" + it->path().string() + "'";

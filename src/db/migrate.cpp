@@ -1,12 +1,11 @@
 #include "funnelhouse/db/migrate.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <pqxx/pqxx>
-#include <sstream>
 #include <stdexcept>
 
+#include "funnelhouse/common/file.hpp"
 #include "funnelhouse/common/sha256.hpp"
 #include "funnelhouse/db/locks.hpp"
 
@@ -40,13 +39,10 @@ std::vector<MigrationFile> read_migrations(const std::filesystem::path& dir) {
         if (!parse_name(file_name, file.version, file.name))
             throw std::runtime_error("migration '" + entry.path().string() +
                                      "' must be named NNNN_name.sql (lowercase, digits, '_')");
-        std::ifstream in(entry.path(), std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (!in && !in.eof())
-            throw std::runtime_error("cannot read '" + entry.path().string() + "'");
+        auto text = common::read_file(entry.path());
+        if (!text) throw std::runtime_error("cannot read '" + entry.path().string() + "'");
         file.path = entry.path();
-        file.sql = text.str();
+        file.sql = std::move(*text);
         file.checksum = common::sha256_hex(file.sql);
         if (by_version.count(file.version))
             throw std::runtime_error("migrations '" + by_version[file.version].path.string() +

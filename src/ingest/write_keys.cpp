@@ -1,20 +1,17 @@
 #include "funnelhouse/ingest/write_keys.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 
 #include "funnelhouse/common/base64.hpp"
+#include "funnelhouse/common/file.hpp"
 
 namespace funnelhouse::ingest {
 
 WriteKeyRing WriteKeyRing::load(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("keys file '" + file.string() + "' cannot be read");
-    std::ostringstream text;
-    text << in.rdbuf();
-    return from_json_text(text.str(), file.string());
+    const auto text = common::read_file(file);
+    if (!text) throw std::runtime_error("keys file '" + file.string() + "' cannot be read");
+    return from_json_text(*text, file.string());
 }
 
 WriteKeyRing WriteKeyRing::from_json_text(std::string_view text, std::string_view origin) {

@@ -1,10 +1,11 @@
 #include "funnelhouse/models/catalog.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include "funnelhouse/common/file.hpp"
 
 namespace funnelhouse::models {
 namespace {
@@ -155,11 +156,9 @@ Catalog load_catalog(const std::vector<std::filesystem::path>& folders) {
                 paths.push_back(entry.path());
         std::sort(paths.begin(), paths.end());
         for (const auto& path : paths) {
-            std::ifstream in(path, std::ios::binary);
-            std::ostringstream text;
-            text << in.rdbuf();
-            if (!in && !in.eof()) throw CatalogError("cannot read '" + path.string() + "'");
-            files.push_back(parse_model_file(text.str(), path));
+            const auto text = common::read_file(path);
+            if (!text) throw CatalogError("cannot read '" + path.string() + "'");
+            files.push_back(parse_model_file(*text, path));
         }
     }
     return order_files(std::move(files));

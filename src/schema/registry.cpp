@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
@@ -11,6 +9,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "funnelhouse/common/file.hpp"
 #include "funnelhouse/common/time.hpp"
 
 namespace funnelhouse::schema {
@@ -182,14 +181,6 @@ void check_formats(const nlohmann::json& schema, const nlohmann::json& value,
         for (const auto& part : *it) check_formats(part, value, pointer, errors);
 }
 
-std::optional<std::string> read_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
-
 }  // namespace
 
 namespace {
@@ -328,7 +319,7 @@ ContractLoad load_contract_file(const std::filesystem::path& file) {
     if (!path_version)
         problems.push_back("file name '" + stem +
                            "' is not a SchemaVer version (MODEL-REVISION-ADDITION)");
-    const auto text = read_file(file);
+    const auto text = common::read_file(file);
     if (!text) {
         problems.push_back("cannot be read");
         return result;

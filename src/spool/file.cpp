@@ -5,8 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+
+#include "funnelhouse/common/file.hpp"
 
 namespace funnelhouse::spool {
 namespace {
@@ -50,11 +50,9 @@ std::runtime_error system_failure(const std::string& what) {
 }
 
 std::string read_whole(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw system_failure("cannot read " + path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    auto bytes = common::read_file(path);
+    if (!bytes) throw system_failure("cannot read " + path.string());
+    return std::move(*bytes);
 }
 
 void replace_file(const std::filesystem::path& path, std::string_view bytes, bool sync) {

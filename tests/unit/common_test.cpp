@@ -4,10 +4,12 @@
 #include <set>
 
 #include "funnelhouse/common/base64.hpp"
+#include "funnelhouse/common/file.hpp"
 #include "funnelhouse/common/gzip.hpp"
 #include "funnelhouse/common/sha256.hpp"
 #include "funnelhouse/common/time.hpp"
 #include "funnelhouse/common/uuid.hpp"
+#include "temp_dir.hpp"
 
 using namespace funnelhouse::common;
 
@@ -126,4 +128,14 @@ TEST(Gzip, RejectsCorruptAndTruncatedStreams) {
     EXPECT_EQ(
         funnelhouse::common::inflate_bounded(whole.substr(0, whole.size() / 2), 1 << 20).status,
         InflateStatus::corrupt);
+}
+
+TEST(ReadFile, GivesEveryByteOrNothing) {
+    const funnelhouse::test::TempDir dir;
+    const std::string bytes("a\0b\r\n\xff", 6);
+    const auto path = dir.write("bytes.bin", bytes);
+    EXPECT_EQ(read_file(path), bytes);
+    EXPECT_EQ(read_file(dir.write("empty", "")), std::string{});
+    EXPECT_EQ(read_file(dir.path() / "missing"), std::nullopt);
+    EXPECT_EQ(read_file(dir.path()), std::nullopt);  // a folder
 }
