@@ -88,12 +88,6 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
                       });
     }
 
-    void answer_with(std::function<Outgoing()> make) override {
-        net::dispatch(executor_, [self = shared_from_this(), make = std::move(make)] {
-            self->write(make());
-        });
-    }
-
   private:
     // A slow client cannot hold the connection: the header and the body each
     // have their own deadline, counted from when waiting for them begins.
@@ -123,16 +117,17 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
         client_address_ = client_address(header);
         if (header.target().size() > services_.config.max_request_line_bytes) {
             services_.count_limit("request_line_bytes");
-            return write(closing(refusal(
-                errc::target_too_long,
-                "request target is " + std::to_string(header.target().size()) +
-                    " bytes; the limit is " +
-                    std::to_string(services_.config.max_request_line_bytes) +
-                    " bytes (FUNNELHOUSE_MAX_REQUEST_LINE_BYTES)")));
+            return write(
+                closing(refusal(errc::target_too_long,
+                                "request target is " + std::to_string(header.target().size()) +
+                                    " bytes; the limit is " +
+                                    std::to_string(services_.config.max_request_line_bytes) +
+                                    " bytes (FUNNELHOUSE_MAX_REQUEST_LINE_BYTES)")));
         }
         // Rate limits are checked before the body is read: a client over its
         // limit costs no body and no parse.
-        if (route && route->ingest && served_on(*route, admin_, services_.config.admin_listen_set) &&
+        if (route && route->ingest &&
+            served_on(*route, admin_, services_.config.admin_listen_set) &&
             header.method() == bhttp::verb::post && over_rate_limit(header))
             return;
         stream_.expires_after(services_.config.body_timeout);
@@ -209,17 +204,17 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
         const auto& config = services_.config;
         if (ec == bhttp::error::body_limit) {
             services_.count_limit("body_bytes");
-            return write(closing(refusal(ingest::errc::request_too_large,
-                                         "request body exceeds " +
-                                             std::to_string(config.max_request_bytes) +
-                                             " bytes (FUNNELHOUSE_MAX_REQUEST_BYTES)")));
+            return write(
+                closing(refusal(ingest::errc::request_too_large,
+                                "request body exceeds " + std::to_string(config.max_request_bytes) +
+                                    " bytes (FUNNELHOUSE_MAX_REQUEST_BYTES)")));
         }
         if (ec == bhttp::error::header_limit) {
             services_.count_limit("header_bytes");
-            return write(closing(refusal(errc::headers_too_large,
-                                         "request line and headers exceed " +
-                                             std::to_string(config.max_header_bytes) +
-                                             " bytes (FUNNELHOUSE_MAX_HEADER_BYTES)")));
+            return write(closing(
+                refusal(errc::headers_too_large, "request line and headers exceed " +
+                                                     std::to_string(config.max_header_bytes) +
+                                                     " bytes (FUNNELHOUSE_MAX_HEADER_BYTES)")));
         }
         if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
             return write(
@@ -249,9 +244,8 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
             return write(refusal(errc::method_not_allowed,
                                  route->method == Method::get ? "use GET" : "use POST")
                              .with("Allow", route->allow));
-        if (auto refused =
-                refuse_access(*route, services_.config.admin_token,
-                              request[bhttp::field::authorization], loopback_))
+        if (auto refused = refuse_access(*route, services_.config.admin_token,
+                                         request[bhttp::field::authorization], loopback_))
             return write(std::move(*refused));
         const auto incoming = incoming_of(request, path);
         handed_over_ = true;
@@ -346,12 +340,12 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
     // threads, which must not touch the stream.
     const beast::tcp_stream::executor_type executor_;
     Services& services_;
-    const bool admin_;            // accepted on the admin listener
-    const bool loopback_;         // accepted on a listener bound to a loopback address
-    const std::string peer_;      // the connection's remote address
-    const std::string peer_key_;  // its key in the connection limit
-    std::string client_address_;  // the current request's client (X-Forwarded-For if trusted)
-    std::string origin_;          // its Origin header, while its route's CORS policy allows
+    const bool admin_;             // accepted on the admin listener
+    const bool loopback_;          // accepted on a listener bound to a loopback address
+    const std::string peer_;       // the connection's remote address
+    const std::string peer_key_;   // its key in the connection limit
+    std::string client_address_;   // the current request's client (X-Forwarded-For if trusted)
+    std::string origin_;           // its Origin header, while its route's CORS policy allows
     bool key_rate_taken_ = false;  // its key's token is taken
     bool handed_over_ = false;     // it is with its handler: counted as unanswered
     std::string route_ = "other";  // its metrics label

@@ -92,11 +92,18 @@ void drop_existing(pqxx::work& txn, const std::string& buffer, const std::string
              txn.quote_name(buffer) + "." + txn.quote_name(name) + " CASCADE");
 }
 
-std::vector<std::string> vanished_models(pqxx::work& txn, const Catalog& catalog) {
+// The names of the files `keep` selects, as a text[] literal.
+template <typename Keep>
+std::string names_where(const Catalog& catalog, Keep keep) {
     std::string names = "{";
     for (const auto& file : catalog.files)
-        if (file.kind != Kind::function) names += (names.size() > 1 ? "," : "") + file.name;
-    names += "}";
+        if (keep(file)) names += (names.size() > 1 ? "," : "") + file.name;
+    return names + "}";
+}
+
+std::vector<std::string> vanished_models(pqxx::work& txn, const Catalog& catalog) {
+    const auto names =
+        names_where(catalog, [](const ModelFile& f) { return f.kind != Kind::function; });
     // A view of the models' role in `models` whose rule reads a buffer's
     // relation of its own name: what switch_view makes.
     static constexpr const char* kSwitchedViews = R"sql(
@@ -118,12 +125,9 @@ ORDER BY 1)sql";
 }
 
 std::vector<std::string> vanished_functions(pqxx::work& txn, const Catalog& catalog) {
-    std::string functions = "{", buffered = "{";
-    for (const auto& file : catalog.files) {
-        if (file.kind != Kind::function) continue;
-        functions += (functions.size() > 1 ? "," : "") + file.name;
-        if (file.buffered) buffered += (buffered.size() > 1 ? "," : "") + file.name;
-    }
+    const auto functions =
+        names_where(catalog, [](const ModelFile& f) { return f.kind == Kind::function; });
+    const auto buffered = names_where(catalog, [](const ModelFile& f) { return f.buffered; });
     // Functions of the models' role: in `models`, those of function files;
     // in a buffer, those of buffered ones.
     static constexpr const char* kOwnFunctions = R"sql(
@@ -134,8 +138,7 @@ WHERE pg_get_userbyid(p.proowner) = $1
        OR (n.nspname IN ('models_a', 'models_b') AND p.proname <> ALL($3::text[])))
 ORDER BY 1)sql";
     std::vector<std::string> vanished;
-    for (const auto& row : txn.exec_params(kOwnFunctions, kModelsRole, functions + "}",
-                                           buffered + "}"))
+    for (const auto& row : txn.exec_params(kOwnFunctions, kModelsRole, functions, buffered))
         vanished.push_back(row[0].as<std::string>());
     return vanished;
 }

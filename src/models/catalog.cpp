@@ -169,7 +169,7 @@ std::string in_buffer(const ModelFile& file, const Catalog& catalog, std::string
     std::size_t copied = 0;
     for (const auto& reference : file.references) {
         const auto* target = catalog.find(reference.name);
-        if (!target || (target->kind == Kind::function && !target->buffered)) continue;
+        if (!target || !target->made_in_buffer()) continue;
         sql.append(file.sql, copied, reference.offset - copied);
         sql.append(buffer);
         copied = reference.offset + reference.length;

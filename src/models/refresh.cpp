@@ -61,8 +61,7 @@ void compile_all(pqxx::work& txn, const Catalog& catalog, const std::string& buf
     for (const auto& file : catalog.files)
         if (file.kind == Kind::function && !file.reads_models) build::make_function(txn, file);
     for (const auto& file : catalog.files)
-        if (file.kind != Kind::function || file.buffered)
-            build::make_model(txn, catalog, file, buffer, false);
+        if (file.made_in_buffer()) build::make_model(txn, catalog, file, buffer, false);
 }
 
 // The functions that read models are made anew around the switch: they
@@ -91,7 +90,7 @@ Refresh::Refresh(pqxx::connection& connection, const schema::SchemaRegistry& reg
 
 void Refresh::build() {
     for (const auto& file : catalog_.files) {
-        if (file.kind == Kind::function && !file.buffered) continue;
+        if (!file.made_in_buffer()) continue;
         const auto step_started = clock::now();
         build::make_model(txn_, catalog_, file, buffer_, true);
         if (file.kind != Kind::function) report_.steps.push_back({file.name, since(step_started)});
@@ -106,9 +105,10 @@ RefreshReport Refresh::commit() {
         if (build::drop_vanished(txn_, gone))
             report_.dropped.push_back(gone.name);
         else
-            spdlog::warn("{}{}: its file is gone, but a view uses it; it stays until that view "
-                         "is dropped",
-                         gone.function ? "" : "models.", gone.name);
+            spdlog::warn(
+                "{}{}: its file is gone, but a view uses it; it stays until that view "
+                "is dropped",
+                gone.function ? "" : "models.", gone.name);
     }
     txn_.commit();
     report_.took = since(started_);

@@ -14,9 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "funnelhouse/common/base64.hpp"
+#include "funnelhouse/common/file.hpp"
 #include "funnelhouse/common/uuid.hpp"
 #include "funnelhouse/ingest/request.hpp"
 #include "funnelhouse/loader/writer.hpp"
@@ -49,8 +49,12 @@ class Rows {
     void post(std::string_view route, std::string_view body, common::Source source) {
         const std::string authorization =
             "Basic " + common::base64_encode(source == common::Source::server ? "ks:" : "kb:");
-        auto outcome = ingest::process_request({route, body, authorization, kReceivedAt}, keys_,
-                                               test::repository_contracts(), {});
+        ingest::RequestInput input;
+        input.route = route;
+        input.body = body;
+        input.authorization = authorization;
+        input.received_at = kReceivedAt;
+        auto outcome = ingest::process_request(input, keys_, test::repository_contracts(), {});
         if (outcome.error) return;
         std::set<std::string> assigned;
         for (const auto& entry : nlohmann::json::parse(outcome.assigned_json))
@@ -94,13 +98,6 @@ class Rows {
     int made_ = 0;
 };
 
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // A table's rows as text (without loaded_at, which is the clock's), one a
 // line, in order; and their MD5.
 std::string rows_sql(const std::string& table) {
@@ -120,10 +117,11 @@ TEST(Rows, AreWhatTheyWereForTheFuzzCorporaAndASimulatedShop) {
             seeds.push_back(entry.path());
     std::sort(seeds.begin(), seeds.end());
     for (const auto& seed : seeds) {
-        const auto body = read_file(seed);
+        const auto body = common::read_file(seed);
+        ASSERT_TRUE(body) << seed;
         for (const auto source : {common::Source::browser, common::Source::server})
             for (std::string_view route : {"/v1/batch", "/v1/track", "/v1/identify"})
-                rows.post(route, body, source);
+                rows.post(route, *body, source);
     }
     simulate::ShopSettings shop;
     shop.persons = 300;

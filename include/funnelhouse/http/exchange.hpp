@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,9 +69,6 @@ class Responder {
   public:
     virtual ~Responder() = default;
     virtual void answer(Outgoing outgoing) = 0;
-    // The same, with the answer made on the strand: for work that should
-    // not run on the thread that learnt the outcome (the spool's).
-    virtual void answer_with(std::function<Outgoing()> make) = 0;
 };
 
 // A handle on the Responder that keeps the connection alive until the
@@ -81,7 +77,6 @@ class Reply {
   public:
     explicit Reply(std::shared_ptr<Responder> to) : to_(std::move(to)) {}
     void operator()(Outgoing outgoing) const { to_->answer(std::move(outgoing)); }
-    void with(std::function<Outgoing()> make) const { to_->answer_with(std::move(make)); }
 
   private:
     std::shared_ptr<Responder> to_;

@@ -61,6 +61,10 @@ struct ModelFile {
     // buffer too, before the models that use it (and in `models` after the
     // switch, as every function that reads models).
     bool buffered = false;
+
+    // Made in the buffer a refresh builds (tables, views, buffered
+    // functions); references to it there point at that buffer.
+    bool made_in_buffer() const { return kind != Kind::function || buffered; }
 };
 
 // Parses one file: a header of `--` comment lines with `kind:`, `grain:`,

@@ -12,7 +12,8 @@ namespace {
 struct Pending {
     ingest::RequestOutcome outcome;
     std::size_t accepted = 0;
-    metrics::Tally tally;  // its events, counted once it is answered 200 (a refused one is sent again)
+    metrics::Tally
+        tally;  // its events, counted once it is answered 200 (a refused one is sent again)
 };
 
 // What a request's messages became.
@@ -94,14 +95,13 @@ void answer_ingest(Services& services, const Incoming& request, Reply reply) {
         pending->tally.record();
         return reply(json(ingest::accepted_body(0, 0, 0, outcome)));
     }
-    // The receipt comes on the spool's or the loader's thread; the answer is
-    // made and written on the connection's strand.
+    // The receipt comes on the spool's or the loader's thread, which makes
+    // the answer (a few strings joined); the reply writes it on the
+    // connection's strand.
     const auto refused = services.intake.submit(
         std::move(outcome.events), std::move(outcome.bad_events), input.received_at,
         [&services, reply, pending](intake::Receipt receipt) {
-            reply.with([&services, receipt, pending] {
-                return receipt_answer(services, receipt, *pending);
-            });
+            reply(receipt_answer(services, receipt, *pending));
         });
     if (refused) reply(refusal(refused, services.intake.refusal_message(refused)));
 }
