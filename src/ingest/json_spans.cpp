@@ -1,5 +1,7 @@
 #include "funnelhouse/ingest/json_spans.hpp"
 
+#include <charconv>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 namespace funnelhouse::ingest {
@@ -28,8 +30,18 @@ std::size_t skip_string(std::string_view text, std::size_t pos) {
     return text.size();
 }
 
-// Returns the position just after the value starting at pos.
-std::size_t skip_value(std::string_view text, std::size_t pos) {
+bool starts_number(char c) { return c == '-' || (c >= '0' && c <= '9'); }
+
+std::size_t number_end(std::string_view text, std::size_t pos) {
+    while (pos < text.size() && text[pos] != ',' && text[pos] != '}' && text[pos] != ']' &&
+           !is_space(text[pos]))
+        ++pos;
+    return pos;
+}
+
+// Returns the position just after the value starting at pos. With `plain`,
+// clears it when a number in the value does not print as sent.
+std::size_t skip_value(std::string_view text, std::size_t pos, bool* plain = nullptr) {
     if (pos >= text.size()) return pos;
     const char first = text[pos];
     if (first == '"') return skip_string(text, pos);
@@ -41,6 +53,12 @@ std::size_t skip_value(std::string_view text, std::size_t pos) {
                 pos = skip_string(text, pos);
                 continue;
             }
+            if (plain && starts_number(c)) {
+                const auto end = number_end(text, pos);
+                if (*plain && !prints_as_sent(text.substr(pos, end - pos))) *plain = false;
+                pos = end;
+                continue;
+            }
             if (c == '{' || c == '[') ++depth;
             if (c == '}' || c == ']') {
                 if (--depth == 0) return pos + 1;
@@ -50,10 +68,10 @@ std::size_t skip_value(std::string_view text, std::size_t pos) {
         return pos;
     }
     // number, true, false, null
-    while (pos < text.size() && text[pos] != ',' && text[pos] != '}' && text[pos] != ']' &&
-           !is_space(text[pos]))
-        ++pos;
-    return pos;
+    const auto end = number_end(text, pos);
+    if (plain && starts_number(first) && !prints_as_sent(text.substr(pos, end - pos)))
+        *plain = false;
+    return end;
 }
 
 bool key_equals(std::string_view quoted_key, std::string_view member) {
@@ -68,11 +86,13 @@ struct Member {
     std::size_t key_start;
     std::size_t value_start;
     std::size_t value_end;
+    bool plain = true;
 };
 
 // The members of the top-level object, in order; nullopt when the text is not
 // an object.
-std::optional<std::vector<Member>> object_members(std::string_view text) {
+std::optional<std::vector<Member>> object_members(std::string_view text,
+                                                  bool check_numbers = false) {
     std::size_t pos = skip_space(text, 0);
     if (pos >= text.size() || text[pos] != '{') return std::nullopt;
     ++pos;
@@ -93,7 +113,8 @@ std::optional<std::vector<Member>> object_members(std::string_view text) {
         pos = skip_space(text, pos);
         if (pos >= text.size() || text[pos] != ':') return std::nullopt;
         member.value_start = skip_space(text, pos + 1);
-        member.value_end = skip_value(text, member.value_start);
+        member.value_end =
+            skip_value(text, member.value_start, check_numbers ? &member.plain : nullptr);
         pos = member.value_end;
         members.push_back(member);
     }
@@ -101,6 +122,41 @@ std::optional<std::vector<Member>> object_members(std::string_view text) {
 }
 
 }  // namespace
+
+bool prints_as_sent(std::string_view number) {
+    const char* const first = number.data();
+    const char* const last = first + number.size();
+    if (number.find_first_of(".eE") == std::string_view::npos) {
+        // An integer: read as a 64-bit one, printed as its digits ("-0" as 0).
+        if (number == "-0") return false;
+        std::int64_t signed_value = 0;
+        std::uint64_t unsigned_value = 0;
+        const auto read = number.front() == '-' ? std::from_chars(first, last, signed_value)
+                                                : std::from_chars(first, last, unsigned_value);
+        return read.ec == std::errc{} && read.ptr == last;
+    }
+    double value = 0;
+    const auto read = std::from_chars(first, last, value);
+    if (read.ec != std::errc{} || read.ptr != last) return false;
+    // What nlohmann::json's dump writes for a double.
+    char printed[64];
+    const char* const end = nlohmann::detail::to_chars(printed, printed + sizeof printed, value);
+    return std::string_view(printed, static_cast<std::size_t>(end - printed)) == number;
+}
+
+std::optional<std::vector<MemberSpan>> object_member_spans(std::string_view text) {
+    const auto members = object_members(text, true);
+    if (!members) return std::nullopt;
+    std::vector<MemberSpan> spans;
+    spans.reserve(members->size());
+    for (const auto& m : *members)
+        spans.push_back({m.key, text.substr(m.value_start, m.value_end - m.value_start), m.plain});
+    return spans;
+}
+
+bool key_is(std::string_view quoted_key, std::string_view name) {
+    return key_equals(quoted_key, name);
+}
 
 std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
                                                                 std::string_view member) {

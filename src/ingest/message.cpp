@@ -5,15 +5,21 @@
 
 #include "funnelhouse/common/sha256.hpp"
 #include "funnelhouse/common/uuid.hpp"
+#include "funnelhouse/ingest/json_spans.hpp"
 #include "funnelhouse/schema/schemaver.hpp"
+#include "parsed.hpp"
 
 namespace funnelhouse::ingest {
 namespace {
 
 using nlohmann::json;
+using type = simdjson::dom::element_type;
 
 constexpr std::size_t kMaxEventIdLength = 100;
 constexpr std::size_t kMaxIdentityLength = 255;
+// Messages read on their own (validate, reprocess) come from requests that
+// passed the configured nesting limit, or from files on the operator's disk.
+constexpr std::size_t kMessageDepth = 1024;
 
 std::string dump(const json& value) {
     // Strings were validated as UTF-8 by the parser; replacing instead of
@@ -21,10 +27,15 @@ std::string dump(const json& value) {
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-const json* member(const json& object, const char* key) {
-    const auto it = object.find(key);
-    if (it == object.end() || it->is_null()) return nullptr;
-    return &*it;
+bool is_string(element value) { return value.type() == type::STRING; }
+std::string_view string_of(element value) { return value.get_string().value_unsafe(); }
+
+// Whether the object has a member `key`, null or not (nlohmann's contains).
+bool has_member(element object, std::string_view key) {
+    if (object.type() != type::OBJECT) return false;
+    for (const auto field : object_of(object))
+        if (field.key == key) return true;
+    return false;
 }
 
 struct Checker {
@@ -41,15 +52,41 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
            });
 }
 
-std::optional<std::string> identity_field(const json& message, const char* key, Checker& check,
+// A message as read, with the bytes of its members.
+struct Message {
+    element value;
+    std::string_view text;
+    std::vector<MemberSpan> members;
+
+    std::optional<element> operator[](std::string_view key) const { return member_of(value, key); }
+    // The bytes of the member `key` (the last of that name), if any.
+    const MemberSpan* span(std::string_view key) const {
+        const MemberSpan* found = nullptr;
+        for (const auto& m : members)
+            if (key_is(m.key, key)) found = &m;
+        return found;
+    }
+};
+
+// An object member of the message (properties, traits, context) with its
+// bytes: stored as sent when nothing in it must change.
+struct Field {
+    element value = empty_object();
+    std::string_view text = "{}";
+    bool plain = true;  // its numbers print as sent (json_spans.hpp)
+};
+
+std::optional<std::string> identity_field(const Message& message, const char* key, Checker& check,
                                           const MessageContext& context) {
-    const json* value = member(message, key);
+    const auto value = message[key];
     if (!value) return std::nullopt;
     std::string text;
-    if (value->is_string())
-        text = value->get<std::string>();
-    else if (value->is_number_integer())
-        text = dump(*value);  // some backends send numeric user ids
+    if (value->type() == type::STRING)
+        text = std::string{string_of(*value)};
+    else if (value->type() == type::INT64)  // some backends send numeric user ids
+        text = std::to_string(value->get_int64().value_unsafe());
+    else if (value->type() == type::UINT64)
+        text = std::to_string(value->get_uint64().value_unsafe());
     else {
         check.fail(std::string("/") + key, "must be a string");
         return std::nullopt;
@@ -64,27 +101,42 @@ std::optional<std::string> identity_field(const json& message, const char* key, 
     return text;
 }
 
-std::optional<common::timestamp> time_field(const json& message, const char* key, Checker& check) {
-    const json* value = member(message, key);
+std::optional<common::timestamp> time_field(const Message& message, const char* key,
+                                            Checker& check) {
+    const auto value = message[key];
     if (!value) return std::nullopt;
-    if (value->is_string()) {
-        if (auto parsed = common::parse_timestamp(value->get_ref<const std::string&>()))
-            return parsed;
+    if (is_string(*value)) {
+        if (auto parsed = common::parse_timestamp(string_of(*value))) return parsed;
     }
     check.fail(std::string("/") + key,
                "must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
     return std::nullopt;
 }
 
-const json& object_field(const json& message, const char* key, Checker& check) {
-    static const json empty = json::object();
-    const json* value = member(message, key);
-    if (!value) return empty;
-    if (!value->is_object()) {
+Field object_field(const Message& message, const char* key, Checker& check) {
+    const auto value = message[key];
+    if (!value) return {};
+    if (value->type() != type::OBJECT) {
         check.fail(std::string("/") + key, "must be a JSON object");
-        return empty;
+        return {};
     }
-    return *value;
+    const auto* span = message.span(key);
+    if (!span) return {*value, {}, false};
+    return {*value, span->value, span->numbers_as_printed};
+}
+
+// The field as nlohmann::json reads it: what the privacy rules change.
+json json_of(const Field& field) {
+    if (field.text.empty()) return json::parse(simdjson::minify(field.value), nullptr, false);
+    return json::parse(field.text, nullptr, false);
+}
+
+// The field's text as stored when nothing in it changes: as sent, or as
+// nlohmann::json prints it when a number would print otherwise (stored
+// values never depend on how a sender wrote a number).
+std::string text_of(const Field& field) {
+    if (field.plain) return std::string{field.text};
+    return dump(json_of(field));
 }
 
 std::size_t utf8_length(std::string_view text) {
@@ -109,18 +161,24 @@ bool has_nul_escape(const std::string& json_text) {
     return json_text.find("\\u0000") != std::string::npos;
 }
 
-// `object_text` (a JSON object) with `key` set to `value_text`; the object
-// must not hold `key` yet. Saves re-building the object for one member.
-std::string with_member(std::string object_text, std::string_view key,
+// `object_text` (a JSON object, `empty` when it has no member) with `key`
+// set to `value_text`; the object must not hold `key` yet.
+std::string with_member(std::string_view object_text, bool empty, std::string_view key,
                         const std::string& value_text) {
-    object_text.pop_back();  // the closing brace
-    if (object_text.size() > 1) object_text += ',';
-    object_text += '"';
-    object_text += key;
-    object_text += "\":";
-    object_text += value_text;
-    object_text += '}';
-    return object_text;
+    std::string out;
+    out.reserve(object_text.size() + key.size() + value_text.size() + 4);
+    if (empty)
+        out += '{';
+    else {
+        out += object_text.substr(0, object_text.size() - 1);  // without the closing brace
+        out += ',';
+    }
+    out += '"';
+    out += key;
+    out += "\":";
+    out += value_text;
+    out += '}';
+    return out;
 }
 
 // Removes the members `keys` of `object`, or replaces each value by its
@@ -148,15 +206,15 @@ using config::PersonalData;
 
 // The properties as stored: personal ones removed without consent, else as
 // configured (FUNNELHOUSE_PERSONAL_DATA).
-std::string kept_properties(const json& payload, bool consented, const schema::Contract& contract,
+std::string kept_properties(const Field& payload, bool consented, const schema::Contract& contract,
                             const PrivacySettings& privacy) {
     const auto& personal = contract.meta.personal_data;
     const bool touches_payload =
         (!consented || privacy.personal_data != PersonalData::keep) &&
         std::any_of(personal.begin(), personal.end(),
-                    [&](const std::string& key) { return payload.contains(key); });
-    if (!touches_payload) return dump(payload);
-    json changed = payload;
+                    [&](const std::string& key) { return has_member(payload.value, key); });
+    if (!touches_payload) return text_of(payload);
+    json changed = json_of(payload);
     protect(changed, personal, !consented || privacy.personal_data == PersonalData::remove,
             privacy.personal_data_key);
     return dump(changed);
@@ -165,14 +223,14 @@ std::string kept_properties(const json& payload, bool consented, const schema::C
 // The client address as stored in context.ip. A page's is what the
 // connection shows (it cannot choose one); a backend (server key) says in
 // context.ip whose request it handled, and its own address is nobody's.
-std::optional<std::string> kept_address(const json& message_context, bool consented,
+std::optional<std::string> kept_address(element message_context, bool consented,
                                         const MessageContext& context) {
     std::string address;
-    const json* sent_ip = member(message_context, "ip");
+    const auto sent_ip = member_of(message_context, "ip");
     if (context.source == common::Source::browser)
         address = context.client_address;
-    else if (sent_ip && sent_ip->is_string())
-        address = sent_ip->get<std::string>();
+    else if (sent_ip && is_string(*sent_ip))
+        address = string_of(*sent_ip);
     if (!consented || address.empty()) return std::nullopt;
     switch (context.privacy->client_address) {
         case config::ClientAddress::truncated:
@@ -189,23 +247,25 @@ std::optional<std::string> kept_address(const json& message_context, bool consen
 // The context as stored. SDKs copy the identify traits into context.traits
 // of every event: the traits the identify contract marks as personal get the
 // same treatment there. Without consent, what identifies the device goes.
-std::string kept_context(const json& message_context, bool consented,
+std::string kept_context(const Field& message_context, bool consented,
                          const std::optional<std::string>& stored_ip,
                          const schema::SchemaRegistry& registry, const PrivacySettings& privacy) {
-    const json* traits = member(message_context, "traits");
-    const schema::Contract* identify =
-        traits && traits->is_object() ? registry.newest("identify") : nullptr;
+    const auto traits = member_of(message_context.value, "traits");
+    const bool traits_object = traits && traits->type() == type::OBJECT;
+    const schema::Contract* identify = traits_object ? registry.newest("identify") : nullptr;
     const auto* identify_personal = identify ? &identify->meta.personal_data : nullptr;
     const bool touches_traits =
-        consented && traits && traits->is_object() && identify_personal &&
+        consented && traits_object && identify_personal &&
         privacy.personal_data != PersonalData::keep &&
         std::any_of(identify_personal->begin(), identify_personal->end(),
-                    [&](const std::string& key) { return traits->contains(key); });
-    if (consented && !touches_traits && !message_context.contains("ip")) {
-        auto kept = dump(message_context);
-        return stored_ip ? with_member(std::move(kept), "ip", dump(*stored_ip)) : kept;
+                    [&](const std::string& key) { return has_member(*traits, key); });
+    if (consented && !touches_traits && !has_member(message_context.value, "ip")) {
+        if (!stored_ip) return text_of(message_context);
+        const auto empty = object_of(message_context.value).size() == 0;
+        const auto kept = text_of(message_context);
+        return with_member(kept, empty, "ip", dump(*stored_ip));
     }
-    json changed = message_context;
+    json changed = json_of(message_context);
     if (touches_traits)
         protect(changed["traits"], *identify_personal,
                 privacy.personal_data == PersonalData::remove, privacy.personal_data_key);
@@ -222,13 +282,14 @@ std::string kept_context(const json& message_context, bool consented,
     return dump(changed);
 }
 
-Kept apply_privacy(const json& payload, const json& message_context, bool consented,
+Kept apply_privacy(const Field& payload, const Field& message_context, bool consented,
                    const schema::Contract& contract, const schema::SchemaRegistry& registry,
                    const MessageContext& context) {
     const PrivacySettings& privacy = *context.privacy;
-    return Kept{kept_properties(payload, consented, contract, privacy),
-                kept_context(message_context, consented,
-                             kept_address(message_context, consented, context), registry, privacy)};
+    return Kept{
+        kept_properties(payload, consented, contract, privacy),
+        kept_context(message_context, consented,
+                     kept_address(message_context.value, consented, context), registry, privacy)};
 }
 
 }  // namespace
@@ -299,41 +360,41 @@ namespace {
 
 // The message's id: messageId, or one made here. First, so that every later
 // rejection can name it.
-void read_event_id(const json& message, Checker& check, MappedMessage& out) {
-    const json* id = member(message, "messageId");
+void read_event_id(const Message& message, Checker& check, MappedMessage& out) {
+    const auto id = message["messageId"];
     if (!id) {
         out.event_id = common::new_uuid();
         out.event_id_assigned = true;
         return;
     }
-    if (id->is_string() && !id->get_ref<const std::string&>().empty() &&
-        utf8_length(id->get_ref<const std::string&>()) <= kMaxEventIdLength &&
-        id->get_ref<const std::string&>().find('\0') == std::string::npos)
-        out.event_id = id->get<std::string>();
+    const auto text = is_string(*id) ? string_of(*id) : std::string_view{};
+    if (!text.empty() && utf8_length(text) <= kMaxEventIdLength &&
+        text.find('\0') == std::string_view::npos)
+        out.event_id = std::string{text};
     else
         check.fail("/messageId", "must be a string of 1 to 100 characters");
 }
 
 // The event's name: the message's `event` for a track call, the type's own
 // otherwise.
-std::string read_event_name(const json& message, const MessageTypeInfo& type, Checker& check,
+std::string read_event_name(const Message& message, const MessageTypeInfo& type, Checker& check,
                             MappedMessage& out) {
     if (type.type != MessageType::track) {
         out.event_name = std::string{type.event_name};
         return *out.event_name;
     }
-    const json* name = member(message, "event");
-    if (!name || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+    const auto name = message["event"];
+    if (!name || !is_string(*name) || string_of(*name).empty()) {
         check.fail("/event", "must be the event name, a non-empty string");
         return {};
     }
-    out.event_name = name->get<std::string>();
+    out.event_name = std::string{string_of(*name)};
     return *out.event_name;
 }
 
 // Who the message is about: anonymous and user ids, and what an alias or a
 // group call needs besides.
-void read_identities(const json& message, const MessageTypeInfo& type, Checker& check,
+void read_identities(const Message& message, const MessageTypeInfo& type, Checker& check,
                      const MessageContext& context, Event& event) {
     event.anonymous_id = identity_field(message, "anonymousId", check, context);
     event.user_id = identity_field(message, "userId", check, context);
@@ -357,30 +418,36 @@ void read_identities(const json& message, const MessageTypeInfo& type, Checker& 
 
 // The object the contract validates: traits for identify and group, the
 // properties otherwise (alias has none). Segment's page and screen calls
-// carry name and category beside the properties; only then is the payload
-// copied (into `copy`).
-const json* read_payload(const json& message, const MessageTypeInfo& type, Checker& check,
-                         json& copy) {
-    static const json kNoPayload = json::object();
-    if (!type.payload_key) return &kNoPayload;
-    const json* payload = &object_field(message, type.payload_key, check);
+// carry name and category beside the properties: they join the payload's
+// text (into `joined`), which is read again.
+Field read_payload(const Message& message, const MessageTypeInfo& type, Checker& check,
+                   std::string& joined) {
+    if (!type.payload_key) return {};
+    Field payload = object_field(message, type.payload_key, check);
     if (type.type != MessageType::page && type.type != MessageType::screen) return payload;
+    bool empty = object_of(payload.value).size() == 0;
     for (const char* key : {"name", "category"}) {
-        const json* value = member(message, key);
-        if (!value || payload->contains(key)) continue;
-        if (payload != &copy) {
-            copy = *payload;
-            payload = &copy;
-        }
-        copy[key] = *value;
+        const auto* span = message.span(key);
+        if (!message[key] || !span || has_member(payload.value, key)) continue;
+        joined = with_member(joined.empty() ? payload.text : joined, empty, key,
+                             std::string{span->value});
+        empty = false;
+        payload.plain = payload.plain && span->numbers_as_printed;
     }
+    if (joined.empty()) return payload;
+    static thread_local std::optional<JsonReader> reader;
+    const auto read = reader_in(reader, kMessageDepth).read(joined);
+    if (!read) return payload;  // cannot happen: joined from valid members
+    payload.value = read->root;
+    payload.text = joined;
     return payload;
 }
 
 // When it happened, corrected for the client's clock, and the times the
 // message gives.
-void read_times(const json& message, Checker& check, const MessageContext& context, Event& event) {
-    const bool original_named = message.contains("originalTimestamp");
+void read_times(const Message& message, Checker& check, const MessageContext& context,
+                Event& event) {
+    const bool original_named = has_member(message.value, "originalTimestamp");
     event.original_timestamp = original_named ? time_field(message, "originalTimestamp", check)
                                               : time_field(message, "timestamp", check);
     event.sent_at = time_field(message, "sentAt", check);
@@ -397,12 +464,12 @@ void read_times(const json& message, Checker& check, const MessageContext& conte
 
 // Which contract: the version the message pins, or the newest of its name.
 // nullptr with `rejection` set when there is none.
-const schema::Contract* choose_contract(const json& message_context, const std::string& event_name,
+const schema::Contract* choose_contract(element message_context, const std::string& event_name,
                                         const MessageTypeInfo& type,
                                         const schema::SchemaRegistry& registry,
                                         std::optional<Rejection>& rejection) {
     const auto name_path = type.type == MessageType::track ? "/event" : "/type";
-    const json* pin = member(message_context, "schema");
+    const auto pin = member_of(message_context, "schema");
     if (!pin) {
         const auto* contract = registry.newest(event_name);
         if (!contract)
@@ -412,7 +479,7 @@ const schema::Contract* choose_contract(const json& message_context, const std::
         return contract;
     }
     const auto ref =
-        pin->is_string() ? schema::parse_schema_ref(pin->get<std::string>()) : std::nullopt;
+        is_string(*pin) ? schema::parse_schema_ref(std::string{string_of(*pin)}) : std::nullopt;
     if (!ref) {
         rejection = Rejection{
             reason::invalid_message,
@@ -435,29 +502,29 @@ const schema::Contract* choose_contract(const json& message_context, const std::
 
 // Whether the message may be kept with its person. An event that says
 // nothing counts as consented unless FUNNELHOUSE_CONSENT_REQUIRED.
-bool consented(const json& message_context, const MessageContext& context) {
+bool consented(element message_context, const MessageContext& context) {
     if (!context.privacy) return true;
-    const auto consent = analytics_consent(message_context, context.privacy->consent_categories);
+    const auto consent = consent_of(message_context, context.privacy->consent_categories);
     return consent == Consent::granted ||
            (consent == Consent::unstated && !context.privacy->consent_required);
 }
 
 // The message's type: the one its route implies, else its `type`. nullptr
 // with the rejection in `out` when there is none Funnelhouse stores.
-const MessageTypeInfo* resolve_type(const json& message, const MessageContext& context,
+const MessageTypeInfo* resolve_type(const Message& message, const MessageContext& context,
                                     Checker& check, MappedMessage& out) {
     const auto* route = find_ingest_route(context.route);
     if (route && route->type) return route->type;
-    const json* value = member(message, "type");
-    if (!value || !value->is_string()) {
+    const auto value = message["type"];
+    if (!value || !is_string(*value)) {
         check.fail("/type", "must be one of track, page, screen, identify, group, alias");
         out.rejection = Rejection{reason::invalid_message, std::move(check.errors)};
         return nullptr;
     }
-    const auto* type = find_message_type(value->get_ref<const std::string&>());
+    const auto* type = find_message_type(string_of(*value));
     if (!type)
         out.rejection = Rejection{reason::unsupported_type,
-                                  {{"/type", "'" + value->get<std::string>().substr(0, 50) +
+                                  {{"/type", "'" + std::string{string_of(*value).substr(0, 50)} +
                                                  "' messages are not accepted; expected track, "
                                                  "page, screen, identify, group or alias"}}};
     return type;
@@ -465,8 +532,8 @@ const MessageTypeInfo* resolve_type(const json& message, const MessageContext& c
 
 // The payload and context as stored, under the privacy rules; a rejection
 // when either holds what a text column cannot.
-std::optional<Rejection> store_payloads(Event& event, const json& payload,
-                                        const json& message_context, bool consent,
+std::optional<Rejection> store_payloads(Event& event, const Field& payload,
+                                        const Field& message_context, bool consent,
                                         const schema::Contract& contract,
                                         const schema::SchemaRegistry& registry,
                                         const MessageContext& context,
@@ -476,8 +543,8 @@ std::optional<Rejection> store_payloads(Event& event, const json& payload,
         event.properties = std::move(kept.properties);
         event.context = std::move(kept.context);
     } else {
-        event.properties = dump(payload);
-        event.context = dump(message_context);
+        event.properties = text_of(payload);
+        event.context = text_of(message_context);
     }
     if (has_nul_escape(event.properties))
         return Rejection{reason::invalid_message,
@@ -490,9 +557,8 @@ std::optional<Rejection> store_payloads(Event& event, const json& payload,
 
 // A page must not be able to forge what only a backend may report (an
 // order, a refund): the contract names the sources allowed to send it.
-std::optional<Rejection> check_source(const schema::Contract& contract,
-                                      const MessageTypeInfo& type, const std::string& event_name,
-                                      common::Source source) {
+std::optional<Rejection> check_source(const schema::Contract& contract, const MessageTypeInfo& type,
+                                      const std::string& event_name, common::Source source) {
     const auto& allowed = contract.meta.sources;
     if (std::find(allowed.begin(), allowed.end(), source) != allowed.end()) return std::nullopt;
     return Rejection{reason::source_not_allowed,
@@ -503,8 +569,8 @@ std::optional<Rejection> check_source(const schema::Contract& contract,
 
 // Without consent an event is kept without the person (true), or not at
 // all (false: `out` says it was dropped).
-bool keep_without_consent(const MessageTypeInfo& type, const MessageContext& context,
-                          Event& event, MappedMessage& out) {
+bool keep_without_consent(const MessageTypeInfo& type, const MessageContext& context, Event& event,
+                          MappedMessage& out) {
     if (type.identifies_only || context.privacy->consent_policy == config::ConsentPolicy::drop) {
         out.dropped = true;
         return false;
@@ -517,15 +583,17 @@ bool keep_without_consent(const MessageTypeInfo& type, const MessageContext& con
 
 }  // namespace
 
-MappedMessage map_message(const json& message, const MessageContext& context,
-                          const schema::SchemaRegistry& registry) {
+MappedMessage map_parsed(const ParsedMessage& parsed, const MessageContext& context,
+                         const schema::SchemaRegistry& registry) {
     MappedMessage out;
     auto reject = [&](const char* reason, std::vector<schema::ValidationError> errors) {
         out.rejection = Rejection{reason, std::move(errors)};
         return out;
     };
-    if (!message.is_object())
+    auto members = object_member_spans(parsed.text);
+    if (parsed.value.type() != type::OBJECT || !members)
         return reject(reason::invalid_message, {{"", "message must be a JSON object"}});
+    const Message message{parsed.value, parsed.text, std::move(*members)};
     Checker check;
     read_event_id(message, check, out);
 
@@ -535,24 +603,24 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     Event event;
     event.event_type = std::string{type->name};
     read_identities(message, *type, check, context, event);
-    json payload_copy;
-    const json* payload = read_payload(message, *type, check, payload_copy);
-    const json& message_context = object_field(message, "context", check);
+    std::string joined;
+    const Field payload = read_payload(message, *type, check, joined);
+    const Field message_context = object_field(message, "context", check);
     read_times(message, check, context, event);
     if (!check.errors.empty()) return reject(reason::invalid_message, std::move(check.errors));
 
     const auto* contract =
-        choose_contract(message_context, event_name, *type, registry, out.rejection);
+        choose_contract(message_context.value, event_name, *type, registry, out.rejection);
     if (!contract) return out;
     if ((out.rejection = check_source(*contract, *type, event_name, context.source))) return out;
     const std::string payload_path =
         std::string("/") + (type->payload_key ? type->payload_key : "properties");
-    auto violations = schema::validate(*contract, *payload, payload_path);
+    auto violations = schema::validate(*contract, payload.value, payload_path);
     if (!violations.empty()) return reject(reason::schema_violation, std::move(violations));
 
-    const bool consent = consented(message_context, context);
+    const bool consent = consented(message_context.value, context);
     if (!consent && !keep_without_consent(*type, context, event, out)) return out;
-    out.rejection = store_payloads(event, *payload, message_context, consent, *contract, registry,
+    out.rejection = store_payloads(event, payload, message_context, consent, *contract, registry,
                                    context, payload_path);
     if (out.rejection) return out;
 
@@ -564,6 +632,18 @@ MappedMessage map_message(const json& message, const MessageContext& context,
     event.source = context.source;
     out.event = std::move(event);
     return out;
+}
+
+MappedMessage map_message(std::string_view message_json, const MessageContext& context,
+                          const schema::SchemaRegistry& registry) {
+    static thread_local std::optional<JsonReader> reader;
+    const auto read = reader_in(reader, kMessageDepth).read(message_json);
+    if (!read) {
+        MappedMessage out;
+        out.rejection = Rejection{reason::invalid_message, {{"", "message is not valid JSON"}}};
+        return out;
+    }
+    return map_parsed({read->root, read->parsed}, context, registry);
 }
 
 }  // namespace funnelhouse::ingest

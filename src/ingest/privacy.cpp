@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "parsed.hpp"
+
 namespace funnelhouse::ingest {
 namespace {
 
@@ -17,13 +19,6 @@ void clear_host_bits(unsigned char* bytes, std::size_t size, unsigned keep_bits)
         else if (keep_bits - first_bit < 8)
             bytes[i] &= static_cast<unsigned char>(0xFF00u >> (keep_bits - first_bit));
     }
-}
-
-bool same_ignoring_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 }  // namespace
@@ -56,21 +51,11 @@ std::optional<std::string> truncate_address(std::string_view address, unsigned v
                                                        : std::nullopt;
 }
 
-Consent analytics_consent(const nlohmann::json& context,
+Consent analytics_consent(std::string_view context_json,
                           const std::vector<std::string>& categories) {
-    if (!context.is_object()) return Consent::unstated;
-    const auto consent = context.find("consent");
-    if (consent == context.end() || consent->is_null()) return Consent::unstated;
-    if (consent->is_boolean()) return consent->get<bool>() ? Consent::granted : Consent::denied;
-    if (!consent->is_object()) return Consent::unstated;
-    const auto preferences = consent->find("categoryPreferences");
-    if (preferences == consent->end() || !preferences->is_object()) return Consent::unstated;
-    for (const auto& [category, granted] : preferences->items())
-        for (const auto& wanted : categories)
-            if (same_ignoring_case(category, wanted) && granted.is_boolean() &&
-                granted.get<bool>())
-                return Consent::granted;
-    return Consent::denied;
+    static thread_local std::optional<JsonReader> reader;
+    const auto read = reader_in(reader, 64).read(context_json);
+    return read ? consent_of(read->root, categories) : Consent::unstated;
 }
 
 }  // namespace funnelhouse::ingest

@@ -9,6 +9,7 @@
 #include "funnelhouse/ingest/error.hpp"
 #include "funnelhouse/ingest/json_spans.hpp"
 #include "funnelhouse/ingest/message.hpp"
+#include "parsed.hpp"
 
 namespace funnelhouse::ingest {
 namespace {
@@ -117,10 +118,12 @@ Refusal decode_body(const RequestInput& input, const IngestSettings& settings,
 // (into bad_events, readable) instead of refusing the request: the parse is
 // repeated on a copy with '?' in their place, which keeps every offset.
 struct ParsedBody {
-    json body;
+    element body;
     std::vector<std::size_t> broken;  // offsets of bytes that are not UTF-8
     std::string repaired;             // the text with '?' at those offsets
-    std::string_view parsed;          // what was parsed: the text, or `repaired`
+    std::string_view source;          // the text, or `repaired`: offsets as received
+    std::string_view parsed;          // what the DOM was read from (JsonReader::Result)
+    bool normalised = false;          // `parsed` is not `source` but its reprint
 };
 
 Refusal parse_body(std::string_view text, bool is_batch, const IngestSettings& settings,
@@ -134,19 +137,24 @@ Refusal parse_body(std::string_view text, bool is_batch, const IngestSettings& s
         return refuse(errc::nesting_too_deep, "arrays and objects nest deeper than " +
                                                   std::to_string(settings.max_json_depth) +
                                                   " levels (FUNNELHOUSE_MAX_JSON_DEPTH)");
-    out.body = json::parse(text, nullptr, false);
-    if (out.body.is_discarded()) {
+    static thread_local std::optional<JsonReader> slot;
+    auto& reader = reader_in(slot, settings.max_json_depth);
+    out.source = text;
+    auto read = reader.read(text);
+    if (!read) {
         out.broken = common::invalid_utf8_offsets(text);
         if (!out.broken.empty()) {
             out.repaired.assign(text);
             for (const auto at : out.broken) out.repaired[at] = '?';
-            out.body = json::parse(out.repaired, nullptr, false);
+            out.source = out.repaired;
+            read = reader.read(out.repaired);
         }
-        if (out.body.is_discarded())
-            return refuse(errc::malformed_json, describe_syntax_error(text));
+        if (!read) return refuse(errc::malformed_json, describe_syntax_error(text));
     }
-    out.parsed = out.broken.empty() ? text : std::string_view{out.repaired};
-    if (!out.body.is_object())
+    out.body = read->root;
+    out.parsed = read->parsed;
+    out.normalised = read->normalised;
+    if (out.body.type() != simdjson::dom::element_type::OBJECT)
         return refuse(errc::wrong_shape, is_batch ? "body must be a JSON object with a 'batch' list"
                                                   : "body must be a JSON object (one message)");
     return std::nullopt;
@@ -155,12 +163,13 @@ Refusal parse_body(std::string_view text, bool is_batch, const IngestSettings& s
 // The write key, before any message is looked at. Browsers always send
 // Origin: a server key in a page would be a leaked secret, and a browser key
 // answers only the origins it lists.
-Refusal authenticate(const RequestInput& input, const json& body, const WriteKeyRing& keys,
+Refusal authenticate(const RequestInput& input, element body, const WriteKeyRing& keys,
                      const WriteKey*& key) {
     std::optional<std::string> key_text = write_key_from_authorization(input.authorization);
     if (!key_text) {
-        if (const auto it = body.find("writeKey"); it != body.end() && it->is_string())
-            key_text = it->get<std::string>();
+        if (const auto value = member_of(body, "writeKey");
+            value && value->type() == simdjson::dom::element_type::STRING)
+            key_text = std::string{value->get_string().value_unsafe()};
     }
     if (!key_text || key_text->empty())
         return refuse(errc::missing_write_key,
@@ -179,44 +188,54 @@ Refusal authenticate(const RequestInput& input, const json& body, const WriteKey
     return std::nullopt;
 }
 
-// The request's messages, each with its own bytes as parsed; a batch's
-// sentAt goes into `context`.
+// The request's messages: each as parsed (its DOM and the bytes it was read
+// from) and its bytes in `source`, as received; a batch's sentAt goes into
+// `context`.
 struct Messages {
-    std::vector<std::string_view> raw;
-    std::vector<const json*> parsed;
+    std::vector<ParsedMessage> parsed;
+    std::vector<std::string_view> received;
 };
+
+// The batch's sentAt, which each message without its own takes.
+Refusal read_batch_sent_at(element body, MessageContext& context) {
+    const auto sent = member_of(body, "sentAt");
+    if (!sent) return std::nullopt;
+    const auto at = sent->type() == simdjson::dom::element_type::STRING
+                        ? common::parse_timestamp(sent->get_string().value_unsafe())
+                        : std::nullopt;
+    if (!at)
+        return refuse(errc::wrong_shape,
+                      "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
+    context.batch_sent_at = at;
+    return std::nullopt;
+}
 
 Refusal split_messages(const ParsedBody& body, bool is_batch, const IngestSettings& settings,
                        MessageContext& context, Messages& out) {
     if (!is_batch) {
-        out.raw.push_back(body.parsed);
-        out.parsed.push_back(&body.body);
+        out.parsed.push_back({body.body, body.parsed});
+        out.received.push_back(body.source);
     } else {
-        const auto batch = body.body.find("batch");
-        if (batch == body.body.end() || !batch->is_array())
+        const auto batch = member_of(body.body, "batch");
+        if (!batch || batch->type() != simdjson::dom::element_type::ARRAY)
             return refuse(errc::wrong_shape, "'batch' must be a list of messages");
-        if (const auto sent = body.body.find("sentAt");
-            sent != body.body.end() && !sent->is_null()) {
-            const auto at = sent->is_string() ? common::parse_timestamp(sent->get<std::string>())
-                                              : std::nullopt;
-            if (!at)
-                return refuse(
-                    errc::wrong_shape,
-                    "'sentAt' must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z");
-            context.batch_sent_at = at;
-        }
+        if (auto refused = read_batch_sent_at(body.body, context)) return refused;
+        const auto elements = batch->get_array().value_unsafe();
         auto spans = array_member_spans(body.parsed, "batch");
-        if (!spans || spans->size() != batch->size())
+        auto received = body.normalised ? array_member_spans(body.source, "batch") : spans;
+        if (!spans || !received || spans->size() != elements.size() ||
+            received->size() != elements.size())
             return refuse(errc::wrong_shape, "'batch' must be a list of messages");
-        out.raw = std::move(*spans);
-        for (const auto& message : *batch) out.parsed.push_back(&message);
+        std::size_t i = 0;
+        for (const auto message : elements) out.parsed.push_back({message, (*spans)[i++]});
+        out.received = std::move(*received);
     }
-    for (std::size_t i = 0; i < out.raw.size(); ++i) {
-        if (out.raw[i].size() > settings.max_event_bytes)
+    for (std::size_t i = 0; i < out.received.size(); ++i) {
+        if (out.received[i].size() > settings.max_event_bytes)
             return refuse(
                 errc::event_too_large,
                 (is_batch ? "message at index " + std::to_string(i) : std::string{"message"}) +
-                    " is " + std::to_string(out.raw[i].size()) + " bytes; the limit is " +
+                    " is " + std::to_string(out.received[i].size()) + " bytes; the limit is " +
                     std::to_string(settings.max_event_bytes) +
                     " bytes per event (FUNNELHOUSE_MAX_EVENT_BYTES)");
     }
@@ -294,8 +313,9 @@ void map_messages(const Messages& messages, const ParsedBody& body, std::string_
     ordered assigned = ordered::array();
     for (std::size_t i = 0; i < messages.parsed.size(); ++i) {
         // The message's own bytes, as received.
-        const auto offset = static_cast<std::size_t>(messages.raw[i].data() - body.parsed.data());
-        const std::string_view received = text.substr(offset, messages.raw[i].size());
+        const auto offset =
+            static_cast<std::size_t>(messages.received[i].data() - body.source.data());
+        const std::string_view received = text.substr(offset, messages.received[i].size());
         const auto first_broken = std::lower_bound(body.broken.begin(), body.broken.end(), offset);
         const bool encoding_broken =
             first_broken != body.broken.end() && *first_broken < offset + received.size();
@@ -304,7 +324,7 @@ void map_messages(const Messages& messages, const ParsedBody& body, std::string_
             mapped.rejection =
                 invalid_encoding(text, offset, received.size(), first_broken, body.broken.end());
         else
-            mapped = map_message(*messages.parsed[i], context, registry);
+            mapped = map_parsed(messages.parsed[i], context, registry);
         if (mapped.dropped) {
             ++outcome.dropped_without_consent;
             continue;

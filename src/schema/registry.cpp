@@ -11,6 +11,7 @@
 
 #include "funnelhouse/common/file.hpp"
 #include "funnelhouse/common/time.hpp"
+#include "simdjson_adapter.hpp"
 
 namespace funnelhouse::schema {
 
@@ -157,28 +158,76 @@ std::optional<std::string> format_problem(std::string_view format, std::string_v
     return std::nullopt;
 }
 
-void check_formats(const nlohmann::json& schema, const nlohmann::json& value,
-                   const std::string& pointer, std::vector<ValidationError>& errors) {
+// Walks `value` (any valijson adapter) where `schema` says a format.
+template <typename Adapter>
+void check_formats(const nlohmann::json& schema, const Adapter& value, const std::string& pointer,
+                   std::vector<ValidationError>& errors) {
     if (!schema.is_object()) return;
     if (const auto it = schema.find("format");
-        it != schema.end() && it->is_string() && value.is_string())
-        if (auto problem = format_problem(it->get_ref<const std::string&>(),
-                                          value.get_ref<const std::string&>()))
+        it != schema.end() && it->is_string() && value.isString())
+        if (auto problem = format_problem(it->get_ref<const std::string&>(), value.asString()))
             errors.push_back({pointer, std::move(*problem)});
     if (const auto it = schema.find("properties");
-        it != schema.end() && it->is_object() && value.is_object())
+        it != schema.end() && it->is_object() && value.isObject()) {
+        const auto object = value.asObject();
         for (const auto& [name, child_schema] : it->items())
-            if (const auto child = value.find(name); child != value.end()) {
+            if (const auto child = object.find(name); child != object.end()) {
                 std::string child_pointer = pointer;
                 append_pointer_token(child_pointer, name);
-                check_formats(child_schema, *child, child_pointer, errors);
+                check_formats(child_schema, child->second, child_pointer, errors);
             }
+    }
     if (const auto it = schema.find("items");
-        it != schema.end() && it->is_object() && value.is_array())
-        for (std::size_t i = 0; i < value.size(); ++i)
-            check_formats(*it, value[i], pointer + "/" + std::to_string(i), errors);
+        it != schema.end() && it->is_object() && value.isArray()) {
+        std::size_t i = 0;
+        for (const auto item : value.asArray())
+            check_formats(*it, item, pointer + "/" + std::to_string(i++), errors);
+    }
     if (const auto it = schema.find("allOf"); it != schema.end() && it->is_array())
         for (const auto& part : *it) check_formats(part, value, pointer, errors);
+}
+
+// valijson's errors as JSON pointers, without the summaries of deeper ones
+// and without repeats.
+void add_validation_errors(valijson::ValidationResults& results, std::string_view base_pointer,
+                           std::vector<ValidationError>& errors) {
+    std::vector<valijson::ValidationResults::Error> raw;
+    valijson::ValidationResults::Error error;
+    while (results.popError(error)) raw.push_back(error);
+    for (const auto& candidate : raw) {
+        const bool summarised_deeper = is_summary(candidate.description) &&
+                                       std::any_of(raw.begin(), raw.end(), [&](const auto& other) {
+                                           return is_prefix(candidate.context, other.context);
+                                       });
+        if (summarised_deeper) continue;
+        ValidationError out{to_json_pointer(candidate.context, base_pointer),
+                            tidy_numbers(candidate.description)};
+        const bool seen = std::any_of(errors.begin(), errors.end(), [&](const auto& e) {
+            return e.path == out.path && e.message == out.message;
+        });
+        if (!seen) errors.push_back(std::move(out));
+    }
+}
+
+template <typename Adapter>
+std::vector<ValidationError> validate_adapter(const Contract& contract, const Adapter& target,
+                                              std::string_view base_pointer) {
+    std::vector<ValidationError> errors;
+    valijson::ValidationResults results;
+    try {
+        valijson::Validator validator;
+        if (validator.validate(contract.compiled->schema, target, &results)) {
+            if (contract.has_formats)
+                check_formats(contract.schema, target, std::string{base_pointer}, errors);
+            return errors;
+        }
+        add_validation_errors(results, base_pointer, errors);
+        check_formats(contract.schema, target, std::string{base_pointer}, errors);
+    } catch (const std::exception& error) {
+        errors.push_back(
+            {std::string{base_pointer}, std::string("validation failed: ") + error.what()});
+    }
+    return errors;
 }
 
 }  // namespace
@@ -338,41 +387,9 @@ ContractLoad load_contract_file(const std::filesystem::path& file) {
     return result;
 }
 
-std::vector<ValidationError> validate(const Contract& contract, const nlohmann::json& value,
+std::vector<ValidationError> validate(const Contract& contract, const simdjson::dom::element& value,
                                       std::string_view base_pointer) {
-    std::vector<ValidationError> errors;
-    valijson::ValidationResults results;
-    try {
-        valijson::Validator validator;
-        valijson::adapters::NlohmannJsonAdapter target(value);
-        if (validator.validate(contract.compiled->schema, target, &results)) {
-            if (contract.has_formats)
-                check_formats(contract.schema, value, std::string{base_pointer}, errors);
-            return errors;
-        }
-    } catch (const std::exception& error) {
-        errors.push_back(
-            {std::string{base_pointer}, std::string("validation failed: ") + error.what()});
-        return errors;
-    }
-    std::vector<valijson::ValidationResults::Error> raw;
-    valijson::ValidationResults::Error error;
-    while (results.popError(error)) raw.push_back(error);
-    for (const auto& candidate : raw) {
-        const bool summarised_deeper = is_summary(candidate.description) &&
-                                       std::any_of(raw.begin(), raw.end(), [&](const auto& other) {
-                                           return is_prefix(candidate.context, other.context);
-                                       });
-        if (summarised_deeper) continue;
-        ValidationError out{to_json_pointer(candidate.context, base_pointer),
-                            tidy_numbers(candidate.description)};
-        const bool seen = std::any_of(errors.begin(), errors.end(), [&](const auto& e) {
-            return e.path == out.path && e.message == out.message;
-        });
-        if (!seen) errors.push_back(std::move(out));
-    }
-    check_formats(contract.schema, value, std::string{base_pointer}, errors);
-    return errors;
+    return validate_adapter(contract, SimdjsonAdapter(value), base_pointer);
 }
 
 SchemaRegistry SchemaRegistry::load(const std::filesystem::path& dir) {

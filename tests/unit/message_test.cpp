@@ -24,7 +24,7 @@ class MessageTest : public ::testing::Test {
         context.source = source_;
         context.received_at = *common::parse_timestamp("2024-05-01T12:00:10Z");
         context.batch_sent_at = batch_sent_at_;
-        return ingest::map_message(json::parse(text), context, *registry_);
+        return ingest::map_message(text, context, *registry_);
     }
 
     static schema::SchemaRegistry* registry_;

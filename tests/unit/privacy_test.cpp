@@ -30,7 +30,7 @@ TEST(AddressTruncation, KeepsTheNetworkPartOnly) {
 TEST(Consent, ReadsSegmentsCategoryPreferencesAndTheSimpleFlag) {
     const std::vector<std::string> categories{"analytics", "C0002"};
     auto consent = [&](const char* context) {
-        return ingest::analytics_consent(json::parse(context), categories);
+        return ingest::analytics_consent(context, categories);
     };
     using ingest::Consent;
     EXPECT_EQ(consent(R"({})"), Consent::unstated);
@@ -82,7 +82,7 @@ class PrivacyTest : public ::testing::Test {
         context.received_at = *common::parse_timestamp("2024-05-01T12:00:10Z");
         context.privacy = &privacy_;
         context.client_address = client_address_;
-        return ingest::map_message(json::parse(text), context, *registry_);
+        return ingest::map_message(text, context, *registry_);
     }
 
     ingest::RequestOutcome post(const std::string& body) {

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "funnelhouse/schema/lint.hpp"
 #include "funnelhouse/schema/registry.hpp"
@@ -11,6 +13,18 @@
 using namespace funnelhouse::schema;
 using funnelhouse::test::contract_text;
 using funnelhouse::test::TempDir;
+
+namespace {
+
+// Validates `value` as ingest does: parsed with simdjson.
+std::vector<ValidationError> validate_json(const Contract& contract, const nlohmann::json& value,
+                                           std::string_view base) {
+    simdjson::dom::parser parser;
+    const simdjson::padded_string text{value.dump()};
+    return validate(contract, parser.parse(text).value(), base);
+}
+
+}  // namespace
 
 namespace {
 
@@ -94,14 +108,15 @@ TEST(Validate, ReportsPathsAsJsonPointers) {
     const auto registry = SchemaRegistry::load(dir.path());
     const auto& contract = *registry.newest("add_to_cart");
 
-    EXPECT_TRUE(validate(contract, {{"product_id", "p1"}, {"price", 3.5}}, "/properties").empty());
+    EXPECT_TRUE(
+        validate_json(contract, {{"product_id", "p1"}, {"price", 3.5}}, "/properties").empty());
 
     const auto wrong_price =
-        validate(contract, {{"product_id", "p1"}, {"price", -1}}, "/properties");
+        validate_json(contract, {{"product_id", "p1"}, {"price", -1}}, "/properties");
     ASSERT_EQ(wrong_price.size(), 1u);
     EXPECT_EQ(wrong_price[0].path, "/properties/price");
 
-    const auto missing = validate(contract, {{"price", "free"}}, "/properties");
+    const auto missing = validate_json(contract, {{"price", "free"}}, "/properties");
     ASSERT_EQ(missing.size(), 2u);
     const bool names_required = std::any_of(missing.begin(), missing.end(), [](const auto& e) {
         return e.path == "/properties" && e.message.find("product_id") != std::string::npos;
@@ -189,7 +204,7 @@ TEST(Validate, KeepsParentLevelErrorsAndTidiesNumbers) {
             "order_completed", "1-0-0",
             R"({"type":"object","properties":{"revenue":{"type":"number","minimum":0.5},"items":{"type":"array","items":{"type":"object","required":["sku"]}}},"required":["currency"]})"));
     const auto registry = SchemaRegistry::load(dir.path());
-    const auto errors = validate(
+    const auto errors = validate_json(
         *registry.newest("order_completed"),
         nlohmann::json::parse(R"({"revenue":0.25,"items":[{"sku":"a"},{}]})"), "/properties");
     ASSERT_EQ(errors.size(), 3u);

@@ -27,4 +27,26 @@ std::string without_member(std::string_view text, std::string_view member);
 // walked recursively (serialising, validating).
 bool nests_deeper_than(std::string_view text, std::size_t limit);
 
+// One member of an object as written.
+struct MemberSpan {
+    std::string_view key;    // with its quotes, escapes as written
+    std::string_view value;  // the value's bytes
+    // Whether every number in the value is written as nlohmann::json prints
+    // the number it reads (see prints_as_sent).
+    bool numbers_as_printed = true;
+};
+
+// The members of the object `text`, in order; nullopt when it is not an
+// object. `text` must already be known to be valid JSON.
+std::optional<std::vector<MemberSpan>> object_member_spans(std::string_view text);
+
+// Whether the quoted key (as in MemberSpan::key) names `name` once decoded.
+bool key_is(std::string_view quoted_key, std::string_view name);
+
+// Whether the JSON number `number` is written exactly as nlohmann::json
+// prints what it reads it as: "19.5" and "3" are, "1.50", "1e2" and "-0" are
+// not. Stored properties were always that printed form; text that holds only
+// such numbers can be stored as received, with the same jsonb result.
+bool prints_as_sent(std::string_view number);
+
 }  // namespace funnelhouse::ingest

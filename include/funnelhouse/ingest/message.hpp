@@ -1,6 +1,5 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -80,9 +79,9 @@ common::timestamp corrected_timestamp(std::optional<common::timestamp> original,
                                       std::optional<common::timestamp> sent_at,
                                       common::timestamp received_at);
 
-// Maps one Segment message to an event and validates it against its
-// contract. Pure: no I/O, never throws on any input.
-MappedMessage map_message(const nlohmann::json& message, const MessageContext& context,
+// Maps one Segment message (JSON text) to an event and validates it against
+// its contract. Pure: no I/O, never throws on any input.
+MappedMessage map_message(std::string_view message_json, const MessageContext& context,
                           const schema::SchemaRegistry& registry);
 
 // The Segment message types Funnelhouse stores, each described once.

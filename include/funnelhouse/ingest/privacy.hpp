@@ -1,6 +1,5 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +35,8 @@ enum class Consent { granted, denied, unstated };
 // Reads Segment's `context.consent.categoryPreferences` (an object of
 // category -> boolean: granted when one of `categories` is true, denied when
 // preferences are given and none of them is) and the simple form
-// `context.consent: true|false`.
-Consent analytics_consent(const nlohmann::json& context,
+// `context.consent: true|false`, in a message's context (JSON text).
+Consent analytics_consent(std::string_view context_json,
                           const std::vector<std::string>& categories);
 
 // The context keys that point at a person rather than at the event: left out

@@ -12,6 +12,10 @@
 #include "funnelhouse/common/source.hpp"
 #include "funnelhouse/schema/schemaver.hpp"
 
+namespace simdjson::dom {
+class element;
+}
+
 namespace funnelhouse::schema {
 
 // What a contract says about its event besides the shape of its properties.
@@ -53,9 +57,12 @@ struct ContractLoad {
 };
 ContractLoad load_contract_file(const std::filesystem::path& file);
 
-// Validates `value` against the contract. `base_pointer` is prepended to every
-// error path (for example "/properties"). Never throws.
-std::vector<ValidationError> validate(const Contract& contract, const nlohmann::json& value,
+// Validates `value` (parsed with simdjson; objects read as nlohmann::json
+// reads them: of equal keys the last counts) against the contract.
+// `base_pointer` is prepended to every error path (for example
+// "/properties"). Never throws.
+std::vector<ValidationError> validate(const Contract& contract,
+                                      const simdjson::dom::element& value,
                                       std::string_view base_pointer);
 
 // All contracts of a schema folder, immutable once loaded, shared by the io

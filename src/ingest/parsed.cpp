@@ -1,0 +1,97 @@
+#include "parsed.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+namespace funnelhouse::ingest {
+namespace {
+
+using type = simdjson::dom::element_type;
+
+// Room for any request body without growing: simdjson grows on demand.
+constexpr std::size_t kInitialCapacity = 64 * 1024;
+
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+}  // namespace
+
+element empty_object() {
+    static const auto* parser = [] {
+        auto* p = new simdjson::dom::parser;
+        (void)p->parse(std::string_view{"{}"});
+        return p;
+    }();
+    return parser->doc.root();
+}
+
+simdjson::dom::object object_of(element value) {
+    simdjson::dom::object object;
+    if (value.get(object) != simdjson::SUCCESS) return object_of(empty_object());
+    return object;
+}
+
+std::optional<element> member_of(element value, std::string_view key) {
+    if (value.type() != type::OBJECT) return std::nullopt;
+    std::optional<element> found;
+    for (const auto field : object_of(value))
+        if (field.key == key) found = field.value;
+    if (found && found->is_null()) return std::nullopt;
+    return found;
+}
+
+JsonReader::JsonReader(std::size_t max_depth) : max_depth_(max_depth) {
+    // simdjson counts an empty array or object one level less than a
+    // filled one; one more level than checked never refuses what passed.
+    // On failure to allocate, parse() allocates again (and reports it).
+    if (parser_.allocate(kInitialCapacity, max_depth + 1) != simdjson::SUCCESS) return;
+}
+
+std::optional<element> JsonReader::parse(std::string_view text) {
+    padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
+    std::copy(text.begin(), text.end(), padded_.begin());
+    const auto result = parser_.parse(padded_.data(), text.size(), false);
+    if (result.error()) return std::nullopt;
+    return result.value_unsafe();
+}
+
+std::optional<JsonReader::Result> JsonReader::read(std::string_view text) {
+    if (auto root = parse(text)) return Result{*root, text, false};
+    // simdjson refuses integers past 64 bits, which nlohmann::json reads as
+    // doubles: read those texts as nlohmann::json prints them.
+    const auto value = nlohmann::json::parse(text, nullptr, false);
+    if (value.is_discarded()) return std::nullopt;
+    normalised_ = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (auto root = parse(normalised_)) return Result{*root, normalised_, true};
+    return std::nullopt;
+}
+
+JsonReader& reader_in(std::optional<JsonReader>& slot, std::size_t max_depth) {
+    if (!slot || slot->max_depth() != max_depth) slot.emplace(max_depth);
+    return *slot;
+}
+
+Consent consent_of(element context, const std::vector<std::string>& categories) {
+    const auto consent = member_of(context, "consent");
+    if (!consent) return Consent::unstated;
+    if (consent->type() == type::BOOL)
+        return consent->get_bool().value_unsafe() ? Consent::granted : Consent::denied;
+    const auto preferences = member_of(*consent, "categoryPreferences");
+    if (!preferences || preferences->type() != type::OBJECT) return Consent::unstated;
+    // As nlohmann::json reads the object: of equal names the last counts.
+    for (const auto field : object_of(*preferences)) {
+        const auto granted = member_of(*preferences, field.key);
+        for (const auto& wanted : categories)
+            if (same_ignoring_case(field.key, wanted) && granted && granted->type() == type::BOOL &&
+                granted->get_bool().value_unsafe())
+                return Consent::granted;
+    }
+    return Consent::denied;
+}
+
+}  // namespace funnelhouse::ingest
