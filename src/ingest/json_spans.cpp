@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace funnelhouse::ingest {
@@ -15,17 +16,18 @@ std::size_t skip_space(std::string_view text, std::size_t pos) {
 }
 
 // pos at the opening quote; returns the position after the closing quote.
+// The quote that closes is the first one after an even run of backslashes.
 std::size_t skip_string(std::string_view text, std::size_t pos) {
     ++pos;
     while (pos < text.size()) {
-        const char c = text[pos];
-        if (c == '\\') {
-            pos += 2;
-        } else if (c == '"') {
-            return pos + 1;
-        } else {
-            ++pos;
-        }
+        const auto* quote =
+            static_cast<const char*>(std::memchr(text.data() + pos, '"', text.size() - pos));
+        if (!quote) return text.size();
+        const auto at = static_cast<std::size_t>(quote - text.data());
+        std::size_t backslashes = 0;
+        while (at - backslashes > pos && text[at - backslashes - 1] == '\\') ++backslashes;
+        if (backslashes % 2 == 0) return at + 1;
+        pos = at + 1;
     }
     return text.size();
 }
@@ -39,6 +41,20 @@ std::size_t number_end(std::string_view text, std::size_t pos) {
     return pos;
 }
 
+// The bytes a scan inside an array or object stops at: quotes, brackets
+// and (when numbers are checked) the first byte of a number.
+struct StopBytes {
+    bool stop[256] = {};
+    constexpr explicit StopBytes(bool numbers) {
+        for (const char c : {'"', '{', '[', '}', ']'}) stop[static_cast<unsigned char>(c)] = true;
+        if (numbers)
+            for (const char c : {'-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'})
+                stop[static_cast<unsigned char>(c)] = true;
+    }
+};
+constexpr StopBytes kStructure{false};
+constexpr StopBytes kStructureAndNumbers{true};
+
 // Returns the position just after the value starting at pos. With `plain`,
 // clears it when a number in the value does not print as sent.
 std::size_t skip_value(std::string_view text, std::size_t pos, bool* plain = nullptr) {
@@ -46,24 +62,25 @@ std::size_t skip_value(std::string_view text, std::size_t pos, bool* plain = nul
     const char first = text[pos];
     if (first == '"') return skip_string(text, pos);
     if (first == '{' || first == '[') {
+        const auto& stops = plain ? kStructureAndNumbers : kStructure;
         std::size_t depth = 0;
         while (pos < text.size()) {
             const char c = text[pos];
-            if (c == '"') {
+            if (!stops.stop[static_cast<unsigned char>(c)]) {
+                ++pos;
+            } else if (c == '"') {
                 pos = skip_string(text, pos);
-                continue;
-            }
-            if (plain && starts_number(c)) {
+            } else if (c == '{' || c == '[') {
+                ++depth;
+                ++pos;
+            } else if (c == '}' || c == ']') {
+                ++pos;
+                if (--depth == 0) return pos;
+            } else {
                 const auto end = number_end(text, pos);
                 if (*plain && !prints_as_sent(text.substr(pos, end - pos))) *plain = false;
                 pos = end;
-                continue;
             }
-            if (c == '{' || c == '[') ++depth;
-            if (c == '}' || c == ']') {
-                if (--depth == 0) return pos + 1;
-            }
-            ++pos;
         }
         return pos;
     }
@@ -91,9 +108,11 @@ struct Member {
 
 // The members of the top-level object, in order; nullopt when the text is not
 // an object.
-std::optional<std::vector<Member>> object_members(std::string_view text,
-                                                  bool check_numbers = false) {
-    std::size_t pos = skip_space(text, 0);
+// The members of the object at `pos` (after spaces), in order; nullopt when
+// there is no object there. `end`, if given, receives the position after it.
+std::optional<std::vector<Member>> object_members(std::string_view text, bool check_numbers = false,
+                                                  std::size_t pos = 0, std::size_t* end = nullptr) {
+    pos = skip_space(text, pos);
     if (pos >= text.size() || text[pos] != '{') return std::nullopt;
     ++pos;
     std::vector<Member> members;
@@ -118,7 +137,16 @@ std::optional<std::vector<Member>> object_members(std::string_view text,
         pos = member.value_end;
         members.push_back(member);
     }
+    if (end) *end = pos + 1;
     return members;
+}
+
+std::vector<MemberSpan> spans_of(std::string_view text, const std::vector<Member>& members) {
+    std::vector<MemberSpan> spans;
+    spans.reserve(members.size());
+    for (const auto& m : members)
+        spans.push_back({m.key, text.substr(m.value_start, m.value_end - m.value_start), m.plain});
+    return spans;
 }
 
 }  // namespace
@@ -147,11 +175,51 @@ bool prints_as_sent(std::string_view number) {
 std::optional<std::vector<MemberSpan>> object_member_spans(std::string_view text) {
     const auto members = object_members(text, true);
     if (!members) return std::nullopt;
-    std::vector<MemberSpan> spans;
-    spans.reserve(members->size());
+    return spans_of(text, *members);
+}
+
+namespace {
+
+// The elements of the array at `pos` ('['), each message with its members
+// (in one pass over its bytes); nullopt when the text ends early.
+std::optional<std::vector<MessageSpans>> messages_in(std::string_view array, std::size_t pos) {
+    std::vector<MessageSpans> messages;
+    ++pos;
+    while (true) {
+        pos = skip_space(array, pos);
+        if (pos >= array.size()) return std::nullopt;
+        if (array[pos] == ']') return messages;
+        if (array[pos] == ',') {
+            ++pos;
+            continue;
+        }
+        const auto start = pos;
+        MessageSpans message;
+        if (array[pos] == '{') {
+            std::size_t object_end = pos;
+            const auto members = object_members(array, true, pos, &object_end);
+            if (!members) return std::nullopt;
+            message.members = spans_of(array, *members);
+            pos = object_end;
+        } else {
+            pos = skip_value(array, pos);
+        }
+        message.text = array.substr(start, pos - start);
+        messages.push_back(std::move(message));
+    }
+}
+
+}  // namespace
+
+std::optional<std::vector<MessageSpans>> batch_message_spans(std::string_view body) {
+    const auto members = object_members(body);
+    if (!members) return std::nullopt;
+    // Like the DOM parser, the last occurrence of a duplicated key wins.
+    const Member* batch = nullptr;
     for (const auto& m : *members)
-        spans.push_back({m.key, text.substr(m.value_start, m.value_end - m.value_start), m.plain});
-    return spans;
+        if (key_equals(m.key, "batch")) batch = &m;
+    if (!batch || body[batch->value_start] != '[') return std::nullopt;
+    return messages_in(body.substr(0, batch->value_end), batch->value_start);
 }
 
 bool key_is(std::string_view quoted_key, std::string_view name) {

@@ -590,7 +590,7 @@ MappedMessage map_parsed(const ParsedMessage& parsed, const MessageContext& cont
         out.rejection = Rejection{reason, std::move(errors)};
         return out;
     };
-    auto members = object_member_spans(parsed.text);
+    auto members = parsed.members ? parsed.members : object_member_spans(parsed.text);
     if (parsed.value.type() != type::OBJECT || !members)
         return reject(reason::invalid_message, {{"", "message must be a JSON object"}});
     const Message message{parsed.value, parsed.text, std::move(*members)};

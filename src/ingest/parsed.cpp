@@ -63,7 +63,9 @@ std::optional<element> JsonReader::parse(std::string_view text) {
 std::optional<JsonReader::Result> JsonReader::read(std::string_view text) {
     if (auto root = parse(text)) return Result{*root, text, false};
     // simdjson refuses integers past 64 bits, which nlohmann::json reads as
-    // doubles: read those texts as nlohmann::json prints them.
+    // doubles: read those texts as nlohmann::json prints them (printing
+    // recurses: never past the depth).
+    if (nests_deeper_than(text, max_depth_)) return std::nullopt;
     const auto value = nlohmann::json::parse(text, nullptr, false);
     if (value.is_discarded()) return std::nullopt;
     normalised_ = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -74,6 +76,21 @@ std::optional<JsonReader::Result> JsonReader::read(std::string_view text) {
 JsonReader& reader_in(std::optional<JsonReader>& slot, std::size_t max_depth) {
     if (!slot || slot->max_depth() != max_depth) slot.emplace(max_depth);
     return *slot;
+}
+
+bool deeper_than(element value, std::size_t limit) {
+    if (value.type() == type::ARRAY) {
+        if (limit == 0) return true;
+        simdjson::dom::array array;
+        if (value.get(array) != simdjson::SUCCESS) return false;
+        for (const auto item : array)
+            if (deeper_than(item, limit - 1)) return true;
+    } else if (value.type() == type::OBJECT) {
+        if (limit == 0) return true;
+        for (const auto field : object_of(value))
+            if (deeper_than(field.value, limit - 1)) return true;
+    }
+    return false;
 }
 
 Consent consent_of(element context, const std::vector<std::string>& categories) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "funnelhouse/ingest/json_spans.hpp"
 #include "funnelhouse/ingest/message.hpp"
 
 namespace funnelhouse::ingest {
@@ -31,8 +32,8 @@ std::optional<element> member_of(element value, std::string_view key);
 // read. One per thread.
 class JsonReader {
   public:
-    // `max_depth`: the nesting the caller has already checked the text to
-    // stay within.
+    // `max_depth`: the nesting read (a deeper text is refused: nullopt).
+    // simdjson may read one level more; deeper_than tells exactly.
     explicit JsonReader(std::size_t max_depth);
 
     struct Result {
@@ -60,10 +61,15 @@ class JsonReader {
 // The reader in `slot` (a thread's own), made for `max_depth` if it is not.
 JsonReader& reader_in(std::optional<JsonReader>& slot, std::size_t max_depth);
 
-// One message as read: its DOM and its bytes as parsed.
+// Whether arrays and objects in `value` nest deeper than `limit`.
+bool deeper_than(element value, std::size_t limit);
+
+// One message as read: its DOM, its bytes as parsed and, when known, its
+// members' bytes (else map_parsed finds them).
 struct ParsedMessage {
     element value;
     std::string_view text;
+    std::optional<std::vector<MemberSpan>> members;
 };
 
 // map_message on a message already read.

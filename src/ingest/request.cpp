@@ -133,14 +133,17 @@ Refusal parse_body(std::string_view text, bool is_batch, const IngestSettings& s
     if (const auto nul = text.find('\0'); nul != std::string_view::npos)
         return refuse(errc::malformed_json,
                       "body is not valid JSON: a NUL byte at offset " + std::to_string(nul));
-    if (nests_deeper_than(text, settings.max_json_depth))
+    const auto too_deep = [&] {
         return refuse(errc::nesting_too_deep, "arrays and objects nest deeper than " +
                                                   std::to_string(settings.max_json_depth) +
                                                   " levels (FUNNELHOUSE_MAX_JSON_DEPTH)");
+    };
     static thread_local std::optional<JsonReader> slot;
     auto& reader = reader_in(slot, settings.max_json_depth);
     out.source = text;
     auto read = reader.read(text);
+    if (!read && nests_deeper_than(text, settings.max_json_depth)) return too_deep();
+    if (read && deeper_than(read->root, settings.max_json_depth)) return too_deep();
     if (!read) {
         out.broken = common::invalid_utf8_offsets(text);
         if (!out.broken.empty()) {
@@ -213,22 +216,31 @@ Refusal read_batch_sent_at(element body, MessageContext& context) {
 Refusal split_messages(const ParsedBody& body, bool is_batch, const IngestSettings& settings,
                        MessageContext& context, Messages& out) {
     if (!is_batch) {
-        out.parsed.push_back({body.body, body.parsed});
+        out.parsed.push_back({body.body, body.parsed, std::nullopt});
         out.received.push_back(body.source);
     } else {
         const auto batch = member_of(body.body, "batch");
         if (!batch || batch->type() != simdjson::dom::element_type::ARRAY)
             return refuse(errc::wrong_shape, "'batch' must be a list of messages");
         if (auto refused = read_batch_sent_at(body.body, context)) return refused;
-        const auto elements = batch->get_array().value_unsafe();
-        auto spans = array_member_spans(body.parsed, "batch");
-        auto received = body.normalised ? array_member_spans(body.source, "batch") : spans;
-        if (!spans || !received || spans->size() != elements.size() ||
-            received->size() != elements.size())
+        simdjson::dom::array elements;
+        if (batch->get(elements) != simdjson::SUCCESS)
+            return refuse(errc::wrong_shape, "'batch' must be a list of messages");
+        auto spans = batch_message_spans(body.parsed);
+        if (!spans || spans->size() != elements.size())
             return refuse(errc::wrong_shape, "'batch' must be a list of messages");
         std::size_t i = 0;
-        for (const auto message : elements) out.parsed.push_back({message, (*spans)[i++]});
-        out.received = std::move(*received);
+        for (const auto message : elements) {
+            auto& span = (*spans)[i++];
+            out.parsed.push_back({message, span.text, std::move(span.members)});
+            out.received.push_back(span.text);
+        }
+        if (body.normalised) {
+            auto received = array_member_spans(body.source, "batch");
+            if (!received || received->size() != elements.size())
+                return refuse(errc::wrong_shape, "'batch' must be a list of messages");
+            out.received = std::move(*received);
+        }
     }
     for (std::size_t i = 0; i < out.received.size(); ++i) {
         if (out.received[i].size() > settings.max_event_bytes)

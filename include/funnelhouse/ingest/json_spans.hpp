@@ -40,6 +40,16 @@ struct MemberSpan {
 // object. `text` must already be known to be valid JSON.
 std::optional<std::vector<MemberSpan>> object_member_spans(std::string_view text);
 
+// One message of a batch: its bytes and, when it is an object, its members.
+struct MessageSpans {
+    std::string_view text;
+    std::optional<std::vector<MemberSpan>> members;
+};
+
+// The messages of a request body `{"batch": [...]}` (valid JSON), with their
+// members; nullopt when the body is not an object or its batch no array.
+std::optional<std::vector<MessageSpans>> batch_message_spans(std::string_view body);
+
 // Whether the quoted key (as in MemberSpan::key) names `name` once decoded.
 bool key_is(std::string_view quoted_key, std::string_view name);
 
