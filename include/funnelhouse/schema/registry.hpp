@@ -57,13 +57,23 @@ struct ContractLoad {
 };
 ContractLoad load_contract_file(const std::filesystem::path& file);
 
+// How a value is validated: valijson decides every rejection and writes
+// its errors; a payload the contract's compiled rules show valid (the
+// common case) skips it. `valijson_only` is for comparing the two.
+enum class Validation { quick_when_valid, valijson_only };
+
 // Validates `value` (parsed with simdjson; objects read as nlohmann::json
 // reads them: of equal keys the last counts) against the contract.
 // `base_pointer` is prepended to every error path (for example
 // "/properties"). Never throws.
-std::vector<ValidationError> validate(const Contract& contract,
-                                      const simdjson::dom::element& value,
-                                      std::string_view base_pointer);
+std::vector<ValidationError> validate(const Contract& contract, const simdjson::dom::element& value,
+                                      std::string_view base_pointer,
+                                      Validation how = Validation::quick_when_valid);
+
+// Whether the contract's schema compiled into quick rules (it uses only
+// what they cover: types, properties, required, lengths, bounds, string
+// enums, items).
+bool has_quick_rules(const Contract& contract);
 
 // All contracts of a schema folder, immutable once loaded, shared by the io
 // threads without locking.
