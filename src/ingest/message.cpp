@@ -53,19 +53,43 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 }
 
 // A message as read, with the bytes of its members.
-struct Message {
-    element value;
-    std::string_view text;
-    std::vector<MemberSpan> members;
+class Message {
+  public:
+    // One member: its decoded key, value and bytes.
+    struct Member {
+        std::string_view key;
+        element value;
+        const MemberSpan* span;  // null if the bytes were not found
+    };
 
-    std::optional<element> operator[](std::string_view key) const { return member_of(value, key); }
-    // The bytes of the member `key` (the last of that name), if any.
-    const MemberSpan* span(std::string_view key) const {
-        const MemberSpan* found = nullptr;
-        for (const auto& m : members)
-            if (key_is(m.key, key)) found = &m;
-        return found;
+    // `spans` are the object's members in order, as its DOM lists them.
+    Message(simdjson::dom::object object, std::vector<MemberSpan> spans)
+        : spans_(std::move(spans)) {
+        members_.reserve(spans_.size());
+        for (const auto field : object) {
+            const auto i = members_.size();
+            members_.push_back({field.key, field.value, i < spans_.size() ? &spans_[i] : nullptr});
+        }
+        if (spans_.size() != members_.size())
+            for (auto& member : members_) member.span = nullptr;
     }
+
+    // The member `key` as nlohmann::json reads it: the last of that name.
+    const Member* find(std::string_view key) const {
+        for (auto it = members_.rbegin(); it != members_.rend(); ++it)
+            if (it->key == key) return &*it;
+        return nullptr;
+    }
+    // Its value; nullopt when absent or null.
+    std::optional<element> operator[](std::string_view key) const {
+        const auto* member = find(key);
+        if (!member || member->value.is_null()) return std::nullopt;
+        return member->value;
+    }
+
+  private:
+    std::vector<MemberSpan> spans_;
+    std::vector<Member> members_;
 };
 
 // An object member of the message (properties, traits, context) with its
@@ -120,7 +144,7 @@ Field object_field(const Message& message, const char* key, Checker& check) {
         check.fail(std::string("/") + key, "must be a JSON object");
         return {};
     }
-    const auto* span = message.span(key);
+    const auto* span = message.find(key)->span;
     if (!span) return {*value, {}, false};
     return {*value, span->value, span->numbers_as_printed};
 }
@@ -427,7 +451,8 @@ Field read_payload(const Message& message, const MessageTypeInfo& type, Checker&
     if (type.type != MessageType::page && type.type != MessageType::screen) return payload;
     bool empty = object_of(payload.value).size() == 0;
     for (const char* key : {"name", "category"}) {
-        const auto* span = message.span(key);
+        const auto* member = message.find(key);
+        const auto* span = member ? member->span : nullptr;
         if (!message[key] || !span || has_member(payload.value, key)) continue;
         joined = with_member(joined.empty() ? payload.text : joined, empty, key,
                              std::string{span->value});
@@ -447,7 +472,7 @@ Field read_payload(const Message& message, const MessageTypeInfo& type, Checker&
 // message gives.
 void read_times(const Message& message, Checker& check, const MessageContext& context,
                 Event& event) {
-    const bool original_named = has_member(message.value, "originalTimestamp");
+    const bool original_named = message.find("originalTimestamp") != nullptr;
     event.original_timestamp = original_named ? time_field(message, "originalTimestamp", check)
                                               : time_field(message, "timestamp", check);
     event.sent_at = time_field(message, "sentAt", check);
@@ -583,17 +608,17 @@ bool keep_without_consent(const MessageTypeInfo& type, const MessageContext& con
 
 }  // namespace
 
-MappedMessage map_parsed(const ParsedMessage& parsed, const MessageContext& context,
+MappedMessage map_parsed(ParsedMessage parsed, const MessageContext& context,
                          const schema::SchemaRegistry& registry) {
     MappedMessage out;
     auto reject = [&](const char* reason, std::vector<schema::ValidationError> errors) {
         out.rejection = Rejection{reason, std::move(errors)};
         return out;
     };
-    auto members = parsed.members ? parsed.members : object_member_spans(parsed.text);
+    auto members = parsed.members ? std::move(parsed.members) : object_member_spans(parsed.text);
     if (parsed.value.type() != type::OBJECT || !members)
         return reject(reason::invalid_message, {{"", "message must be a JSON object"}});
-    const Message message{parsed.value, parsed.text, std::move(*members)};
+    const Message message{object_of(parsed.value), std::move(*members)};
     Checker check;
     read_event_id(message, check, out);
 

@@ -46,51 +46,45 @@ std::optional<element> member_of(element value, std::string_view key) {
 }
 
 JsonReader::JsonReader(std::size_t max_depth) : max_depth_(max_depth) {
-    // simdjson counts an empty array or object one level less than a
-    // filled one; one more level than checked never refuses what passed.
     // On failure to allocate, parse() allocates again (and reports it).
-    if (parser_.allocate(kInitialCapacity, max_depth + 1) != simdjson::SUCCESS) return;
+    if (parser_.allocate(kInitialCapacity, max_depth) != simdjson::SUCCESS) return;
 }
 
-std::optional<element> JsonReader::parse(std::string_view text) {
+simdjson::error_code JsonReader::parse(std::string_view text, element& root) {
     padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
     std::copy(text.begin(), text.end(), padded_.begin());
-    const auto result = parser_.parse(padded_.data(), text.size(), false);
-    if (result.error()) return std::nullopt;
-    return result.value_unsafe();
+    return parser_.parse(padded_.data(), text.size(), false).get(root);
 }
 
 std::optional<JsonReader::Result> JsonReader::read(std::string_view text) {
-    if (auto root = parse(text)) return Result{*root, text, false};
-    // simdjson refuses integers past 64 bits, which nlohmann::json reads as
-    // doubles: read those texts as nlohmann::json prints them (printing
-    // recurses: never past the depth).
+    if (deeper_) {  // back to the depth the last read needed one more level than
+        deeper_ = parser_.allocate(parser_.capacity(), max_depth_) != simdjson::SUCCESS;
+    }
+    element root;
+    const auto error = parse(text, root);
+    if (error == simdjson::SUCCESS) return Result{root, text, false};
+    // Deeper than allowed, or not JSON (printing below recurses: never past
+    // the depth).
     if (nests_deeper_than(text, max_depth_)) return std::nullopt;
+    // simdjson counts a filled array or object one level deeper than an
+    // empty one: text filled to exactly the depth needs one level more.
+    if (error == simdjson::DEPTH_ERROR &&
+        parser_.allocate(parser_.capacity(), max_depth_ + 1) == simdjson::SUCCESS) {
+        deeper_ = true;
+        if (parse(text, root) == simdjson::SUCCESS) return Result{root, text, false};
+    }
+    // simdjson refuses integers past 64 bits, which nlohmann::json reads as
+    // doubles: read those texts as nlohmann::json prints them.
     const auto value = nlohmann::json::parse(text, nullptr, false);
     if (value.is_discarded()) return std::nullopt;
     normalised_ = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (auto root = parse(normalised_)) return Result{*root, normalised_, true};
+    if (parse(normalised_, root) == simdjson::SUCCESS) return Result{root, normalised_, true};
     return std::nullopt;
 }
 
 JsonReader& reader_in(std::optional<JsonReader>& slot, std::size_t max_depth) {
     if (!slot || slot->max_depth() != max_depth) slot.emplace(max_depth);
     return *slot;
-}
-
-bool deeper_than(element value, std::size_t limit) {
-    if (value.type() == type::ARRAY) {
-        if (limit == 0) return true;
-        simdjson::dom::array array;
-        if (value.get(array) != simdjson::SUCCESS) return false;
-        for (const auto item : array)
-            if (deeper_than(item, limit - 1)) return true;
-    } else if (value.type() == type::OBJECT) {
-        if (limit == 0) return true;
-        for (const auto field : object_of(value))
-            if (deeper_than(field.value, limit - 1)) return true;
-    }
-    return false;
 }
 
 Consent consent_of(element context, const std::vector<std::string>& categories) {

@@ -33,7 +33,6 @@ std::optional<element> member_of(element value, std::string_view key);
 class JsonReader {
   public:
     // `max_depth`: the nesting read (a deeper text is refused: nullopt).
-    // simdjson may read one level more; deeper_than tells exactly.
     explicit JsonReader(std::size_t max_depth);
 
     struct Result {
@@ -50,9 +49,10 @@ class JsonReader {
     std::size_t max_depth() const { return max_depth_; }
 
   private:
-    std::optional<element> parse(std::string_view text);
+    simdjson::error_code parse(std::string_view text, element& root);
 
     std::size_t max_depth_;
+    bool deeper_ = false;  // the parser allows one level more than max_depth_
     simdjson::dom::parser parser_;
     std::string padded_;
     std::string normalised_;
@@ -60,9 +60,6 @@ class JsonReader {
 
 // The reader in `slot` (a thread's own), made for `max_depth` if it is not.
 JsonReader& reader_in(std::optional<JsonReader>& slot, std::size_t max_depth);
-
-// Whether arrays and objects in `value` nest deeper than `limit`.
-bool deeper_than(element value, std::size_t limit);
 
 // One message as read: its DOM, its bytes as parsed and, when known, its
 // members' bytes (else map_parsed finds them).
@@ -73,7 +70,7 @@ struct ParsedMessage {
 };
 
 // map_message on a message already read.
-MappedMessage map_parsed(const ParsedMessage& message, const MessageContext& context,
+MappedMessage map_parsed(ParsedMessage message, const MessageContext& context,
                          const schema::SchemaRegistry& registry);
 
 // The analytics consent a message's context states (see analytics_consent).

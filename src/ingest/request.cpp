@@ -143,7 +143,6 @@ Refusal parse_body(std::string_view text, bool is_batch, const IngestSettings& s
     out.source = text;
     auto read = reader.read(text);
     if (!read && nests_deeper_than(text, settings.max_json_depth)) return too_deep();
-    if (read && deeper_than(read->root, settings.max_json_depth)) return too_deep();
     if (!read) {
         out.broken = common::invalid_utf8_offsets(text);
         if (!out.broken.empty()) {
@@ -318,11 +317,12 @@ MessageContext context_of(const RequestInput& input, const WriteKey& key,
 // Maps each message into an event or a rejection (or nothing, for one
 // dropped under the consent policy), in order, with the answer's lists of
 // rejections and of ids the server made.
-void map_messages(const Messages& messages, const ParsedBody& body, std::string_view text,
+void map_messages(Messages& messages, const ParsedBody& body, std::string_view text,
                   const RequestInput& input, const WriteKey& key, const MessageContext& context,
                   const schema::SchemaRegistry& registry, RequestOutcome& outcome) {
     ordered rejected = ordered::array();
     ordered assigned = ordered::array();
+    outcome.events.reserve(messages.parsed.size());
     for (std::size_t i = 0; i < messages.parsed.size(); ++i) {
         // The message's own bytes, as received.
         const auto offset =
@@ -336,7 +336,7 @@ void map_messages(const Messages& messages, const ParsedBody& body, std::string_
             mapped.rejection =
                 invalid_encoding(text, offset, received.size(), first_broken, body.broken.end());
         else
-            mapped = map_parsed(messages.parsed[i], context, registry);
+            mapped = map_parsed(std::move(messages.parsed[i]), context, registry);
         if (mapped.dropped) {
             ++outcome.dropped_without_consent;
             continue;
@@ -357,8 +357,11 @@ void map_messages(const Messages& messages, const ParsedBody& body, std::string_
                                                   encoding_broken, i, input, key, context));
         rejected.push_back(std::move(entry));
     }
-    outcome.rejected_json = rejected.dump(-1, ' ', false, ordered::error_handler_t::replace);
-    outcome.assigned_json = assigned.dump(-1, ' ', false, ordered::error_handler_t::replace);
+    // Most requests have neither: their lists stay "[]".
+    if (!rejected.empty())
+        outcome.rejected_json = rejected.dump(-1, ' ', false, ordered::error_handler_t::replace);
+    if (!assigned.empty())
+        outcome.assigned_json = assigned.dump(-1, ' ', false, ordered::error_handler_t::replace);
 }
 
 }  // namespace
