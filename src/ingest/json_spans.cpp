@@ -237,9 +237,6 @@ std::optional<std::vector<MessageSpans>> batch_message_spans(std::string_view bo
     return messages_in(body.substr(0, batch->value_end), batch->value_start);
 }
 
-bool key_is(std::string_view quoted_key, std::string_view name) {
-    return key_equals(quoted_key, name);
-}
 
 std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
                                                                 std::string_view member) {

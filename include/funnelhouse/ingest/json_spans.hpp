@@ -50,9 +50,6 @@ struct MessageSpans {
 // members; nullopt when the body is not an object or its batch no array.
 std::optional<std::vector<MessageSpans>> batch_message_spans(std::string_view body);
 
-// Whether the quoted key (as in MemberSpan::key) names `name` once decoded.
-bool key_is(std::string_view quoted_key, std::string_view name);
-
 // Whether the JSON number `number` is written exactly as nlohmann::json
 // prints what it reads it as: "19.5" and "3" are, "1.50", "1e2" and "-0" are
 // not. Stored properties were always that printed form; text that holds only
