@@ -98,7 +98,8 @@ bool read_keyword(const std::string& key, const nlohmann::json& value, QuickRule
         for (const auto& [name, child] : value.items()) {
             auto compiled = compile_quick(child);
             if (!compiled) return false;
-            rule.properties.emplace_back(name, std::move(*compiled));
+            rule.properties.push_back(
+                {name, std::make_shared<const QuickRule>(std::move(*compiled))});
         }
         return true;  // nlohmann's items() are in key order already
     }
@@ -181,9 +182,9 @@ bool object_passes(const QuickRule& rule, simdjson::dom::object object) {
         ++i;
         const auto named = std::lower_bound(
             rule.properties.begin(), rule.properties.end(), field.key,
-            [](const auto& property, std::string_view key) { return property.first < key; });
-        if (named != rule.properties.end() && named->first == field.key) {
-            if (!quickly_valid(named->second, field.value)) return false;
+            [](const auto& property, std::string_view key) { return property.name < key; });
+        if (named != rule.properties.end() && named->name == field.key) {
+            if (!quickly_valid(*named->rule, field.value)) return false;
         } else if (!rule.additional_allowed) {
             return false;
         }

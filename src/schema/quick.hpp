@@ -17,6 +17,14 @@
 
 namespace funnelhouse::schema {
 
+struct QuickRule;
+
+// A named member's rule (an object's `properties`).
+struct QuickProperty {
+    std::string name;
+    std::shared_ptr<const QuickRule> rule;
+};
+
 struct QuickRule {
     unsigned types = 0;  // bits of QuickType; 0: any type
     std::optional<std::size_t> min_length, max_length;
@@ -25,7 +33,7 @@ struct QuickRule {
     std::vector<std::string> enum_strings;
     // Objects: the rules of named members (sorted by name), the names that
     // must be present, and whether other members are allowed.
-    std::vector<std::pair<std::string, QuickRule>> properties;
+    std::vector<QuickProperty> properties;
     std::vector<std::string> required;
     bool additional_allowed = true;
     // Arrays.
