@@ -155,6 +155,7 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
         const auto key_text =
             ingest::write_key_from_authorization(header[bhttp::field::authorization]);
         const ingest::WriteKey* key = key_text ? services_.keys.find(*key_text) : nullptr;
+        header_key_ = key;
         const auto now = std::chrono::steady_clock::now();
         const auto& config = services_.config;
         if (services_.address_rate.enabled() && (!key || key->source != common::Source::server)) {
@@ -267,6 +268,7 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
             origin_,
             client_address_,
             key_rate_taken_,
+            header_key_,
         };
     }
 
@@ -307,6 +309,7 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
         if (ec) return;
         if (close) return do_drain_and_close();
         key_rate_taken_ = false;
+        header_key_ = nullptr;
         do_read_header();
     }
 
@@ -347,8 +350,9 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
     std::string client_address_;   // the current request's client (X-Forwarded-For if trusted)
     std::string origin_;           // its Origin header, while its route's CORS policy allows
     bool key_rate_taken_ = false;  // its key's token is taken
-    bool handed_over_ = false;     // it is with its handler: counted as unanswered
-    std::string route_ = "other";  // its metrics label
+    const ingest::WriteKey* header_key_ = nullptr;  // the key its Authorization names
+    bool handed_over_ = false;                      // it is with its handler: counted as unanswered
+    std::string route_ = "other";                   // its metrics label
     std::chrono::steady_clock::time_point started_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

@@ -167,18 +167,21 @@ Refusal parse_body(std::string_view text, bool is_batch, const IngestSettings& s
 // answers only the origins it lists.
 Refusal authenticate(const RequestInput& input, element body, const WriteKeyRing& keys,
                      const WriteKey*& key) {
-    std::optional<std::string> key_text = write_key_from_authorization(input.authorization);
-    if (!key_text) {
-        if (const auto value = member_of(body, "writeKey");
-            value && value->type() == simdjson::dom::element_type::STRING)
-            key_text = std::string{value->get_string().value_unsafe()};
+    key = input.header_key;  // looked up by the caller already
+    if (!key) {
+        std::optional<std::string> key_text = write_key_from_authorization(input.authorization);
+        if (!key_text) {
+            if (const auto value = member_of(body, "writeKey");
+                value && value->type() == simdjson::dom::element_type::STRING)
+                key_text = std::string{value->get_string().value_unsafe()};
+        }
+        if (!key_text || key_text->empty())
+            return refuse(errc::missing_write_key,
+                          "missing write key: send HTTP Basic auth with the write key as user "
+                          "name and an empty password, or 'writeKey' in the body");
+        key = keys.find(*key_text);
+        if (!key) return refuse(errc::unknown_write_key, "unknown write key");
     }
-    if (!key_text || key_text->empty())
-        return refuse(errc::missing_write_key,
-                      "missing write key: send HTTP Basic auth with the write key as user name "
-                      "and an empty password, or 'writeKey' in the body");
-    key = keys.find(*key_text);
-    if (!key) return refuse(errc::unknown_write_key, "unknown write key");
     if (input.origin.empty()) return std::nullopt;
     if (key->source == common::Source::server)
         return refuse(errc::origin_not_allowed,

@@ -8,6 +8,10 @@
 #include <utility>
 #include <vector>
 
+namespace funnelhouse::ingest {
+struct WriteKey;
+}
+
 // What a route's handler sees of a request and what it answers, without
 // sockets or Beast: the session reads and writes, the handlers decide.
 namespace funnelhouse::http {
@@ -26,6 +30,9 @@ struct Incoming {
     std::string_view origin;             // empty unless the route lets shop pages read answers
     std::string_view client_address;     // the peer, or X-Forwarded-For when trusted
     bool key_rate_taken = false;         // the key's token was taken from the Authorization header
+    // The known write key the Authorization header names, when the session
+    // has looked it up already (for the rate limits); null otherwise.
+    const ingest::WriteKey* header_key = nullptr;
 };
 
 // One answer. The session adds what every answer carries (Server,

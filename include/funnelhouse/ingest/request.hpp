@@ -29,6 +29,9 @@ struct RequestInput {
     std::string_view content_encoding;  // "", "identity", "gzip" or "deflate"
     std::string_view origin;            // the Origin header: set by browsers
     std::string_view client_address;    // the sender's IP address, in full
+    // The known key `authorization` names, when the caller has looked it up
+    // already (the HTTP session does, for the rate limits); null: look here.
+    const WriteKey* header_key = nullptr;
 };
 
 // Everything one request turns into. Either `error` is set (the request as a

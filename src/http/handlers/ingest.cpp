@@ -50,6 +50,7 @@ ingest::RequestInput input_of(const Incoming& request) {
     input.route = request.path;
     input.body = request.body;
     input.authorization = request.authorization;
+    input.header_key = request.header_key;
     input.content_encoding = request.content_encoding;
     input.origin = request.origin;
     input.client_address = request.client_address;
