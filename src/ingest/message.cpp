@@ -73,6 +73,9 @@ class Message {
         if (spans_.size() != members_.size())
             for (auto& member : members_) member.span = nullptr;
     }
+    // Members point into spans_: a copy would point into the original.
+    Message(const Message&) = delete;
+    Message& operator=(const Message&) = delete;
 
     // The member `key` as nlohmann::json reads it: the last of that name.
     const Member* find(std::string_view key) const {
