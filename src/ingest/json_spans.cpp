@@ -237,33 +237,6 @@ std::optional<std::vector<MessageSpans>> batch_message_spans(std::string_view bo
     return messages_in(body.substr(0, batch->value_end), batch->value_start);
 }
 
-
-std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
-                                                                std::string_view member) {
-    const auto members = object_members(text);
-    if (!members) return std::nullopt;
-    // Like the DOM parser, the last occurrence of a duplicated key wins.
-    const Member* found = nullptr;
-    for (const auto& m : *members)
-        if (key_equals(m.key, member)) found = &m;
-    if (!found || text[found->value_start] != '[') return std::nullopt;
-    std::vector<std::string_view> elements;
-    std::size_t pos = found->value_start + 1;
-    while (true) {
-        pos = skip_space(text, pos);
-        if (pos >= found->value_end) return std::nullopt;
-        if (text[pos] == ']') break;
-        if (text[pos] == ',') {
-            ++pos;
-            continue;
-        }
-        const std::size_t element_start = pos;
-        pos = skip_value(text, pos);
-        elements.push_back(text.substr(element_start, pos - element_start));
-    }
-    return elements;
-}
-
 std::string without_member(std::string_view text, std::string_view member) {
     std::string out{text};
     // One occurrence per pass keeps the comma rule simple when a key repeats.

@@ -141,15 +141,14 @@ std::optional<common::timestamp> time_field(const Message& message, const char* 
 }
 
 Field object_field(const Message& message, const char* key, Checker& check) {
-    const auto value = message[key];
-    if (!value) return {};
-    if (value->type() != type::OBJECT) {
+    const auto* member = message.find(key);
+    if (!member || member->value.is_null()) return {};
+    if (member->value.type() != type::OBJECT) {
         check.fail(std::string("/") + key, "must be a JSON object");
         return {};
     }
-    const auto* span = message.find(key)->span;
-    if (!span) return {*value, {}, false};
-    return {*value, span->value, span->numbers_as_printed};
+    if (!member->span) return {member->value, {}, false};
+    return {member->value, member->span->value, member->span->numbers_as_printed};
 }
 
 // The field as nlohmann::json reads it: what the privacy rules change.
@@ -455,8 +454,8 @@ Field read_payload(const Message& message, const MessageTypeInfo& type, Checker&
     bool empty = object_of(payload.value).size() == 0;
     for (const char* key : {"name", "category"}) {
         const auto* member = message.find(key);
-        const auto* span = member ? member->span : nullptr;
-        if (!message[key] || !span || has_member(payload.value, key)) continue;
+        const auto* span = member && !member->value.is_null() ? member->span : nullptr;
+        if (!span || has_member(payload.value, key)) continue;
         joined = with_member(joined.empty() ? payload.text : joined, empty, key,
                              std::string{span->value});
         empty = false;

@@ -1,7 +1,6 @@
 #include "parsed.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace funnelhouse::ingest {
@@ -11,13 +10,6 @@ using type = simdjson::dom::element_type;
 
 // Room for any request body without growing: simdjson grows on demand.
 constexpr std::size_t kInitialCapacity = 64 * 1024;
-
-bool same_ignoring_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 }  // namespace
 
@@ -85,24 +77,6 @@ std::optional<JsonReader::Result> JsonReader::read(std::string_view text) {
 JsonReader& reader_in(std::optional<JsonReader>& slot, std::size_t max_depth) {
     if (!slot || slot->max_depth() != max_depth) slot.emplace(max_depth);
     return *slot;
-}
-
-Consent consent_of(element context, const std::vector<std::string>& categories) {
-    const auto consent = member_of(context, "consent");
-    if (!consent) return Consent::unstated;
-    if (consent->type() == type::BOOL)
-        return consent->get_bool().value_unsafe() ? Consent::granted : Consent::denied;
-    const auto preferences = member_of(*consent, "categoryPreferences");
-    if (!preferences || preferences->type() != type::OBJECT) return Consent::unstated;
-    // As nlohmann::json reads the object: of equal names the last counts.
-    for (const auto field : object_of(*preferences)) {
-        const auto granted = member_of(*preferences, field.key);
-        for (const auto& wanted : categories)
-            if (same_ignoring_case(field.key, wanted) && granted && granted->type() == type::BOOL &&
-                granted->get_bool().value_unsafe())
-                return Consent::granted;
-    }
-    return Consent::denied;
 }
 
 }  // namespace funnelhouse::ingest

@@ -21,6 +21,15 @@ void clear_host_bits(unsigned char* bytes, std::size_t size, unsigned keep_bits)
     }
 }
 
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+using type = simdjson::dom::element_type;
+
 }  // namespace
 
 PrivacySettings privacy_settings(const config::Config& config) {
@@ -49,6 +58,24 @@ std::optional<std::string> truncate_address(std::string_view address, unsigned v
     clear_host_bits(bytes, 16, std::min(v6_bits, 128u));
     return inet_ntop(AF_INET6, bytes, out, sizeof out) ? std::optional<std::string>{out}
                                                        : std::nullopt;
+}
+
+Consent consent_of(element context, const std::vector<std::string>& categories) {
+    const auto consent = member_of(context, "consent");
+    if (!consent) return Consent::unstated;
+    if (consent->type() == type::BOOL)
+        return consent->get_bool().value_unsafe() ? Consent::granted : Consent::denied;
+    const auto preferences = member_of(*consent, "categoryPreferences");
+    if (!preferences || preferences->type() != type::OBJECT) return Consent::unstated;
+    // As nlohmann::json reads the object: of equal names the last counts.
+    for (const auto field : object_of(*preferences)) {
+        const auto granted = member_of(*preferences, field.key);
+        for (const auto& wanted : categories)
+            if (same_ignoring_case(field.key, wanted) && granted && granted->type() == type::BOOL &&
+                granted->get_bool().value_unsafe())
+                return Consent::granted;
+    }
+    return Consent::denied;
 }
 
 Consent analytics_consent(std::string_view context_json,

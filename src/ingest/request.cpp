@@ -237,11 +237,12 @@ Refusal split_messages(const ParsedBody& body, bool is_batch, const IngestSettin
             out.parsed.push_back({message, span.text, std::move(span.members)});
             out.received.push_back(span.text);
         }
-        if (body.normalised) {
-            auto received = array_member_spans(body.source, "batch");
+        if (body.normalised) {  // the bytes as received are not the ones parsed
+            const auto received = batch_message_spans(body.source);
             if (!received || received->size() != elements.size())
                 return refuse(errc::wrong_shape, "'batch' must be a list of messages");
-            out.received = std::move(*received);
+            for (std::size_t m = 0; m < received->size(); ++m)
+                out.received[m] = (*received)[m].text;
         }
     }
     for (std::size_t i = 0; i < out.received.size(); ++i) {

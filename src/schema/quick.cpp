@@ -47,6 +47,16 @@ std::optional<std::size_t> read_count(const nlohmann::json& value) {
     return value.get<std::size_t>();
 }
 
+// A list of strings into `out`; false when it is anything else.
+bool read_strings(const nlohmann::json& list, std::vector<std::string>& out) {
+    if (!list.is_array()) return false;
+    for (const auto& item : list) {
+        if (!item.is_string()) return false;
+        out.push_back(item.get<std::string>());
+    }
+    return true;
+}
+
 // One keyword into `rule`; false when it is outside the compiled part.
 bool read_keyword(const std::string& key, const nlohmann::json& value, QuickRule& rule) {
     if (key == "description" || key == "title" || key == "$schema" || key == "$comment" ||
@@ -72,22 +82,10 @@ bool read_keyword(const std::string& key, const nlohmann::json& value, QuickRule
         return true;
     }
     if (key == "enum") {
-        if (!value.is_array()) return false;
         rule.has_enum = true;
-        for (const auto& item : value) {
-            if (!item.is_string()) return false;
-            rule.enum_strings.push_back(item.get<std::string>());
-        }
-        return true;
+        return read_strings(value, rule.enum_strings);
     }
-    if (key == "required") {
-        if (!value.is_array()) return false;
-        for (const auto& name : value) {
-            if (!name.is_string()) return false;
-            rule.required.push_back(name.get<std::string>());
-        }
-        return true;
-    }
+    if (key == "required") return read_strings(value, rule.required);
     if (key == "additionalProperties") {
         if (!value.is_boolean()) return false;
         rule.additional_allowed = value.get<bool>();

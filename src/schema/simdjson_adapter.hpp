@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -24,9 +25,44 @@
 namespace funnelhouse::schema {
 
 class SimdjsonAdapter;
-class SimdjsonArrayIterator;
-class SimdjsonMemberIterator;
 using SimdjsonMember = std::pair<std::string, SimdjsonAdapter>;
+
+// An iterator over a list the adapter made (an array's elements, an
+// object's members in order), giving valijson's value for each item.
+template <typename Item, typename Value>
+class ListIterator {
+  public:
+    using iterator_category = std::bidirectional_iterator_tag;
+    using value_type = Value;
+    using difference_type = Value;
+    using pointer = Value*;
+    using reference = Value&;
+
+    explicit ListIterator(const Item* at) : at_(at) {}
+    Value operator*() const;
+    valijson::adapters::DerefProxy<Value> operator->() const {
+        return valijson::adapters::DerefProxy<Value>(**this);
+    }
+    bool operator==(const ListIterator& other) const { return at_ == other.at_; }
+    bool operator!=(const ListIterator& other) const { return at_ != other.at_; }
+    const ListIterator& operator++() {
+        ++at_;
+        return *this;
+    }
+    ListIterator operator++(int) {
+        auto before = *this;
+        ++at_;
+        return before;
+    }
+    const ListIterator& operator--() {
+        --at_;
+        return *this;
+    }
+    void advance(std::ptrdiff_t n) { at_ += n; }
+
+  private:
+    const Item* at_;
+};
 
 namespace simdjson_detail {
 
@@ -67,6 +103,9 @@ inline std::shared_ptr<const Members> ordered_members(simdjson::dom::object obje
 }
 
 }  // namespace simdjson_detail
+
+using SimdjsonArrayIterator = ListIterator<simdjson::dom::element, SimdjsonAdapter>;
+using SimdjsonMemberIterator = ListIterator<simdjson_detail::Member, SimdjsonMember>;
 
 class SimdjsonArray {
   public:
@@ -196,74 +235,14 @@ class SimdjsonAdapter
     explicit SimdjsonAdapter(simdjson::dom::element value) : BasicAdapter(SimdjsonValue{value}) {}
 };
 
-class SimdjsonArrayIterator {
-  public:
-    using iterator_category = std::bidirectional_iterator_tag;
-    using value_type = SimdjsonAdapter;
-    using difference_type = SimdjsonAdapter;
-    using pointer = SimdjsonAdapter*;
-    using reference = SimdjsonAdapter&;
-
-    explicit SimdjsonArrayIterator(const simdjson::dom::element* it) : it_(it) {}
-    SimdjsonAdapter operator*() const { return SimdjsonAdapter(*it_); }
-    valijson::adapters::DerefProxy<SimdjsonAdapter> operator->() const {
-        return valijson::adapters::DerefProxy<SimdjsonAdapter>(**this);
-    }
-    bool operator==(const SimdjsonArrayIterator& other) const { return it_ == other.it_; }
-    bool operator!=(const SimdjsonArrayIterator& other) const { return it_ != other.it_; }
-    const SimdjsonArrayIterator& operator++() {
-        ++it_;
-        return *this;
-    }
-    SimdjsonArrayIterator operator++(int) {
-        auto before = *this;
-        ++it_;
-        return before;
-    }
-    const SimdjsonArrayIterator& operator--() {
-        --it_;
-        return *this;
-    }
-    void advance(std::ptrdiff_t n) { it_ += n; }
-
-  private:
-    const simdjson::dom::element* it_;
-};
-
-class SimdjsonMemberIterator {
-  public:
-    using iterator_category = std::bidirectional_iterator_tag;
-    using value_type = SimdjsonMember;
-    using difference_type = SimdjsonMember;
-    using pointer = SimdjsonMember*;
-    using reference = SimdjsonMember&;
-
-    explicit SimdjsonMemberIterator(const simdjson_detail::Member* at) : at_(at) {}
-    SimdjsonMember operator*() const {
-        return SimdjsonMember(std::string{at_->key}, SimdjsonAdapter(at_->value));
-    }
-    valijson::adapters::DerefProxy<SimdjsonMember> operator->() const {
-        return valijson::adapters::DerefProxy<SimdjsonMember>(**this);
-    }
-    bool operator==(const SimdjsonMemberIterator& other) const { return at_ == other.at_; }
-    bool operator!=(const SimdjsonMemberIterator& other) const { return at_ != other.at_; }
-    const SimdjsonMemberIterator& operator++() {
-        ++at_;
-        return *this;
-    }
-    SimdjsonMemberIterator operator++(int) {
-        auto before = *this;
-        ++at_;
-        return before;
-    }
-    const SimdjsonMemberIterator& operator--() {
-        --at_;
-        return *this;
-    }
-
-  private:
-    const simdjson_detail::Member* at_;
-};
+template <>
+inline SimdjsonAdapter SimdjsonArrayIterator::operator*() const {
+    return SimdjsonAdapter(*at_);
+}
+template <>
+inline SimdjsonMember SimdjsonMemberIterator::operator*() const {
+    return SimdjsonMember(std::string{at_->key}, SimdjsonAdapter(at_->value));
+}
 
 inline SimdjsonArrayIterator SimdjsonArray::begin() const {
     return SimdjsonArrayIterator(items_->data());

@@ -36,23 +36,27 @@ class RequestTest : public ::testing::Test {
 TEST(JsonSpans, ReturnsEachElementsExactBytes) {
     const std::string text =
         R"( { "sentAt":"x", "batch" : [ {"a":"]\"}"} ,  7,"s",[1,[2]] , null ] } )";
-    const auto spans = ingest::array_member_spans(text, "batch");
+    const auto spans = ingest::batch_message_spans(text);
     ASSERT_TRUE(spans.has_value());
     ASSERT_EQ(spans->size(), 5u);
-    EXPECT_EQ((*spans)[0], R"({"a":"]\"}"})");
-    EXPECT_EQ((*spans)[1], "7");
-    EXPECT_EQ((*spans)[2], R"("s")");
-    EXPECT_EQ((*spans)[3], "[1,[2]]");
-    EXPECT_EQ((*spans)[4], "null");
-    EXPECT_FALSE(ingest::array_member_spans(R"({"batch":{}})", "batch").has_value());
-    EXPECT_FALSE(ingest::array_member_spans(R"({"other":[1]})", "batch").has_value());
-    EXPECT_EQ(ingest::array_member_spans(R"({"b\u0061tch":[1]})", "batch")->size(), 1u);
+    EXPECT_EQ((*spans)[0].text, R"({"a":"]\"}"})");
+    EXPECT_EQ((*spans)[1].text, "7");
+    EXPECT_EQ((*spans)[2].text, R"("s")");
+    EXPECT_EQ((*spans)[3].text, "[1,[2]]");
+    EXPECT_EQ((*spans)[4].text, "null");
+    ASSERT_TRUE((*spans)[0].members.has_value());
+    ASSERT_EQ((*spans)[0].members->size(), 1u);
+    EXPECT_EQ((*(*spans)[0].members)[0].value, R"("]\"}")");
+    EXPECT_FALSE((*spans)[1].members.has_value());
+    EXPECT_FALSE(ingest::batch_message_spans(R"({"batch":{}})").has_value());
+    EXPECT_FALSE(ingest::batch_message_spans(R"({"other":[1]})").has_value());
+    EXPECT_EQ(ingest::batch_message_spans(R"({"b\u0061tch":[1]})")->size(), 1u);
 }
 
 TEST(JsonSpans, SurvivesDeepNesting) {
     const std::string deep =
         R"({"batch":[)" + std::string(100000, '[') + std::string(100000, ']') + "]}";
-    const auto spans = ingest::array_member_spans(deep, "batch");
+    const auto spans = ingest::batch_message_spans(deep);
     ASSERT_TRUE(spans.has_value());
     EXPECT_EQ(spans->size(), 1u);
 }

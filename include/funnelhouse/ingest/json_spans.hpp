@@ -7,14 +7,6 @@
 
 namespace funnelhouse::ingest {
 
-// The exact bytes of each element of the top-level member `member` of a JSON
-// object (for example the messages of `{"batch":[...]}`), so that a rejected
-// event is stored exactly as it was received. `text` must already be known to
-// be valid JSON; returns nullopt when the member is absent or not an array.
-// Iterative, so deep nesting cannot exhaust the stack.
-std::optional<std::vector<std::string_view>> array_member_spans(std::string_view text,
-                                                                std::string_view member);
-
 // The object text with every top-level member named `member` removed,
 // together with one separating comma; everything else is left byte for byte.
 // Used to keep write keys out of stored raw events. Text that is not an
@@ -46,8 +38,11 @@ struct MessageSpans {
     std::optional<std::vector<MemberSpan>> members;
 };
 
-// The messages of a request body `{"batch": [...]}` (valid JSON), with their
-// members; nullopt when the body is not an object or its batch no array.
+// The messages of a request body `{"batch": [...]}` (valid JSON; of
+// repeated "batch" keys the last), each with its exact bytes, so that a
+// rejected event is stored exactly as it was received, and its members;
+// nullopt when the body is not an object or its batch no array. Iterative,
+// so deep nesting cannot exhaust the stack.
 std::optional<std::vector<MessageSpans>> batch_message_spans(std::string_view body);
 
 // Whether the JSON number `number` is written exactly as nlohmann::json
