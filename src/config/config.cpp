@@ -308,6 +308,10 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_BATCH_MAX_DELAY_MS", "--batch-max-delay-ms", "5",
                     "longest the loader waits to fill a batch", false,
                     millis_setting(&Config::batch_max_delay, 0, 10'000)});
+    list.push_back({"FUNNELHOUSE_LOADER_KNOWN_IDS", "--loader-known-ids", "200000",
+                    "most anonymous ids, user ids and links the loader remembers as stored, so "
+                    "that their events skip the identity steps (about 150 bytes each; 0: none)",
+                    false, size_setting(&Config::loader_known_ids, 0, 100'000'000)});
     list.push_back({"FUNNELHOUSE_ACK", "--ack", "durable",
                     "when a request is answered 200: durable (its events are synced to the "
                     "spool on disk) or loaded (they are committed in PostgreSQL)",

@@ -7,6 +7,7 @@
 
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/loader/error.hpp"
+#include "funnelhouse/loader/known_ids.hpp"
 #include "funnelhouse/loader/writer.hpp"
 #include "funnelhouse/metrics/tally.hpp"
 #include "funnelhouse/spool/format.hpp"
@@ -48,6 +49,7 @@ Loader::Loader(const config::Config& config, spool::Spool& spool, metrics::Instr
       own_instruments_(instruments ? nullptr
                                    : std::make_unique<metrics::Instruments>(*own_registry_)),
       metrics_(instruments ? *instruments : *own_instruments_),
+      known_ids_(std::make_unique<KnownIds>(config.loader_known_ids)),
       next_ticket_(random_ticket_base()) {}
 
 void Loader::set_connected(bool connected) {
@@ -360,7 +362,8 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
         }
         const auto started = clock::now();
         BatchCounts identity;
-        const auto fates = write_batch(*connection_, events, bad_events, &identity);
+        const auto fates =
+            write_batch(*connection_, events, bad_events, &identity, known_ids_.get());
         metrics_.loader_commit_seconds.get().observe(
             std::chrono::duration<double>(clock::now() - started).count());
         settle_batch(batch, events, bad_events.size(), fates, identity);

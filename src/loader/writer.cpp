@@ -17,6 +17,7 @@
 #include "funnelhouse/common/sha256.hpp"
 #include "funnelhouse/db/copy_text.hpp"
 #include "funnelhouse/db/locks.hpp"
+#include "funnelhouse/loader/known_ids.hpp"
 
 namespace funnelhouse::loader {
 namespace {
@@ -80,23 +81,32 @@ const std::vector<std::string>& bad_event_columns() {
     return columns;
 }
 
-// What the identity steps read of an event whose row was copied straight
-// into `events` (true for each such field, in the fields' order); its other
-// fields are not staged again.
-const std::vector<bool>& identity_fields() {
-    static const auto read = [] {
-        std::vector<bool> fields;
-        for (const auto& name : names_of<common::Event>(kEventFields))
-            fields.push_back(name == "event_id" || name == "event_type" || name == "anonymous_id" ||
-                             name == "user_id" || name == "previous_id" || name == "occurred_at");
-        return fields;
+// What is staged of an event whose row was copied straight into `events`:
+// what the identity steps read of it, or, when its ids are known (KnownIds),
+// its id alone. Its other fields are not staged again.
+enum class Staged : std::uint8_t { always, for_identity, never };
+
+const std::vector<Staged>& copied_fields() {
+    static const auto fields = [] {
+        std::vector<Staged> out;
+        for (const auto& name : names_of<common::Event>(kEventFields)) {
+            if (name == "event_id")
+                out.push_back(Staged::always);
+            else if (name == "event_type" || name == "anonymous_id" || name == "user_id" ||
+                     name == "previous_id" || name == "occurred_at")
+                out.push_back(Staged::for_identity);
+            else
+                out.push_back(Staged::never);
+        }
+        return out;
     }();
-    return read;
+    return fields;
 }
 
 // The first staged copy of each id; new ids become rows. Rows copied
-// straight into `events` (fate 'copied', see write_rows) are not staged
-// again; a later copy of such an id conflicts here and is merged below.
+// straight into `events` (fate 'copied' or 'known', see write_rows) are not
+// staged again; a later copy of such an id conflicts here and is merged
+// below.
 constexpr const char* kInsertFirstCopies = R"sql(
 WITH firsts AS (
     SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage WHERE fate IS NULL
@@ -326,12 +336,15 @@ ON CONFLICT (bad_event_id) DO NOTHING
 
 // The fates of the staged events that got a row or collided (the rest are
 // duplicates; copied rows are known already), then one row (seq -1) with the
-// identity counts.
+// identity counts and one (seq -2) with the identity generation as it is
+// now (see KnownIds).
 constexpr const char* kReportFates = R"sql(
 SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IN ('inserted', 'collision')
 UNION ALL
 SELECT -1, current_setting('funnelhouse.batch_links') || ' ' ||
            current_setting('funnelhouse.batch_conflicts')
+UNION ALL
+SELECT -2, coalesce(pg_sequence_last_value(to_regclass('identity_generation')), -1)::text
 )sql";
 
 }  // namespace
@@ -409,30 +422,41 @@ void copy_new_rows(pqxx::transaction_base& txn, const std::vector<const common::
     writer.complete();
 }
 
-// Every event is staged for the identity steps. A copied row needs only
-// what they read: its ids, type, time and fate.
-void stage_events(pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
-                  const std::vector<bool>& direct, db::CopyRow& row) {
+// A copy of an event whose row this batch has not created yet is staged
+// whole. A copied row is staged with what the identity steps read (its ids,
+// type, time; fate 'copied') unless its ids are known: then a server event
+// is staged by its id alone (fate 'known'), for kNoteRefusedBrowserCopies,
+// and a browser event not at all (its row notes the browser's copy
+// already). True when an event was staged without its ids.
+bool stage_events(pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
+                  const std::vector<bool>& direct, KnownIds* known, db::CopyRow& row) {
     pqxx::tablewriter writer(txn, "funnelhouse_events_stage", stage_columns().begin(),
                              stage_columns().end());
+    bool left_out = false;
     for (std::size_t i = 0; i < events.size(); ++i) {
+        const auto& event = *events[i];
         const bool copied = direct[i];
+        const bool ids_known = copied && known && known->knows(event);
+        left_out = left_out || ids_known;
+        if (ids_known && event.source == common::Source::browser) continue;
+        const auto least = ids_known ? Staged::always : Staged::for_identity;
         std::size_t field = 0;
         row.clear();
         row.field(std::to_string(i));
-        common::for_each_event_field(*events[i], [&](const char*, const char*, const auto& value) {
-            if (copied && !identity_fields()[field++])
+        common::for_each_event_field(event, [&](const char*, const char*, const auto& value) {
+            if (copied && copied_fields()[field++] > least)
                 row.null();
             else
                 copy_field(row, value);
         });
         if (copied)
-            row.field("copied");
+            row.field(ids_known ? "known" : "copied");
         else
             row.null();  // fate: to be decided
         writer.write_raw_line(row.line());
     }
     writer.complete();
+    return left_out;
 }
 
 void stage_bad_events(pqxx::transaction_base& txn,
@@ -450,14 +474,20 @@ void stage_bad_events(pqxx::transaction_base& txn,
 
 // Everything after the COPYs, in one round trip; each step is a no-op on an
 // empty stage. The last statement reports the fates (and, as seq -1, the
-// links and conflicts).
-void apply_staged(pqxx::transaction_base& txn, std::vector<Fate>& fates, BatchCounts* identity) {
+// links and conflicts). Returns the identity generation read last.
+std::int64_t apply_staged(pqxx::transaction_base& txn, std::vector<Fate>& fates,
+                          BatchCounts* identity) {
     static const std::string kApplyBatch =
         std::string(kInsertFirstCopies) + ";" + kMarkCollisions + ";" + kStoreCollisions + ";" +
         kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kStageNewLinks + ";" +
         kLockForNewIdentities + ";" + kMapNewIds + ";" + kApplyNewLinks + ";" +
         kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
+    std::int64_t generation = 0;
     for (const auto& r : txn.exec(kApplyBatch)) {
+        if (r[0].as<long long>() == -2) {
+            generation = r[1].as<std::int64_t>();
+            continue;
+        }
         if (r[0].as<long long>() < 0) {
             if (identity) {
                 const auto counts = r[1].as<std::string>();
@@ -470,21 +500,38 @@ void apply_staged(pqxx::transaction_base& txn, std::vector<Fate>& fates, BatchCo
         const auto seq = r[0].as<std::size_t>();
         fates.at(seq) = r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
     }
+    return generation;
 }
+
+// Ids were left out of the stage as known, and something removed identity
+// rows since the batch read the generation: they may not be stored any more.
+struct StaleKnownIds {
+    std::int64_t generation;
+};
+
+// How a batch is written: new rows straight into `events` or all through
+// the stage; with the ids known before the batch, read at `generation`.
+struct Attempt {
+    bool copy_new_rows_directly = true;
+    KnownIds* known = nullptr;
+    std::int64_t generation = 0;
+};
 
 std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
                                   const std::vector<const common::Event*>& events,
                                   const std::vector<const common::BadEvent*>& bad_events,
-                                  BatchCounts* identity, bool copy_new_rows_directly) {
+                                  BatchCounts* identity, Attempt how) {
     std::vector<Fate> fates(events.size(), Fate::duplicate);
     if (events.empty() && bad_events.empty()) return fates;
     db::CopyRow row;
     std::vector<bool> direct(events.size(), false);
-    if (copy_new_rows_directly && !events.empty()) direct = new_first_copies(txn, events);
+    if (how.copy_new_rows_directly && !events.empty()) direct = new_first_copies(txn, events);
     copy_new_rows(txn, events, direct, fates, row);
-    if (!events.empty()) stage_events(txn, events, direct, row);
+    bool left_out = false;
+    if (!events.empty()) left_out = stage_events(txn, events, direct, how.known, row);
     if (!bad_events.empty()) stage_bad_events(txn, bad_events, row);
-    apply_staged(txn, fates, identity);
+    const auto generation = apply_staged(txn, fates, identity);
+    if (left_out && generation != how.generation) throw StaleKnownIds{generation};
     return fates;
 }
 
@@ -573,15 +620,20 @@ struct Unsuppressed {
 // erasure either sees this batch's rows and removes them, or this batch sees
 // its suppression entries) and leaves out what names a suppressed id.
 // nullopt when nothing is left out: the usual case, where nothing is hashed.
+// `generation` receives the identity generation (see KnownIds; -1 in a
+// database without it, migrated by an older version).
 std::optional<Unsuppressed> without_suppressed(
     pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
-    const std::vector<const common::BadEvent*>& bad_events) {
+    const std::vector<const common::BadEvent*>& bad_events, std::int64_t& generation) {
     // Two statements in one round trip, the second with a snapshot taken
     // after the lock is held.
-    static const std::string kLockAndCheck = "SELECT pg_advisory_xact_lock_shared(" +
-                                             std::to_string(db::kErasureLock) +
-                                             "); SELECT EXISTS (SELECT 1 FROM suppressed_ids)";
-    if (!txn.exec(kLockAndCheck)[0][0].as<bool>()) return std::nullopt;
+    static const std::string kLockAndCheck =
+        "SELECT pg_advisory_xact_lock_shared(" + std::to_string(db::kErasureLock) +
+        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids),"
+        " coalesce(pg_sequence_last_value(to_regclass('identity_generation')), -1)";
+    const auto checked = txn.exec(kLockAndCheck);
+    generation = checked[0][1].as<std::int64_t>();
+    if (!checked[0][0].as<bool>()) return std::nullopt;
 
     // Each identifier hashed once: per event and message, and all together
     // for the look-up.
@@ -615,27 +667,42 @@ std::optional<Unsuppressed> without_suppressed(
     return kept;
 }
 
+// Another loader may store one of the new ids between the look-up and the
+// COPY: the COPY then fails on the primary key, and the batch goes through
+// the stage instead, where such an id is merged as a copy. Identity rows
+// removed while the batch left known ids out of the stage: it is written
+// again without them.
+std::vector<Fate> write_kept(pqxx::work& txn, const std::vector<const common::Event*>& events,
+                             const std::vector<const common::BadEvent*>& bad_events,
+                             BatchCounts* counts, Attempt how) {
+    try {
+        pqxx::subtransaction attempt(txn, "copy_new_rows");
+        auto fates = write_rows_once(attempt, events, bad_events, counts, how);
+        attempt.commit();
+        return fates;
+    } catch (const pqxx::unique_violation&) {
+        return write_rows_once(txn, events, bad_events, counts, {false, nullptr, how.generation});
+    } catch (const StaleKnownIds& stale) {
+        how.known->observe_generation(stale.generation);
+        return write_kept(txn, events, bad_events, counts, {true, nullptr, stale.generation});
+    }
+}
+
 }  // namespace
 
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,
-                             BatchCounts* counts) {
-    const auto kept = without_suppressed(txn, events, bad_events);
+                             BatchCounts* counts, KnownIds* known) {
+    std::int64_t generation = 0;
+    const auto kept = without_suppressed(txn, events, bad_events, generation);
     const auto& kept_events = kept ? kept->events : events;
     const auto& kept_bad_events = kept ? kept->bad_events : bad_events;
     if (counts) counts->suppressed_bad_events = bad_events.size() - kept_bad_events.size();
+    if (generation < 0) known = nullptr;
+    if (known) known->observe_generation(generation);
 
-    // Another loader may store one of the new ids between the look-up and
-    // the COPY: the COPY then fails on the primary key, and the batch goes
-    // through the stage instead, where such an id is merged as a copy.
-    std::vector<Fate> kept_fates;
-    try {
-        pqxx::subtransaction attempt(txn, "copy_new_rows");
-        kept_fates = write_rows_once(attempt, kept_events, kept_bad_events, counts, true);
-        attempt.commit();
-    } catch (const pqxx::unique_violation&) {
-        kept_fates = write_rows_once(txn, kept_events, kept_bad_events, counts, false);
-    }
+    const auto kept_fates =
+        write_kept(txn, kept_events, kept_bad_events, counts, {true, known, generation});
     if (!kept) return kept_fates;
     std::vector<Fate> fates(events.size(), Fate::suppressed);
     for (std::size_t k = 0; k < kept_fates.size(); ++k) fates[kept->index[k]] = kept_fates[k];
@@ -645,10 +712,11 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
 std::vector<Fate> write_batch(pqxx::connection& connection,
                               const std::vector<const common::Event*>& events,
                               const std::vector<const common::BadEvent*>& bad_events,
-                              BatchCounts* counts) {
+                              BatchCounts* counts, KnownIds* known) {
     pqxx::work txn(connection);
-    auto fates = write_rows(txn, events, bad_events, counts);
+    auto fates = write_rows(txn, events, bad_events, counts, known);
     txn.commit();
+    if (known) known->remember(events, fates);
     return fates;
 }
 

@@ -201,8 +201,10 @@ TEST_F(IdentityTest, MigratingADatabaseWithEventsStitchesThemToo) {
         "DROP FUNCTION funnelhouse_forget; DROP FUNCTION funnelhouse_forget_unguarded;"
         "DROP TABLE suppressed_ids, erasures;"
         "DROP FUNCTION funnelhouse_raw_ids; DROP INDEX events_previous_idx;"
-        "DROP SCHEMA models, models_a, models_b CASCADE; DROP VIEW persons; DROP VIEW events_stitched; DROP FUNCTION funnelhouse_link;"
-        "DROP TABLE identity_links, identity_map, identity_conflicts; DROP INDEX events_login_idx");
+        "DROP SCHEMA models, models_a, models_b CASCADE; DROP VIEW persons; DROP VIEW "
+        "events_stitched; DROP FUNCTION funnelhouse_link;"
+        "DROP TABLE identity_links, identity_map, identity_conflicts; DROP INDEX events_login_idx;"
+        "DROP SEQUENCE identity_generation; DROP FUNCTION funnelhouse_identity_removed");
     schema_.migrate();
     EXPECT_EQ(person_of("ev-0"), "user:dee");
     EXPECT_EQ(schema_.scalar("SELECT count(*) FROM persons"), "1");

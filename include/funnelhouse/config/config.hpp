@@ -104,6 +104,9 @@ struct Config {
 
     std::size_t batch_max_events = 2'000;
     std::chrono::milliseconds batch_max_delay{5};
+    // Ids and links the loader remembers as stored (loader/known_ids.hpp);
+    // 0: none, every event goes through the identity steps.
+    std::size_t loader_known_ids = 200'000;
     std::chrono::milliseconds load_timeout{10'000};
 
     AckMode ack_mode = AckMode::durable;

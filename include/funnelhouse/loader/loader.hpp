@@ -22,6 +22,7 @@ namespace funnelhouse::loader {
 
 enum class Fate : std::uint8_t;  // loader/writer.hpp
 struct BatchCounts;
+class KnownIds;  // loader/known_ids.hpp
 
 // What a waiting request learns once its events are stored (or could not be).
 struct LoadOutcome {
@@ -102,6 +103,7 @@ class Loader {
     std::unique_ptr<metrics::Instruments> own_instruments_;
     metrics::Instruments& metrics_;
     std::unique_ptr<pqxx::connection> connection_;
+    std::unique_ptr<KnownIds> known_ids_;  // the loader thread's alone
 
     std::mutex waiters_mutex_;
     std::map<std::uint64_t, Waiter> waiters_;

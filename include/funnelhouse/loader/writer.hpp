@@ -1,10 +1,10 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "funnelhouse/common/event.hpp"
@@ -13,12 +13,14 @@
 namespace funnelhouse::loader {
 
 // What became of one event of a batch.
+class KnownIds;  // loader/known_ids.hpp
+
 enum class Fate : std::uint8_t {
-    inserted,   // the first copy of its id: a new row
-    duplicate,  // its id was already stored: no new row; a copy from the other
-                // source is merged into the row (see write_rows)
-    collision,  // its id is stored for another event or person: kept in
-                // bad_events with reason event_id_collision
+    inserted,    // the first copy of its id: a new row
+    duplicate,   // its id was already stored: no new row; a copy from the other
+                 // source is merged into the row (see write_rows)
+    collision,   // its id is stored for another event or person: kept in
+                 // bad_events with reason event_id_collision
     suppressed,  // of a person erased with `funnelhouse forget`: not stored
 };
 
@@ -60,14 +62,19 @@ void prepare_staging(pqxx::connection& connection);
 // user, anonymous or previous id is suppressed (an erased person) are left
 // out. Returns one fate per event, in order; `counts`, when given, receives
 // what else the batch did.
+//
+// With `known`, a new row whose ids `known` holds is not staged for the
+// identity steps (they would find nothing to do); the caller tells `known`
+// what the batch stored once the transaction committed (KnownIds::remember).
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,
-                             BatchCounts* counts = nullptr);
+                             BatchCounts* counts = nullptr, KnownIds* known = nullptr);
 
-// The same in a transaction of its own (prepare_staging must have run).
+// The same in a transaction of its own (prepare_staging must have run); it
+// tells `known` what it stored after the commit.
 std::vector<Fate> write_batch(pqxx::connection& connection,
                               const std::vector<const common::Event*>& events,
                               const std::vector<const common::BadEvent*>& bad_events,
-                              BatchCounts* counts = nullptr);
+                              BatchCounts* counts = nullptr, KnownIds* known = nullptr);
 
 }  // namespace funnelhouse::loader
