@@ -42,6 +42,16 @@ struct Loader::Loading {
     std::vector<spool::SpooledRequest> requests;  // decoded, one per record
 };
 
+// A batch handed to the writer thread, with where the spool goes on after it
+// (`records` records on, quarantined ones included) and how its storing went.
+struct Loader::Handed {
+    Loading batch;
+    spool::Position end;
+    std::size_t records = 0;
+    bool finished = false;
+    bool stored = false;
+};
+
 Loader::Loader(const config::Config& config, spool::Spool& spool, metrics::Instruments* instruments)
     : config_(config),
       spool_(spool),
@@ -134,13 +144,20 @@ std::optional<double> Loader::oldest_unloaded_age_seconds() const {
 }
 
 void Loader::run() {
+    std::thread writer([this] { write_loop(); });
     auto last_probe = clock::now();
     keep_connection();
     for (;;) {
         expire_waiters(false, errc::database_unavailable);
-        if (stop_due()) break;
-        auto first = next_record(clock::now() + std::chrono::seconds(1));
+        if (stop_due() || !finish_writing(false)) break;
+        // While a batch is being stored, look for the next one briefly, then
+        // wait for the writer.
+        const auto wait = writing() ? std::max<clock::duration>(config_.batch_max_delay,
+                                                                std::chrono::milliseconds(1))
+                                    : std::chrono::seconds(1);
+        auto first = next_record(clock::now() + wait);
         if (!first) {
+            if (!finish_writing(true)) break;
             if (stopping_) break;  // drained
             // Idle: keep a connection ready so that /readyz tells the truth
             // and the first batch does not wait for a connect.
@@ -166,8 +183,17 @@ void Loader::run() {
             bytes += more->payload.size();
             records.push_back(std::move(*more));
         }
-        load(records);
+        auto batch = prepare(records);
+        if (!batch || !finish_writing(true)) break;
+        hand(std::move(*batch), records.back().next, records.size());
     }
+    finish_writing(true);
+    {
+        std::lock_guard lock(hand_mutex_);
+        writer_exit_ = true;
+    }
+    hand_changed_.notify_all();
+    writer.join();
     // Whoever still waits is told the events are not in PostgreSQL yet.
     expire_waiters(true, errc::shutting_down);
     connection_.reset();
@@ -213,7 +239,10 @@ void Loader::keep_connection() {
     }
 }
 
-void Loader::load(std::vector<spool::Spool::Record>& records) {
+// Decodes a batch's records. A record that cannot be decoded is set aside
+// once the batch before it is stored (the quarantine is the writer's too).
+// nullopt when the stop deadline came first.
+std::optional<Loader::Loading> Loader::prepare(std::vector<spool::Spool::Record>& records) {
     Loading batch;
     for (auto& record : records) {
         auto request = spool::decode_request(record.payload);
@@ -222,20 +251,68 @@ void Loader::load(std::vector<spool::Spool::Record>& records) {
             // record this version cannot read. Keep it, do not guess.
             spdlog::error("loader: spool record at {}:{} cannot be decoded; quarantined",
                           record.position.segment, record.position.offset);
-            if (!keep_in_quarantine(record)) return;
+            if (!finish_writing(true) || !keep_in_quarantine(record)) return std::nullopt;
             continue;
         }
         batch.records.push_back(std::move(record));
         batch.requests.push_back(std::move(*request));
     }
-    const auto end = records.back().next;
-    if (!batch.requests.empty()) {
-        oldest_unloaded_ = batch.requests.front().spooled_at.time_since_epoch().count();
-        // Not stored by the stop deadline: the records stay in the spool.
-        if (!store(batch)) return;
+    return batch;
+}
+
+// Hands a batch to the writer thread, which must be idle (finish_writing).
+void Loader::hand(Loading batch, spool::Position end, std::size_t records) {
+    if (batch.requests.empty()) {  // all quarantined
+        spool_.commit(end, records);
+        return;
     }
-    spool_.commit(end, records.size());
+    oldest_unloaded_ = batch.requests.front().spooled_at.time_since_epoch().count();
+    auto handed = std::make_unique<Handed>();
+    handed->batch = std::move(batch);
+    handed->end = end;
+    handed->records = records;
+    {
+        std::lock_guard lock(hand_mutex_);
+        handed_ = std::move(handed);
+    }
+    hand_changed_.notify_all();
+}
+
+bool Loader::writing() {
+    std::lock_guard lock(hand_mutex_);
+    return handed_ && !handed_->finished;
+}
+
+// The batch handed to the writer, once it is finished (waiting for that when
+// `wait`): the spool position moves past it. False when it was not stored
+// by the stop deadline: its records, and all after them, stay in the spool.
+bool Loader::finish_writing(bool wait) {
+    std::unique_ptr<Handed> done;
+    {
+        std::unique_lock lock(hand_mutex_);
+        if (!handed_ || (!wait && !handed_->finished)) return true;
+        hand_changed_.wait(lock, [&] { return handed_->finished; });
+        done = std::move(handed_);
+    }
+    if (!done->stored) return false;
+    spool_.commit(done->end, done->records);
     oldest_unloaded_ = 0;
+    return true;
+}
+
+void Loader::write_loop() {
+    std::unique_lock lock(hand_mutex_);
+    for (;;) {
+        hand_changed_.wait(lock, [&] { return writer_exit_ || (handed_ && !handed_->finished); });
+        if (!handed_ || handed_->finished) return;  // told to exit, nothing to store
+        auto& handed = *handed_;
+        lock.unlock();
+        const bool stored = store(handed.batch);
+        lock.lock();
+        handed.stored = stored;
+        handed.finished = true;
+        hand_changed_.notify_all();
+    }
 }
 
 void Loader::pause(std::chrono::milliseconds& backoff) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -31,10 +32,14 @@ struct LoadOutcome {
     std::size_t collisions = 0;  // accepted events whose id was stored for another event or person
 };
 
-// The loader owns the database connection and its own thread; io threads
-// never touch PostgreSQL. It reads the spool in order, groups records into
-// transactions of about batch_max_events (waiting up to batch_max_delay for
-// more), and commits the spool position only after PostgreSQL committed.
+// The loader owns the database connection and two threads of its own; io
+// threads never touch PostgreSQL. Its reader thread reads the spool in
+// order, groups records into transactions of about batch_max_events
+// (waiting up to batch_max_delay for more) and decodes them; its writer
+// thread stores one batch at a time. While the writer stores a batch, the
+// reader prepares the next one, and commits the spool position past a batch
+// only after PostgreSQL committed it. Batches are stored one after the
+// other, in the spool's order.
 //
 // Failures: transient database errors (and ambiguous commits, since every
 // batch is idempotent) are retried with backoff and a fresh connection for as
@@ -78,12 +83,17 @@ class Loader {
         std::chrono::steady_clock::time_point registered;
     };
     struct Loading;
+    struct Handed;
 
     void run();
+    std::optional<Loading> prepare(std::vector<spool::Spool::Record>& records);
+    void hand(Loading batch, spool::Position end, std::size_t records);
+    bool finish_writing(bool wait);
+    bool writing();
+    void write_loop();
     bool stop_due() const;
     void keep_connection();
     std::optional<spool::Spool::Record> next_record(std::chrono::steady_clock::time_point deadline);
-    void load(std::vector<spool::Spool::Record>& records);
     bool store(Loading& batch);
     bool keep_in_quarantine(const spool::Spool::Record& record);
     void pause(std::chrono::milliseconds& backoff);
@@ -116,6 +126,13 @@ class Loader {
     std::atomic<std::int64_t> oldest_unloaded_{0};  // µs since epoch; 0: none
     std::atomic<std::uint64_t> batches_committed_{0};
     std::thread thread_;
+
+    // The batch handed to the writer thread (reader and writer, under
+    // hand_mutex_; its batch is the writer's alone until it is finished).
+    std::mutex hand_mutex_;
+    std::condition_variable hand_changed_;
+    std::unique_ptr<Handed> handed_;
+    bool writer_exit_ = false;
 };
 
 }  // namespace funnelhouse::loader
