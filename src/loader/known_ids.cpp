@@ -20,7 +20,7 @@ std::string& KnownIds::key_of(char kind, const std::string& first, const std::st
     return key_;
 }
 
-bool KnownIds::contains(std::string& key) {
+bool KnownIds::contains(const std::string& key) {
     if (newer_.count(key)) return true;
     const auto old = older_.find(key);
     if (old == older_.end()) return false;

@@ -334,18 +334,22 @@ FROM funnelhouse_bad_events_stage
 ON CONFLICT (bad_event_id) DO NOTHING
 )sql";
 
+// The identity generation (see KnownIds) as it is now; -1 in a database
+// migrated by an older version, which has none.
+const std::string kIdentityGeneration =
+    "coalesce(pg_sequence_last_value(to_regclass('identity_generation')), -1)";
+
 // The fates of the staged events that got a row or collided (the rest are
 // duplicates; copied rows are known already), then one row (seq -1) with the
-// identity counts and one (seq -2) with the identity generation as it is
-// now (see KnownIds).
-constexpr const char* kReportFates = R"sql(
+// identity counts and one (seq -2) with the identity generation.
+const std::string kReportFates = R"sql(
 SELECT seq, fate FROM funnelhouse_events_stage WHERE fate IN ('inserted', 'collision')
 UNION ALL
 SELECT -1, current_setting('funnelhouse.batch_links') || ' ' ||
            current_setting('funnelhouse.batch_conflicts')
 UNION ALL
-SELECT -2, coalesce(pg_sequence_last_value(to_regclass('identity_generation')), -1)::text
-)sql";
+SELECT -2, )sql" + kIdentityGeneration +
+                                 "::text";
 
 }  // namespace
 
@@ -484,11 +488,12 @@ std::int64_t apply_staged(pqxx::transaction_base& txn, std::vector<Fate>& fates,
         kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
     std::int64_t generation = 0;
     for (const auto& r : txn.exec(kApplyBatch)) {
-        if (r[0].as<long long>() == -2) {
+        const auto seq = r[0].as<long long>();
+        if (seq == -2) {
             generation = r[1].as<std::int64_t>();
             continue;
         }
-        if (r[0].as<long long>() < 0) {
+        if (seq == -1) {
             if (identity) {
                 const auto counts = r[1].as<std::string>();
                 const auto space = counts.find(' ');
@@ -497,8 +502,8 @@ std::int64_t apply_staged(pqxx::transaction_base& txn, std::vector<Fate>& fates,
             }
             continue;
         }
-        const auto seq = r[0].as<std::size_t>();
-        fates.at(seq) = r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
+        fates.at(static_cast<std::size_t>(seq)) =
+            r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
     }
     return generation;
 }
@@ -629,8 +634,7 @@ std::optional<Unsuppressed> without_suppressed(
     // after the lock is held.
     static const std::string kLockAndCheck =
         "SELECT pg_advisory_xact_lock_shared(" + std::to_string(db::kErasureLock) +
-        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids),"
-        " coalesce(pg_sequence_last_value(to_regclass('identity_generation')), -1)";
+        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids), " + kIdentityGeneration;
     const auto checked = txn.exec(kLockAndCheck);
     generation = checked[0][1].as<std::int64_t>();
     if (!checked[0][0].as<bool>()) return std::nullopt;

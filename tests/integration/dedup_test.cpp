@@ -6,7 +6,7 @@
 
 #include "funnelhouse/loader/writer.hpp"
 #include "sample_events.hpp"
-#include "test_database.hpp"
+#include "writer_fixture.hpp"
 
 using namespace funnelhouse;
 using loader::Fate;
@@ -27,18 +27,11 @@ common::Event copy_of(const std::string& id, common::Source source, const std::s
     return event;
 }
 
-class DedupTest : public ::testing::Test {
+class DedupTest : public test::WriterFixture {
   protected:
-    void SetUp() override {
-        schema_.migrate();
-        connection_ = schema_.connect();
-        loader::prepare_staging(*connection_);
-    }
     std::vector<Fate> write(const std::vector<common::Event>& events) {
         return loader::write_batch(*connection_, test::pointers(events), {});
     }
-    test::TestSchema schema_;
-    std::unique_ptr<pqxx::connection> connection_;
 };
 
 }  // namespace
@@ -214,17 +207,8 @@ TEST_F(DedupTest, SameUserWithAnotherAnonymousIdIsTheSameEvent) {
 TEST_F(DedupTest, ARefusedBrowserCopyOfAServerOnlyEventStillCountsAsSeen) {
     write({copy_of("o-7", common::Source::server, R"({"revenue":100})", "2024-05-01T12:00:00Z")});
     // The page's copy of the order, refused at ingest as source_not_allowed.
-    common::BadEvent refused;
-    refused.bad_event_id = "7b1e0b36-7e62-4d53-9a52-2d7f1b0e4c11";
-    refused.event_id = "o-7";
-    refused.event_name = "order_completed";
-    refused.raw_event = R"({"type":"track","messageId":"o-7","event":"order_completed"})";
-    refused.errors = R"([{"path":"/event","message":"refused"}])";
-    refused.reason = "source_not_allowed";
-    refused.route = "/v1/batch";
-    refused.write_key_name = "web";
-    refused.source = common::Source::browser;
-    refused.received_at = *common::parse_timestamp("2024-05-01T12:00:03Z");
+    const auto refused = test::refused_browser_copy("7b1e0b36-7e62-4d53-9a52-2d7f1b0e4c11", "o-7",
+                                                    "2024-05-01T12:00:03Z");
     loader::write_batch(*connection_, {}, {&refused});
     EXPECT_EQ(
         schema_.scalar("SELECT sources || ' ' || (properties->>'revenue') || ' ' || "

@@ -6,19 +6,20 @@
 #include "funnelhouse/loader/writer.hpp"
 #include "funnelhouse/models/refresh.hpp"
 #include "funnelhouse/schema/registry.hpp"
-#include "sample_events.hpp"
-#include "temp_dir.hpp"
 #include "login_role.hpp"
 #include "model_files.hpp"
+#include "sample_events.hpp"
+#include "temp_dir.hpp"
 #include "test_database.hpp"
+#include "writer_fixture.hpp"
 
 using namespace funnelhouse;
 
 namespace {
 
 common::Event event_of(const std::string& id, const std::string& name,
-                       std::optional<std::string> anonymous_id,
-                       std::optional<std::string> user_id, int minute) {
+                       std::optional<std::string> anonymous_id, std::optional<std::string> user_id,
+                       int minute) {
     auto event = test::sample_event(id);
     event.event_name = name;
     event.event_type = name == "identify" ? "identify" : "track";
@@ -41,19 +42,13 @@ common::BadEvent bad_event_of(const std::string& uuid, const std::string& raw) {
     return bad;
 }
 
-class ErasureTest : public ::testing::Test {
+class ErasureTest : public test::WriterFixture {
   protected:
     static void SetUpTestSuite() {
         registry_ = new schema::SchemaRegistry(
             schema::SchemaRegistry::load(test::source_dir() / "schemas"));
     }
     static void TearDownTestSuite() { delete registry_; }
-
-    void SetUp() override {
-        schema_.migrate();
-        connection_ = schema_.connect();
-        loader::prepare_staging(*connection_);
-    }
 
     // Ann uses a phone and a laptop and logs in on both; Bob is someone else.
     void load_two_persons() {
@@ -80,8 +75,6 @@ class ErasureTest : public ::testing::Test {
     }
 
     static schema::SchemaRegistry* registry_;
-    test::TestSchema schema_;
-    std::unique_ptr<pqxx::connection> connection_;
     std::vector<common::Event> events_;
 };
 
@@ -196,8 +189,8 @@ TEST_F(ErasureTest, EventsKeptWithoutConsentCountButBelongToNoPerson) {
     // Three add_to_cart events anonymized for want of consent: no ids.
     std::vector<common::Event> anonymized;
     for (int i = 0; i < 3; ++i)
-        anonymized.push_back(event_of("nc-" + std::to_string(i), "add_to_cart", std::nullopt,
-                                      std::nullopt, 30 + i));
+        anonymized.push_back(
+            event_of("nc-" + std::to_string(i), "add_to_cart", std::nullopt, std::nullopt, 30 + i));
     loader::write_batch(*connection_, test::pointers(anonymized), {});
     models::refresh(*connection_, *registry_, test::model_catalog());
     EXPECT_EQ(schema_.scalar("SELECT count(*) FROM models.person_events WHERE person_id IS NULL"),
@@ -264,9 +257,9 @@ TEST_F(ErasureTest, TheServerRoleLoadsAndRefreshesButCannotDeleteOrErase) {
     EXPECT_TRUE(refused(*connection, "CREATE TABLE public.mine (x int)"));
     // The role a refresh becomes owns the models and reads the events: it
     // cannot change them either.
-    for (const auto* statement : {"DELETE FROM events", "UPDATE identity_map SET person_id = 'x'",
-                                  "INSERT INTO bad_events (raw_event) VALUES ('x')",
-                                  "SELECT * FROM suppressed_ids"}) {
+    for (const auto* statement :
+         {"DELETE FROM events", "UPDATE identity_map SET person_id = 'x'",
+          "INSERT INTO bad_events (raw_event) VALUES ('x')", "SELECT * FROM suppressed_ids"}) {
         pqxx::work txn(*connection);
         txn.exec("SET LOCAL ROLE funnelhouse_models");
         EXPECT_THROW(txn.exec(statement), pqxx::insufficient_privilege) << statement;
@@ -284,18 +277,21 @@ TEST_F(ErasureTest, ATriggerOnAModelTableStopsErasureUntilItIsGone) {
     {
         pqxx::work txn(*connection);
         txn.exec("SET LOCAL ROLE funnelhouse_models");
-        txn.exec("CREATE FUNCTION models.planted() RETURNS trigger LANGUAGE plpgsql AS "
-                 "$$ BEGIN DELETE FROM erasures; RETURN OLD; END $$");
-        txn.exec("CREATE TRIGGER planted BEFORE DELETE ON models_b.person_events "
-                 "FOR EACH ROW EXECUTE FUNCTION models.planted()");
+        txn.exec(
+            "CREATE FUNCTION models.planted() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN DELETE FROM erasures; RETURN OLD; END $$");
+        txn.exec(
+            "CREATE TRIGGER planted BEFORE DELETE ON models_b.person_events "
+            "FOR EACH ROW EXECUTE FUNCTION models.planted()");
         txn.commit();
     }
     try {
         schema_.scalar("SELECT funnelhouse_forget('ann', 'user')");
         FAIL() << "the erasure ran";
     } catch (const pqxx::sql_error& error) {
-        EXPECT_NE(std::string(error.what()).find("erasure refused: models_b.person_events has "
-                                                 "triggers, rules or row security"),
+        EXPECT_NE(std::string(error.what())
+                      .find("erasure refused: models_b.person_events has "
+                            "triggers, rules or row security"),
                   std::string::npos)
             << error.what();
     }

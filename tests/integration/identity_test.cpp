@@ -5,7 +5,7 @@
 
 #include "funnelhouse/loader/writer.hpp"
 #include "sample_events.hpp"
-#include "test_database.hpp"
+#include "writer_fixture.hpp"
 
 using namespace funnelhouse;
 
@@ -30,13 +30,8 @@ struct Journey {
     }
 };
 
-class IdentityTest : public ::testing::Test {
+class IdentityTest : public test::WriterFixture {
   protected:
-    void SetUp() override {
-        schema_.migrate();
-        connection_ = schema_.connect();
-        loader::prepare_staging(*connection_);
-    }
     // Each event in its own batch, as they would arrive over time.
     void load_one_by_one(const Journey& journey) {
         for (const auto& event : journey.events) loader::write_batch(*connection_, {&event}, {});
@@ -45,8 +40,6 @@ class IdentityTest : public ::testing::Test {
         return schema_.scalar("SELECT person_id FROM events_stitched WHERE event_id = '" +
                               event_id + "'");
     }
-    test::TestSchema schema_;
-    std::unique_ptr<pqxx::connection> connection_;
 };
 
 }  // namespace

@@ -7,7 +7,7 @@
 
 #include "funnelhouse/loader/writer.hpp"
 #include "sample_events.hpp"
-#include "test_database.hpp"
+#include "writer_fixture.hpp"
 
 using namespace funnelhouse;
 using loader::Fate;
@@ -25,13 +25,8 @@ common::Event event_of(const std::string& id, std::optional<std::string> anonymo
     return event;
 }
 
-class KnownIdsTest : public ::testing::Test {
+class KnownIdsTest : public test::WriterFixture {
   protected:
-    void SetUp() override {
-        schema_.migrate();
-        connection_ = schema_.connect();
-        loader::prepare_staging(*connection_);
-    }
     std::vector<Fate> write(const std::vector<common::Event>& events) {
         return loader::write_batch(*connection_, test::pointers(events), {}, nullptr, &known_);
     }
@@ -58,8 +53,6 @@ class KnownIdsTest : public ::testing::Test {
             "SELECT string_agg(id_type || ':' || id || '=' || person_id, ',' ORDER BY id_type, id)"
             " FROM identity_map");
     }
-    test::TestSchema schema_;
-    std::unique_ptr<pqxx::connection> connection_;
     loader::KnownIds known_{1000};
 };
 
@@ -118,17 +111,8 @@ TEST_F(KnownIdsTest, IdsRemovedDuringABatchAreStoredAgain) {
 
 TEST_F(KnownIdsTest, AServerEventWithKnownIdsStillNotesARefusedBrowserCopy) {
     write({event_of("e-1", "anon-a", std::nullopt, common::Source::server)});
-    common::BadEvent refused;
-    refused.bad_event_id = "5d0c6f2e-1a7b-4c3e-9f0d-3b2a1c4d5e6f";
-    refused.event_id = "o-9";
-    refused.event_name = "order_completed";
-    refused.raw_event = R"({"type":"track","messageId":"o-9","event":"order_completed"})";
-    refused.errors = R"([{"path":"/event","message":"refused"}])";
-    refused.reason = "source_not_allowed";
-    refused.route = "/v1/batch";
-    refused.write_key_name = "web";
-    refused.source = common::Source::browser;
-    refused.received_at = *common::parse_timestamp("2024-05-01T12:00:03Z");
+    const auto refused = test::refused_browser_copy("5d0c6f2e-1a7b-4c3e-9f0d-3b2a1c4d5e6f", "o-9",
+                                                    "2024-05-01T12:00:03Z");
     loader::write_batch(*connection_, {}, {&refused}, nullptr, &known_);
 
     auto order = event_of("o-9", "anon-a", std::nullopt, common::Source::server);

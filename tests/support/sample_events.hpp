@@ -25,6 +25,26 @@ inline common::Event sample_event(const std::string& id,
     return event;
 }
 
+// A page's copy of an order, which only a backend may send: refused at
+// ingest as source_not_allowed.
+inline common::BadEvent refused_browser_copy(const std::string& bad_event_id,
+                                             const std::string& event_id,
+                                             const std::string& received_at) {
+    common::BadEvent refused;
+    refused.bad_event_id = bad_event_id;
+    refused.event_id = event_id;
+    refused.event_name = "order_completed";
+    refused.raw_event =
+        R"({"type":"track","messageId":")" + event_id + R"(","event":"order_completed"})";
+    refused.errors = R"([{"path":"/event","message":"refused"}])";
+    refused.reason = "source_not_allowed";
+    refused.route = "/v1/batch";
+    refused.write_key_name = "web";
+    refused.source = common::Source::browser;
+    refused.received_at = *common::parse_timestamp(received_at);
+    return refused;
+}
+
 inline std::vector<const common::Event*> pointers(const std::vector<common::Event>& events) {
     std::vector<const common::Event*> out;
     for (const auto& event : events) out.push_back(&event);

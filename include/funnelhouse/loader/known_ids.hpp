@@ -16,9 +16,9 @@ namespace funnelhouse::loader {
 // whose ids are all known needs no identity work: the writer does not stage
 // it for the identity steps (see write_rows).
 //
-// Bounded: at most `capacity` entries (2 when it is 1), kept in two halves; when the newer
-// half is full the older one is dropped, and an entry found in the older
-// half moves to the newer one, so ids in use stay. Whatever removes rows of
+// Bounded: at most `capacity` entries (2 when it is 1), kept in two halves;
+// when the newer half is full the older one is dropped, and an entry found
+// in the older half moves to the newer one, so ids in use stay. Whatever removes rows of
 // identity_map or identity_links moves the database's identity_generation
 // on (migrations/0009); a generation other than the one the entries were
 // remembered under drops them all.
@@ -44,7 +44,7 @@ class KnownIds {
     std::size_t size() const { return newer_.size() + older_.size(); }
 
   private:
-    bool contains(std::string& key);
+    bool contains(const std::string& key);
     void insert(const std::string& key);
     std::string& key_of(char kind, const std::string& first, const std::string* second = nullptr);
 

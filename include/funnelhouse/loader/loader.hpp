@@ -113,7 +113,7 @@ class Loader {
     std::unique_ptr<metrics::Instruments> own_instruments_;
     metrics::Instruments& metrics_;
     std::unique_ptr<pqxx::connection> connection_;
-    std::unique_ptr<KnownIds> known_ids_;  // the loader thread's alone
+    std::unique_ptr<KnownIds> known_ids_;  // the writer thread's alone
 
     std::mutex waiters_mutex_;
     std::map<std::uint64_t, Waiter> waiters_;

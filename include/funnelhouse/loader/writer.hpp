@@ -12,9 +12,9 @@
 
 namespace funnelhouse::loader {
 
-// What became of one event of a batch.
 class KnownIds;  // loader/known_ids.hpp
 
+// What became of one event of a batch.
 enum class Fate : std::uint8_t {
     inserted,    // the first copy of its id: a new row
     duplicate,   // its id was already stored: no new row; a copy from the other
