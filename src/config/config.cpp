@@ -312,6 +312,10 @@ std::vector<Setting> make_settings() {
                     "most anonymous ids, user ids and links the loader remembers as stored, so "
                     "that their events skip the identity steps (about 150 bytes each; 0: none)",
                     false, size_setting(&Config::loader_known_ids, 0, 100'000'000)});
+    list.push_back({"FUNNELHOUSE_LOADER_CONNECTIONS", "--loader-connections", "2",
+                    "PostgreSQL connections the loader stores batches on at once, in the "
+                    "spool's order (1: one batch after the other)",
+                    false, size_setting(&Config::loader_connections, 1, 8)});
     list.push_back({"FUNNELHOUSE_ACK", "--ack", "durable",
                     "when a request is answered 200: durable (its events are synced to the "
                     "spool on disk) or loaded (they are committed in PostgreSQL)",

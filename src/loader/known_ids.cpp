@@ -40,6 +40,7 @@ void KnownIds::insert(const std::string& key) {
 
 bool KnownIds::knows(const common::Event& event) {
     if (capacity_ == 0 || event.event_type == "alias") return false;
+    std::lock_guard lock(mutex_);
     const auto& anonymous = event.anonymous_id;
     const auto& user = event.user_id;
     if (anonymous && user) return contains(key_of('l', *anonymous, &*user));
@@ -49,8 +50,10 @@ bool KnownIds::knows(const common::Event& event) {
 }
 
 void KnownIds::remember(const std::vector<const common::Event*>& events,
-                        const std::vector<Fate>& fates) {
+                        const std::vector<Fate>& fates, std::int64_t generation) {
     if (capacity_ == 0) return;
+    std::lock_guard lock(mutex_);
+    if (generation != generation_) return;
     for (std::size_t i = 0; i < events.size() && i < fates.size(); ++i) {
         if (fates[i] != Fate::inserted && fates[i] != Fate::duplicate) continue;
         const auto& event = *events[i];
@@ -63,10 +66,21 @@ void KnownIds::remember(const std::vector<const common::Event*>& events,
 }
 
 void KnownIds::observe_generation(std::int64_t generation) {
+    std::lock_guard lock(mutex_);
     if (generation == generation_) return;
     generation_ = generation;
     newer_.clear();
     older_.clear();
+}
+
+std::int64_t KnownIds::generation() const {
+    std::lock_guard lock(mutex_);
+    return generation_;
+}
+
+std::size_t KnownIds::size() const {
+    std::lock_guard lock(mutex_);
+    return newer_.size() + older_.size();
 }
 
 }  // namespace funnelhouse::loader

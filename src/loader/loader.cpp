@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <random>
+#include <string_view>
+#include <unordered_set>
 
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/loader/error.hpp"
@@ -42,12 +45,16 @@ struct Loader::Loading {
     std::vector<spool::SpooledRequest> requests;  // decoded, one per record
 };
 
-// A batch handed to the writer thread, with where the spool goes on after it
-// (`records` records on, quarantined ones included) and how its storing went.
+// A batch handed to the lanes, with where the spool goes on after it
+// (`records` records on, quarantined ones included), the batches still being
+// stored ahead of it, and how its storing went.
 struct Loader::Handed {
     Loading batch;
     spool::Position end;
     std::size_t records = 0;
+    std::unordered_set<std::string_view> ids;  // its events' ids, views into `batch`
+    std::vector<std::shared_ptr<const Handed>> ahead;
+    bool started = false;
     bool finished = false;
     bool stored = false;
 };
@@ -59,6 +66,7 @@ Loader::Loader(const config::Config& config, spool::Spool& spool, metrics::Instr
       own_instruments_(instruments ? nullptr
                                    : std::make_unique<metrics::Instruments>(*own_registry_)),
       metrics_(instruments ? *instruments : *own_instruments_),
+      connections_(std::max<std::size_t>(1, config.loader_connections)),
       known_ids_(std::make_unique<KnownIds>(config.loader_known_ids)),
       next_ticket_(random_ticket_base()) {}
 
@@ -144,12 +152,14 @@ std::optional<double> Loader::oldest_unloaded_age_seconds() const {
 }
 
 void Loader::run() {
-    std::thread writer([this] { write_loop(); });
+    std::vector<std::thread> lanes;
+    for (std::size_t lane = 0; lane < connections_.size(); ++lane)
+        lanes.emplace_back([this, lane] { write_loop(lane); });
     auto last_probe = clock::now();
     keep_connection();
     for (;;) {
         expire_waiters(false, errc::database_unavailable);
-        if (stop_due() || !finish_writing(false)) break;
+        if (stop_due() || !finish_writing(connections_.size())) break;
         // While a batch is being stored, look for the next one briefly, then
         // wait for the writer.
         const auto wait = writing() ? std::max<clock::duration>(config_.batch_max_delay,
@@ -157,11 +167,11 @@ void Loader::run() {
                                     : std::chrono::seconds(1);
         auto first = next_record(clock::now() + wait);
         if (!first) {
-            if (!finish_writing(true)) break;
+            if (!finish_writing(0)) break;
             if (stopping_) break;  // drained
             // Idle: keep a connection ready so that /readyz tells the truth
             // and the first batch does not wait for a connect.
-            if (!connection_ || clock::now() - last_probe > std::chrono::seconds(5)) {
+            if (!connections_[0] || clock::now() - last_probe > std::chrono::seconds(5)) {
                 keep_connection();
                 last_probe = clock::now();
             }
@@ -184,19 +194,20 @@ void Loader::run() {
             records.push_back(std::move(*more));
         }
         auto batch = prepare(records);
-        if (!batch || !finish_writing(true)) break;
+        // A lane free for it, the spool position past what is done.
+        if (!batch || !finish_writing(connections_.size() - 1)) break;
         hand(std::move(*batch), records.back().next, records.size());
     }
-    finish_writing(true);
+    finish_writing(0);
     {
         std::lock_guard lock(hand_mutex_);
         writer_exit_ = true;
     }
     hand_changed_.notify_all();
-    writer.join();
+    for (auto& lane : lanes) lane.join();
     // Whoever still waits is told the events are not in PostgreSQL yet.
     expire_waiters(true, errc::shutting_down);
-    connection_.reset();
+    for (auto& connection : connections_) connection.reset();
     set_connected(false);
 }
 
@@ -212,26 +223,28 @@ std::optional<spool::Spool::Record> Loader::next_record(clock::time_point deadli
     }
 }
 
+// Lane 0's connection, while every lane is idle.
 void Loader::keep_connection() {
-    if (connection_) {
+    auto& connection = connections_[0];
+    if (connection) {
         try {
-            pqxx::nontransaction probe(*connection_);
+            pqxx::nontransaction probe(*connection);
             probe.exec("SELECT 1");
         } catch (const std::exception& error) {
             spdlog::warn("loader lost its PostgreSQL connection: {}", error.what());
-            connection_.reset();
+            connection.reset();
             set_connected(false);
         }
     }
-    if (!connection_) {
+    if (!connection) {
         try {
-            connection_ = db::connect(config_.database_url, config_.load_timeout);
-            prepare_staging(*connection_);
+            connection = db::connect(config_.database_url, config_.load_timeout);
+            prepare_staging(*connection);
             set_connected(true);
             metrics_.database_connects.with({"ok"}).inc();
             spdlog::info("loader connected to PostgreSQL");
         } catch (const std::exception& error) {
-            connection_.reset();
+            connection.reset();
             set_connected(false);
             metrics_.database_connects.with({"failed"}).inc();
             spdlog::warn("loader cannot connect to PostgreSQL: {}", error.what());
@@ -251,7 +264,7 @@ std::optional<Loader::Loading> Loader::prepare(std::vector<spool::Spool::Record>
             // record this version cannot read. Keep it, do not guess.
             spdlog::error("loader: spool record at {}:{} cannot be decoded; quarantined",
                           record.position.segment, record.position.offset);
-            if (!finish_writing(true) || !keep_in_quarantine(record)) return std::nullopt;
+            if (!finish_writing(0) || !keep_in_quarantine(record)) return std::nullopt;
             continue;
         }
         batch.records.push_back(std::move(record));
@@ -260,57 +273,82 @@ std::optional<Loader::Loading> Loader::prepare(std::vector<spool::Spool::Record>
     return batch;
 }
 
-// Hands a batch to the writer thread, which must be idle (finish_writing).
+// Hands a batch to the lanes (finish_writing made room for it).
 void Loader::hand(Loading batch, spool::Position end, std::size_t records) {
     if (batch.requests.empty()) {  // all quarantined
-        spool_.commit(end, records);
+        if (finish_writing(0)) spool_.commit(end, records);
         return;
     }
-    oldest_unloaded_ = batch.requests.front().spooled_at.time_since_epoch().count();
-    auto handed = std::make_unique<Handed>();
+    auto handed = std::make_shared<Handed>();
     handed->batch = std::move(batch);
     handed->end = end;
     handed->records = records;
     {
         std::lock_guard lock(hand_mutex_);
-        handed_ = std::move(handed);
+        for (const auto& before : in_flight_)
+            if (!before->finished) handed->ahead.push_back(before);
+        if (connections_.size() > 1)  // for the batches behind it
+            for (const auto& request : handed->batch.requests)
+                for (const auto& event : request.events) handed->ids.insert(event.event_id);
+        if (in_flight_.empty())
+            oldest_unloaded_ = handed->batch.requests.front().spooled_at.time_since_epoch().count();
+        in_flight_.push_back(std::move(handed));
     }
     hand_changed_.notify_all();
 }
 
 bool Loader::writing() {
     std::lock_guard lock(hand_mutex_);
-    return handed_ && !handed_->finished;
+    return !in_flight_.empty();
 }
 
-// The batch handed to the writer, once it is finished (waiting for that when
-// `wait`): the spool position moves past it. False when it was not stored
+// Moves the spool position past the finished batches at the front, waiting
+// until at most `in_flight` batches are left. False when one was not stored
 // by the stop deadline: its records, and all after them, stay in the spool.
-bool Loader::finish_writing(bool wait) {
-    std::unique_ptr<Handed> done;
-    {
-        std::unique_lock lock(hand_mutex_);
-        if (!handed_ || (!wait && !handed_->finished)) return true;
-        hand_changed_.wait(lock, [&] { return handed_->finished; });
-        done = std::move(handed_);
+bool Loader::finish_writing(std::size_t in_flight) {
+    for (;;) {
+        std::shared_ptr<Handed> done;
+        {
+            std::unique_lock lock(hand_mutex_);
+            if (in_flight_.empty()) return true;
+            if (!in_flight_.front()->finished && in_flight_.size() <= in_flight) return true;
+            hand_changed_.wait(lock, [&] { return in_flight_.front()->finished; });
+            done = std::move(in_flight_.front());
+            in_flight_.pop_front();
+            oldest_unloaded_ = in_flight_.empty() ? 0
+                                                  : in_flight_.front()
+                                                        ->batch.requests.front()
+                                                        .spooled_at.time_since_epoch()
+                                                        .count();
+        }
+        if (!done->stored) return false;
+        spool_.commit(done->end, done->records);
     }
-    if (!done->stored) return false;
-    spool_.commit(done->end, done->records);
-    oldest_unloaded_ = 0;
-    return true;
 }
 
-void Loader::write_loop() {
+// The first batch no lane has taken (hand_mutex_ held).
+std::shared_ptr<Loader::Handed> Loader::next_to_store() {
+    for (const auto& handed : in_flight_)
+        if (!handed->started) return handed;
+    return nullptr;
+}
+
+void Loader::write_loop(std::size_t lane) {
     std::unique_lock lock(hand_mutex_);
     for (;;) {
-        hand_changed_.wait(lock, [&] { return writer_exit_ || (handed_ && !handed_->finished); });
-        if (!handed_ || handed_->finished) return;  // told to exit, nothing to store
-        auto& handed = *handed_;
+        std::shared_ptr<Handed> handed;
+        hand_changed_.wait(lock, [&] {
+            handed = next_to_store();
+            return writer_exit_ || handed;
+        });
+        if (!handed) return;  // told to exit, nothing to store
+        handed->started = true;
         lock.unlock();
-        const bool stored = store(handed.batch);
+        const bool stored = store(lane, *handed);
         lock.lock();
-        handed.stored = stored;
-        handed.finished = true;
+        handed->stored = stored;
+        handed->finished = true;
+        handed->ahead.clear();
         hand_changed_.notify_all();
     }
 }
@@ -330,6 +368,7 @@ bool Loader::keep_in_quarantine(const spool::Spool::Record& record) {
     auto backoff = std::chrono::milliseconds(50);
     for (;;) {
         try {
+            std::lock_guard lock(quarantine_mutex_);  // lanes quarantine too
             spool_.quarantine(record);
             metrics_.loader_quarantined_records.inc();
             return true;
@@ -342,10 +381,37 @@ bool Loader::keep_in_quarantine(const spool::Spool::Record& record) {
     }
 }
 
-bool Loader::store(Loading& batch) {
+// A handed batch, after the batches ahead of it (BatchOrder).
+bool Loader::store(std::size_t lane, Handed& handed) {
+    if (handed.ahead.empty()) return store(lane, handed.batch, nullptr);
+    const BatchOrder order{
+        [&handed](std::string_view event_id) {
+            return std::any_of(handed.ahead.begin(), handed.ahead.end(),
+                               [&](const auto& before) { return before->ids.count(event_id) > 0; });
+        },
+        [this, &handed] {
+            std::unique_lock lock(hand_mutex_);
+            const bool finished = hand_changed_.wait_for(lock, config_.load_timeout, [&] {
+                return std::all_of(handed.ahead.begin(), handed.ahead.end(),
+                                   [](const auto& before) { return before->finished; });
+            });
+            if (!finished) {
+                // Should the batch ahead ever wait for a row this one holds,
+                // this one lets go: rolled back, it is written again.
+                spdlog::warn("loader: the batch ahead took longer than {} ms; writing again",
+                             config_.load_timeout.count());
+                return false;
+            }
+            return std::all_of(handed.ahead.begin(), handed.ahead.end(),
+                               [](const auto& before) { return before->stored; });
+        }};
+    return store(lane, handed.batch, &order);
+}
+
+bool Loader::store(std::size_t lane, Loading& batch, const BatchOrder* order) {
     std::error_code permanent;
     auto backoff = std::chrono::milliseconds(50);
-    while (!try_write(batch, permanent)) {
+    while (!try_write(lane, batch, order, permanent)) {
         if (permanent) break;
         expire_waiters(false, errc::database_unavailable);
         if (stop_due()) return false;
@@ -366,16 +432,17 @@ bool Loader::store(Loading& batch) {
         Loading single;
         single.records.push_back(std::move(batch.records[i]));
         single.requests.push_back(std::move(batch.requests[i]));
-        if (!store(single)) return false;
+        if (!store(lane, single, order)) return false;
     }
     return true;
 }
 
-void Loader::ensure_connection() {
-    if (!connection_) {
+void Loader::ensure_connection(std::size_t lane) {
+    auto& connection = connections_[lane];
+    if (!connection) {
         try {
-            connection_ = db::connect(config_.database_url, config_.load_timeout);
-            prepare_staging(*connection_);
+            connection = db::connect(config_.database_url, config_.load_timeout);
+            prepare_staging(*connection);
         } catch (...) {
             metrics_.database_connects.with({"failed"}).inc();
             throw;
@@ -428,9 +495,11 @@ void Loader::settle_batch(const Loading& batch, const std::vector<const common::
     }
 }
 
-bool Loader::try_write(Loading& batch, std::error_code& permanent) {
+bool Loader::try_write(std::size_t lane, Loading& batch, const BatchOrder* order,
+                       std::error_code& permanent) {
+    auto& connection = connections_[lane];
     try {
-        ensure_connection();
+        ensure_connection(lane);
         std::vector<const common::Event*> events;
         std::vector<const common::BadEvent*> bad_events;
         for (const auto& request : batch.requests) {
@@ -440,11 +509,15 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
         const auto started = clock::now();
         BatchCounts identity;
         const auto fates =
-            write_batch(*connection_, events, bad_events, &identity, known_ids_.get());
+            write_batch(*connection, events, bad_events, &identity, known_ids_.get(), order);
         metrics_.loader_commit_seconds.get().observe(
             std::chrono::duration<double>(clock::now() - started).count());
         settle_batch(batch, events, bad_events.size(), fates, identity);
         return true;
+    } catch (const NotInTurn&) {
+        // Rolled back: a batch ahead was not stored by the stop deadline
+        // (stop_due ends the retries), or took too long.
+        return false;
     } catch (const pqxx::in_doubt_error& error) {
         // The commit may or may not have happened. The batch is idempotent
         // (keyed on stable ids), so writing it again is safe.
@@ -465,7 +538,7 @@ bool Loader::try_write(Loading& batch, std::error_code& permanent) {
         spdlog::warn("loader: database error: {}", error.what());
     }
     metrics_.loader_errors.with({"transient"}).inc();
-    connection_.reset();
+    connection.reset();
     set_connected(false);
     return false;
 }

@@ -389,11 +389,13 @@ std::string text_array(const std::vector<const common::Event*>& events) {
 }
 
 // The events whose row this batch creates with a plain COPY: the first copy
-// of each id that `events` does not hold yet. They are the bulk of any
-// traffic, and a COPY straight into the table is the cheapest way in. Every
-// other copy goes through the stage (merges, collisions).
+// of each id that `events` does not hold yet, and no batch ahead is storing.
+// They are the bulk of any traffic, and a COPY straight into the table is
+// the cheapest way in. Every other copy goes through the stage (merges,
+// collisions).
 std::vector<bool> new_first_copies(pqxx::transaction_base& txn,
-                                   const std::vector<const common::Event*>& events) {
+                                   const std::vector<const common::Event*>& events,
+                                   const BatchOrder* order) {
     // Views into the result and into the events, both alive until return.
     const auto stored = txn.exec_params(
         "SELECT event_id FROM events WHERE event_id = ANY($1::text[])", text_array(events));
@@ -402,7 +404,8 @@ std::vector<bool> new_first_copies(pqxx::transaction_base& txn,
     for (const auto& r : stored) seen.emplace(r[0].c_str(), r[0].size());
     std::vector<bool> direct(events.size(), false);
     for (std::size_t i = 0; i < events.size(); ++i)
-        direct[i] = seen.insert(events[i]->event_id).second;
+        direct[i] = seen.insert(events[i]->event_id).second &&
+                    !(order && order->ahead(events[i]->event_id));
     return direct;
 }
 
@@ -515,11 +518,13 @@ struct StaleKnownIds {
 };
 
 // How a batch is written: new rows straight into `events` or all through
-// the stage; with the ids known before the batch, read at `generation`.
+// the stage; with the ids known before the batch, read at `generation`;
+// alone or alongside batches ahead of it.
 struct Attempt {
     bool copy_new_rows_directly = true;
     KnownIds* known = nullptr;
     std::int64_t generation = 0;
+    const BatchOrder* order = nullptr;
 };
 
 std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
@@ -530,13 +535,16 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
     if (events.empty() && bad_events.empty()) return fates;
     db::CopyRow row;
     std::vector<bool> direct(events.size(), false);
-    if (how.copy_new_rows_directly && !events.empty()) direct = new_first_copies(txn, events);
+    if (how.copy_new_rows_directly && !events.empty())
+        direct = new_first_copies(txn, events, how.order);
     copy_new_rows(txn, events, direct, fates, row);
     bool left_out = false;
     if (!events.empty()) left_out = stage_events(txn, events, direct, how.known, row);
     if (!bad_events.empty()) stage_bad_events(txn, bad_events, row);
+    if (how.order && !how.order->wait_turn()) throw NotInTurn{};
     const auto generation = apply_staged(txn, fates, identity);
     if (left_out && generation != how.generation) throw StaleKnownIds{generation};
+    if (identity) identity->identity_generation = generation;
     return fates;
 }
 
@@ -685,10 +693,12 @@ std::vector<Fate> write_kept(pqxx::work& txn, const std::vector<const common::Ev
         attempt.commit();
         return fates;
     } catch (const pqxx::unique_violation&) {
-        return write_rows_once(txn, events, bad_events, counts, {false, nullptr, how.generation});
+        return write_rows_once(txn, events, bad_events, counts,
+                               {false, nullptr, how.generation, how.order});
     } catch (const StaleKnownIds& stale) {
         how.known->observe_generation(stale.generation);
-        return write_kept(txn, events, bad_events, counts, {true, nullptr, stale.generation});
+        return write_kept(txn, events, bad_events, counts,
+                          {true, nullptr, stale.generation, how.order});
     }
 }
 
@@ -696,7 +706,7 @@ std::vector<Fate> write_kept(pqxx::work& txn, const std::vector<const common::Ev
 
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,
-                             BatchCounts* counts, KnownIds* known) {
+                             BatchCounts* counts, KnownIds* known, const BatchOrder* order) {
     std::int64_t generation = 0;
     const auto kept = without_suppressed(txn, events, bad_events, generation);
     const auto& kept_events = kept ? kept->events : events;
@@ -706,7 +716,7 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
     if (known) known->observe_generation(generation);
 
     const auto kept_fates =
-        write_kept(txn, kept_events, kept_bad_events, counts, {true, known, generation});
+        write_kept(txn, kept_events, kept_bad_events, counts, {true, known, generation, order});
     if (!kept) return kept_fates;
     std::vector<Fate> fates(events.size(), Fate::suppressed);
     for (std::size_t k = 0; k < kept_fates.size(); ++k) fates[kept->index[k]] = kept_fates[k];
@@ -716,11 +726,13 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
 std::vector<Fate> write_batch(pqxx::connection& connection,
                               const std::vector<const common::Event*>& events,
                               const std::vector<const common::BadEvent*>& bad_events,
-                              BatchCounts* counts, KnownIds* known) {
+                              BatchCounts* counts, KnownIds* known, const BatchOrder* order) {
+    BatchCounts own;
+    if (!counts) counts = &own;
     pqxx::work txn(connection);
-    auto fates = write_rows(txn, events, bad_events, counts, known);
+    auto fates = write_rows(txn, events, bad_events, counts, known, order);
     txn.commit();
-    if (known) known->remember(events, fates);
+    if (known) known->remember(events, fates, counts->identity_generation);
     return fates;
 }
 

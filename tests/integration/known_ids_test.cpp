@@ -36,7 +36,8 @@ class KnownIdsTest : public test::WriterFixture {
     std::string staged_by(const std::vector<common::Event>& events, loader::KnownIds* known,
                           bool keep) {
         pqxx::work txn(*connection_);
-        const auto fates = loader::write_rows(txn, test::pointers(events), {}, nullptr, known);
+        loader::BatchCounts counts;
+        const auto fates = loader::write_rows(txn, test::pointers(events), {}, &counts, known);
         const auto staged = txn.exec(
                                    "SELECT coalesce(string_agg(coalesce(fate, '-') || ':' || "
                                    "event_id, ',' ORDER BY seq),"
@@ -44,7 +45,7 @@ class KnownIdsTest : public test::WriterFixture {
                                 .as<std::string>();
         if (keep) {
             txn.commit();
-            if (known) known->remember(test::pointers(events), fates);
+            if (known) known->remember(test::pointers(events), fates, counts.identity_generation);
         }
         return staged;
     }

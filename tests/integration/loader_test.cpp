@@ -132,6 +132,54 @@ TEST(Loader, WaitingRequestsLearnTheirDuplicatesAcrossConcurrentWriters) {
     EXPECT_EQ(schema.scalar("SELECT count(*) FROM events"), "400");
 }
 
+// Each record its own batch, two stored at once: the browser copy of an
+// event in one batch, its server copy in the next, and the first copy of the
+// next event beside it, so that neighbouring batches always share an id.
+TEST(Loader, TwoLanesMergeTheCopiesOfNeighbouringBatches) {
+    test::TestSchema schema;
+    schema.migrate();
+    test::TempDir dir;
+    config::Config config;
+    config.database_url = schema.url();
+    config.batch_max_events = 1;  // about 300 bytes: one or two records a batch
+    config.loader_connections = 2;
+    // Longer than the drain may take: should a batch wait for the one ahead
+    // while that one waits for its rows, it would let go only after this.
+    config.load_timeout = std::chrono::seconds(60);
+    spool::Spool spool(spool_settings(dir.path()));
+    const auto copy = [](int n, common::Source source) {
+        auto event = test::sample_event("e-" + std::to_string(n));
+        event.source = source;
+        event.write_key_name = source == common::Source::browser ? "web" : "backend";
+        event.anonymous_id = "anon-" + std::to_string(n % 7);
+        event.user_id = source == common::Source::server
+                            ? std::optional<std::string>("user-" + std::to_string(n % 7))
+                            : std::nullopt;
+        return event;
+    };
+    constexpr int kRecords = 120;
+    for (int r = 0; r < kRecords; ++r) {
+        spool::SpooledRequest request;
+        request.spooled_at = common::now();
+        request.events.push_back(copy(r, common::Source::browser));
+        if (r > 0) request.events.push_back(copy(r - 1, common::Source::server));
+        spool_durably(spool, request);
+    }
+    loader::Loader loader(config, spool);
+    loader.start();
+    ASSERT_TRUE(drained(spool));
+    loader.stop(clock::now());
+    EXPECT_GE(loader.batches_committed(), std::uint64_t{kRecords / 2});
+    EXPECT_EQ(schema.scalar("SELECT count(*) || ' ' || count(*) FILTER (WHERE sources = 'both')"
+                            " || ' ' || count(user_id) FROM events"),
+              std::to_string(kRecords) + " " + std::to_string(kRecords - 1) + " " +
+                  std::to_string(kRecords - 1));
+    // Every anonymous id stitched to its user by the merged copies.
+    EXPECT_EQ(schema.scalar("SELECT count(DISTINCT person_id) || ' ' || min(person_id) "
+                            "FROM identity_map WHERE id_type = 'anonymous'"),
+              "7 user:user-0");
+}
+
 TEST(Loader, StopDrainsTheSpoolBeforeItsDeadline) {
     test::TestSchema schema;
     schema.migrate();
@@ -263,10 +311,11 @@ TEST(Loader, ReconnectsWhenItsConnectionIsKilled) {
     loader.start();
     spool_durably(spool, request_of({"before"}));
     ASSERT_TRUE(drained(spool));
-    EXPECT_EQ(schema.scalar("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    // Every connection of the loader (one per lane that stored a batch).
+    EXPECT_EQ(schema.scalar("SELECT count(pg_terminate_backend(pid)) > 0 FROM pg_stat_activity "
                             "WHERE application_name = '" +
                             schema.name() + "'"),
-              "1");
+              "t");
     spool_durably(spool, request_of({"after"}));
     ASSERT_TRUE(drained(spool));
     loader.stop(clock::now());

@@ -21,7 +21,7 @@ common::Event with_ids(std::optional<std::string> anonymous, std::optional<std::
 }
 
 void remember(KnownIds& known, const common::Event& event, Fate fate) {
-    known.remember({&event}, {fate});
+    known.remember({&event}, {fate}, known.generation());
 }
 
 }  // namespace
@@ -93,6 +93,20 @@ TEST(KnownIds, AnotherGenerationForgetsEverything) {
     EXPECT_FALSE(known.knows(event));
     EXPECT_EQ(known.size(), 0u);
     EXPECT_EQ(known.generation(), 8);
+}
+
+// A batch committed under generation 7 while another batch already read 8
+// (identity rows were removed after the first one read its generation):
+// what the first one stored may be gone, so it is not remembered.
+TEST(KnownIds, ABatchThatReadAnOlderGenerationRemembersNothing) {
+    KnownIds known(100);
+    const auto event = with_ids("a-1", std::nullopt);
+    known.observe_generation(8);
+    known.remember({&event}, {Fate::inserted}, 7);
+    EXPECT_FALSE(known.knows(event));
+    EXPECT_EQ(known.size(), 0u);
+    known.remember({&event}, {Fate::inserted}, 8);
+    EXPECT_TRUE(known.knows(event));
 }
 
 TEST(KnownIds, CapacityZeroRemembersNothing) {

@@ -107,6 +107,8 @@ struct Config {
     // Ids and links the loader remembers as stored (loader/known_ids.hpp);
     // 0: none, every event goes through the identity steps.
     std::size_t loader_known_ids = 200'000;
+    // Batches stored at once, each on a connection of its own (loader.hpp).
+    std::size_t loader_connections = 2;
     std::chrono::milliseconds load_timeout{10'000};
 
     AckMode ack_mode = AckMode::durable;

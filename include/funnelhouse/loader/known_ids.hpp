@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -21,7 +22,8 @@ namespace funnelhouse::loader {
 // in the older half moves to the newer one, so ids in use stay. Whatever removes rows of
 // identity_map or identity_links moves the database's identity_generation
 // on (migrations/0009); a generation other than the one the entries were
-// remembered under drops them all.
+// remembered under drops them all. Safe to use from several threads (the
+// loader's lanes).
 class KnownIds {
   public:
     explicit KnownIds(std::size_t capacity);  // 0: remembers nothing
@@ -33,15 +35,18 @@ class KnownIds {
 
     // After a commit: what the batch stored. Every id of an event that got a
     // row or was merged into one is in identity_map; the link of an event
-    // that got a row (not an alias) is in identity_links.
-    void remember(const std::vector<const common::Event*>& events, const std::vector<Fate>& fates);
+    // that got a row (not an alias) is in identity_links. `generation` is
+    // the one the batch read last before its commit: when another batch has
+    // observed a newer one since, the rows may be gone, and nothing is kept.
+    void remember(const std::vector<const common::Event*>& events, const std::vector<Fate>& fates,
+                  std::int64_t generation);
 
     // The database's identity generation, read in a batch's transaction:
     // a change drops every entry.
     void observe_generation(std::int64_t generation);
-    std::int64_t generation() const { return generation_; }
+    std::int64_t generation() const;
 
-    std::size_t size() const { return newer_.size() + older_.size(); }
+    std::size_t size() const;
 
   private:
     bool contains(const std::string& key);
@@ -49,6 +54,7 @@ class KnownIds {
     std::string& key_of(char kind, const std::string& first, const std::string* second = nullptr);
 
     std::size_t capacity_;
+    mutable std::mutex mutex_;  // guards everything below
     std::int64_t generation_ = -1;
     std::unordered_set<std::string> newer_;
     std::unordered_set<std::string> older_;

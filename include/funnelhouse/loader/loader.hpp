@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@ namespace funnelhouse::loader {
 
 enum class Fate : std::uint8_t;  // loader/writer.hpp
 struct BatchCounts;
+struct BatchOrder;
 class KnownIds;  // loader/known_ids.hpp
 
 // What a waiting request learns once its events are stored (or could not be).
@@ -32,14 +34,16 @@ struct LoadOutcome {
     std::size_t collisions = 0;  // accepted events whose id was stored for another event or person
 };
 
-// The loader owns the database connection and two threads of its own; io
-// threads never touch PostgreSQL. Its reader thread reads the spool in
-// order, groups records into transactions of about batch_max_events
-// (waiting up to batch_max_delay for more) and decodes them; its writer
-// thread stores one batch at a time. While the writer stores a batch, the
-// reader prepares the next one, and commits the spool position past a batch
-// only after PostgreSQL committed it. Batches are stored one after the
-// other, in the spool's order.
+// The loader owns its database connections and threads; io threads never
+// touch PostgreSQL. Its reader thread reads the spool in order, groups
+// records into transactions of about batch_max_events (waiting up to
+// batch_max_delay for more) and decodes them; its lanes (loader_connections
+// threads, each with a connection of its own) store one batch each. A batch
+// copies its new rows while the batches ahead of it are still being stored,
+// and applies everything else once they are committed (BatchOrder): batches
+// change rows and identities in the spool's order. The reader prepares the
+// next batch meanwhile, and commits the spool position past a batch only
+// after PostgreSQL committed it and every batch before it.
 //
 // Failures: transient database errors (and ambiguous commits, since every
 // batch is idempotent) are retried with backoff and a fresh connection for as
@@ -88,17 +92,20 @@ class Loader {
     void run();
     std::optional<Loading> prepare(std::vector<spool::Spool::Record>& records);
     void hand(Loading batch, spool::Position end, std::size_t records);
-    bool finish_writing(bool wait);
+    bool finish_writing(std::size_t in_flight);
     bool writing();
-    void write_loop();
+    void write_loop(std::size_t lane);
+    std::shared_ptr<Handed> next_to_store();
     bool stop_due() const;
     void keep_connection();
     std::optional<spool::Spool::Record> next_record(std::chrono::steady_clock::time_point deadline);
-    bool store(Loading& batch);
+    bool store(std::size_t lane, Handed& handed);
+    bool store(std::size_t lane, Loading& batch, const BatchOrder* order);
     bool keep_in_quarantine(const spool::Spool::Record& record);
     void pause(std::chrono::milliseconds& backoff);
-    bool try_write(Loading& batch, std::error_code& permanent);
-    void ensure_connection();
+    bool try_write(std::size_t lane, Loading& batch, const BatchOrder* order,
+                   std::error_code& permanent);
+    void ensure_connection(std::size_t lane);
     void settle_batch(const Loading& batch, const std::vector<const common::Event*>& events,
                       std::size_t bad_events, const std::vector<Fate>& fates,
                       const BatchCounts& identity);
@@ -112,8 +119,9 @@ class Loader {
     std::unique_ptr<metrics::Registry> own_registry_;
     std::unique_ptr<metrics::Instruments> own_instruments_;
     metrics::Instruments& metrics_;
-    std::unique_ptr<pqxx::connection> connection_;
-    std::unique_ptr<KnownIds> known_ids_;  // the writer thread's alone
+    std::vector<std::unique_ptr<pqxx::connection>> connections_;  // one per lane, its own
+    std::unique_ptr<KnownIds> known_ids_;                         // shared by the lanes
+    std::mutex quarantine_mutex_;
 
     std::mutex waiters_mutex_;
     std::map<std::uint64_t, Waiter> waiters_;
@@ -127,11 +135,12 @@ class Loader {
     std::atomic<std::uint64_t> batches_committed_{0};
     std::thread thread_;
 
-    // The batch handed to the writer thread (reader and writer, under
-    // hand_mutex_; its batch is the writer's alone until it is finished).
+    // The batches handed to the lanes, in the spool's order (reader and
+    // lanes, under hand_mutex_; a batch is its lane's alone until it is
+    // finished).
     std::mutex hand_mutex_;
     std::condition_variable hand_changed_;
-    std::unique_ptr<Handed> handed_;
+    std::deque<std::shared_ptr<Handed>> in_flight_;
     bool writer_exit_ = false;
 };
 

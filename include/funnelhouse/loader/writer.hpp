@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <string>
@@ -26,11 +27,30 @@ enum class Fate : std::uint8_t {
 
 // What a batch did besides the events' fates: new links of an anonymous (or
 // previous) id to a user id, links refused because the id belongs to another
-// user, and rejected messages of erased persons left out.
+// user, and rejected messages of erased persons left out; and the identity
+// generation read last in its transaction (see KnownIds).
 struct BatchCounts {
     std::size_t links = 0;
     std::size_t conflicts = 0;
     std::size_t suppressed_bad_events = 0;
+    std::int64_t identity_generation = -1;
+};
+
+// Where a batch stands among batches stored at the same time on other
+// connections (the loader's lanes, one batch each, in the spool's order).
+// Its look-up and COPYs run while the batches ahead of it are still being
+// stored; everything after them (first copies, merges, collisions, identity)
+// waits until those are committed, so that batches change rows, links and
+// persons in the order they arrived, as when they are stored one by one.
+struct BatchOrder {
+    // Whether an event id belongs to a batch ahead still being stored. Such
+    // an id is never copied straight into `events` (its row may not be
+    // committed yet): it is staged and merged once it is.
+    std::function<bool(std::string_view event_id)> ahead;
+    // Waits until the batches ahead are committed; false when one was not
+    // (the loader is stopping), or when waiting took too long: this batch
+    // must not be committed now (rolled back, it lets go of its rows).
+    std::function<bool()> wait_turn;
 };
 
 // The suppression key of an identifier: its SHA-256 as hex, so that the
@@ -65,16 +85,23 @@ void prepare_staging(pqxx::connection& connection);
 //
 // With `known`, a new row whose ids `known` holds is not staged for the
 // identity steps (they would find nothing to do); the caller tells `known`
-// what the batch stored once the transaction committed (KnownIds::remember).
+// what the batch stored once the transaction committed (KnownIds::remember,
+// with counts->identity_generation). With `order`, the batch is stored
+// alongside others (BatchOrder); write_rows throws NotInTurn when a batch
+// ahead was not committed.
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,
-                             BatchCounts* counts = nullptr, KnownIds* known = nullptr);
+                             BatchCounts* counts = nullptr, KnownIds* known = nullptr,
+                             const BatchOrder* order = nullptr);
+
+struct NotInTurn {};
 
 // The same in a transaction of its own (prepare_staging must have run); it
 // tells `known` what it stored after the commit.
 std::vector<Fate> write_batch(pqxx::connection& connection,
                               const std::vector<const common::Event*>& events,
                               const std::vector<const common::BadEvent*>& bad_events,
-                              BatchCounts* counts = nullptr, KnownIds* known = nullptr);
+                              BatchCounts* counts = nullptr, KnownIds* known = nullptr,
+                              const BatchOrder* order = nullptr);
 
 }  // namespace funnelhouse::loader
