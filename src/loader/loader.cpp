@@ -396,8 +396,9 @@ bool Loader::store(std::size_t lane, Handed& handed) {
                                    [](const auto& before) { return before->finished; });
             });
             if (!finished) {
-                // Should the batch ahead ever wait for a row this one holds,
-                // this one lets go: rolled back, it is written again.
+                // The batch ahead may be waiting for this one: an erasure's
+                // exclusive lock queued between their shared ones, say. This
+                // one lets go: rolled back, it is written again.
                 spdlog::warn("loader: the batch ahead took longer than {} ms; writing again",
                              config_.load_timeout.count());
                 return false;
