@@ -39,13 +39,22 @@ pg_start() {
       return 1
     }
   fi
-  PGPORT=$(pg_free_port "$first_port")
-  export PGPORT
-  pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on} ${PG_OPTIONS:-}" start >/dev/null || {
-    cat "$dir/server.log" >&2
-    return 1
-  }
+  local attempt logged
+  for attempt in 1 2 3 4 5; do
+    PGPORT=$(pg_free_port "$first_port")
+    export PGPORT
+    logged=0
+    if [ -f "$dir/server.log" ]; then logged=$(wc -l <"$dir/server.log"); fi
+    pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on} ${PG_OPTIONS:-}" \
+      start >/dev/null 2>&1 && return 0
+    # The port was taken between the check and the bind (by another server,
+    # or as the local end of some connection): the next one.
+    [ "$(tail -n +$((logged + 1)) "$dir/server.log" | grep -c 'could not bind')" != 0 ] || break
+    first_port=$((PGPORT + 1))
+  done
+  cat "$dir/server.log" >&2
+  return 1
 }
 
 pg_stop() {

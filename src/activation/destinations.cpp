@@ -1,0 +1,227 @@
+#include "funnelhouse/activation/destinations.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "funnelhouse/activation/signature.hpp"
+
+namespace funnelhouse::activation {
+namespace {
+
+using nlohmann::json;
+
+// One destination's fields, read with errors that name where they are.
+class Reader {
+  public:
+    Reader(const json& entry, std::string where) : entry_(entry), where_(std::move(where)) {}
+
+    [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
+        throw std::runtime_error(where_ + ": '" + field + "' " + problem);
+    }
+    [[noreturn]] void fail(const std::string& message) const {
+        throw std::runtime_error(where_ + ": " + message);
+    }
+    const json* find(const std::string& field) const {
+        const auto it = entry_.find(field);
+        return it == entry_.end() ? nullptr : &*it;
+    }
+    std::string text(const std::string& field, bool required) const {
+        const auto* value = find(field);
+        if (!value) {
+            if (required) fail(field, "is required");
+            return {};
+        }
+        if (!value->is_string() || value->get<std::string>().empty())
+            fail(field, "must be a non-empty string");
+        return value->get<std::string>();
+    }
+    std::vector<std::string> names(const json& list, const std::string& field) const {
+        if (!list.is_array() || list.empty()) fail(field, "must be a non-empty list of names");
+        std::vector<std::string> out;
+        for (const auto& item : list) {
+            if (!item.is_string() || item.get<std::string>().empty())
+                fail(field, "must be a non-empty list of names");
+            out.push_back(item.get<std::string>());
+        }
+        return out;
+    }
+    std::string secret(const std::string& field, const SecretSources& sources) const;
+
+  private:
+    const json& entry_;
+    std::string where_;
+};
+
+std::string Reader::secret(const std::string& field, const SecretSources& sources) const {
+    const auto* value = find(field);
+    if (!value) fail(field, "is required");
+    const bool env = value->is_object() && value->size() == 1 && value->contains("env") &&
+                     (*value)["env"].is_string();
+    const bool file = value->is_object() && value->size() == 1 && value->contains("file") &&
+                      (*value)["file"].is_string();
+    if (!env && !file)
+        fail(field,
+             "must name where the secret is read from, {\"env\": VARIABLE} or "
+             "{\"file\": PATH}; a secret is never written in the destinations file");
+    const auto name = (*value)[env ? "env" : "file"].get<std::string>();
+    auto found = env ? sources.environment(name) : sources.file(name);
+    while (found && !found->empty() && (found->back() == '\n' || found->back() == '\r'))
+        found->pop_back();
+    if (!found || found->empty())
+        fail(field, std::string(env ? "names the environment variable " : "names the file ") +
+                        name + ", which " +
+                        (env ? "is not set or empty" : "cannot be read or is empty"));
+    return *found;
+}
+
+Kind kind_of(const Reader& r) {
+    const auto kind = r.text("kind", true);
+    if (kind == "meta") return Kind::meta;
+    if (kind == "google_ads") return Kind::google_ads;
+    if (kind == "ga4") return Kind::ga4;
+    if (kind == "webhook") return Kind::webhook;
+    r.fail("kind", "must be one of meta, google_ads, ga4, webhook");
+}
+
+// What is sent: orders, refunds, micro-conversions by class, and their value.
+void read_selection(const Reader& r, Destination& d) {
+    if (const auto* orders = r.find("orders")) {
+        if (!orders->is_object() || !orders->contains("events"))
+            r.fail("orders",
+                   "must be {\"events\": [names], \"value\": \"revenue\" or \"gross_profit\"}");
+        d.order_events = r.names((*orders)["events"], "orders.events");
+        const auto value = orders->value("value", std::string("revenue"));
+        if (value != "revenue" && value != "gross_profit")
+            r.fail("orders.value", "must be \"revenue\" or \"gross_profit\"");
+        d.order_value = value == "revenue" ? OrderValue::revenue : OrderValue::gross_profit;
+    }
+    if (const auto* refunds = r.find("refunds")) {
+        if (d.kind == Kind::meta || d.kind == Kind::google_ads)
+            r.fail("refunds", "is not taken by " + std::string(to_string(d.kind)) +
+                                  " (only ga4 and webhook destinations receive refunds)");
+        if (!refunds->is_object() || !refunds->contains("events"))
+            r.fail("refunds", "must be {\"events\": [names]}");
+        d.refund_events = r.names((*refunds)["events"], "refunds.events");
+    }
+    if (const auto* micro = r.find("micro_conversions")) {
+        if (!micro->is_object() || !micro->contains("classes"))
+            r.fail("micro_conversions", "must be {\"classes\": [\"P0\", ...], \"value\": ...}");
+        d.classes = r.names((*micro)["classes"], "micro_conversions.classes");
+        static const std::set<std::string> kClasses = {"P0", "P1", "P2", "P3"};
+        for (const auto& c : d.classes)
+            if (!kClasses.count(c))
+                r.fail("micro_conversions.classes", "holds " + c + "; classes are P0 to P3");
+        const auto value = micro->find("value");
+        if (value != micro->end() && !(value->is_string() && *value == "expected_revenue")) {
+            if (!value->is_number() || value->get<double>() < 0)
+                r.fail("micro_conversions.value",
+                       "must be \"expected_revenue\" or a fixed value of at least 0");
+            d.micro_value = value->get<double>();
+        }
+    }
+    if (d.order_events.empty() && d.refund_events.empty() && d.classes.empty())
+        r.fail(
+            "one of 'orders', 'refunds' or 'micro_conversions' is required: the destination "
+            "would receive nothing");
+}
+
+// What each kind needs to reach its platform.
+void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secrets) {
+    switch (d.kind) {
+        case Kind::meta:
+            d.pixel_id = r.text("pixel_id", true);
+            d.api_version = r.text("api_version", true);
+            d.test_event_code = r.text("test_event_code", false);
+            d.access_token = r.secret("access_token", secrets);
+            d.endpoint = r.text("endpoint", false);
+            if (d.endpoint.empty()) d.endpoint = "https://graph.facebook.com";
+            break;
+        case Kind::google_ads:
+            d.customer_id = r.text("customer_id", true);
+            d.conversion_action = r.text("conversion_action", true);
+            d.api_version = r.text("api_version", true);
+            d.access_token = r.secret("access_token", secrets);
+            d.developer_token = r.secret("developer_token", secrets);
+            d.endpoint = r.text("endpoint", false);
+            if (d.endpoint.empty()) d.endpoint = "https://googleads.googleapis.com";
+            break;
+        case Kind::ga4:
+            d.measurement_id = r.text("measurement_id", true);
+            d.api_secret = r.secret("api_secret", secrets);
+            d.endpoint = r.text("endpoint", false);
+            if (d.endpoint.empty()) d.endpoint = "https://www.google-analytics.com";
+            break;
+        case Kind::webhook: {
+            d.url = r.text("url", true);
+            const auto key = webhook_key(r.secret("secret", secrets));
+            if (!key)
+                r.fail("secret",
+                       "is not a signing secret: \"whsec_\" then base64, or the key itself");
+            d.signing_key = *key;
+            break;
+        }
+    }
+    const auto& base = d.kind == Kind::webhook ? d.url : d.endpoint;
+    if (base.rfind("https://", 0) != 0 && base.rfind("http://", 0) != 0)
+        r.fail(d.kind == Kind::webhook ? "url" : "endpoint", "must be an http:// or https:// URL");
+}
+
+Destination read_destination(const json& entry, const std::string& where,
+                             const SecretSources& secrets) {
+    if (!entry.is_object()) throw std::runtime_error(where + " is not an object");
+    const Reader r(entry, where);
+    Destination d;
+    d.name = r.text("name", true);
+    const Reader named(entry, where + " ('" + d.name + "')");
+    d.kind = kind_of(named);
+    const auto starts = named.text("starts_at", true);
+    const auto parsed = common::parse_timestamp(starts);
+    if (!parsed)
+        named.fail("starts_at",
+                   "must be an RFC 3339 time; nothing that happened before it is sent");
+    d.starts_at = *parsed;
+    d.consent = named.text("consent", true);
+    read_selection(named, d);
+    read_kind_fields(named, d, secrets);
+    return d;
+}
+
+}  // namespace
+
+std::string_view to_string(Kind kind) {
+    switch (kind) {
+        case Kind::meta:
+            return "meta";
+        case Kind::google_ads:
+            return "google_ads";
+        case Kind::ga4:
+            return "ga4";
+        case Kind::webhook:
+            return "webhook";
+    }
+    return "webhook";
+}
+
+std::vector<Destination> parse_destinations(std::string_view text, std::string_view origin,
+                                            const SecretSources& secrets) {
+    const auto list = json::parse(text, nullptr, false);
+    const std::string where(origin);
+    if (!list.is_array()) throw std::runtime_error(where + " must be a JSON list of destinations");
+    std::vector<Destination> out;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        auto destination =
+            read_destination(list[i], where + ": destination " + std::to_string(i), secrets);
+        const bool repeated = std::any_of(out.begin(), out.end(), [&](const Destination& d) {
+            return d.name == destination.name;
+        });
+        if (repeated)
+            throw std::runtime_error(where + ": destination " + std::to_string(i) + ": name '" +
+                                     destination.name + "' is used twice");
+        out.push_back(std::move(destination));
+    }
+    return out;
+}
+
+}  // namespace funnelhouse::activation
