@@ -67,7 +67,9 @@ void KnownIds::remember(const std::vector<const common::Event*>& events,
 
 void KnownIds::observe_generation(std::int64_t generation) {
     std::lock_guard lock(mutex_);
-    if (generation == generation_) return;
+    // A lane that read the generation before another one read a newer one
+    // may report it later: an older generation says nothing new.
+    if (generation <= generation_ && generation_ >= 0) return;
     generation_ = generation;
     newer_.clear();
     older_.clear();

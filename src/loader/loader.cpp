@@ -285,8 +285,10 @@ void Loader::hand(Loading batch, spool::Position end, std::size_t records) {
     handed->records = records;
     {
         std::lock_guard lock(hand_mutex_);
+        // Not stored (the stop deadline came) counts as ahead too: this
+        // batch must then not be stored either.
         for (const auto& before : in_flight_)
-            if (!before->finished) handed->ahead.push_back(before);
+            if (!before->finished || !before->stored) handed->ahead.push_back(before);
         if (connections_.size() > 1)  // for the batches behind it
             for (const auto& request : handed->batch.requests)
                 for (const auto& event : request.events) handed->ids.insert(event.event_id);
@@ -433,7 +435,12 @@ bool Loader::store(std::size_t lane, Loading& batch, const BatchOrder* order) {
         Loading single;
         single.records.push_back(std::move(batch.records[i]));
         single.requests.push_back(std::move(batch.requests[i]));
-        if (!store(lane, single, order)) return false;
+        const bool stored = store(lane, single, order);
+        // Back where they were: the batches behind read this batch's event
+        // ids (views into its requests) for as long as it lives.
+        batch.records[i] = std::move(single.records.front());
+        batch.requests[i] = std::move(single.requests.front());
+        if (!stored) return false;
     }
     return true;
 }

@@ -109,6 +109,21 @@ TEST(KnownIds, ABatchThatReadAnOlderGenerationRemembersNothing) {
     EXPECT_TRUE(known.knows(event));
 }
 
+// Two lanes read 7 and then 8; the one that read 7 reports it last.
+TEST(KnownIds, AnOlderGenerationReportedLateChangesNothing) {
+    KnownIds known(100);
+    const auto event = with_ids("a-1", std::nullopt);
+    known.observe_generation(8);
+    remember(known, event, Fate::inserted);
+    known.observe_generation(7);
+    EXPECT_EQ(known.generation(), 8);
+    EXPECT_TRUE(known.knows(event));
+    // And what a batch under 7 stored is not taken as known under 8.
+    const auto late = with_ids("a-2", std::nullopt);
+    known.remember({&late}, {Fate::inserted}, 7);
+    EXPECT_FALSE(known.knows(late));
+}
+
 TEST(KnownIds, CapacityZeroRemembersNothing) {
     KnownIds known(0);
     const auto event = with_ids("a-1", std::nullopt);

@@ -41,8 +41,11 @@ class KnownIds {
     void remember(const std::vector<const common::Event*>& events, const std::vector<Fate>& fates,
                   std::int64_t generation);
 
-    // The database's identity generation, read in a batch's transaction:
-    // a change drops every entry.
+    // The database's identity generation, read in a batch's transaction: a
+    // newer one drops every entry; an older one (read by a lane before
+    // another lane read the newer) changes nothing. The generation only
+    // grows, unless the database is restored from a backup: then restart
+    // the servers.
     void observe_generation(std::int64_t generation);
     std::int64_t generation() const;
 
