@@ -1,6 +1,7 @@
 #include "funnelhouse/activation/destinations.hpp"
 
 #include <algorithm>
+#include <array>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -76,13 +77,33 @@ std::string Reader::secret(const std::string& field, const SecretSources& source
     return *found;
 }
 
+// Each kind: its name in the file, and its platform's base URL unless the
+// file names another (a webhook names its own URL).
+struct KindInfo {
+    Kind kind;
+    std::string_view name;
+    std::string_view endpoint;
+};
+constexpr std::array<KindInfo, 4> kKinds = {{
+    {Kind::meta, "meta", "https://graph.facebook.com"},
+    {Kind::google_ads, "google_ads", "https://googleads.googleapis.com"},
+    {Kind::ga4, "ga4", "https://www.google-analytics.com"},
+    {Kind::webhook, "webhook", ""},
+}};
+
+const KindInfo& info_of(Kind kind) {
+    return *std::find_if(kKinds.begin(), kKinds.end(),
+                         [&](const KindInfo& info) { return info.kind == kind; });
+}
+
 Kind kind_of(const Reader& r) {
-    const auto kind = r.text("kind", true);
-    if (kind == "meta") return Kind::meta;
-    if (kind == "google_ads") return Kind::google_ads;
-    if (kind == "ga4") return Kind::ga4;
-    if (kind == "webhook") return Kind::webhook;
-    r.fail("kind", "must be one of meta, google_ads, ga4, webhook");
+    const auto name = r.text("kind", true);
+    std::string names;
+    for (const auto& info : kKinds) {
+        if (info.name == name) return info.kind;
+        names += (names.empty() ? "" : ", ") + std::string(info.name);
+    }
+    r.fail("kind", "must be one of " + names);
 }
 
 // What is sent: orders, refunds, micro-conversions by class, and their value.
@@ -135,8 +156,6 @@ void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secr
             d.api_version = r.text("api_version", true);
             d.test_event_code = r.text("test_event_code", false);
             d.access_token = r.secret("access_token", secrets);
-            d.endpoint = r.text("endpoint", false);
-            if (d.endpoint.empty()) d.endpoint = "https://graph.facebook.com";
             break;
         case Kind::google_ads:
             d.customer_id = r.text("customer_id", true);
@@ -144,14 +163,10 @@ void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secr
             d.api_version = r.text("api_version", true);
             d.access_token = r.secret("access_token", secrets);
             d.developer_token = r.secret("developer_token", secrets);
-            d.endpoint = r.text("endpoint", false);
-            if (d.endpoint.empty()) d.endpoint = "https://googleads.googleapis.com";
             break;
         case Kind::ga4:
             d.measurement_id = r.text("measurement_id", true);
             d.api_secret = r.secret("api_secret", secrets);
-            d.endpoint = r.text("endpoint", false);
-            if (d.endpoint.empty()) d.endpoint = "https://www.google-analytics.com";
             break;
         case Kind::webhook: {
             d.url = r.text("url", true);
@@ -162,6 +177,10 @@ void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secr
             d.signing_key = *key;
             break;
         }
+    }
+    if (d.kind != Kind::webhook) {
+        d.endpoint = r.text("endpoint", false);
+        if (d.endpoint.empty()) d.endpoint = info_of(d.kind).endpoint;
     }
     const auto& base = d.kind == Kind::webhook ? d.url : d.endpoint;
     if (base.rfind("https://", 0) != 0 && base.rfind("http://", 0) != 0)
@@ -190,19 +209,7 @@ Destination read_destination(const json& entry, const std::string& where,
 
 }  // namespace
 
-std::string_view to_string(Kind kind) {
-    switch (kind) {
-        case Kind::meta:
-            return "meta";
-        case Kind::google_ads:
-            return "google_ads";
-        case Kind::ga4:
-            return "ga4";
-        case Kind::webhook:
-            return "webhook";
-    }
-    return "webhook";
-}
+std::string_view to_string(Kind kind) { return info_of(kind).name; }
 
 std::vector<Destination> parse_destinations(std::string_view text, std::string_view origin,
                                             const SecretSources& secrets) {

@@ -2,23 +2,12 @@
 
 #include <algorithm>
 
+#include "funnelhouse/common/text.hpp"
+
 namespace funnelhouse::activation {
-namespace {
-
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trimmed(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-    return text;
-}
-
-}  // namespace
 
 std::optional<std::string> normalized_email(std::string_view raw) {
-    std::string email(trimmed(raw));
+    auto email = common::trim(raw);
     std::transform(email.begin(), email.end(), email.begin(), [](char c) {
         return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     });
@@ -40,7 +29,7 @@ std::optional<std::string> normalized_email_for_google(std::string_view raw) {
 }
 
 std::optional<std::string> normalized_phone(std::string_view raw, std::string_view country_code) {
-    const auto text = trimmed(raw);
+    const auto text = common::trim(raw);
     std::string digits;
     for (const char c : text)
         if (c >= '0' && c <= '9') digits += c;

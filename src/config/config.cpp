@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "funnelhouse/common/text.hpp"
+
 namespace funnelhouse::config {
 namespace {
 
@@ -474,13 +476,6 @@ const Setting* find_by_env(std::string_view name) {
     return nullptr;
 }
 
-std::string trim(std::string text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r");
-    return text.substr(first, last - first + 1);
-}
-
 // The settings of a config file, in order: (line number, name, value).
 struct FileSetting {
     std::size_t line;
@@ -496,14 +491,14 @@ std::vector<FileSetting> read_config_file(const std::filesystem::path& path) {
     std::vector<FileSetting> found;
     std::string line;
     for (std::size_t number = 1; std::getline(in, line); ++number) {
-        line = trim(line);
+        line = common::trim(line);
         if (line.empty() || line.front() == '#') continue;
         const auto where = path.string() + ":" + std::to_string(number);
         const auto equals = line.find('=');
         if (equals == std::string::npos)
             throw std::invalid_argument(where + ": expected NAME=value");
-        auto name = trim(line.substr(0, equals));
-        auto value = trim(line.substr(equals + 1));
+        auto name = common::trim(line.substr(0, equals));
+        auto value = common::trim(line.substr(equals + 1));
         if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
             value.back() == value.front())
             value = value.substr(1, value.size() - 2);

@@ -306,7 +306,8 @@ bool Loader::writing() {
 
 // Moves the spool position past the finished batches at the front, waiting
 // until at most `in_flight` batches are left. False when one was not stored
-// by the stop deadline: its records, and all after them, stay in the spool.
+// by the stop deadline: it stays at the front, so that its records, and all
+// after them, stay in the spool whoever asks next.
 bool Loader::finish_writing(std::size_t in_flight) {
     for (;;) {
         std::shared_ptr<Handed> done;
@@ -315,6 +316,7 @@ bool Loader::finish_writing(std::size_t in_flight) {
             if (in_flight_.empty()) return true;
             if (!in_flight_.front()->finished && in_flight_.size() <= in_flight) return true;
             hand_changed_.wait(lock, [&] { return in_flight_.front()->finished; });
+            if (!in_flight_.front()->stored) return false;
             done = std::move(in_flight_.front());
             in_flight_.pop_front();
             oldest_unloaded_ = in_flight_.empty() ? 0
@@ -323,7 +325,6 @@ bool Loader::finish_writing(std::size_t in_flight) {
                                                         .spooled_at.time_since_epoch()
                                                         .count();
         }
-        if (!done->stored) return false;
         spool_.commit(done->end, done->records);
     }
 }

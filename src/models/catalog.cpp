@@ -6,16 +6,10 @@
 #include <sstream>
 
 #include "funnelhouse/common/file.hpp"
+#include "funnelhouse/common/text.hpp"
 
 namespace funnelhouse::models {
 namespace {
-
-std::string trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r");
-    return std::string(text.substr(first, last - first + 1));
-}
 
 [[noreturn]] void fail(const std::filesystem::path& path, int line, const std::string& message) {
     throw CatalogError(path.string() + (line > 0 ? ":" + std::to_string(line) : "") + ": " +
@@ -42,7 +36,7 @@ Index parse_index(std::string value, const std::filesystem::path& path, int line
     Index index;
     if (value.rfind("unique ", 0) == 0) {
         index.unique = true;
-        value = trim(value.substr(7));
+        value = common::trim(value.substr(7));
     }
     if (value.size() < 3 || value.front() != '(' || value.back() != ')')
         fail(path, line, "index must be a column list such as (person_id) or unique (order_id)");
@@ -55,7 +49,7 @@ std::vector<std::string> parse_reads(const std::string& value) {
     if (value == "(no model)") return reads;
     std::stringstream list(value);
     std::string item;
-    while (std::getline(list, item, ',')) reads.push_back(trim(item));
+    while (std::getline(list, item, ',')) reads.push_back(common::trim(item));
     return reads;
 }
 
@@ -64,7 +58,7 @@ void read_header_line(ModelFile& file, const std::string& comment, int line, boo
     const auto colon = comment.find(':');
     if (colon == std::string::npos) return;
     const auto key = comment.substr(0, colon);
-    const auto value = trim(comment.substr(colon + 1));
+    const auto value = common::trim(comment.substr(colon + 1));
     if (key == "kind") {
         file.kind = parse_kind(value, file.path, line);
         saw_kind = true;
@@ -78,7 +72,8 @@ void read_header_line(ModelFile& file, const std::string& comment, int line, boo
 }
 
 void check_statement(const ModelFile& file) {
-    if (trim(file.sql).empty()) fail(file.path, file.sql_line, "no statement after the header");
+    if (common::trim(file.sql).empty())
+        fail(file.path, file.sql_line, "no statement after the header");
     if (file.kind == Kind::function) {
         const auto expected = "CREATE OR REPLACE FUNCTION models." + file.name + "(";
         if (file.sql.rfind(expected, 0) != 0)
@@ -118,7 +113,7 @@ ModelFile parse_model_file(std::string_view text, const std::filesystem::path& p
     while (at < text.size() && text.compare(at, 2, "--") == 0) {
         auto end = text.find('\n', at);
         if (end == std::string_view::npos) end = text.size();
-        const auto comment = trim(text.substr(at + 2, end - at - 2));
+        const auto comment = common::trim(text.substr(at + 2, end - at - 2));
         saw_reads = saw_reads || comment.rfind("reads:", 0) == 0;
         read_header_line(file, comment, line, saw_kind);
         at = std::min(end + 1, text.size());
