@@ -141,6 +141,11 @@ void read_selection(const Reader& r, Destination& d) {
                        "must be \"expected_revenue\" or a fixed value of at least 0");
             d.micro_value = value->get<double>();
         }
+        d.micro_currency = micro->value("currency", std::string("USD"));
+        if (d.micro_currency.size() != 3 ||
+            !std::all_of(d.micro_currency.begin(), d.micro_currency.end(),
+                         [](char c) { return c >= 'A' && c <= 'Z'; }))
+            r.fail("micro_conversions.currency", "must be an ISO 4217 code such as \"EUR\"");
     }
     if (d.order_events.empty() && d.refund_events.empty() && d.classes.empty())
         r.fail(
@@ -202,6 +207,11 @@ Destination read_destination(const json& entry, const std::string& where,
                    "must be an RFC 3339 time; nothing that happened before it is sent");
     d.starts_at = *parsed;
     d.consent = named.text("consent", true);
+    d.phone_country_code = named.text("phone_country_code", false);
+    if (!std::all_of(d.phone_country_code.begin(), d.phone_country_code.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }) ||
+        d.phone_country_code.size() > 3)
+        named.fail("phone_country_code", "must be 1 to 3 digits, such as \"49\"");
     read_selection(named, d);
     read_kind_fields(named, d, secrets);
     return d;

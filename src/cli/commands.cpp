@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <sstream>
 
+#include "funnelhouse/activation/sender.hpp"
 #include "funnelhouse/cli/reprocess.hpp"
 #include "funnelhouse/common/file.hpp"
 #include "funnelhouse/db/connection.hpp"
@@ -119,6 +120,25 @@ void observe_spool(metrics::Registry& registry, spool::Spool& spool, const loade
     });
 }
 
+// The destinations file, its secrets read from the environment and files;
+// none when no file is set (then every destination stored before is marked
+// removed).
+std::vector<activation::Destination> read_destinations(const config::Config& config) {
+    if (config.destinations_file.empty()) return {};
+    const auto text = common::read_file(config.destinations_file);
+    if (!text)
+        throw std::invalid_argument("cannot read the destinations file '" +
+                                    config.destinations_file.string() + "'");
+    const activation::SecretSources secrets{
+        [](const std::string& variable) -> std::optional<std::string> {
+            const char* value = std::getenv(variable.c_str());
+            if (!value) return std::nullopt;
+            return std::string(value);
+        },
+        [](const std::string& path) { return common::read_file(path); }};
+    return activation::parse_destinations(*text, config.destinations_file.string(), secrets);
+}
+
 std::string read_input(const std::string& input) {
     if (input == "-") {
         std::ostringstream text;
@@ -146,6 +166,7 @@ int run_serve(const config::Config& config) {
     // A broken model folder stops serve here rather than failing every
     // refresh later; the files are read again at each refresh.
     if (config.refresh_interval.count() > 0) models::load_catalog(config.model_folders());
+    auto destinations = read_destinations(config);
     metrics::Registry metrics_registry;
     metrics::Instruments instruments(metrics_registry);
     metrics_registry
@@ -162,8 +183,11 @@ int run_serve(const config::Config& config) {
     models::Refresher refresher(config.database_url, registry, config.model_folders(),
                                 config.refresh_interval, &instruments);
     refresher.start();
+    activation::Senders senders(config, std::move(destinations), &instruments);
+    senders.start();
     intake::Intake intake(config, spool, loader);
     http::serve(config, registry, keys, intake, instruments);
+    senders.stop();
     refresher.stop();
     return 0;
 }

@@ -408,6 +408,41 @@ std::vector<Setting> make_settings() {
                         c.junk_ids = std::move(items);
                         return {};
                     }});
+    list.push_back({"FUNNELHOUSE_DESTINATIONS_FILE", "--destinations-file", "(none: nothing is sent)",
+                    "JSON list of the ad platforms and webhooks events are sent to "
+                    "(docs/activation.md)",
+                    false, path_setting(&Config::destinations_file)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_CA_FILE", "--activation-ca-file", "(none)",
+                    "PEM file of certificate authorities trusted besides the system's store "
+                    "when sending to destinations",
+                    false, path_setting(&Config::activation_ca_file)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_SETTLE_MS", "--activation-settle-ms", "60000",
+                    "how long after its row is stored an event waits before it is sent, so that "
+                    "the browser's and the server's copies are merged first",
+                    false, millis_setting(&Config::activation_settle, 0, 86'400'000)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_TIMEOUT_MS", "--activation-timeout-ms", "10000",
+                    "longest a request to a destination may take (connect, send, answer)", false,
+                    millis_setting(&Config::activation_timeout, 100, 600'000)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_RETRY_MS", "--activation-retry-ms", "1000",
+                    "first wait before a failed request is tried again; doubled each time", false,
+                    millis_setting(&Config::activation_retry_first, 10, 3'600'000)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_RETRY_MAX_MS", "--activation-retry-max-ms", "600000",
+                    "longest wait between tries (Retry-After may ask for longer)", false,
+                    millis_setting(&Config::activation_retry_longest, 10, 86'400'000)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_MAX_ATTEMPTS", "--activation-max-attempts", "20",
+                    "tries of one event before it is marked failed", false,
+                    size_setting(&Config::activation_max_attempts, 1, 1000)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_BATCH", "--activation-batch", "1000",
+                    "most events a sender takes at once (and sends a request, within each "
+                    "platform's own limit)",
+                    false, size_setting(&Config::activation_batch, 1, 2000)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_POLL_MS", "--activation-poll-ms", "1000",
+                    "how often an idle sender looks for events due", false,
+                    millis_setting(&Config::activation_poll, 10, 60'000)});
+    list.push_back({"FUNNELHOUSE_ACTIVATION_LEASE_MS", "--activation-lease-ms", "300000",
+                    "how long a sender holds the events it took; those of a sender that died "
+                    "are sent again after it (at least twice the timeout)",
+                    false, millis_setting(&Config::activation_lease, 1000, 86'400'000)});
     list.push_back({"FUNNELHOUSE_SIMULATE_URL", "--url", "http://127.0.0.1:8080",
                     "simulate: the server to send the synthetic shop to (http://host:port)", false,
                     [](Config& c, const std::string& v) -> std::string {

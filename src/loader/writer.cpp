@@ -14,7 +14,9 @@
 #include <pqxx/subtransaction>
 #include <pqxx/tablewriter>
 
+#include "funnelhouse/activation/outbox.hpp"
 #include "funnelhouse/common/sha256.hpp"
+#include "funnelhouse/db/arrays.hpp"
 #include "funnelhouse/db/copy_text.hpp"
 #include "funnelhouse/db/locks.hpp"
 #include "funnelhouse/loader/known_ids.hpp"
@@ -368,24 +370,21 @@ void prepare_staging(pqxx::connection& connection) {
         " anonymous_id text, user_id text, kind text, occurred_at timestamptz, event_id text,"
         " seq bigint)"
         " ON COMMIT DELETE ROWS");
+    // The event names destinations are sent, which each batch reads: none in
+    // a database migrated before activation.
+    const bool activation =
+        setup.exec("SELECT to_regclass('activation_rules') IS NOT NULL")[0][0].as<bool>();
+    setup.exec(std::string("CREATE OR REPLACE TEMP VIEW funnelhouse_activation_names AS ") +
+               (activation ? "SELECT event_name FROM activation_rules"
+                           : "SELECT NULL::text AS event_name WHERE false"));
 }
 
 namespace {
 
-// A text[] literal: {"a","b"} with backslashes and quotes escaped.
+// The events' ids as a text[] literal.
 std::string text_array(const std::vector<const common::Event*>& events) {
-    std::string out = "{";
-    for (const auto* event : events) {
-        if (out.size() > 1) out += ',';
-        out += '"';
-        for (const char c : event->event_id) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    out += '}';
-    return out;
+    return db::text_array(events,
+                          [](const common::Event* e) -> std::string_view { return e->event_id; });
 }
 
 // The events whose row this batch creates with a plain COPY: the first copy
@@ -621,6 +620,26 @@ std::unordered_set<std::string> suppressed_among(pqxx::transaction_base& txn,
     return found;
 }
 
+// What the start of a batch reads: the identity generation (see KnownIds;
+// -1 in a database without it, migrated by an older version) and the event
+// names destinations are sent.
+struct BatchStart {
+    std::int64_t generation = 0;
+    std::unordered_set<std::string> activation_names;
+};
+
+// The events this batch stored the rows of that a destination is sent, in
+// the outbox in the same transaction.
+void enqueue_stored(pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
+                    const std::vector<Fate>& fates, const BatchStart& start) {
+    if (start.activation_names.empty()) return;
+    std::vector<std::string_view> ids;
+    for (std::size_t i = 0; i < events.size(); ++i)
+        if (fates[i] == Fate::inserted && start.activation_names.count(events[i]->event_name))
+            ids.push_back(events[i]->event_id);
+    activation::enqueue(txn, ids);
+}
+
 // What is left of a batch without the events and rejected messages of
 // erased persons, with each kept event's index in the batch.
 struct Unsuppressed {
@@ -637,14 +656,18 @@ struct Unsuppressed {
 // database without it, migrated by an older version).
 std::optional<Unsuppressed> without_suppressed(
     pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
-    const std::vector<const common::BadEvent*>& bad_events, std::int64_t& generation) {
+    const std::vector<const common::BadEvent*>& bad_events, BatchStart& start) {
     // Two statements in one round trip, the second with a snapshot taken
     // after the lock is held.
     static const std::string kLockAndCheck =
         "SELECT pg_advisory_xact_lock_shared(" + std::to_string(db::kErasureLock) +
-        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids), " + kIdentityGeneration;
+        "); SELECT EXISTS (SELECT 1 FROM suppressed_ids), " + kIdentityGeneration +
+        ", (SELECT coalesce(jsonb_agg(DISTINCT event_name), '[]') "
+        "FROM funnelhouse_activation_names)";
     const auto checked = txn.exec(kLockAndCheck);
-    generation = checked[0][1].as<std::int64_t>();
+    start.generation = checked[0][1].as<std::int64_t>();
+    for (const auto& name : nlohmann::json::parse(checked[0][2].c_str(), nullptr, false))
+        if (name.is_string()) start.activation_names.insert(name.get<std::string>());
     if (!checked[0][0].as<bool>()) return std::nullopt;
 
     // Each identifier hashed once: per event and message, and all together
@@ -707,16 +730,17 @@ std::vector<Fate> write_kept(pqxx::work& txn, const std::vector<const common::Ev
 std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Event*>& events,
                              const std::vector<const common::BadEvent*>& bad_events,
                              BatchCounts* counts, KnownIds* known, const BatchOrder* order) {
-    std::int64_t generation = 0;
-    const auto kept = without_suppressed(txn, events, bad_events, generation);
+    BatchStart start;
+    const auto kept = without_suppressed(txn, events, bad_events, start);
     const auto& kept_events = kept ? kept->events : events;
     const auto& kept_bad_events = kept ? kept->bad_events : bad_events;
     if (counts) counts->suppressed_bad_events = bad_events.size() - kept_bad_events.size();
-    if (generation < 0) known = nullptr;
-    if (known) known->observe_generation(generation);
+    if (start.generation < 0) known = nullptr;
+    if (known) known->observe_generation(start.generation);
 
-    const auto kept_fates =
-        write_kept(txn, kept_events, kept_bad_events, counts, {true, known, generation, order});
+    const auto kept_fates = write_kept(txn, kept_events, kept_bad_events, counts,
+                                       {true, known, start.generation, order});
+    enqueue_stored(txn, kept_events, kept_fates, start);
     if (!kept) return kept_fates;
     std::vector<Fate> fates(events.size(), Fate::suppressed);
     for (std::size_t k = 0; k < kept_fates.size(); ++k) fates[kept->index[k]] = kept_fates[k];

@@ -94,7 +94,26 @@ Instruments::Instruments(Registry& r)
       model_last_refresh(r.gauge("funnelhouse_model_last_refresh_timestamp_seconds",
                                  "Unix time when the models were last refreshed; 0 before the "
                                  "first refresh.")
-                             .get()) {
+                             .get()),
+      activation_deliveries(r.counter("funnelhouse_activation_deliveries_total",
+                                      "Events done with per destination, by result: sent, "
+                                      "failed (refused, or out of tries) or skipped (no "
+                                      "consent, no value, erased).",
+                                      {"destination", "result"})),
+      activation_retries(r.counter("funnelhouse_activation_retries_total",
+                                   "Events put back for another try (429, 5xx, timeouts, "
+                                   "network errors), per destination.",
+                                   {"destination"})),
+      activation_requests(r.counter("funnelhouse_activation_requests_total",
+                                    "Requests to destinations, by HTTP status (0: no answer).",
+                                    {"destination", "status"})),
+      activation_pending(r.gauge("funnelhouse_activation_pending",
+                                 "Events waiting to be sent (or being sent), per destination.",
+                                 {"destination"})),
+      activation_oldest_pending(r.gauge("funnelhouse_activation_oldest_pending_age_seconds",
+                                        "Age of the oldest event waiting to be sent, per "
+                                        "destination; 0 when none waits.",
+                                        {"destination"})) {
     // Series without labels show from the start (zero), not at first use.
     loader_batch_events.get();
     loader_commit_seconds.get();

@@ -99,6 +99,8 @@ void Refresh::build() {
 
 RefreshReport Refresh::commit() {
     switch_and_finish(txn_, catalog_, buffer_);
+    // The micro-conversions destinations are sent follow the new classes.
+    txn_.exec("SELECT funnelhouse_activation_rules()");
     // A file removed from the folders takes its model or function with it,
     // unless a view of someone's own still uses it.
     for (const auto& gone : build::vanished(txn_, catalog_)) {

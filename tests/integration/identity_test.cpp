@@ -191,6 +191,9 @@ TEST_F(IdentityTest, MigratingADatabaseWithEventsStitchesThemToo) {
     pqxx::nontransaction txn(*connection);
     txn.exec("DELETE FROM schema_migrations WHERE version >= '0004'");
     txn.exec(
+        "DROP VIEW deliveries; DROP TABLE activation_outbox, activation_rules, activation_classes,"
+        " activation_destinations CASCADE; DROP TRIGGER events_removed_from_outbox ON events;"
+        "DROP FUNCTION funnelhouse_activation_rules, funnelhouse_activation_events_removed;"
         "DROP FUNCTION funnelhouse_forget; DROP FUNCTION funnelhouse_forget_unguarded;"
         "DROP TABLE suppressed_ids, erasures;"
         "DROP FUNCTION funnelhouse_raw_ids; DROP INDEX events_previous_idx;"

@@ -33,6 +33,8 @@ struct Destination {
     std::vector<std::string> refund_events;  // where the platform takes refunds
     std::vector<std::string> classes;        // micro-conversions by observed class, P0 to P3
     std::optional<double> micro_value;       // fixed; none: expected revenue per occurrence
+    std::string micro_currency = "USD";      // of micro-conversions' values
+    std::string phone_country_code;          // for phone numbers written without one
 
     std::string endpoint;  // the platform's base URL unless the file says otherwise
     std::string api_version;

@@ -131,6 +131,19 @@ struct Config {
     // The browser tracker served at /funnelhouse.js; empty: the build's own.
     std::filesystem::path tracker_file;
 
+    // Activation (docs/activation.md): where the destinations are written,
+    // and how the senders send.
+    std::filesystem::path destinations_file;  // empty: nothing is sent
+    std::filesystem::path activation_ca_file;  // trusted besides the system's store
+    std::chrono::milliseconds activation_settle{60'000};
+    std::chrono::milliseconds activation_timeout{10'000};
+    std::chrono::milliseconds activation_retry_first{1'000};
+    std::chrono::milliseconds activation_retry_longest{600'000};
+    std::size_t activation_max_attempts = 20;
+    std::size_t activation_batch = 1'000;
+    std::chrono::milliseconds activation_poll{1'000};
+    std::chrono::milliseconds activation_lease{300'000};
+
     // `simulate`: where to send a synthetic shop, and its size.
     std::string simulate_url = "http://127.0.0.1:8080";
     std::size_t simulate_persons = 1000;

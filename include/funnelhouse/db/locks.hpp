@@ -19,5 +19,8 @@ inline constexpr long long kIdentityLock = 7'311'402'118'550'210;
 inline constexpr long long kErasureLock = 7'311'402'118'550'211;
 // A model refresh: a second one waits for the first.
 inline constexpr long long kModelRefreshLock = 7'311'402'118'550'212;
+// Writing the destinations file into PostgreSQL: servers starting at once
+// write it one after the other.
+inline constexpr long long kDestinationsLock = 7'311'402'118'550'213;
 
 }  // namespace funnelhouse::db

@@ -47,6 +47,13 @@ struct Instruments {
     Family<Histogram>& model_refresh_seconds;
     Counter& model_refresh_failures;
     Gauge& model_last_refresh;  // Unix time of the last refresh that committed
+
+    // activation: per destination of the destinations file.
+    Family<Counter>& activation_deliveries;  // destination, result: sent | failed | skipped
+    Family<Counter>& activation_retries;     // destination
+    Family<Counter>& activation_requests;    // destination, status
+    Family<Gauge>& activation_pending;        // destination
+    Family<Gauge>& activation_oldest_pending;  // destination
 };
 
 // The event label of a name: the name when a contract declares it, else
