@@ -101,6 +101,12 @@ struct Senders::Worker {
     Outcome outcome_of(const Claimed& row, const Conversion& c, const Judgement& j,
                        std::size_t position, const Answer& answer, milliseconds& pause);
     void record(const std::vector<Outcome>& outcomes);
+    // Records what became of rows and empties `outcomes`.
+    void settle_outcomes(std::vector<Outcome>& outcomes) {
+        finish(*connection, destination.name, outcomes);
+        record(outcomes);
+        outcomes.clear();
+    }
     void observe_backlog(const Backlog& backlog);
 };
 
@@ -133,8 +139,7 @@ milliseconds Senders::Worker::step() {
     }
     std::vector<Outcome> outcomes;
     const auto pause = send(claimed, outcomes);
-    finish(*connection, destination.name, outcomes);
-    record(outcomes);
+    settle_outcomes(outcomes);
     return pause;
 }
 
@@ -195,6 +200,8 @@ milliseconds Senders::Worker::send(const std::vector<Claimed>& claimed,
             outcomes.push_back(outcome_of(claimed[prepared.row[index]], prepared.conversions[index],
                                           judgement, p, answer, pause));
         }
+        // Recorded at once: a crash now sends again at most this request.
+        settle_outcomes(outcomes);
     }
     return pause;
 }

@@ -77,7 +77,7 @@ function checkGa4(url, body, problems) {
   if (events.length < 1 || events.length > 25) problems.push('events: 1 to 25');
   for (const e of events)
     if (!/^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(e.name || '')) problems.push('event name');
-  return events.map((e) => ({ key: `${body.client_id}/${e.params.transaction_id || e.name}/${e.timestamp_micros}`, item: e }));
+  return events.map((e) => ({ key: (e.params && e.params.transaction_id) || e.name, item: e }));
 }
 
 function checkWebhook(req, raw, body, problems) {
@@ -152,7 +152,8 @@ function handle(req, res) {
       faults = JSON.parse(raw || '[]');
       return reply(200, { ok: true });
     }
-    if (url.pathname === '/_arrivals') return reply(200, { arrivals, refusals });
+    if (url.pathname === '/_arrivals')
+      return reply(200, { arrivals, refusals, faults_left: faults.reduce((n, f) => n + f.count, 0) });
     const f = fault();
     if (f && f.mode === 'hang') return;  // never answers: the sender's timeout
     if (f && f.mode === 'close') return req.socket.destroy();
