@@ -82,7 +82,8 @@ std::optional<std::string> apply_value_rule(const StoredEvent& e, const Destinat
 }
 
 // What the event's context holds to match its person on.
-void read_match_keys(const json& context, const json& properties, Conversion& c) {
+void read_match_keys(const json& context, const json& properties, const json& person_ad_ids,
+                     Conversion& c) {
     const auto& traits = member(context, "traits");
     c.email = text_at(properties, "email");
     if (!c.email) c.email = text_at(traits, "email");
@@ -91,7 +92,8 @@ void read_match_keys(const json& context, const json& properties, Conversion& c)
     c.client_address = text_at(context, "ip");
     c.user_agent = text_at(context, "userAgent");
     c.page_url = text_at(member(context, "page"), "url");
-    const auto& ids = member(context, "adIds");
+    const auto& own = member(context, "adIds");
+    const auto& ids = own.is_object() ? own : person_ad_ids;
     c.gclid = text_at(ids, "gclid");
     c.gbraid = text_at(ids, "gbraid");
     c.wbraid = text_at(ids, "wbraid");
@@ -145,7 +147,9 @@ Prepared prepare(const StoredEvent& e, const Destination& d) {
         out.skipped = std::move(*why);
         return out;
     }
-    read_match_keys(context, properties, c);
+    const auto person_ad_ids =
+        e.person_ad_ids ? json::parse(*e.person_ad_ids, nullptr, false) : json();
+    read_match_keys(context, properties, person_ad_ids, c);
     out.conversion = std::move(c);
     return out;
 }

@@ -60,10 +60,23 @@ WITH due AS (
 SELECT c.event_id, c.what, c.attempts, e.event_id IS NULL AS gone, e.event_name,
        (extract(epoch FROM e.occurred_at) * 1000000)::bigint AS occurred_us,
        e.properties::text, e.context::text, e.user_id, e.person_id,
-       v.expected_revenue_per_occurrence::float8
+       v.expected_revenue_per_occurrence::float8, latest.ad_ids::text
 FROM claimed c
 LEFT JOIN events_stitched e ON e.event_id = c.event_id
 LEFT JOIN models.event_value v ON v.event_name = e.event_name
+-- An event without ad ids (a backend's copy stored first, or alone): those
+-- of the person's latest event with them, up to 90 days before.
+LEFT JOIN LATERAL (
+    SELECT x.context -> 'adIds' AS ad_ids
+    FROM events x
+    WHERE NOT e.context ? 'adIds' AND x.context ? 'adIds'
+      AND x.anonymous_id IN (SELECT m.id FROM identity_map m
+                             WHERE m.person_id = e.person_id AND m.id_type = 'anonymous'
+                             UNION ALL SELECT e.anonymous_id)
+      AND x.occurred_at <= e.occurred_at AND x.occurred_at > e.occurred_at - interval '90 days'
+    ORDER BY x.occurred_at DESC
+    LIMIT 1
+) latest ON true
 ORDER BY c.event_id
 )sql";
 
@@ -169,6 +182,7 @@ std::vector<Claimed> claim(pqxx::connection& connection, std::string_view destin
             c.event.user_id = optional_text(r[8]);
             c.event.person_id = optional_text(r[9]);
             if (!r[10].is_null()) c.event.expected_revenue = r[10].as<double>();
+            if (!r[11].is_null()) c.event.person_ad_ids = r[11].as<std::string>();
         }
         out.push_back(std::move(c));
     }

@@ -117,7 +117,7 @@ async function until(sql, expected, limit = 30_000) {
 test('a shopper: nothing before consent, then every event once, the order from both sources, one person', async () => {
   const { context, sent, problems, page, beacons } = await openBrowser('journey');
   const origin = shop.url;
-  await page.goto(`${origin}/product?utm_source=newsletter&utm_medium=email&utm_campaign=autumn`);
+  await page.goto(`${origin}/product?utm_source=newsletter&utm_medium=email&utm_campaign=autumn&gclid=G-browser-1`);
   await page.waitForSelector('#banner:not([hidden])');
   // Consent is required and not given yet: the page view and product view
   // above went nowhere, and nothing identifies the visitor.
@@ -198,6 +198,7 @@ test('a shopper: nothing before consent, then every event once, the order from b
   const stored = JSON.parse(context1);
   assert.deepEqual(stored.campaign, { source: 'newsletter', medium: 'email', name: 'autumn' });
   assert.deepEqual(stored.consent, { categoryPreferences: { analytics: true } });
+  assert.equal(stored.adIds.gclid, 'G-browser-1', 'the click id of the landing page');
   assert.deepEqual(stored.library, { name: 'funnelhouse.js', version: JSON.parse(readFileSync(join(root, 'clients/js/package.json'), 'utf8')).version });
   assert.equal(stored.page.path, '/product');
   assert.match(stored.userAgent, /Chrome/);

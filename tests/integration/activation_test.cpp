@@ -170,3 +170,29 @@ TEST_F(ActivationTest, ErasureTakesAPersonsRowsNotSentYetAndKeepsTheRecordOfThos
     load({order("ev-4", "o-4", "u-1")});
     EXPECT_EQ(outbox(), "crm:ev-1:order:sent crm:ev-3:order:pending");
 }
+
+TEST_F(ActivationTest, AnEventWithoutAdIdsIsClaimedWithThoseOfThePersonsLatestEventWithThem) {
+    store({order_destination("crm", "2024-01-01T00:00:00Z")});
+    const auto at = [](const char* text) { return *common::parse_timestamp(text); };
+    auto visit = [&](const std::string& id, const char* when, const std::string& gclid) {
+        auto e = test::sample_event(id);
+        e.anonymous_id = "a-9";
+        e.occurred_at = at(when);
+        e.context = R"({"adIds": {"gclid": ")" + gclid + R"("}})";
+        return e;
+    };
+    auto login = test::sample_event("ev-login");
+    login.anonymous_id = "a-9";
+    login.user_id = "u-9";
+    login.occurred_at = at("2024-04-30T10:00:00Z");
+    // The backend's order names the user alone, and comes with no ad ids.
+    auto backend = order("ev-order", "o-9", "u-9");
+    backend.occurred_at = at("2024-05-01T12:00:00Z");
+    load({visit("ev-old", "2024-04-20T10:00:00Z", "older"),
+          visit("ev-new", "2024-04-29T10:00:00Z", "newer"),
+          visit("ev-after", "2024-05-02T10:00:00Z", "after the order"), login, backend});
+    const auto claimed = activation::claim(*connection_, "crm", 10, 0ms, 60s);
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_EQ(claimed[0].event.person_id, "user:u-9");
+    EXPECT_EQ(claimed[0].event.person_ad_ids, R"({"gclid": "newer"})");
+}

@@ -80,6 +80,17 @@ TEST(Prepare, AnOrderIsWorthItsRevenueOrItsGrossProfitWithItsMatchKeys) {
     EXPECT_DOUBLE_EQ(*prepare(order(), d).conversion->value, 50.5);
 }
 
+TEST(Prepare, AnEventWithoutAdIdsTakesThePersonsLatest) {
+    const auto d = destination(Kind::google_ads);
+    auto e = order(R"({"consent": true, "userAgent": "Firefox"})");
+    e.person_ad_ids = R"({"gclid": "g-earlier", "fbp": "fb.1.5.6"})";
+    const auto c = *prepare(e, d).conversion;
+    EXPECT_EQ(c.gclid, "g-earlier");
+    EXPECT_EQ(c.fbp, "fb.1.5.6");
+    // Its own win when it has them.
+    EXPECT_EQ(prepare(order(), d).conversion->gclid, "g-1");
+}
+
 TEST(Prepare, NothingIsSentWithoutTheDestinationsConsent) {
     const auto d = destination(Kind::meta);
     const auto denied = prepare(

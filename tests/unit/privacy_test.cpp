@@ -194,7 +194,7 @@ TEST_F(PrivacyTest, WithoutConsentTheEventIsKeptWithoutThePerson) {
     privacy_.personal_data = config::PersonalData::keep;
     const auto mapped = map(estimate(
         R"(,"consent":{"categoryPreferences":{"analytics":false}},"traits":{"email":"x@y.z"},
-           "device":{"id":"d-1","type":"ios"})"));
+           "device":{"id":"d-1","type":"ios"},"adIds":{"gclid":"g-1","fbp":"fb.1.2.3"})"));
     ASSERT_TRUE(mapped.event);
     EXPECT_TRUE(mapped.anonymized);
     EXPECT_FALSE(mapped.event->user_id);

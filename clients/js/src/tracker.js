@@ -10,6 +10,8 @@ export const VERSION = '1.0.0';
 const PREFIX = 'fh_';
 const DAY = 864e5;
 const CAMPAIGN = { utm_campaign: 'name', utm_source: 'source', utm_medium: 'medium', utm_term: 'term', utm_content: 'content' };
+const CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'fbclid'];
+const CLICK_DAYS = 90; // Google Ads' longest click-through window
 
 const DEFAULTS = {
   flushAt: 20, // events per request
@@ -57,16 +59,17 @@ export function createTracker(win) {
       } catch (e) { return false; }
     },
   };
+  const readCookie = (name) => {
+    try {
+      for (const part of String(doc.cookie).split(';')) {
+        const at = part.indexOf('=');
+        if (part.slice(0, at).trim() === name) return decodeURIComponent(part.slice(at + 1).trim());
+      }
+    } catch (e) { /* none */ }
+    return null;
+  };
   const cookie = {
-    get: (k) => {
-      try {
-        for (const part of String(doc.cookie).split(';')) {
-          const at = part.indexOf('=');
-          if (part.slice(0, at).trim() === PREFIX + k) return decodeURIComponent(part.slice(at + 1).trim());
-        }
-      } catch (e) { /* none */ }
-      return null;
-    },
+    get: (k) => readCookie(PREFIX + k),
     set: (k, v) => {
       try {
         doc.cookie = `${PREFIX}${k}=${v == null ? '' : encodeURIComponent(v)}; path=/; max-age=${v == null ? 0 : Math.round(o.cookieDays * 86400)}; SameSite=Lax`
@@ -106,6 +109,7 @@ export function createTracker(win) {
   function forget() {
     clearIds();
     ls.set('q', null);
+    ls.set('ads', null);
     queue = [];
     if (timer) win.clearTimeout(timer);
     timer = null;
@@ -169,7 +173,37 @@ export function createTracker(win) {
     for (const [key, value] of new URLSearchParams(loc.search)) if (CAMPAIGN[key]) campaign[CAMPAIGN[key]] = value;
     if (Object.keys(campaign).length) ctx.campaign = campaign;
     if (prefs) ctx.consent = { categoryPreferences: prefs };
+    const ads = granted() && adIds();
+    if (ads) ctx.adIds = ads;
     return { ...ctx, ...extra };
+  }
+
+  // What ad platforms match a conversion sent from the server on: the ids
+  // of the click that brought the visitor (from the landing URL, kept for
+  // CLICK_DAYS; fbclid in Meta's fbc form) and Meta's and Google Analytics'
+  // browser cookies (_fbc, _fbp, _ga). Only with consent; null when none.
+  function adIds() {
+    const t = now();
+    let clicks = null;
+    try { clicks = JSON.parse(ls.get('ads')); } catch (e) { /* none */ }
+    if (!clicks || !(t - clicks.at < CLICK_DAYS * DAY)) clicks = null;
+    const found = {};
+    for (const [key, value] of new URLSearchParams(win.location.search)) if (CLICK_IDS.includes(key) && value) found[key] = value;
+    const landed = Object.keys(found).length > 0;
+    if (landed && !(clicks && CLICK_IDS.every((k) => clicks[k] === found[k]))) {
+      clicks = { ...found, at: t };
+      ls.set('ads', JSON.stringify(clicks));
+    }
+    const ids = {};
+    for (const key of ['gclid', 'gbraid', 'wbraid']) if (clicks && clicks[key]) ids[key] = clicks[key];
+    if (clicks && clicks.fbclid) ids.fbc = `fb.1.${clicks.at}.${clicks.fbclid}`;
+    const fbc = readCookie('_fbc'); // the Meta pixel's own, when it runs
+    if (fbc) ids.fbc = fbc;
+    const fbp = readCookie('_fbp');
+    if (fbp) ids.fbp = fbp;
+    const ga = (readCookie('_ga') || '').split('.'); // GA1.1.<random>.<seconds>
+    if (ga.length >= 4) ids.gaClientId = ga.slice(-2).join('.');
+    return Object.keys(ids).length ? ids : null;
   }
 
   // Builds, queues and returns the id of one message; null when nothing may

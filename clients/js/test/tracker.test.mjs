@@ -10,6 +10,7 @@ import { fakeWindow, browserState, START } from './fake-window.mjs';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const options = { host: 'https://collect.shop.example/', writeKey: 'browser-key' };
 const MIN = 6e4;
+const DAY_MS = 864e5;
 
 // A tracker on a fake window, initialised with `extra` options.
 function start(extra = {}, windowOptions = {}) {
@@ -635,6 +636,47 @@ describe('context', () => {
     await fake.advance(1000);
     assert.equal(fake.sent()[0].context.campaign, undefined);
     assert.equal(fake.sent()[0].context.schema, 'add_to_cart/1-0-0');
+  });
+
+  test('click ids from the landing URL and the ad platforms\' cookies, kept for 90 days', async () => {
+    const state = browserState();
+    const landing = start({}, { state, href: 'https://shop.example/?gclid=G-1&fbclid=F-1&utm_source=ads' });
+    landing.fake.win.document.cookie = '_fbp=fb.1.1700000000000.42; path=/';
+    landing.fake.win.document.cookie = '_ga=GA1.1.123456789.1700000000; path=/';
+    landing.fh.page();
+    await landing.fake.advance(1000);
+    const at = landing.fake.win.Date.now() - 1000;
+    assert.deepEqual(landing.fake.sent()[0].context.adIds, {
+      gclid: 'G-1', fbc: `fb.1.${at}.F-1`, fbp: 'fb.1.1700000000000.42', gaClientId: '123456789.1700000000',
+    });
+    // A later page without them still carries the click's ids, with the
+    // time it was first seen.
+    const later = start({}, { state, href: 'https://shop.example/cart', clock: { now: at + 30 * DAY_MS } });
+    later.fh.track('add_to_cart', { product_id: 'p1' });
+    await later.fake.advance(1000);
+    assert.equal(later.fake.sent()[0].context.adIds.gclid, 'G-1');
+    assert.equal(later.fake.sent()[0].context.adIds.fbc, `fb.1.${at}.F-1`);
+    // After 90 days the click is forgotten; the cookies remain.
+    const expired = start({}, { state, href: 'https://shop.example/cart', clock: { now: at + 91 * DAY_MS } });
+    expired.fh.track('add_to_cart', { product_id: 'p1' });
+    await expired.fake.advance(1000);
+    assert.deepEqual(expired.fake.sent()[0].context.adIds, { fbp: 'fb.1.1700000000000.42', gaClientId: '123456789.1700000000' });
+  });
+
+  test('no ad ids without consent, and withdrawing consent forgets the click', async () => {
+    const state = browserState();
+    const granted = start({ consent: { required: true, granted: true } }, { state, href: 'https://shop.example/?gclid=G-2' });
+    granted.fh.page();
+    await granted.fake.advance(1000);
+    assert.equal(granted.fake.sent()[0].context.adIds.gclid, 'G-2');
+    granted.fh.consent(false);
+    assert.equal(granted.fake.stored('ads'), null);
+    const denied = start({}, { href: 'https://shop.example/?gclid=G-3' });
+    denied.fh.consent(false);
+    denied.fh.page();
+    await denied.fake.advance(1000);
+    assert.equal(denied.fake.sent()[0].context.adIds, undefined);
+    assert.equal(denied.fake.stored('ads'), null);
   });
 
   test('the library version is the package\'s', () => {

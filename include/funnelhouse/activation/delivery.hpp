@@ -36,6 +36,9 @@ struct StoredEvent {
     std::optional<std::string> user_id;
     std::optional<std::string> person_id;
     std::optional<double> expected_revenue;  // models.event_value, per occurrence
+    // When the event's context has no adIds: those of the person's latest
+    // event with them (JSON text), up to 90 days before.
+    std::optional<std::string> person_ad_ids;
 };
 
 // The conversion a destination is sent, or why nothing is (`skipped`).
@@ -50,7 +53,8 @@ struct Prepared {
 // occurrence), the name the platform knows it by, and what the event's
 // context holds to match its person on (context.adIds: gclid, gbraid,
 // wbraid, fbc, fbp, gaClientId; context.ip, userAgent, page.url; an email
-// or phone in the properties or context.traits when they are kept).
+// or phone in the properties or context.traits when they are kept); the
+// person's latest ad ids when the event has none.
 Prepared prepare(const StoredEvent& event, const Destination& destination);
 
 // The name a platform knows an event by: Meta's standard "Purchase" and

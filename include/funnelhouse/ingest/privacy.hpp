@@ -41,6 +41,6 @@ Consent analytics_consent(std::string_view context_json,
 
 // The context keys that point at a person rather than at the event: left out
 // of an event kept without consent.
-inline constexpr const char* kIdentifyingContextKeys[] = {"ip", "traits"};
+inline constexpr const char* kIdentifyingContextKeys[] = {"ip", "traits", "adIds"};
 
 }  // namespace funnelhouse::ingest
