@@ -41,6 +41,8 @@ constexpr Command kCommands[] = {
      [](const auto& c, const auto&) { return cli::run_models_list(c, std::cout); }},
     {"models", "check", 2,
      [](const auto& c, const auto&) { return cli::run_models_check(c, std::cout); }},
+    {"conversions", "csv", 2,
+     [](const auto& c, const auto&) { return cli::run_conversions_csv(c, std::cout); }},
     {"schemas", "lint", 2,
      [](const auto& c, const auto&) { return cli::run_schemas_lint(c, std::cout); }},
 };

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
 #include "funnelhouse/activation/signature.hpp"
+#include "funnelhouse/common/file.hpp"
 
 namespace funnelhouse::activation {
 namespace {
@@ -163,6 +165,13 @@ void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secr
             d.access_token = r.secret("access_token", secrets);
             break;
         case Kind::google_ads:
+            if (r.text("upload", false) == "csv") {
+                d.csv_upload = true;
+                d.conversion_name = r.text("conversion_name", true);
+                break;
+            }
+            if (!r.text("upload", false).empty() && r.text("upload", false) != "api")
+                r.fail("upload", "must be \"api\" (the default) or \"csv\"");
             d.customer_id = r.text("customer_id", true);
             d.conversion_action = r.text("conversion_action", true);
             d.api_version = r.text("api_version", true);
@@ -220,6 +229,20 @@ Destination read_destination(const json& entry, const std::string& where,
 }  // namespace
 
 std::string_view to_string(Kind kind) { return info_of(kind).name; }
+
+std::vector<Destination> load_destinations(const std::filesystem::path& file) {
+    if (file.empty()) return {};
+    const auto text = common::read_file(file);
+    if (!text)
+        throw std::runtime_error("cannot read the destinations file '" + file.string() + "'");
+    const SecretSources secrets{[](const std::string& variable) -> std::optional<std::string> {
+                                    const char* value = std::getenv(variable.c_str());
+                                    if (!value) return std::nullopt;
+                                    return std::string(value);
+                                },
+                                [](const std::string& path) { return common::read_file(path); }};
+    return parse_destinations(*text, file.string(), secrets);
+}
 
 std::vector<Destination> parse_destinations(std::string_view text, std::string_view origin,
                                             const SecretSources& secrets) {

@@ -273,6 +273,7 @@ Senders::Senders(const config::Config& config, std::vector<Destination> destinat
     shared_->destinations = destinations;
     shared_->database_url = config.database_url;
     for (auto& d : destinations) {
+        if (d.csv_upload) continue;  // `funnelhouse conversions csv` writes its conversions
         if (instruments)
             for (const char* result : {"sent", "failed", "skipped"})
                 instruments->activation_deliveries.with({d.name, result});

@@ -120,25 +120,6 @@ void observe_spool(metrics::Registry& registry, spool::Spool& spool, const loade
     });
 }
 
-// The destinations file, its secrets read from the environment and files;
-// none when no file is set (then every destination stored before is marked
-// removed).
-std::vector<activation::Destination> read_destinations(const config::Config& config) {
-    if (config.destinations_file.empty()) return {};
-    const auto text = common::read_file(config.destinations_file);
-    if (!text)
-        throw std::invalid_argument("cannot read the destinations file '" +
-                                    config.destinations_file.string() + "'");
-    const activation::SecretSources secrets{
-        [](const std::string& variable) -> std::optional<std::string> {
-            const char* value = std::getenv(variable.c_str());
-            if (!value) return std::nullopt;
-            return std::string(value);
-        },
-        [](const std::string& path) { return common::read_file(path); }};
-    return activation::parse_destinations(*text, config.destinations_file.string(), secrets);
-}
-
 std::string read_input(const std::string& input) {
     if (input == "-") {
         std::ostringstream text;
@@ -166,7 +147,7 @@ int run_serve(const config::Config& config) {
     // A broken model folder stops serve here rather than failing every
     // refresh later; the files are read again at each refresh.
     if (config.refresh_interval.count() > 0) models::load_catalog(config.model_folders());
-    auto destinations = read_destinations(config);
+    auto destinations = activation::load_destinations(config.destinations_file);
     metrics::Registry metrics_registry;
     metrics::Instruments instruments(metrics_registry);
     metrics_registry

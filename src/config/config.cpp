@@ -443,6 +443,10 @@ std::vector<Setting> make_settings() {
                     "how long a sender holds the events it took; those of a sender that died "
                     "are sent again after it (at least twice the timeout)",
                     false, millis_setting(&Config::activation_lease, 1000, 86'400'000)});
+    list.push_back({"FUNNELHOUSE_EXPORT_DESTINATION", "--destination", "(none)",
+                    "conversions csv: the google_ads destination (upload \"csv\") whose "
+                    "conversions are written",
+                    false, text_setting(&Config::export_destination)});
     list.push_back({"FUNNELHOUSE_SIMULATE_URL", "--url", "http://127.0.0.1:8080",
                     "simulate: the server to send the synthetic shop to (http://host:port)", false,
                     [](Config& c, const std::string& v) -> std::string {

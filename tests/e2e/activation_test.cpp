@@ -7,7 +7,9 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "funnelhouse/common/time.hpp"
@@ -300,4 +302,69 @@ TEST(ActivationEndToEnd, EveryConsentedOrderArrivesOnceAtEachPlatformThroughFaul
     EXPECT_EQ(meta7["custom_data"]["value"], 67.0);                     // 107 - 40
     EXPECT_EQ(meta7["custom_data"]["currency"], "EUR");
     server.stop();
+}
+
+TEST(ActivationEndToEnd, ConversionsCsvWritesEachWaitingOrderOnceForAManualUpload) {
+    test::TempDir dir;
+    test::TestSchema schema;
+    schema.migrate();
+    dir.write("keys.json", R"([{"name":"backend","key":"shop-server","source":"server"}])");
+    const auto starts = common::format_timestamp(common::now() - std::chrono::hours(24));
+    dir.write("destinations.json", R"([{"name": "ads-csv", "kind": "google_ads", "upload": "csv",
+        "conversion_name": "Online purchase", "starts_at": ")" +
+                                       starts + R"(", "consent": "marketing",
+        "orders": {"events": ["order_completed"], "value": "gross_profit"}}])");
+    auto env = test::serve_env(
+        schema.url(), dir.path() / "keys.json", dir.path() / "spool",
+        {{"FUNNELHOUSE_SPOOL_MIN_FREE_BYTES", "0"},
+         {"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
+         {"FUNNELHOUSE_LOG_LEVEL", "warn"},
+         {"FUNNELHOUSE_DESTINATIONS_FILE", (dir.path() / "destinations.json").string()},
+         {"FUNNELHOUSE_ACTIVATION_SETTLE_MS", "0"}});
+    {
+        test::ServerProcess server;
+        server.start(env);
+        post_orders(server.port(), 0, 3, true);
+        post_orders(server.port(), 3, 4, false);
+        ASSERT_TRUE(test::wait_until_loaded(server.port()));
+        server.stop();
+    }
+    const auto first =
+        test::run_funnelhouse({"conversions", "csv", "--destination", "ads-csv"}, env);
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    const auto lines = [](const std::string& text) {
+        std::vector<std::string> out;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) out.push_back(line);
+        return out;
+    };
+    const auto csv = lines(first.out);
+    ASSERT_EQ(csv.size(), 5u) << first.out;
+    EXPECT_EQ(csv[0], "Parameters:TimeZone=+0000");
+    EXPECT_EQ(
+        csv[1],
+        "Google Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency");
+    // Each row with its time checked and then left out (it is the test's now).
+    std::set<std::string> rows;
+    const std::regex row(R"(([^,]*,[^,]*),(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(.*))");
+    for (std::size_t i = 2; i < csv.size(); ++i) {
+        std::smatch parts;
+        ASSERT_TRUE(std::regex_match(csv[i], parts, row)) << csv[i];
+        rows.insert(parts[1].str() + "," + parts[3].str());
+    }
+    EXPECT_EQ(rows, (std::set<std::string>{"gclid-0,Online purchase,60.0,EUR",
+                                           "gclid-1,Online purchase,61.0,EUR",
+                                           "gclid-2,Online purchase,62.0,EUR"}));
+    // Written once: the next export has nothing; the order without consent
+    // was never in it.
+    const auto second =
+        test::run_funnelhouse({"conversions", "csv", "--destination", "ads-csv"}, env);
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_EQ(lines(second.out).size(), 2u) << second.out;
+    EXPECT_EQ(schema.scalar("SELECT string_agg(state || ' ' || n, ', ' ORDER BY state) FROM "
+                            "(SELECT state, count(*) n FROM deliveries GROUP BY 1) s"),
+              "sent 3, skipped 1");
+    const auto wrong = test::run_funnelhouse({"conversions", "csv", "--destination", "nope"}, env);
+    EXPECT_NE(wrong.exit_code, 0);
+    EXPECT_NE(wrong.err.find("no destination 'nope'"), std::string::npos) << wrong.err;
 }

@@ -142,3 +142,46 @@ TEST(Destinations, ADestinationMustReceiveSomething) {
         "url": "ftp://crm.example", "secret": {"file": "/run/secrets/hook"}}])"),
               "destinations.json: destination 0 ('crm'): 'url' must be an http:// or https:// URL");
 }
+
+TEST(Destinations, GoogleAdsWithoutApiAccessNeedsOnlyTheConversionsName) {
+    const std::string csv = R"([{"name": "ads", "kind": "google_ads", "upload": "csv",
+        "starts_at": "2026-12-01T00:00:00Z", "consent": "marketing",
+        "orders": {"events": ["order_completed"]}, "conversion_name": "Online purchase"}])";
+    const auto destinations = parse(csv);
+    ASSERT_EQ(destinations.size(), 1u);
+    EXPECT_TRUE(destinations[0].csv_upload);
+    EXPECT_EQ(destinations[0].conversion_name, "Online purchase");
+    EXPECT_EQ(destinations[0].access_token, "");
+    auto nameless = csv;
+    nameless.erase(nameless.find(R"(, "conversion_name")"));
+    nameless += "}]";
+    EXPECT_EQ(error_of(nameless),
+              "destinations.json: destination 0 ('ads'): 'conversion_name' is required");
+    auto by_mail = csv;
+    by_mail.replace(by_mail.find(R"("csv")"), 5, R"("mail")");
+    EXPECT_EQ(error_of(by_mail),
+              "destinations.json: destination 0 ('ads'): 'upload' must be \"api\" (the default) "
+              "or \"csv\"");
+}
+
+TEST(Destinations, MicroConversionsCurrencyAndPhoneCountryAreChecked) {
+    const auto with = [](const std::string& from, const std::string& to) {
+        auto text = kMeta;
+        text.replace(text.find(from), from.size(), to);
+        return "[" + text + "]";
+    };
+    const std::string at = "destinations.json: destination 0 ('meta-shop'): ";
+    EXPECT_EQ(
+        parse(with(R"(["P0", "P1"]})", R"(["P0", "P1"], "currency": "EUR"})"))[0].micro_currency,
+        "EUR");
+    EXPECT_EQ(parse("[" + kMeta + "]")[0].micro_currency, "USD");
+    EXPECT_EQ(error_of(with(R"(["P0", "P1"]})", R"(["P0", "P1"], "currency": "euro"})")),
+              at + "'micro_conversions.currency' must be an ISO 4217 code such as \"EUR\"");
+    EXPECT_EQ(parse(with(R"("consent": "marketing",)",
+                         R"("consent": "marketing", "phone_country_code": "49",)"))[0]
+                  .phone_country_code,
+              "49");
+    EXPECT_EQ(error_of(with(R"("consent": "marketing",)",
+                            R"("consent": "marketing", "phone_country_code": "+49",)")),
+              at + "'phone_country_code' must be 1 to 3 digits, such as \"49\"");
+}

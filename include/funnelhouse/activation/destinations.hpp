@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -44,6 +45,10 @@ struct Destination {
     std::string conversion_action;  // google_ads
     std::string measurement_id;     // ga4
     std::string url;                // webhook
+    // google_ads without API access: nothing is sent; `funnelhouse
+    // conversions csv` writes the conversions for a manual upload.
+    bool csv_upload = false;
+    std::string conversion_name;  // google_ads CSV: the conversion's name in Google Ads
 
     // Resolved secrets, never logged.
     std::string access_token;     // meta, google_ads
@@ -62,5 +67,10 @@ struct SecretSources {
 // std::runtime_error naming the destination and the field at fault.
 std::vector<Destination> parse_destinations(std::string_view text, std::string_view origin,
                                             const SecretSources& secrets);
+
+// The destinations file at `file`, its secrets read from the process's
+// environment and from files; none when `file` is empty. Throws
+// std::runtime_error when it cannot be read or parsed.
+std::vector<Destination> load_destinations(const std::filesystem::path& file);
 
 }  // namespace funnelhouse::activation

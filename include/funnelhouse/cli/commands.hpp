@@ -35,5 +35,9 @@ int run_forget(const config::Config& config, std::ostream& out);
 int run_healthcheck(const config::Config& config, std::ostream& out);
 // Posts a synthetic shop's traffic to a running server (docs/analytics.md).
 int run_simulate(const config::Config& config, std::ostream& out);
+// Writes the conversions waiting for a google_ads destination with upload
+// "csv" as Google Ads' CSV for a manual upload, and records them as sent
+// (docs/activation.md).
+int run_conversions_csv(const config::Config& config, std::ostream& out);
 
 }  // namespace funnelhouse::cli

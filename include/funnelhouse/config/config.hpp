@@ -143,6 +143,7 @@ struct Config {
     std::size_t activation_batch = 1'000;
     std::chrono::milliseconds activation_poll{1'000};
     std::chrono::milliseconds activation_lease{300'000};
+    std::string export_destination;  // `conversions csv`: whose conversions
 
     // `simulate`: where to send a synthetic shop, and its size.
     std::string simulate_url = "http://127.0.0.1:8080";
