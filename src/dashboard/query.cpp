@@ -20,6 +20,7 @@ const std::vector<Panel>& panels() {
         {"segments", "models.cohort_ltv", "dashboard.md#value-by-segment", true},
         {"funnel", "models.funnel", "dashboard.md#funnel"},
         {"experiments", "models.experiment_guardrails", "dashboard.md#experiments"},
+        {"deliveries", "deliveries", "dashboard.md#deliveries"},
     };
     return list;
 }

@@ -11,6 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -37,7 +38,20 @@ const rows = (sql) => psqlRows(databaseUrl, sql);
 const money = (x) => Number(x).toFixed(2);
 const pct = (x) => `${(Number(x) * 100).toFixed(1)}%`;
 
-const environment = () => serverEnvironment({ databaseUrl, work, extra: { FUNNELHOUSE_ADMIN_TOKEN: token, FUNNELHOUSE_RATE_LIMIT_ADDRESS: '0' } });
+const environment = () => serverEnvironment({ databaseUrl, work, extra: {
+  FUNNELHOUSE_ADMIN_TOKEN: token, FUNNELHOUSE_RATE_LIMIT_ADDRESS: '0',
+  FUNNELHOUSE_DESTINATIONS_FILE: join(work, 'destinations.json'), FUNNELHOUSE_ACTIVATION_SETTLE_MS: '0',
+  FH_TEST_HOOK_SECRET: 'dashboard-test-hook-secret',
+} });
+
+// A webhook receiver on loopback for the deliveries panel: every order
+// that has marketing consent is sent to it.
+const hooks = [];
+const receiver = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => { hooks.push(JSON.parse(Buffer.concat(chunks).toString())); res.end('ok'); });
+});
 
 function run(...args) {
   return execFileSync(binary, args, { env: environment(), encoding: 'utf8', timeout: 120_000 });
@@ -49,14 +63,36 @@ before(async () => {
     { name: 'web', key: 'browser-key-0123456789', source: 'browser' },
     { name: 'backend', key: 'server-key-0123456789abcdef', source: 'server' },
   ]));
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  writeFileSync(join(work, 'destinations.json'), JSON.stringify([{
+    name: 'crm', kind: 'webhook', starts_at: new Date(Date.now() - 1000 * 864e5).toISOString(),
+    consent: 'marketing', orders: { events: ['order_completed'] },
+    url: `http://127.0.0.1:${receiver.address().port}/hooks`, secret: { env: 'FH_TEST_HOOK_SECRET' },
+  }]));
   run('migrate');
   ({ process: server, url: serverUrl } = await serve(binary, environment()));
   run('simulate', '--url', serverUrl, '--persons', '2000', '--days', '240', '--seed', '11');
+  // The simulated shop states no consent: its orders are not sent. Three
+  // orders with marketing consent are.
+  const consented = [0, 1, 2].map((i) => ({
+    type: 'track', event: 'order_completed', messageId: `consented-order-${i}`, userId: `buyer-${i}`,
+    properties: { order_id: `consented-${i}`, revenue: 30 + i, currency: 'EUR' },
+    context: { consent: { categoryPreferences: { analytics: true, marketing: true } } },
+  }));
+  const posted = await fetch(`${serverUrl}/v1/batch`, {
+    method: 'POST', body: JSON.stringify({ batch: consented }),
+    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('server-key-0123456789abcdef:').toString('base64')}` },
+  });
+  assert.equal(posted.status, 200, await posted.text());
   // Everything acknowledged is loaded once the spool holds nothing unloaded.
   for (let i = 0; ; ++i) {
     const ready = await (await fetch(`${serverUrl}/readyz`)).json();
     if (ready.spool.unloaded_records === 0) break;
     assert.ok(i < 600, 'the spool was not loaded within a minute');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (let i = 0; q("SELECT count(*) FROM activation_outbox WHERE state IN ('pending', 'sending')") !== '0'; ++i) {
+    assert.ok(i < 600, 'the deliveries were not done within a minute');
     await new Promise((r) => setTimeout(r, 100));
   }
   run('refresh');
@@ -72,6 +108,7 @@ before(async () => {
 });
 
 after(async () => {
+  receiver.close();
   await browser?.close();
   await stop(server);
   try { psql(baseUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`); } catch { /* reported by the tests */ }
@@ -201,11 +238,18 @@ test('every panel shows the models\' numbers, and the filters change them', asyn
   assert.equal(variantB[5], pct(repeat));
   assert.match(variantB[7], /^wins on conversion \(\+\d+\.\d points\), loses on repeat purchases \(-\d+\.\d points\): treat as a regression$/);
 
+  // Deliveries: the three consented orders sent, the shop's others skipped.
+  const crm = await row(page, 'deliveries', 'Per destination', 'crm');
+  assert.deepEqual(crm.slice(1, 8), ['webhook', '3', money(93), '0',
+    q("SELECT count(*) FROM deliveries WHERE state = 'skipped'"), '0', '0']);
+  assert.ok(Number(crm[5]) > 0, 'the simulated orders were skipped for want of consent');
+  assert.deepEqual(hooks.map((h) => h.data.order_id).sort(), ['consented-0', 'consented-1', 'consented-2']);
+
   // Each panel names its model and links to its definition, which the
   // server serves.
   const sources = await page.$$eval('.panel .source', (nodes) => nodes.map((n) => [n.querySelector('code')?.textContent, n.querySelector('a')?.getAttribute('href')]));
   for (const [model, href] of sources) {
-    assert.match(model, /^models\.\w+$/);
+    assert.match(model, /^(models\.\w+|deliveries)$/);
     assert.match(href, /^\/dashboard\/docs\/dashboard\.html#[a-z-]+$/);
     const doc = await page.request.get(`${serverUrl}${href}`);
     assert.equal(doc.status(), 200);

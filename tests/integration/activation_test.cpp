@@ -7,6 +7,7 @@
 
 #include "funnelhouse/activation/outbox.hpp"
 #include "funnelhouse/loader/writer.hpp"
+#include "model_files.hpp"
 #include "sample_events.hpp"
 #include "test_database.hpp"
 
@@ -195,4 +196,49 @@ TEST_F(ActivationTest, AnEventWithoutAdIdsIsClaimedWithThoseOfThePersonsLatestEv
     ASSERT_EQ(claimed.size(), 1u);
     EXPECT_EQ(claimed[0].event.person_id, "user:u-9");
     EXPECT_EQ(claimed[0].event.person_ad_ids, R"({"gclid": "newer"})");
+}
+
+TEST_F(ActivationTest, TheDeliveriesPanelCountsPerDestinationInTheRangeAndWhatWaitsNow) {
+    store({order_destination("crm", "2024-01-01T00:00:00Z"),
+           order_destination("quiet", "2024-01-01T00:00:00Z")});
+    auto later = order("ev-3", "o-3", "u-3");
+    later.occurred_at = *common::parse_timestamp("2024-06-01T12:00:00Z");
+    load({order("ev-1", "o-1", "u-1"), order("ev-2", "o-2", "u-2"), later,
+          order("ev-4", "o-4", "u-4")});
+    // ev-1 sent after a retry, ev-2 refused, ev-3 sent (a month later), ev-4
+    // waiting after a retry; nothing sent to "quiet".
+    const auto outcome = [](const char* id, activation::State state, const char* error) {
+        activation::Outcome o;
+        o.event_id = id;
+        o.state = state;
+        o.error = error;
+        o.value = 10;
+        return o;
+    };
+    ASSERT_EQ(activation::claim(*connection_, "crm", 4, 0ms, 60s).size(), 4u);
+    auto wait = outcome("ev-4", activation::State::retry, "HTTP 503");
+    wait.retry_in = 60s;
+    activation::finish(*connection_, "crm",
+                       {outcome("ev-1", activation::State::retry, "HTTP 503"), wait,
+                        outcome("ev-2", activation::State::failed, "HTTP 400: bad order"),
+                        outcome("ev-3", activation::State::sent, "")});
+    const auto again = activation::claim(*connection_, "crm", 1, 0ms, 60s);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].event.event_id, "ev-1");
+    activation::finish(*connection_, "crm", {outcome("ev-1", activation::State::sent, "")});
+    test::refresh_models(schema_);
+    const auto panel = [&](const std::string& from, const std::string& to) {
+        return schema_.scalar(
+            "SET ROLE funnelhouse_analyst; SELECT string_agg(concat_ws(' ', destination, kind, "
+            "removed, sent, failed, skipped, retried, value_sent, pending, "
+            "oldest_pending_seconds IS NOT NULL, coalesce(last_failure, '-')), ' | ') "
+            "FROM models.dashboard_deliveries(" +
+            from + ", " + to + ", 'all', NULL)");
+    };
+    EXPECT_EQ(panel("NULL", "NULL"),
+              "crm webhook f 2 1 0 1 20.0 1 t HTTP 400: bad order | "
+              "quiet webhook f 0 0 0 0 0 4 t -");
+    EXPECT_EQ(panel("'2024-05-01'", "'2024-05-31'"),
+              "crm webhook f 1 1 0 1 10.0 1 t HTTP 400: bad order | "
+              "quiet webhook f 0 0 0 0 0 4 t -");
 }

@@ -282,6 +282,30 @@ const panels = {
         ['verdict', (r) => r.verdict_text, 'text verdict'],
       ], rows, (r) => r.verdict));
   },
+
+  async deliveries(section) {
+    const deliveries = await api('deliveries');
+    source(section, [deliveries]);
+    const body = section.querySelector('.body');
+    if (deliveries.rows.length === 0) {
+      body.replaceChildren(empty('No destinations: set FUNNELHOUSE_DESTINATIONS_FILE to send conversions to ad platforms.'));
+      return;
+    }
+    const parts = [table('Per destination', [
+      ['destination', (r) => (r.removed ? `${r.destination} (removed)` : r.destination), 'text'],
+      ['kind', (r) => r.kind, 'text'],
+      ['sent', (r) => fmt.int(r.sent)],
+      ['value sent', (r) => fmt.money(r.value_sent)],
+      ['failed', (r) => fmt.int(r.failed)],
+      ['skipped', (r) => fmt.int(r.skipped)],
+      ['retried', (r) => fmt.int(r.retried)],
+      ['waiting now', (r) => fmt.int(r.pending)],
+      ['oldest waiting', (r) => fmt.duration(r.oldest_pending_seconds)],
+      ['last failure', (r) => r.last_failure || '–', 'text'],
+    ], deliveries.rows, (r) => (r.failed > 0 ? 'warn' : ''))];
+    if (state.segment !== 'all') parts.push(empty('Deliveries are per destination: they show for everyone only.'));
+    body.replaceChildren(...parts);
+  },
 };
 
 async function overview() {
