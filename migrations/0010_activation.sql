@@ -53,6 +53,7 @@ CREATE TABLE activation_outbox (
     last_error      text,                  -- why it was retried, failed or skipped
     value           numeric,               -- what was sent as its value
     currency        text,
+    claim_id        uuid,                  -- the claim that holds it: only that one records its outcome
     PRIMARY KEY (destination, event_id)
 );
 

@@ -13,10 +13,17 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t kMessageMax = 500;
+// A destination asking to wait longer is waited for a day, then tried.
+constexpr std::chrono::seconds kRetryAfterMax{86'400};
 
+// A platform's message as stored: at most kMessageMax bytes, cut between
+// characters, without NULs (which PostgreSQL's text refuses).
 std::string shortened(std::string text) {
-    if (text.size() > kMessageMax) text = text.substr(0, kMessageMax) + "...";
-    return text;
+    std::erase(text, '\0');
+    if (text.size() <= kMessageMax) return text;
+    std::size_t cut = kMessageMax;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return text.substr(0, cut) + "...";
 }
 
 // Meta's error codes for throttling and temporary trouble (the Graph API's
@@ -107,8 +114,8 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
                                                       common::timestamp now) {
     if (value.empty()) return std::nullopt;
     if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        if (value.size() > 9) return std::chrono::seconds{999'999'999};
-        return std::chrono::seconds{std::stoll(std::string(value))};
+        if (value.size() > 9) return kRetryAfterMax;
+        return std::min(kRetryAfterMax, std::chrono::seconds{std::stoll(std::string(value))});
     }
     // An HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT".
     std::tm tm{};
@@ -118,7 +125,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
     if (in.fail()) return std::nullopt;
     const auto at = std::chrono::sys_seconds{std::chrono::seconds{timegm(&tm)}};
     const auto wait = std::chrono::ceil<std::chrono::seconds>(at - now);
-    return std::max(wait, std::chrono::seconds{0});
+    return std::clamp(wait, std::chrono::seconds{0}, kRetryAfterMax);
 }
 
 std::chrono::milliseconds retry_delay(int attempts, std::chrono::milliseconds first,

@@ -75,6 +75,7 @@ std::optional<std::string> apply_value_rule(const StoredEvent& e, const Destinat
             c.value = d.micro_value ? d.micro_value : e.expected_revenue;
             if (!c.value)
                 return "models.event_value: no expected revenue per occurrence for " + e.event_name;
+            c.value = std::round(*c.value * 100) / 100;  // an estimate: to the cent
             c.currency = d.micro_currency;
             break;
     }

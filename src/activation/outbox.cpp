@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "funnelhouse/common/uuid.hpp"
 #include "funnelhouse/db/arrays.hpp"
 #include "funnelhouse/db/locks.hpp"
 
@@ -51,8 +52,8 @@ WITH due AS (
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE activation_outbox o
-    SET state = 'sending', attempts = o.attempts + 1,
-        next_attempt_at = now() + $4 * interval '1 millisecond'
+    SET state = 'sending', attempts = o.attempts + 1, claim_id = $5::uuid,
+        next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond'
     FROM due
     WHERE o.destination = $1 AND o.event_id = due.event_id
     RETURNING o.event_id, o.what, o.attempts
@@ -95,6 +96,7 @@ FROM jsonb_to_recordset($2::jsonb)
      AS u(event_id text, state text, status integer, error text, retry_ms bigint, value numeric,
           currency text, unattempted boolean)
 WHERE o.destination = $1 AND o.event_id = u.event_id AND o.state = 'sending'
+  AND o.claim_id = $3::uuid
 )sql";
 
 std::optional<std::string> optional_text(const pqxx::field& field) {
@@ -161,14 +163,16 @@ std::vector<Claimed> claim(pqxx::connection& connection, std::string_view destin
                            std::size_t limit, std::chrono::milliseconds settle,
                            std::chrono::milliseconds lease) {
     pqxx::work txn(connection);
-    const auto rows =
-        txn.exec_params(kClaim, std::string(destination), static_cast<long long>(settle.count()),
-                        static_cast<long long>(limit), static_cast<long long>(lease.count()));
+    const auto claim_id = common::new_uuid();
+    const auto rows = txn.exec_params(
+        kClaim, std::string(destination), static_cast<long long>(settle.count()),
+        static_cast<long long>(limit), static_cast<long long>(lease.count()), claim_id);
     txn.commit();
     std::vector<Claimed> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
         Claimed c;
+        c.claim_id = claim_id;
         c.event.event_id = r[0].as<std::string>();
         c.event.what = what_from(r[1].as<std::string>()).value_or(What::micro);
         c.attempts = r[2].as<int>();
@@ -189,7 +193,7 @@ std::vector<Claimed> claim(pqxx::connection& connection, std::string_view destin
     return out;
 }
 
-void finish(pqxx::connection& connection, std::string_view destination,
+void finish(pqxx::connection& connection, std::string_view destination, std::string_view claim_id,
             const std::vector<Outcome>& outcomes) {
     if (outcomes.empty()) return;
     json rows = json::array();
@@ -205,7 +209,11 @@ void finish(pqxx::connection& connection, std::string_view destination,
         rows.push_back(std::move(row));
     }
     pqxx::work txn(connection);
-    txn.exec_params(kFinish, std::string(destination), rows.dump());
+    // Invalid UTF-8 in a platform's message is replaced, never a reason to
+    // leave the rows unrecorded.
+    txn.exec_params(kFinish, std::string(destination),
+                    rows.dump(-1, ' ', false, json::error_handler_t::replace),
+                    std::string(claim_id));
     txn.commit();
 }
 

@@ -67,22 +67,30 @@ void plan_ga4(Plan& plan, const Destination& d, const std::vector<Conversion>& c
 void plan_webhook(Plan& plan, const Destination& d, const std::vector<Conversion>& conversions,
                   const std::vector<What>& whats, const std::vector<std::size_t>& all,
                   common::timestamp now) {
-    const auto seconds = std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
     for (const auto i : all) {
-        const auto id = webhook_id(d.name, conversions[i].event_id);
         Planned planned;
         planned.post.url = d.url;
         planned.post.body = webhook_body(conversions[i], whats[i], d.name, now);
-        planned.post.headers = {{"webhook-id", id},
-                                {"webhook-timestamp", std::to_string(seconds)},
-                                {"webhook-signature",
-                                 webhook_signature(d.signing_key, id, seconds, planned.post.body)}};
+        planned.post.headers = {{"webhook-id", webhook_id(d.name, conversions[i].event_id)}};
+        sign_webhook(planned.post, d.signing_key, now);
         planned.conversions = {i};
         plan.requests.push_back(std::move(planned));
     }
 }
 
 }  // namespace
+
+void sign_webhook(Post& post, std::string_view key, common::timestamp now) {
+    const auto seconds = std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
+    std::string id;
+    for (const auto& [name, value] : post.headers)
+        if (name == "webhook-id") id = value;
+    std::erase_if(post.headers, [](const auto& header) {
+        return header.first == "webhook-timestamp" || header.first == "webhook-signature";
+    });
+    post.headers.emplace_back("webhook-timestamp", std::to_string(seconds));
+    post.headers.emplace_back("webhook-signature", webhook_signature(key, id, seconds, post.body));
+}
 
 Plan plan_requests(const Destination& d, const std::vector<Conversion>& conversions,
                    const std::vector<What>& whats, std::size_t batch, common::timestamp now) {

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -81,7 +82,7 @@ struct Senders::Worker {
           destination(std::move(d)),
           config(c),
           instruments(i),
-          client(ClientSettings{c.activation_timeout, c.activation_ca_file, 1 << 20}),
+          client(ClientSettings{c.activation_timeout, c.activation_ca_file, 16 << 20}),
           lease(std::max(c.activation_lease, 2 * c.activation_timeout)) {}
 
     bool stopped() {
@@ -97,13 +98,15 @@ struct Senders::Worker {
     void run();
     milliseconds step();
     ToSend prepare_all(const std::vector<Claimed>& claimed, std::vector<Outcome>& outcomes);
-    milliseconds send(const std::vector<Claimed>& claimed, std::vector<Outcome>& outcomes);
+    milliseconds send(const std::vector<Claimed>& claimed, std::vector<Outcome>& outcomes,
+                      clock::time_point started);
     Outcome outcome_of(const Claimed& row, const Conversion& c, const Judgement& j,
                        std::size_t position, const Answer& answer, milliseconds& pause);
     void record(const std::vector<Outcome>& outcomes);
+    std::string claim_id;  // of the claim being sent
     // Records what became of rows and empties `outcomes`.
     void settle_outcomes(std::vector<Outcome>& outcomes) {
-        finish(*connection, destination.name, outcomes);
+        finish(*connection, destination.name, claim_id, outcomes);
         record(outcomes);
         outcomes.clear();
     }
@@ -114,7 +117,9 @@ void Senders::Worker::run() {
     while (!stopped()) {
         milliseconds wait = config.activation_poll;
         try {
-            if (!connection) connection = db::connect(config.database_url);
+            // A statement that waits (for a lock, say) gives up well within
+            // the lease.
+            if (!connection) connection = db::connect(config.database_url, lease / 4);
             shared.store(*connection);
             wait = step();
         } catch (const std::exception& error) {
@@ -128,17 +133,20 @@ void Senders::Worker::run() {
 
 // One claim sent and recorded; how long to wait before the next.
 milliseconds Senders::Worker::step() {
+    const auto started = clock::now();  // the lease runs from the claim on
     const auto claimed =
         claim(*connection, destination.name, claim_size(destination.kind, config.activation_batch),
               config.activation_settle, lease);
     if (claimed.empty()) {
         const auto waiting = backlog(*connection, destination.name, config.activation_settle);
         observe_backlog(waiting);
-        return std::min(config.activation_poll,
-                        waiting.next_due.value_or(config.activation_poll) + milliseconds{5});
+        // Rows due but held by another sender: look again soon, not at once.
+        return std::clamp(waiting.next_due.value_or(config.activation_poll) + milliseconds{5},
+                          config.activation_poll / 10, config.activation_poll);
     }
+    claim_id = claimed.front().claim_id;
     std::vector<Outcome> outcomes;
-    const auto pause = send(claimed, outcomes);
+    const auto pause = send(claimed, outcomes, started);
     settle_outcomes(outcomes);
     return pause;
 }
@@ -149,6 +157,13 @@ ToSend Senders::Worker::prepare_all(const std::vector<Claimed>& claimed,
     ToSend out;
     for (std::size_t i = 0; i < claimed.size(); ++i) {
         const auto& row = claimed[i];
+        // Claimed again and again without an outcome recorded: given up.
+        if (row.attempts > static_cast<int>(config.activation_max_attempts)) {
+            outcomes.push_back(ended(row.event.event_id, State::failed,
+                                     "gave up after " + std::to_string(row.attempts - 1) +
+                                         " attempts without a recorded answer"));
+            continue;
+        }
         if (row.gone) {
             outcomes.push_back(ended(row.event.event_id, State::skipped,
                                      "the event is no longer stored (erased)"));
@@ -171,8 +186,7 @@ ToSend Senders::Worker::prepare_all(const std::vector<Claimed>& claimed,
 // to wait, the rest are not sent now but put back: the destination is left
 // alone for the returned pause.
 milliseconds Senders::Worker::send(const std::vector<Claimed>& claimed,
-                                   std::vector<Outcome>& outcomes) {
-    const auto started = clock::now();
+                                   std::vector<Outcome>& outcomes, clock::time_point started) {
     const auto prepared = prepare_all(claimed, outcomes);
     const auto plan = plan_requests(destination, prepared.conversions, prepared.whats,
                                     config.activation_batch, common::now());
@@ -182,14 +196,19 @@ milliseconds Senders::Worker::send(const std::vector<Claimed>& claimed,
     }
     milliseconds pause{0};
     for (const auto& request : plan.requests) {
-        // Within half the lease, and not after stop: what is left goes back.
-        if (pause.count() > 0 || stopped() || clock::now() - started > lease / 2) {
+        // Only what can be answered within three quarters of the lease, and
+        // nothing after stop: what is left goes back.
+        const bool late = clock::now() - started + config.activation_timeout > lease * 3 / 4;
+        if (pause.count() > 0 || stopped() || late) {
             for (const auto index : request.conversions)
                 outcomes.push_back({claimed[prepared.row[index]].event.event_id, State::retry,
                                     std::nullopt, "", pause, std::nullopt, std::nullopt, true});
             continue;
         }
-        const auto answer = client.post(request.post);
+        auto post = request.post;
+        if (destination.kind == Kind::webhook)  // signed when it leaves
+            sign_webhook(post, destination.signing_key, common::now());
+        const auto answer = client.post(post);
         const auto judgement = judge(destination.kind, answer);
         if (instruments)
             instruments->activation_requests

@@ -1,6 +1,8 @@
 // `funnelhouse conversions csv`: a destination's conversions as Google Ads'
 // CSV, for shops that upload them by hand.
 #include <algorithm>
+#include <chrono>
+#include <map>
 #include <ostream>
 #include <stdexcept>
 
@@ -36,10 +38,12 @@ int run_conversions_csv(const config::Config& config, std::ostream& out) {
     auto connection = db::connect(config.database_url);
     activation::store_destinations(*connection,
                                    activation::load_destinations(config.destinations_file));
-    // Every row due, claimed (leased) batch by batch: a second export at
-    // the same time takes none of them.
+    // The rows due, claimed (leased) batch by batch, for half a lease at
+    // most (what is left waits for the next export): a second export at the
+    // same time takes none of them, and none is claimed twice.
+    const auto started = std::chrono::steady_clock::now();
     std::vector<activation::Claimed> claimed;
-    for (;;) {
+    while (std::chrono::steady_clock::now() - started < config.activation_lease / 2) {
         auto batch =
             activation::claim(*connection, destination.name, activation::kGoogleAdsMaxConversions,
                               config.activation_settle, config.activation_lease);
@@ -47,7 +51,7 @@ int run_conversions_csv(const config::Config& config, std::ostream& out) {
         std::move(batch.begin(), batch.end(), std::back_inserter(claimed));
     }
     std::vector<activation::Conversion> conversions;
-    std::vector<activation::Outcome> outcomes;
+    std::map<std::string, std::vector<activation::Outcome>> outcomes;  // by claim
     for (const auto& row : claimed) {
         activation::Outcome o;
         o.event_id = row.event.event_id;
@@ -65,13 +69,14 @@ int run_conversions_csv(const config::Config& config, std::ostream& out) {
             o.currency = prepared.conversion->currency;
             conversions.push_back(std::move(*prepared.conversion));
         }
-        outcomes.push_back(std::move(o));
+        outcomes[row.claim_id].push_back(std::move(o));
     }
     out << activation::google_ads_csv(conversions, destination.conversion_name) << std::flush;
     // Recorded as sent once written: when writing failed they are claimed
     // again after their lease.
     if (!out) return 1;
-    activation::finish(*connection, destination.name, outcomes);
+    for (const auto& [claim_id, of_claim] : outcomes)
+        activation::finish(*connection, destination.name, claim_id, of_claim);
     return 0;
 }
 

@@ -133,7 +133,7 @@ TEST_F(ActivationTest, AClaimLeasesRowsUntilFinishedAndALapsedLeaseMakesThemDueA
     retry.state = activation::State::retry;
     retry.status = 503;
     retry.error = "HTTP 503: busy";
-    activation::finish(*connection_, "crm", {retry});
+    activation::finish(*connection_, "crm", first[0].claim_id, {retry});
     EXPECT_EQ(outbox(), "crm:ev-1:order:pending");
     const auto again = activation::claim(*connection_, "crm", 10, 0ms, 1ms);
     ASSERT_EQ(again.size(), 1u);
@@ -142,13 +142,22 @@ TEST_F(ActivationTest, AClaimLeasesRowsUntilFinishedAndALapsedLeaseMakesThemDueA
     const auto lapsed = activation::claim(*connection_, "crm", 10, 0ms, 60s);
     ASSERT_EQ(lapsed.size(), 1u);
     EXPECT_EQ(lapsed[0].attempts, 3);
+    EXPECT_NE(lapsed[0].claim_id, again[0].claim_id);
+    // The sender whose lease lapsed answers late: its outcome is not the
+    // row's any more, and changes nothing.
+    activation::Outcome late;
+    late.event_id = "ev-1";
+    late.state = activation::State::failed;
+    late.error = "late";
+    activation::finish(*connection_, "crm", again[0].claim_id, {late});
+    EXPECT_EQ(outbox(), "crm:ev-1:order:sending");
 
     activation::Outcome sent;
     sent.event_id = "ev-1";
     sent.status = 200;
     sent.value = 10;
     sent.currency = "EUR";
-    activation::finish(*connection_, "crm", {sent});
+    activation::finish(*connection_, "crm", lapsed[0].claim_id, {sent});
     EXPECT_EQ(schema_.scalar("SELECT state || ' ' || attempts || ' ' || value || ' ' || currency "
                              "|| ' ' || last_status || ' ' || (sent_at IS NOT NULL) "
                              "FROM deliveries"),
@@ -162,8 +171,9 @@ TEST_F(ActivationTest, ErasureTakesAPersonsRowsNotSentYetAndKeepsTheRecordOfThos
     load({order("ev-1", "o-1", "u-1"), order("ev-2", "o-2", "u-1"), order("ev-3", "o-3", "u-2")});
     activation::Outcome sent;
     sent.event_id = "ev-1";
-    ASSERT_EQ(activation::claim(*connection_, "crm", 1, 0ms, 60s).size(), 1u);  // ev-1
-    activation::finish(*connection_, "crm", {sent});
+    const auto first = activation::claim(*connection_, "crm", 1, 0ms, 60s);  // ev-1
+    ASSERT_EQ(first.size(), 1u);
+    activation::finish(*connection_, "crm", first[0].claim_id, {sent});
     schema_.scalar("SELECT events_deleted FROM funnelhouse_forget('u-1', 'user')");
     EXPECT_EQ(outbox(), "crm:ev-1:order:sent crm:ev-3:order:pending");
     // And what a suppressed person sends later is never stored, so never
@@ -215,17 +225,19 @@ TEST_F(ActivationTest, TheDeliveriesPanelCountsPerDestinationInTheRangeAndWhatWa
         o.value = 10;
         return o;
     };
-    ASSERT_EQ(activation::claim(*connection_, "crm", 4, 0ms, 60s).size(), 4u);
+    const auto all = activation::claim(*connection_, "crm", 4, 0ms, 60s);
+    ASSERT_EQ(all.size(), 4u);
     auto wait = outcome("ev-4", activation::State::retry, "HTTP 503");
     wait.retry_in = 60s;
-    activation::finish(*connection_, "crm",
+    activation::finish(*connection_, "crm", all[0].claim_id,
                        {outcome("ev-1", activation::State::retry, "HTTP 503"), wait,
                         outcome("ev-2", activation::State::failed, "HTTP 400: bad order"),
                         outcome("ev-3", activation::State::sent, "")});
     const auto again = activation::claim(*connection_, "crm", 1, 0ms, 60s);
     ASSERT_EQ(again.size(), 1u);
     EXPECT_EQ(again[0].event.event_id, "ev-1");
-    activation::finish(*connection_, "crm", {outcome("ev-1", activation::State::sent, "")});
+    activation::finish(*connection_, "crm", again[0].claim_id,
+                       {outcome("ev-1", activation::State::sent, "")});
     test::refresh_models(schema_);
     const auto panel = [&](const std::string& from, const std::string& to) {
         return schema_.scalar(

@@ -112,7 +112,7 @@ TEST(Prepare, MicroConversionsAreWorthTheirExpectedRevenueOrTheFixedValue) {
     EXPECT_FALSE(unvalued.conversion);
     EXPECT_EQ(unvalued.skipped,
               "models.event_value: no expected revenue per occurrence for size_guide_read");
-    e.expected_revenue = 3.25;
+    e.expected_revenue = 3.2549;  // sent to the cent
     const auto observed = prepare(e, d);
     ASSERT_TRUE(observed.conversion);
     EXPECT_EQ(observed.conversion->event_name, "size_guide_read");
@@ -269,6 +269,7 @@ TEST(Judge, GoogleAdsPartialFailuresNameTheirConversions) {
 
 TEST(RetryAfter, SecondsOrAnHttpDate) {
     EXPECT_EQ(parse_retry_after("120", kNow), std::chrono::seconds(120));
+    EXPECT_EQ(parse_retry_after("999999999999", kNow), std::chrono::seconds(86'400));  // a day
     EXPECT_EQ(parse_retry_after("Mon, 07 Dec 2026 12:00:30 GMT", kNow), std::chrono::seconds(30));
     EXPECT_EQ(parse_retry_after("Mon, 07 Dec 2026 11:00:00 GMT", kNow), std::chrono::seconds(0));
     EXPECT_EQ(parse_retry_after("soon", kNow), std::nullopt);
@@ -296,4 +297,29 @@ TEST(RetryDelay, DoublesUpToTheLongestWithJitterAndRetryAfterOnlyLengthens) {
                               random),
                   milliseconds(4000));
     }
+}
+
+TEST(Requests, AWebhookIsSignedAgainWhenItLeavesLater) {
+    const auto d = destination(Kind::webhook);
+    auto post = plan_requests(d, {*prepare(order(), d).conversion}, {What::order}, 1000, kNow)
+                    .requests.at(0)
+                    .post;
+    const auto id = post.headers[0].second;
+    sign_webhook(post, "key", kNow + std::chrono::minutes(10));
+    ASSERT_EQ(post.headers.size(), 3u);
+    EXPECT_EQ(post.headers[0], (std::pair<std::string, std::string>{"webhook-id", id}));
+    EXPECT_EQ(post.headers[1].second, "1796645400");
+    EXPECT_EQ(post.headers[2].second, webhook_signature("key", id, 1796645400, post.body));
+}
+
+TEST(Judge, APlatformsMessageIsStoredCutBetweenCharactersAndWithoutNuls) {
+    std::string body = R"({"error": {"message": ")";
+    for (int i = 0; i < 300; ++i) body += "é";  // two bytes each
+    body += R"("}})";
+    const auto judged = judge(Kind::webhook, {400, body, "", {}});
+    const auto message = judged.message.substr(std::string("HTTP 400: ").size());
+    ASSERT_EQ(message.substr(message.size() - 3), "...");
+    EXPECT_EQ((message.size() - 3) % 2, 0u) << "cut inside a character";
+    const auto raw = judge(Kind::webhook, {400, std::string("bad\0input", 9), "", {}});
+    EXPECT_EQ(raw.message, "HTTP 400: badinput");
 }

@@ -93,7 +93,8 @@ struct Judgement {
 
 Judgement judge(Kind kind, const Answer& answer);
 
-// A Retry-After header: seconds, or an HTTP date; nullopt when neither.
+// A Retry-After header: seconds, or an HTTP date, at most a day; nullopt
+// when neither.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
                                                       common::timestamp now);
 

@@ -29,6 +29,7 @@ void store_destinations(pqxx::connection& connection, const std::vector<Destinat
 std::size_t enqueue(pqxx::transaction_base& txn, const std::vector<std::string_view>& event_ids);
 
 struct Claimed {
+    std::string claim_id;  // the same for every row of one claim
     StoredEvent event;
     int attempts = 0;   // this one included
     bool gone = false;  // the event is no longer stored
@@ -37,8 +38,9 @@ struct Claimed {
 // Takes up to `limit` rows of `destination` that are due (pending, or
 // claimed by a sender whose lease ran out) and were enqueued at least
 // `settle` ago, so that both copies of an event are merged before it is
-// read; leases them for `lease` and returns them with their events as
-// stored now. Rows another sender holds are skipped, not waited for.
+// read; leases them for `lease` from the moment they are taken, under a new
+// claim id, and returns them with their events as stored now. Rows another
+// sender holds are skipped, not waited for.
 std::vector<Claimed> claim(pqxx::connection& connection, std::string_view destination,
                            std::size_t limit, std::chrono::milliseconds settle,
                            std::chrono::milliseconds lease);
@@ -56,9 +58,10 @@ struct Outcome {
     bool unattempted = false;  // put back unsent: its claim does not count as an attempt
 };
 
-// Records what became of claimed rows (a row no longer leased, because it
-// was erased, is left alone).
-void finish(pqxx::connection& connection, std::string_view destination,
+// Records what became of the rows of the claim `claim_id`. A row that claim
+// no longer holds (erased, or claimed again after its lease ran out) is left
+// alone: only the claim holding a row records its outcome.
+void finish(pqxx::connection& connection, std::string_view destination, std::string_view claim_id,
             const std::vector<Outcome>& outcomes);
 
 struct Backlog {

@@ -27,6 +27,11 @@ struct Plan {
 // `destination`: each platform's URL, credentials and body, at most
 // `batch` conversions a request (and never more than the platform takes).
 // Pure: nothing is sent.
+// Sets a webhook request's `webhook-timestamp` and `webhook-signature` for
+// `now` (its `webhook-id` stays): receivers refuse old timestamps, so a
+// request is signed again when it is sent.
+void sign_webhook(Post& post, std::string_view key, common::timestamp now);
+
 Plan plan_requests(const Destination& destination, const std::vector<Conversion>& conversions,
                    const std::vector<What>& whats, std::size_t batch, common::timestamp now);
 
