@@ -103,7 +103,8 @@ struct Senders::Worker {
     Outcome outcome_of(const Claimed& row, const Conversion& c, const Judgement& j,
                        std::size_t position, const Answer& answer, milliseconds& pause);
     void record(const std::vector<Outcome>& outcomes);
-    std::string claim_id;  // of the claim being sent
+    std::string claim_id;          // of the claim being sent
+    clock::time_point observed{};  // when the backlog's gauges were last set
     // Records what became of rows and empties `outcomes`.
     void settle_outcomes(std::vector<Outcome>& outcomes) {
         finish(*connection, destination.name, claim_id, outcomes);
@@ -137,11 +138,16 @@ milliseconds Senders::Worker::step() {
     const auto claimed =
         claim(*connection, destination.name, claim_size(destination.kind, config.activation_batch),
               config.activation_settle, lease);
+    // The backlog's gauges, when idle and at least once a poll interval.
+    std::optional<Backlog> waiting;
+    if (claimed.empty() || started - observed > config.activation_poll) {
+        observed = started;
+        waiting = backlog(*connection, destination.name, config.activation_settle);
+        observe_backlog(*waiting);
+    }
     if (claimed.empty()) {
-        const auto waiting = backlog(*connection, destination.name, config.activation_settle);
-        observe_backlog(waiting);
         // Rows due but held by another sender: look again soon, not at once.
-        return std::clamp(waiting.next_due.value_or(config.activation_poll) + milliseconds{5},
+        return std::clamp(waiting->next_due.value_or(config.activation_poll) + milliseconds{5},
                           config.activation_poll / 10, config.activation_poll);
     }
     claim_id = claimed.front().claim_id;

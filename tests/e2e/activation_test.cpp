@@ -306,6 +306,19 @@ TEST(ActivationEndToEnd, EveryConsentedOrderArrivesOnceAtEachPlatformThroughFaul
     EXPECT_EQ(meta7["user_data"]["client_ip_address"], "203.0.113.0");  // truncated when stored
     EXPECT_EQ(meta7["custom_data"]["value"], 67.0);                     // 107 - 40
     EXPECT_EQ(meta7["custom_data"]["currency"], "EUR");
+
+    // What an operator sees of it (this server's share since its start).
+    const auto metrics = test::HttpClient(server.port()).request("GET", "/metrics").body;
+    const auto value = [&](const std::string& series) {
+        const auto at = metrics.find(series + " ");
+        return at == std::string::npos ? -1.0 : std::stod(metrics.substr(at + series.size() + 1));
+    };
+    EXPECT_GT(value(R"(funnelhouse_activation_deliveries_total{destination="meta",result="sent"})"),
+              0);
+    EXPECT_GT(value(R"(funnelhouse_activation_retries_total{destination="dead"})"), 0);
+    EXPECT_GT(value(R"(funnelhouse_activation_requests_total{destination="dead",status="0"})"), 0);
+    EXPECT_GT(value(R"(funnelhouse_activation_pending{destination="dead"})"), 0);
+    EXPECT_GT(value(R"(funnelhouse_activation_oldest_pending_age_seconds{destination="dead"})"), 0);
     server.stop();
 }
 
