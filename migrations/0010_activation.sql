@@ -61,7 +61,6 @@ CREATE UNIQUE INDEX activation_outbox_order_idx ON activation_outbox (destinatio
     WHERE what = 'order' AND order_id IS NOT NULL;
 CREATE INDEX activation_outbox_due_idx ON activation_outbox (destination, next_attempt_at)
     WHERE state IN ('pending', 'sending');
-CREATE INDEX activation_outbox_event_idx ON activation_outbox (event_id);
 
 -- The micro-conversion rules from the classes the models observed. Reads
 -- models.event_value by name at run time, so the models stay free to
@@ -90,7 +89,9 @@ CREATE FUNCTION funnelhouse_activation_events_removed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     DELETE FROM activation_outbox o
-    WHERE o.state IN ('pending', 'sending') AND o.event_id IN (SELECT event_id FROM gone);
+    WHERE o.state IN ('pending', 'sending')
+      AND (o.destination, o.event_id) IN (SELECT d.name, g.event_id
+                                          FROM activation_destinations d CROSS JOIN gone g);
     RETURN NULL;
 END;
 $$;

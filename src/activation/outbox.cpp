@@ -30,11 +30,12 @@ constexpr const char* kEnqueue = R"sql(
 WITH enqueued AS (
     INSERT INTO activation_outbox (destination, event_id, what, event_name, order_id, occurred_at)
     SELECT r.destination, e.event_id, r.what, e.event_name,
-           CASE WHEN r.what <> 'micro' THEN e.properties ->> 'order_id' END, e.occurred_at
-    FROM events e
+           CASE WHEN r.what <> 'micro' THEN nullif(e.order_id, '') END, e.occurred_at
+    FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+         AS e(event_id, event_name, occurred_at, order_id)
     JOIN activation_rules r ON r.event_name = e.event_name
     JOIN activation_destinations d ON d.name = r.destination
-    WHERE e.event_id = ANY($1::text[]) AND d.removed_at IS NULL AND e.occurred_at >= d.starts_at
+    WHERE d.removed_at IS NULL AND e.occurred_at >= d.starts_at
     ORDER BY r.destination, e.event_id
     ON CONFLICT DO NOTHING
     RETURNING 1
@@ -152,11 +153,27 @@ void store_destinations(pqxx::connection& connection,
     txn.commit();
 }
 
-std::size_t enqueue(pqxx::transaction_base& txn, const std::vector<std::string_view>& event_ids) {
-    if (event_ids.empty()) return 0;
-    const auto ids =
-        db::text_array(event_ids, [](std::string_view id) -> std::string_view { return id; });
-    return txn.exec_params(kEnqueue, ids)[0][0].as<std::size_t>();
+std::size_t enqueue(pqxx::transaction_base& txn, const std::vector<Enqueued>& events) {
+    if (events.empty()) return 0;
+    using E = const Enqueued&;
+    std::vector<std::string> times;
+    times.reserve(events.size());
+    for (const auto& e : events) times.push_back(common::format_timestamp(e.occurred_at));
+    const auto ids = db::text_array(events, [](E e) { return e.event_id; });
+    const auto names = db::text_array(events, [](E e) { return e.event_name; });
+    const auto at =
+        db::text_array(times, [](const std::string& t) -> std::string_view { return t; });
+    const auto orders = db::text_array(
+        events, [](E e) -> std::string_view { return e.order_id ? *e.order_id : ""; });
+    return txn.exec_params(kEnqueue, ids, names, at, orders)[0][0].as<std::size_t>();
+}
+
+std::optional<std::string> order_id_of(std::string_view properties) {
+    const auto parsed = json::parse(properties, nullptr, false);
+    if (!parsed.is_object()) return std::nullopt;
+    const auto it = parsed.find("order_id");
+    if (it == parsed.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
 }
 
 std::vector<Claimed> claim(pqxx::connection& connection, std::string_view destination,

@@ -4,6 +4,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <unordered_map>
 #include <unordered_set>
 
 // libpqxx 6.4 offers raw COPY lines only through tablewriter (deprecated in
@@ -375,8 +376,8 @@ void prepare_staging(pqxx::connection& connection) {
     const bool activation =
         setup.exec("SELECT to_regclass('activation_rules') IS NOT NULL")[0][0].as<bool>();
     setup.exec(std::string("CREATE OR REPLACE TEMP VIEW funnelhouse_activation_names AS ") +
-               (activation ? "SELECT event_name FROM activation_rules"
-                           : "SELECT NULL::text AS event_name WHERE false"));
+               (activation ? "SELECT event_name, what FROM activation_rules"
+                           : "SELECT NULL::text AS event_name, NULL::text AS what WHERE false"));
 }
 
 namespace {
@@ -625,7 +626,9 @@ std::unordered_set<std::string> suppressed_among(pqxx::transaction_base& txn,
 // names destinations are sent.
 struct BatchStart {
     std::int64_t generation = 0;
-    std::unordered_set<std::string> activation_names;
+    // Each name a destination is sent, and whether as an order or a refund
+    // (which the outbox keys by order_id too).
+    std::unordered_map<std::string, bool> activation_names;
 };
 
 // The events this batch stored the rows of that a destination is sent, in
@@ -633,11 +636,16 @@ struct BatchStart {
 void enqueue_stored(pqxx::transaction_base& txn, const std::vector<const common::Event*>& events,
                     const std::vector<Fate>& fates, const BatchStart& start) {
     if (start.activation_names.empty()) return;
-    std::vector<std::string_view> ids;
-    for (std::size_t i = 0; i < events.size(); ++i)
-        if (fates[i] == Fate::inserted && start.activation_names.count(events[i]->event_name))
-            ids.push_back(events[i]->event_id);
-    activation::enqueue(txn, ids);
+    std::vector<activation::Enqueued> stored;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (fates[i] != Fate::inserted) continue;
+        const auto rule = start.activation_names.find(events[i]->event_name);
+        if (rule == start.activation_names.end()) continue;
+        const auto& e = *events[i];
+        stored.push_back({e.event_id, e.event_name, e.occurred_at,
+                          rule->second ? activation::order_id_of(e.properties) : std::nullopt});
+    }
+    activation::enqueue(txn, stored);
 }
 
 // What is left of a batch without the events and rejected messages of
@@ -662,12 +670,15 @@ std::optional<Unsuppressed> without_suppressed(
     static const std::string kLockAndCheck =
         "SELECT pg_advisory_xact_lock_shared(" + std::to_string(db::kErasureLock) +
         "); SELECT EXISTS (SELECT 1 FROM suppressed_ids), " + kIdentityGeneration +
-        ", (SELECT coalesce(jsonb_agg(DISTINCT event_name), '[]') "
-        "FROM funnelhouse_activation_names)";
+        ", (SELECT coalesce(jsonb_object_agg(event_name, ordered), '{}') FROM ("
+        "SELECT event_name, bool_or(what <> 'micro') AS ordered "
+        "FROM funnelhouse_activation_names GROUP BY event_name) n)";
     const auto checked = txn.exec(kLockAndCheck);
     start.generation = checked[0][1].as<std::int64_t>();
-    for (const auto& name : nlohmann::json::parse(checked[0][2].c_str(), nullptr, false))
-        if (name.is_string()) start.activation_names.insert(name.get<std::string>());
+    const auto names = nlohmann::json::parse(checked[0][2].c_str(), nullptr, false);
+    if (names.is_object())
+        for (const auto& [name, ordered] : names.items())
+            start.activation_names.emplace(name, ordered.is_boolean() && ordered.get<bool>());
     if (!checked[0][0].as<bool>()) return std::nullopt;
 
     // Each identifier hashed once: per event and message, and all together

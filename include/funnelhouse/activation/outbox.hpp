@@ -22,11 +22,22 @@ namespace funnelhouse::activation {
 // removed: nothing new is enqueued for them. One transaction.
 void store_destinations(pqxx::connection& connection, const std::vector<Destination>& destinations);
 
-// In the transaction that stored the rows of `event_ids`: one outbox row per
+// An event whose row the caller's transaction stored, as the loader has it.
+struct Enqueued {
+    std::string_view event_id;
+    std::string_view event_name;
+    common::timestamp occurred_at{};
+    std::optional<std::string> order_id;  // of orders and refunds
+};
+
+// In the transaction that stored their rows: one outbox row per event and
 // destination whose rules name the event and that it happened after the
-// start of, none for an order whose order_id is enqueued already. Returns
-// how many it enqueued.
-std::size_t enqueue(pqxx::transaction_base& txn, const std::vector<std::string_view>& event_ids);
+// start of, none for an order whose order_id is enqueued already. Reads no
+// event back. Returns how many it enqueued.
+std::size_t enqueue(pqxx::transaction_base& txn, const std::vector<Enqueued>& events);
+
+// The order_id of an event's properties (JSON text), when it is a string.
+std::optional<std::string> order_id_of(std::string_view properties);
 
 struct Claimed {
     std::string claim_id;  // the same for every row of one claim
