@@ -163,8 +163,9 @@ std::size_t enqueue(pqxx::transaction_base& txn, const std::vector<Enqueued>& ev
     const auto names = db::text_array(events, [](E e) { return e.event_name; });
     const auto at =
         db::text_array(times, [](const std::string& t) -> std::string_view { return t; });
-    const auto orders = db::text_array(
-        events, [](E e) -> std::string_view { return e.order_id ? *e.order_id : ""; });
+    const auto orders = db::text_array(events, [](E e) {
+        return e.order_id ? std::string_view(*e.order_id) : std::string_view();
+    });
     return txn.exec_params(kEnqueue, ids, names, at, orders)[0][0].as<std::size_t>();
 }
 
