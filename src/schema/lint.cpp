@@ -116,6 +116,11 @@ std::vector<LintFinding> lint_schemas(const std::filesystem::path& dir) {
     for (const auto& file : files) {
         auto loaded = load_contract_file(file);
         for (const auto& problem : loaded.problems) findings.push_back({file, problem});
+        if (loaded.contract && is_track_event(loaded.contract->name) &&
+            loaded.contract->meta.funnel_stage.empty())
+            findings.push_back({file,
+                                "'meta.funnel_stage' is required of track events: one of "
+                                "awareness, consideration, intent, purchase, retention"});
         if (loaded.contract) by_name[loaded.contract->name].push_back(std::move(*loaded.contract));
     }
 

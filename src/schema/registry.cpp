@@ -236,6 +236,12 @@ std::vector<ValidationError> validate_adapter(const Contract& contract, const Ad
 
 }  // namespace
 
+bool is_track_event(std::string_view event_name) {
+    for (const std::string_view call : {"page_view", "screen_view", "identify", "group", "alias"})
+        if (event_name == call) return false;
+    return true;
+}
+
 namespace {
 
 using Problems = std::vector<std::string>;
@@ -327,6 +333,13 @@ void read_meta(const nlohmann::json& document, Contract& contract, Problems& pro
     read_meta_text(*meta, "owner", contract.meta.owner, true, problems);
     read_meta_text(*meta, "value_class", contract.meta.value_class, true, problems);
     read_meta_text(*meta, "frequency", contract.meta.frequency, true, problems);
+    read_meta_text(*meta, "funnel_stage", contract.meta.funnel_stage, false, problems);
+    if (!contract.meta.funnel_stage.empty() &&
+        std::find(std::begin(kFunnelStages), std::end(kFunnelStages), contract.meta.funnel_stage) ==
+            std::end(kFunnelStages))
+        problems.push_back(
+            "'meta.funnel_stage' must be one of awareness, consideration, intent, purchase, "
+            "retention");
     if (!contract.meta.value_class.empty() && !contains(kValueClasses, contract.meta.value_class))
         problems.push_back("'meta.value_class' must be one of P0, P1, P2, P3");
     if (!contract.meta.frequency.empty() && !contains(kFrequencies, contract.meta.frequency))

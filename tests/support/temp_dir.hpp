@@ -44,7 +44,7 @@ inline std::string contract_text(const std::string& name, const std::string& ver
                                  const std::string& sources = R"(["browser","server"])") {
     return R"({"self":{"name":")" + name + R"(","version":")" + version +
            R"("},"meta":{"description":"test","owner":"tests","value_class":"P2",)"
-           R"("frequency":"every_time","sources":)" +
+           R"("frequency":"every_time","funnel_stage":"consideration","sources":)" +
            sources + R"(,"personal_data":[]},"schema":)" + schema + "}";
 }
 

@@ -189,6 +189,35 @@ TEST(Lint, RefusesIncompatibleAdditionBumps) {
     EXPECT_TRUE(lint_schemas(dir.path()).empty());
 }
 
+TEST(Lint, TrackEventsDeclareTheirFunnelStage) {
+    TempDir dir;
+    auto staged = contract_text("add_to_cart", "1-0-0", kCartV1);
+    const auto stage = std::string(R"("funnel_stage":"consideration",)");
+    auto unstaged = staged;
+    unstaged.erase(unstaged.find(stage), stage.size());
+    dir.write("add_to_cart/1-0-0.json", unstaged);
+    // The calls with contracts of their own need none.
+    auto page = contract_text("page_view", "1-0-0", R"({"type":"object"})");
+    page.erase(page.find(stage), stage.size());
+    dir.write("page_view/1-0-0.json", page);
+    const auto findings = lint_schemas(dir.path());
+    ASSERT_EQ(findings.size(), 1u);
+    EXPECT_TRUE(has_finding(findings, "add_to_cart/1-0-0.json",
+                            "'meta.funnel_stage' is required of track events: one of awareness, "
+                            "consideration, intent, purchase, retention"));
+    // A stage outside the five is refused when the contract loads.
+    auto wrong = staged;
+    wrong.replace(wrong.find("consideration"), 13, "browsing");
+    dir.write("add_to_cart/1-0-0.json", wrong);
+    EXPECT_TRUE(has_finding(lint_schemas(dir.path()), "add_to_cart/1-0-0.json",
+                            "'meta.funnel_stage' must be one of awareness, consideration, intent, "
+                            "purchase, retention"));
+    dir.write("add_to_cart/1-0-0.json", staged);
+    EXPECT_TRUE(lint_schemas(dir.path()).empty());
+    EXPECT_TRUE(is_track_event("add_to_cart"));
+    EXPECT_FALSE(is_track_event("identify"));
+}
+
 TEST(Lint, AllowsCompatibleAdditionBumps) {
     const auto older = nlohmann::json::parse(kCartV1);
     const auto newer = nlohmann::json::parse(

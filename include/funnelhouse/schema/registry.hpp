@@ -24,11 +24,22 @@ struct ContractMeta {
     std::string owner;
     std::string value_class;  // P0..P3, a declared hint; the models observe the real one
     std::string frequency;    // every_time | once_per_session | once_per_user
+    // awareness | consideration | intent | purchase | retention; `schemas
+    // lint` requires it of track events (empty: not declared)
+    std::string funnel_stage;
     std::vector<common::Source> sources;
     std::vector<std::string> personal_data;
 };
 
 struct CompiledSchema;  // valijson's compiled form, kept out of this header
+
+// The funnel stages a contract may declare, in the order of the funnel.
+inline constexpr std::string_view kFunnelStages[] = {"awareness", "consideration", "intent",
+                                                     "purchase", "retention"};
+
+// Whether `event_name` names a track event, not one of the calls that have
+// contracts of their own (page_view, screen_view, identify, group, alias).
+bool is_track_event(std::string_view event_name);
 
 struct Contract {
     std::string name;
