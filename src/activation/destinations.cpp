@@ -164,13 +164,14 @@ void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secr
             d.test_event_code = r.text("test_event_code", false);
             d.access_token = r.secret("access_token", secrets);
             break;
-        case Kind::google_ads:
-            if (r.text("upload", false) == "csv") {
+        case Kind::google_ads: {
+            const auto upload = r.text("upload", false);
+            if (upload == "csv") {
                 d.csv_upload = true;
                 d.conversion_name = r.text("conversion_name", true);
                 break;
             }
-            if (!r.text("upload", false).empty() && r.text("upload", false) != "api")
+            if (!upload.empty() && upload != "api")
                 r.fail("upload", "must be \"api\" (the default) or \"csv\"");
             d.customer_id = r.text("customer_id", true);
             d.conversion_action = r.text("conversion_action", true);
@@ -178,6 +179,7 @@ void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secr
             d.access_token = r.secret("access_token", secrets);
             d.developer_token = r.secret("developer_token", secrets);
             break;
+        }
         case Kind::ga4:
             d.measurement_id = r.text("measurement_id", true);
             d.api_secret = r.secret("api_secret", secrets);

@@ -100,6 +100,8 @@ WHERE o.destination = $1 AND o.event_id = u.event_id AND o.state = 'sending'
   AND o.claim_id = $3::uuid
 )sql";
 
+// A nullable text column. (libpqxx 6.4's own as<std::optional<T>>() does not
+// compile for every T here.)
 std::optional<std::string> optional_text(const pqxx::field& field) {
     if (field.is_null()) return std::nullopt;
     return field.as<std::string>();

@@ -82,7 +82,7 @@ struct Senders::Worker {
           destination(std::move(d)),
           config(c),
           instruments(i),
-          client(ClientSettings{c.activation_timeout, c.activation_ca_file, 16 << 20}),
+          client(ClientSettings{c.activation_timeout, c.activation_ca_file}),
           lease(std::max(c.activation_lease, 2 * c.activation_timeout)) {}
 
     bool stopped() {

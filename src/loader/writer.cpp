@@ -675,10 +675,13 @@ std::optional<Unsuppressed> without_suppressed(
         "FROM funnelhouse_activation_names GROUP BY event_name) n)";
     const auto checked = txn.exec(kLockAndCheck);
     start.generation = checked[0][1].as<std::int64_t>();
-    const auto names = nlohmann::json::parse(checked[0][2].c_str(), nullptr, false);
-    if (names.is_object())
-        for (const auto& [name, ordered] : names.items())
-            start.activation_names.emplace(name, ordered.is_boolean() && ordered.get<bool>());
+    // No destination: nothing to parse (every batch, so it costs nothing).
+    if (std::string_view(checked[0][2].c_str()) != "{}") {
+        const auto names = nlohmann::json::parse(checked[0][2].c_str(), nullptr, false);
+        if (names.is_object())
+            for (const auto& [name, ordered] : names.items())
+                start.activation_names.emplace(name, ordered.is_boolean() && ordered.get<bool>());
+    }
     if (!checked[0][0].as<bool>()) return std::nullopt;
 
     // Each identifier hashed once: per event and message, and all together

@@ -14,7 +14,8 @@ namespace funnelhouse::activation {
 struct ClientSettings {
     std::chrono::milliseconds timeout{10'000};  // for the whole exchange
     std::filesystem::path ca_file;              // trusted besides the system's store
-    std::size_t max_answer_bytes = 1 << 20;
+    // Google Ads' partial failures for 2,000 conversions run to megabytes.
+    std::size_t max_answer_bytes = 16 << 20;
 };
 
 struct Post {
