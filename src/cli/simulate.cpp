@@ -110,6 +110,9 @@ int run_simulate(const config::Config& config, std::ostream& out) {
     settings.days = static_cast<int>(config.simulate_days);
     settings.seed = config.simulate_seed;
     settings.end = std::chrono::floor<std::chrono::seconds>(common::now());
+    if (config.simulate_defects > 0)
+        settings.defects =
+            simulate::all_defects(settings, static_cast<int>(config.simulate_defects));
     const auto messages = simulate::generate_shop(settings);
     const auto batches = simulate::batch_messages(messages, 200);
 

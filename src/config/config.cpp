@@ -408,7 +408,8 @@ std::vector<Setting> make_settings() {
                         c.junk_ids = std::move(items);
                         return {};
                     }});
-    list.push_back({"FUNNELHOUSE_DESTINATIONS_FILE", "--destinations-file", "(none: nothing is sent)",
+    list.push_back({"FUNNELHOUSE_DESTINATIONS_FILE", "--destinations-file",
+                    "(none: nothing is sent)",
                     "JSON list of the ad platforms and webhooks events are sent to "
                     "(docs/activation.md)",
                     false, path_setting(&Config::destinations_file)});
@@ -464,6 +465,11 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_SIMULATE_SEED", "--seed", "1",
                     "simulate: the same seed gives the same shop", false,
                     size_setting(&Config::simulate_seed, 0, std::size_t{1} << 62)});
+    list.push_back({"FUNNELHOUSE_SIMULATE_DEFECTS", "--defects", "0",
+                    "simulate: plant the problems of docs/alerts.md (add-to-cart broken on "
+                    "mobile, a flood of low-intent traffic, a contract change) from this many "
+                    "days before now; 0 plants none",
+                    false, size_setting(&Config::simulate_defects, 0, 3650)});
     // Identifiers are personal data: secret, so never echoed in an error.
     const auto identifier = [](std::string Config::*field) {
         return [field](Config& c, const std::string& v) -> std::string {

@@ -32,6 +32,9 @@ std::string sources_array(const schema::Contract& contract) {
 void begin(pqxx::work& txn) {
     txn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(db::kModelRefreshLock) + ")");
     txn.exec("SELECT set_config('work_mem', refresh_work_mem, true) FROM models.settings");
+    // The models' statements are planned once and run once: compiling them
+    // cost seconds more than it saved (docs/performance.md).
+    txn.exec("SET LOCAL jit = off");
     // The files' unqualified names (events, events_stitched, ...) are those
     // of the migrated schema, whatever the connection's search path says;
     // temporary tables come last, so that none stands in for a real one.
@@ -48,10 +51,11 @@ void write_contracts(pqxx::work& txn, const schema::SchemaRegistry& registry,
     txn.exec("DELETE FROM models.contracts");
     for (const auto* contract : registry.all()) {
         txn.exec_params(
-            "INSERT INTO models.contracts (event_name, version, value_class, frequency, sources) "
-            "VALUES ($1, $2, $3, $4, $5::text[])",
+            "INSERT INTO models.contracts "
+            "(event_name, version, value_class, frequency, sources, funnel_stage) "
+            "VALUES ($1, $2, $3, $4, $5::text[], nullif($6, ''))",
             contract->name, contract->version.to_string(), contract->meta.value_class,
-            contract->meta.frequency, sources_array(*contract));
+            contract->meta.frequency, sources_array(*contract), contract->meta.funnel_stage);
         ++report.contracts;
     }
 }
@@ -99,8 +103,10 @@ void Refresh::build() {
 
 RefreshReport Refresh::commit() {
     switch_and_finish(txn_, catalog_, buffer_);
-    // The micro-conversions destinations are sent follow the new classes.
+    // The micro-conversions destinations are sent follow the new classes;
+    // alerts follow what the new models see.
     txn_.exec("SELECT funnelhouse_activation_rules()");
+    txn_.exec("SELECT funnelhouse_alerts_sync()");
     // A file removed from the folders takes its model or function with it,
     // unless a view of someone's own still uses it.
     for (const auto& gone : build::vanished(txn_, catalog_)) {

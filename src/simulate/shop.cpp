@@ -227,6 +227,12 @@ class Journey {
     }
 
   private:
+    bool button_broken() const {
+        const auto& defects = settings_.defects;
+        return !defects.broken_device.empty() && person_.device_.type == defects.broken_device &&
+               t_ >= defects.broken_from;
+    }
+
     // Time passes; false once it passes the end of the shop's history.
     bool step(int low_seconds, int high_seconds) {
         t_ += seconds(random_.between(low_seconds, high_seconds));
@@ -263,7 +269,10 @@ class Journey {
             person_.track(t_, "filter_applied", {{"filter_name", "size"}, {"filter_value", "42"}});
         if (random_.chance(0.25) && step(10, 60)) {
             visit_.size_guide = true;
-            person_.track(t_, "size_guide_opened", {{"product_id", person_.product_}});
+            json properties{{"product_id", person_.product_}};
+            if (settings_.defects.size_system)
+                properties["size_system"] = person_.device_.type == "mobile" ? "eu" : "EU";
+            person_.track(t_, "size_guide_opened", properties);
         }
         if (random_.chance(0.2) && step(10, 90)) {
             visit_.compared = true;
@@ -281,7 +290,7 @@ class Journey {
     // the first order is placed.
     bool checkout() {
         const double cart_chance = 0.35 + (visit_.compared ? 0.25 : 0.0);
-        if (!random_.chance(cart_chance) || !step(20, 120)) return false;
+        if (!random_.chance(cart_chance) || !step(20, 120) || button_broken()) return false;
         person_.track(t_, "add_to_cart",
                       {{"product_id", person_.product_},
                        {"price", price_},
@@ -359,7 +368,7 @@ class Journey {
         if (!step(10, 60)) return false;
         person_.track(t_, "product_viewed",
                       {{"product_id", person_.product_}, {"price", price_}, {"currency", "EUR"}});
-        if (!step(20, 120)) return false;
+        if (!step(20, 120) || button_broken()) return false;
         person_.track(t_, "add_to_cart",
                       {{"product_id", person_.product_},
                        {"price", price_},
@@ -389,6 +398,31 @@ void simulate_person(std::vector<Message>& out, Random& random, const ShopSettin
     Journey(out, random, settings, index).run();
 }
 
+// The flood: persons from one campaign who land, seldom look at a product,
+// and leave. Drawn after the shop's own persons, who stay as they were.
+void simulate_flood(std::vector<Message>& out, Random& random, const ShopSettings& settings) {
+    const auto& defects = settings.defects;
+    if (defects.flood_per_day == 0 || defects.flood_from >= settings.end) return;
+    const auto span = settings.end - defects.flood_from;
+    const auto count =
+        static_cast<std::size_t>(static_cast<double>(defects.flood_per_day) *
+                                 std::chrono::duration<double>(span).count() / 86400.0);
+    const json campaign{{"source", "megadeal"}, {"medium", "display"}, {"name", "flash"}};
+    for (std::size_t i = 0; i < count; ++i) {
+        Person person(out, random, settings.seed, settings.persons + i);
+        auto t = defects.flood_from +
+                 microseconds(static_cast<long long>(
+                     random.uniform() *
+                     static_cast<double>(std::chrono::duration_cast<microseconds>(span).count())));
+        person.page(t, "/deal", "", "", campaign);
+        t += seconds(random.between(5, 40));
+        if (random.chance(0.15) && t < settings.end)
+            person.track(
+                t, "product_viewed",
+                {{"product_id", person.product_}, {"price", kPrices[0]}, {"currency", "EUR"}});
+    }
+}
+
 }  // namespace
 
 std::vector<Message> generate_shop(const ShopSettings& settings) {
@@ -396,9 +430,21 @@ std::vector<Message> generate_shop(const ShopSettings& settings) {
     Random random(settings.seed);
     for (std::size_t index = 0; index < settings.persons; ++index)
         simulate_person(messages, random, settings, index);
+    simulate_flood(messages, random, settings);
     std::stable_sort(messages.begin(), messages.end(),
                      [](const Message& a, const Message& b) { return a.at < b.at; });
     return messages;
+}
+
+Defects all_defects(const ShopSettings& settings, int days_before_end) {
+    Defects defects;
+    const auto from = settings.end - kDay * days_before_end;
+    defects.broken_device = "mobile";
+    defects.broken_from = from;
+    defects.flood_per_day = std::max<std::size_t>(1, settings.persons / std::max(settings.days, 1));
+    defects.flood_from = from;
+    defects.size_system = true;
+    return defects;
 }
 
 std::vector<Batch> batch_messages(const std::vector<Message>& messages, std::size_t per_batch) {

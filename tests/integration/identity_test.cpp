@@ -192,7 +192,7 @@ TEST_F(IdentityTest, MigratingADatabaseWithEventsStitchesThemToo) {
     txn.exec("DELETE FROM schema_migrations WHERE version >= '0004'");
     txn.exec(
         "DROP VIEW deliveries; DROP TABLE activation_outbox, activation_rules, activation_classes,"
-        " activation_destinations CASCADE; DROP TRIGGER events_removed_from_outbox ON events;"
+        " activation_destinations, alerts CASCADE; DROP FUNCTION funnelhouse_alerts_sync; DROP TRIGGER events_removed_from_outbox ON events;"
         "DROP FUNCTION funnelhouse_activation_rules, funnelhouse_activation_events_removed;"
         "DROP FUNCTION funnelhouse_forget; DROP FUNCTION funnelhouse_forget_unguarded;"
         "DROP TABLE suppressed_ids, erasures;"

@@ -231,7 +231,7 @@ TEST(ModelBuffer, ReferencesToModelsPointAtTheBufferAndFunctionsStay) {
 
 TEST(ModelCatalog, TheRepositoryModelsLoadInOrder) {
     const auto catalog = models::load_catalog({test::source_dir() / "models"});
-    EXPECT_EQ(catalog.model_count(), 21u);
+    EXPECT_EQ(catalog.model_count(), 28u);
     auto position = [&](const std::string& name) {
         for (std::size_t i = 0; i < catalog.files.size(); ++i)
             if (catalog.files[i].name == name) return i;
@@ -243,6 +243,9 @@ TEST(ModelCatalog, TheRepositoryModelsLoadInOrder) {
     EXPECT_LT(position("occurrence_outcomes"), position("event_value"));
     EXPECT_LT(position("event_value"), position("traffic_quality"));
     EXPECT_LT(position("tracking_health"), position("dashboard_volume"));
+    EXPECT_LT(position("micro_rates"), position("rate_changes"));
+    EXPECT_LT(position("rate_segments"), position("alert_candidates"));
+    EXPECT_LT(position("stage_coverage"), position("alert_candidates"));
     EXPECT_LT(position("dashboard_volume"), position("dashboard_tracking"));
     EXPECT_TRUE(catalog.find("dashboard_value")->reads_models);
     EXPECT_FALSE(catalog.find("welch_margin")->reads_models);

@@ -150,6 +150,7 @@ struct Config {
     std::size_t simulate_persons = 1000;
     std::size_t simulate_days = 180;
     std::size_t simulate_seed = 1;
+    std::size_t simulate_defects = 0;  // days before now the planted problems start; 0: none
 
     // `forget`: the person to erase, by one of their identifiers.
     std::string forget_user_id;

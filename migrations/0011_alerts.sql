@@ -1,0 +1,145 @@
+-- Alerts (docs/alerts.md): the funnel stage each contract declares, the
+-- settings of the rate rule, and alerts with a lifecycle. A refresh builds
+-- models.alert_candidates, what is wrong on the latest complete day; the
+-- function below turns that into alerts (one per problem: raised once, kept
+-- open while it lasts, resolved once) and enqueues a notice of each change
+-- for the destinations that take alerts, in the refresh's transaction.
+
+ALTER TABLE models.contracts
+    ADD COLUMN funnel_stage text
+    CHECK (funnel_stage IN ('awareness', 'consideration', 'intent', 'purchase', 'retention'));
+
+CREATE OR REPLACE VIEW models.contract_latest AS
+SELECT DISTINCT ON (event_name) event_name, version, value_class, frequency, sources, funnel_stage
+FROM models.contracts
+ORDER BY event_name, split_part(version, '-', 1)::int DESC, split_part(version, '-', 2)::int DESC,
+         split_part(version, '-', 3)::int DESC;
+
+-- The rate rule: a micro-conversion's rate on a complete day at least
+-- alert_rate_drop below the mean of the 7 days before, on days with at
+-- least alert_min_sessions sessions (and as many on average before). The
+-- volume rule raises an alert only for an event with a 7-day mean of at
+-- least alert_min_events a day.
+ALTER TABLE models.settings
+    ADD COLUMN alert_rate_drop numeric NOT NULL DEFAULT 0.2
+        CHECK (alert_rate_drop > 0 AND alert_rate_drop <= 1),
+    ADD COLUMN alert_min_sessions integer NOT NULL DEFAULT 200 CHECK (alert_min_sessions >= 1),
+    ADD COLUMN alert_min_events integer NOT NULL DEFAULT 20 CHECK (alert_min_events >= 1);
+
+-- Per event, when one needs another drop or another minimum than the rest.
+CREATE TABLE models.alert_thresholds (
+    event_name   text PRIMARY KEY,
+    rate_drop    numeric CHECK (rate_drop > 0 AND rate_drop <= 1),
+    min_sessions integer CHECK (min_sessions >= 1)
+);
+GRANT SELECT ON models.alert_thresholds TO funnelhouse_models, funnelhouse_server;
+GRANT SELECT, INSERT, UPDATE, DELETE ON models.alert_thresholds TO funnelhouse_analyst;
+
+-- One row per problem: an event (its rate, volume or rejections) or a
+-- funnel stage without events. Open while the latest complete day still
+-- shows it; at most one open alert per subject.
+CREATE TABLE alerts (
+    alert_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subject_type text        NOT NULL CHECK (subject_type IN ('event', 'stage')),
+    subject      text        NOT NULL,  -- the event name or the stage
+    state        text        NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'resolved')),
+    rules        text[]      NOT NULL,  -- rate_drop, volume_drop, rejection_rate, stage_silent
+    since        date        NOT NULL,  -- the day it was first seen
+    last_day     date        NOT NULL,  -- the latest day it was seen
+    cause        text        NOT NULL,  -- the likely cause's kind (docs/alerts.md)
+    likely_cause text        NOT NULL,  -- said in words
+    summary      text        NOT NULL,
+    context      jsonb       NOT NULL,  -- the figures, as computed when last seen
+    raised_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    resolved_at  timestamptz
+);
+CREATE UNIQUE INDEX alerts_open_idx ON alerts (subject_type, subject) WHERE state = 'open';
+
+-- Alert notices travel through the activation outbox: a destination that
+-- takes alerts (a Slack-compatible incoming webhook, or a signed webhook)
+-- gets one row per alert and change, keyed 'alert:<id>:raised' or
+-- 'alert:<id>:resolved', so a notice is never enqueued twice.
+ALTER TABLE activation_destinations
+    ADD COLUMN alerts boolean NOT NULL DEFAULT false,
+    DROP CONSTRAINT activation_destinations_kind_check,
+    ADD CONSTRAINT activation_destinations_kind_check
+        CHECK (kind IN ('meta', 'google_ads', 'ga4', 'webhook', 'slack'));
+ALTER TABLE activation_outbox
+    ADD COLUMN alert_id bigint REFERENCES alerts,
+    DROP CONSTRAINT activation_outbox_what_check,
+    ADD CONSTRAINT activation_outbox_what_check
+        CHECK (what IN ('order', 'refund', 'micro', 'alert_raised', 'alert_resolved'));
+
+-- From models.alert_candidates (read by name at run time: the models stay
+-- free to change): raises what is new, keeps what lasts up to date,
+-- resolves what is gone, and enqueues the notices.
+CREATE FUNCTION funnelhouse_alerts_sync() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF to_regclass('models.alert_candidates') IS NULL THEN
+        RETURN;
+    END IF;
+    CREATE TEMPORARY TABLE alert_changes (alert_id bigint, what text) ON COMMIT DROP;
+    EXECUTE $sql$
+        WITH candidates AS (
+            SELECT subject_type, subject, rules, day, since, cause, likely_cause, summary, context
+            FROM models.alert_candidates
+        ), resolved AS (
+            UPDATE alerts a SET state = 'resolved', resolved_at = now(), updated_at = now()
+            WHERE a.state = 'open'
+              AND NOT EXISTS (SELECT 1 FROM candidates c
+                              WHERE c.subject_type = a.subject_type AND c.subject = a.subject)
+            RETURNING a.alert_id
+        ), kept AS (
+            UPDATE alerts a
+            SET rules = c.rules, last_day = greatest(a.last_day, c.day), cause = c.cause,
+                likely_cause = c.likely_cause, summary = c.summary, context = c.context,
+                updated_at = now()
+            FROM candidates c
+            WHERE a.state = 'open' AND c.subject_type = a.subject_type AND c.subject = a.subject
+            RETURNING a.alert_id
+        ), raised AS (
+            INSERT INTO alerts (subject_type, subject, rules, since, last_day, cause,
+                                likely_cause, summary, context)
+            SELECT c.subject_type, c.subject, c.rules, c.since, c.day, c.cause, c.likely_cause,
+                   c.summary, c.context
+            FROM candidates c
+            WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.state = 'open'
+                              AND a.subject_type = c.subject_type AND a.subject = c.subject)
+            RETURNING alert_id
+        )
+        INSERT INTO alert_changes
+        SELECT alert_id, 'alert_raised' FROM raised
+        UNION ALL SELECT alert_id, 'alert_resolved' FROM resolved
+    $sql$;
+    INSERT INTO activation_outbox (destination, event_id, what, event_name, occurred_at, alert_id)
+    SELECT d.name, 'alert:' || a.alert_id || ':' || split_part(ch.what, '_', 2), ch.what,
+           a.subject, coalesce(a.resolved_at, a.raised_at), a.alert_id
+    FROM alert_changes ch
+    JOIN alerts a USING (alert_id)
+    CROSS JOIN activation_destinations d
+    WHERE d.alerts AND d.removed_at IS NULL
+    ORDER BY d.name, a.alert_id
+    ON CONFLICT DO NOTHING;
+    DROP TABLE alert_changes;
+END;
+$$;
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION funnelhouse_alerts_sync() SET search_path = %I, pg_temp',
+                   current_schema());
+    REVOKE EXECUTE ON FUNCTION funnelhouse_alerts_sync() FROM PUBLIC;
+END
+$$;
+
+-- Notices are deliveries too.
+CREATE OR REPLACE VIEW deliveries AS
+SELECT o.destination, d.kind, o.event_id, o.event_name, o.what, o.order_id, o.occurred_at,
+       o.state, o.attempts, o.enqueued_at, o.next_attempt_at, o.sent_at, o.last_status,
+       o.last_error, o.value, o.currency, o.alert_id
+FROM activation_outbox o
+LEFT JOIN activation_destinations d ON d.name = o.destination;
+
+GRANT SELECT ON alerts TO funnelhouse_server, funnelhouse_analyst;
+GRANT EXECUTE ON FUNCTION funnelhouse_alerts_sync() TO funnelhouse_server, funnelhouse_models;
