@@ -71,6 +71,19 @@ ALTER TABLE activation_outbox
     ADD CONSTRAINT activation_outbox_what_check
         CHECK (what IN ('order', 'refund', 'micro', 'alert_raised', 'alert_resolved'));
 
+-- An erased event takes its unsent rows with it, never an alert's notice
+-- (whose key no event id can take away).
+CREATE OR REPLACE FUNCTION funnelhouse_activation_events_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    DELETE FROM activation_outbox o
+    WHERE o.state IN ('pending', 'sending') AND o.alert_id IS NULL
+      AND (o.destination, o.event_id) IN (SELECT d.name, g.event_id
+                                          FROM activation_destinations d CROSS JOIN gone g);
+    RETURN NULL;
+END;
+$$;
+
 -- From models.alert_candidates (read by name at run time: the models stay
 -- free to change): raises what is new, keeps what lasts up to date,
 -- resolves what is gone, and enqueues the notices.
@@ -128,6 +141,9 @@ $$;
 DO $$
 BEGIN
     EXECUTE format('ALTER FUNCTION funnelhouse_alerts_sync() SET search_path = %I, pg_temp',
+                   current_schema());
+    -- replaced above, which reset its settings
+    EXECUTE format('ALTER FUNCTION funnelhouse_activation_events_removed() SET search_path = %I, pg_temp',
                    current_schema());
     REVOKE EXECUTE ON FUNCTION funnelhouse_alerts_sync() FROM PUBLIC;
 END

@@ -86,11 +86,12 @@ struct KindInfo {
     std::string_view name;
     std::string_view endpoint;
 };
-constexpr std::array<KindInfo, 4> kKinds = {{
+constexpr std::array<KindInfo, 5> kKinds = {{
     {Kind::meta, "meta", "https://graph.facebook.com"},
     {Kind::google_ads, "google_ads", "https://googleads.googleapis.com"},
     {Kind::ga4, "ga4", "https://www.google-analytics.com"},
     {Kind::webhook, "webhook", ""},
+    {Kind::slack, "slack", ""},
 }};
 
 const KindInfo& info_of(Kind kind) {
@@ -106,6 +107,21 @@ Kind kind_of(const Reader& r) {
         names += (names.empty() ? "" : ", ") + std::string(info.name);
     }
     r.fail("kind", "must be one of " + names);
+}
+
+// Whether a destination takes alerts: a slack one always (and nothing
+// else), a webhook when it says so.
+void read_alerts(const Reader& r, Destination& d) {
+    const auto* alerts = r.find("alerts");
+    if (alerts && !alerts->is_boolean()) r.fail("alerts", "must be true or false");
+    d.alerts = d.kind == Kind::slack || (alerts && alerts->get<bool>());
+    if (d.kind == Kind::slack && alerts && !alerts->get<bool>())
+        r.fail("alerts", "cannot be false: a slack destination takes alerts only");
+    if (d.alerts && d.kind != Kind::slack && d.kind != Kind::webhook)
+        r.fail("alerts", "is taken by slack and webhook destinations only");
+    if (d.kind == Kind::slack)
+        for (const char* field : {"orders", "refunds", "micro_conversions"})
+            if (r.find(field)) r.fail(field, "is not taken by slack: it takes alerts only");
 }
 
 // What is sent: orders, refunds, micro-conversions by class, and their value.
@@ -149,10 +165,10 @@ void read_selection(const Reader& r, Destination& d) {
                          [](char c) { return c >= 'A' && c <= 'Z'; }))
             r.fail("micro_conversions.currency", "must be an ISO 4217 code such as \"EUR\"");
     }
-    if (d.order_events.empty() && d.refund_events.empty() && d.classes.empty())
+    if (d.order_events.empty() && d.refund_events.empty() && d.classes.empty() && !d.alerts)
         r.fail(
-            "one of 'orders', 'refunds' or 'micro_conversions' is required: the destination "
-            "would receive nothing");
+            "one of 'orders', 'refunds', 'micro_conversions' or 'alerts' is required: the "
+            "destination would receive nothing");
 }
 
 // What each kind needs to reach its platform.
@@ -184,6 +200,9 @@ void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secr
             d.measurement_id = r.text("measurement_id", true);
             d.api_secret = r.secret("api_secret", secrets);
             break;
+        case Kind::slack:
+            d.url = r.secret("url", secrets);
+            break;
         case Kind::webhook: {
             d.url = r.text("url", true);
             const auto key = webhook_key(r.secret("secret", secrets));
@@ -194,13 +213,14 @@ void read_kind_fields(const Reader& r, Destination& d, const SecretSources& secr
             break;
         }
     }
-    if (d.kind != Kind::webhook) {
+    const bool own_url = d.kind == Kind::webhook || d.kind == Kind::slack;
+    if (!own_url) {
         d.endpoint = r.text("endpoint", false);
         if (d.endpoint.empty()) d.endpoint = info_of(d.kind).endpoint;
     }
-    const auto& base = d.kind == Kind::webhook ? d.url : d.endpoint;
+    const auto& base = own_url ? d.url : d.endpoint;
     if (base.rfind("https://", 0) != 0 && base.rfind("http://", 0) != 0)
-        r.fail(d.kind == Kind::webhook ? "url" : "endpoint", "must be an http:// or https:// URL");
+        r.fail(own_url ? "url" : "endpoint", "must be an http:// or https:// URL");
 }
 
 Destination read_destination(const json& entry, const std::string& where,
@@ -211,19 +231,23 @@ Destination read_destination(const json& entry, const std::string& where,
     d.name = r.text("name", true);
     const Reader named(entry, where + " ('" + d.name + "')");
     d.kind = kind_of(named);
-    const auto starts = named.text("starts_at", true);
+    read_alerts(named, d);
+    read_selection(named, d);
+    // Events are sent only with a start and a consent category; alerts need
+    // neither.
+    const bool events = !d.order_events.empty() || !d.refund_events.empty() || !d.classes.empty();
+    const auto starts = named.text("starts_at", events);
     const auto parsed = common::parse_timestamp(starts);
-    if (!parsed)
+    if ((events || !starts.empty()) && !parsed)
         named.fail("starts_at",
                    "must be an RFC 3339 time; nothing that happened before it is sent");
-    d.starts_at = *parsed;
-    d.consent = named.text("consent", true);
+    if (parsed) d.starts_at = *parsed;
+    d.consent = named.text("consent", events);
     d.phone_country_code = named.text("phone_country_code", false);
     if (!std::all_of(d.phone_country_code.begin(), d.phone_country_code.end(),
                      [](char c) { return c >= '0' && c <= '9'; }) ||
         d.phone_country_code.size() > 3)
         named.fail("phone_country_code", "must be 1 to 3 digits, such as \"49\"");
-    read_selection(named, d);
     read_kind_fields(named, d, secrets);
     return d;
 }

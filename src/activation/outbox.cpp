@@ -19,11 +19,11 @@ std::string names_array(const std::vector<std::string>& names) {
 }
 
 constexpr const char* kUpsertDestination = R"sql(
-INSERT INTO activation_destinations (name, kind, starts_at, consent)
-VALUES ($1, $2, $3::timestamptz, $4)
+INSERT INTO activation_destinations (name, kind, starts_at, consent, alerts)
+VALUES ($1, $2, $3::timestamptz, $4, $5)
 ON CONFLICT (name) DO UPDATE
 SET kind = excluded.kind, starts_at = excluded.starts_at, consent = excluded.consent,
-    synced_at = now(), removed_at = NULL
+    alerts = excluded.alerts, synced_at = now(), removed_at = NULL
 )sql";
 
 constexpr const char* kEnqueue = R"sql(
@@ -57,14 +57,15 @@ WITH due AS (
         next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond'
     FROM due
     WHERE o.destination = $1 AND o.event_id = due.event_id
-    RETURNING o.event_id, o.what, o.attempts
+    RETURNING o.event_id, o.what, o.attempts, o.alert_id
 )
-SELECT c.event_id, c.what, c.attempts, e.event_id IS NULL AS gone, e.event_name,
-       (extract(epoch FROM e.occurred_at) * 1000000)::bigint AS occurred_us,
+SELECT c.event_id, c.what, c.attempts, e.event_id IS NULL AND a.alert_id IS NULL AS gone,
+       e.event_name, (extract(epoch FROM e.occurred_at) * 1000000)::bigint AS occurred_us,
        e.properties::text, e.context::text, e.user_id, e.person_id,
-       v.expected_revenue_per_occurrence::float8, latest.ad_ids::text
+       v.expected_revenue_per_occurrence::float8, latest.ad_ids::text, to_jsonb(a)::text
 FROM claimed c
-LEFT JOIN events_stitched e ON e.event_id = c.event_id
+LEFT JOIN alerts a ON a.alert_id = c.alert_id
+LEFT JOIN events_stitched e ON c.alert_id IS NULL AND e.event_id = c.event_id
 LEFT JOIN models.event_value v ON v.event_name = e.event_name
 -- An event without ad ids (a backend's copy stored first, or alone): those
 -- of the person's latest event with them, up to 90 days before.
@@ -130,7 +131,7 @@ void store_destinations(pqxx::connection& connection,
     std::vector<std::string> names;
     for (const auto& d : destinations) {
         txn.exec_params(kUpsertDestination, d.name, std::string(to_string(d.kind)),
-                        common::format_timestamp(d.starts_at), d.consent);
+                        common::format_timestamp(d.starts_at), d.consent, d.alerts);
         names.push_back(d.name);
     }
     txn.exec_params(
@@ -197,7 +198,9 @@ std::vector<Claimed> claim(pqxx::connection& connection, std::string_view destin
         c.event.what = what_from(r[1].as<std::string>()).value_or(What::micro);
         c.attempts = r[2].as<int>();
         c.gone = r[3].as<bool>();
-        if (!c.gone) {
+        if (!r[12].is_null()) {
+            c.notice = Notice{r[1].as<std::string>() == "alert_resolved", r[12].as<std::string>()};
+        } else if (!c.gone) {
             c.event.event_name = r[4].as<std::string>();
             c.event.occurred_at =
                 common::timestamp{std::chrono::microseconds{r[5].as<long long>()}};

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "funnelhouse/activation/signature.hpp"
+#include "funnelhouse/alerts/notice.hpp"
 
 namespace funnelhouse::activation {
 namespace {
@@ -92,6 +93,21 @@ void sign_webhook(Post& post, std::string_view key, common::timestamp now) {
     post.headers.emplace_back("webhook-signature", webhook_signature(key, id, seconds, post.body));
 }
 
+Post notice_request(const Destination& d, std::string_view key, const Notice& notice,
+                    std::string_view dashboard, common::timestamp now) {
+    const auto alert = alerts::parse_alert(notice.alert);
+    Post post;
+    post.url = d.url;
+    if (d.kind != Kind::webhook) {
+        post.body = alerts::chat_body(alert, notice.resolved, dashboard);
+        return post;
+    }
+    post.body = alerts::webhook_body(alert, notice.resolved, dashboard, now);
+    post.headers = {{"webhook-id", webhook_id(d.name, key)}};
+    sign_webhook(post, d.signing_key, now);
+    return post;
+}
+
 Plan plan_requests(const Destination& d, const std::vector<Conversion>& conversions,
                    const std::vector<What>& whats, std::size_t batch, common::timestamp now) {
     Plan plan;
@@ -128,6 +144,8 @@ Plan plan_requests(const Destination& d, const std::vector<Conversion>& conversi
             break;
         case Kind::webhook:
             plan_webhook(plan, d, conversions, whats, all, now);
+            break;
+        case Kind::slack:  // alerts only: notice_request
             break;
     }
     return plan;

@@ -24,16 +24,28 @@ using clock = std::chrono::steady_clock;
 // Platforms that take one request per event (webhooks) or per browser
 // (GA4) are claimed in smaller bites: a claim is sent well within its lease.
 std::size_t claim_size(Kind kind, std::size_t batch) {
-    if (kind == Kind::webhook || kind == Kind::ga4) return std::min<std::size_t>(batch, 50);
+    if (kind == Kind::webhook || kind == Kind::ga4 || kind == Kind::slack)
+        return std::min<std::size_t>(batch, 50);
     return batch;
 }
 
-// The conversions of a claim, each with the row it came from.
+// The conversions of a claim, each with the row it came from, and the rows
+// that are alerts' notices.
 struct ToSend {
     std::vector<Conversion> conversions;
     std::vector<What> whats;
     std::vector<std::size_t> row;  // index into the claimed rows
+    std::vector<std::size_t> notices;
 };
+
+// Where the links in alerts lead: the setting, else the dashboard of this
+// server's admin listener.
+std::string dashboard_of(const config::Config& c) {
+    if (!c.dashboard_url.empty()) return c.dashboard_url;
+    const bool admin = c.admin_listen_set;
+    return "http://" + (admin ? c.admin_listen_host : c.listen_host) + ":" +
+           std::to_string(admin ? c.admin_listen_port : c.listen_port) + "/dashboard";
+}
 
 // A row that ends without a request: skipped or failed, and why.
 Outcome ended(const std::string& event_id, State state, std::string why) {
@@ -83,7 +95,8 @@ struct Senders::Worker {
           config(c),
           instruments(i),
           client(ClientSettings{c.activation_timeout, c.activation_ca_file}),
-          lease(std::max(c.activation_lease, 2 * c.activation_timeout)) {}
+          lease(std::max(c.activation_lease, 2 * c.activation_timeout)),
+          dashboard(dashboard_of(c)) {}
 
     bool stopped() {
         std::lock_guard lock(mutex);
@@ -100,8 +113,22 @@ struct Senders::Worker {
     ToSend prepare_all(const std::vector<Claimed>& claimed, std::vector<Outcome>& outcomes);
     milliseconds send(const std::vector<Claimed>& claimed, std::vector<Outcome>& outcomes,
                       clock::time_point started);
-    Outcome outcome_of(const Claimed& row, const Conversion& c, const Judgement& j,
-                       std::size_t position, const Answer& answer, milliseconds& pause);
+    Outcome outcome_of(const Claimed& row, const Judgement& j, std::size_t position,
+                       const Answer& answer, milliseconds& pause);
+    void send_notices(const std::vector<Claimed>& claimed, const ToSend& prepared,
+                      std::vector<Outcome>& outcomes, clock::time_point started,
+                      milliseconds& pause);
+    // Whether the rest of a claim goes back unsent: after an answer that
+    // asks to wait, on stop, or too late in the lease to be answered.
+    bool holding_back(clock::time_point started, milliseconds pause) {
+        const bool late = clock::now() - started + config.activation_timeout > lease * 3 / 4;
+        return pause.count() > 0 || stopped() || late;
+    }
+    static Outcome put_back(const Claimed& row, milliseconds pause) {
+        return {row.event.event_id, State::retry, std::nullopt, "", pause,
+                std::nullopt,       std::nullopt, true};
+    }
+    std::string dashboard;
     void record(const std::vector<Outcome>& outcomes);
     std::string claim_id;          // of the claim being sent
     clock::time_point observed{};  // when the backlog's gauges were last set
@@ -170,6 +197,10 @@ ToSend Senders::Worker::prepare_all(const std::vector<Claimed>& claimed,
                                          " attempts without a recorded answer"));
             continue;
         }
+        if (row.notice) {
+            out.notices.push_back(i);
+            continue;
+        }
         if (row.gone) {
             outcomes.push_back(ended(row.event.event_id, State::skipped,
                                      "the event is no longer stored (erased)"));
@@ -201,14 +232,13 @@ milliseconds Senders::Worker::send(const std::vector<Claimed>& claimed,
         outcomes.push_back(ended(row.event.event_id, State::failed, left.reason));
     }
     milliseconds pause{0};
+    send_notices(claimed, prepared, outcomes, started, pause);
     for (const auto& request : plan.requests) {
         // Only what can be answered within three quarters of the lease, and
         // nothing after stop: what is left goes back.
-        const bool late = clock::now() - started + config.activation_timeout > lease * 3 / 4;
-        if (pause.count() > 0 || stopped() || late) {
+        if (holding_back(started, pause)) {
             for (const auto index : request.conversions)
-                outcomes.push_back({claimed[prepared.row[index]].event.event_id, State::retry,
-                                    std::nullopt, "", pause, std::nullopt, std::nullopt, true});
+                outcomes.push_back(put_back(claimed[prepared.row[index]], pause));
             continue;
         }
         auto post = request.post;
@@ -222,8 +252,10 @@ milliseconds Senders::Worker::send(const std::vector<Claimed>& claimed,
                 .inc();
         for (std::size_t p = 0; p < request.conversions.size(); ++p) {
             const auto index = request.conversions[p];
-            outcomes.push_back(outcome_of(claimed[prepared.row[index]], prepared.conversions[index],
-                                          judgement, p, answer, pause));
+            auto o = outcome_of(claimed[prepared.row[index]], judgement, p, answer, pause);
+            o.value = prepared.conversions[index].value;
+            o.currency = prepared.conversions[index].currency;
+            outcomes.push_back(std::move(o));
         }
         // Recorded at once: a crash now sends again at most this request.
         settle_outcomes(outcomes);
@@ -231,11 +263,38 @@ milliseconds Senders::Worker::send(const std::vector<Claimed>& claimed,
     return pause;
 }
 
-Outcome Senders::Worker::outcome_of(const Claimed& row, const Conversion& c, const Judgement& j,
-                                    std::size_t position, const Answer& answer,
-                                    milliseconds& pause) {
-    Outcome o{row.event.event_id, State::sent, std::nullopt, "",
-              milliseconds{0},    c.value,     c.currency};
+// Each alert's notice in a request of its own, recorded as soon as it is
+// answered.
+void Senders::Worker::send_notices(const std::vector<Claimed>& claimed, const ToSend& prepared,
+                                   std::vector<Outcome>& outcomes, clock::time_point started,
+                                   milliseconds& pause) {
+    for (const auto index : prepared.notices) {
+        const auto& row = claimed[index];
+        if (holding_back(started, pause)) {
+            outcomes.push_back(put_back(row, pause));
+            continue;
+        }
+        Post post;
+        try {
+            post = notice_request(destination, row.event.event_id, *row.notice, dashboard,
+                                  common::now());
+        } catch (const std::exception& error) {
+            outcomes.push_back(ended(row.event.event_id, State::failed, error.what()));
+            continue;
+        }
+        const auto answer = client.post(post);
+        if (instruments)
+            instruments->activation_requests
+                .with({std::string_view(destination.name), std::to_string(answer.status)})
+                .inc();
+        outcomes.push_back(outcome_of(row, judge(destination.kind, answer), 0, answer, pause));
+        settle_outcomes(outcomes);
+    }
+}
+
+Outcome Senders::Worker::outcome_of(const Claimed& row, const Judgement& j, std::size_t position,
+                                    const Answer& answer, milliseconds& pause) {
+    Outcome o{row.event.event_id, State::sent, std::nullopt, "", milliseconds{0}};
     if (answer.status != 0) o.status = answer.status;
     if (j.verdict == Verdict::sent) {
         const auto failed = j.failed.find(position);

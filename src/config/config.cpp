@@ -444,6 +444,16 @@ std::vector<Setting> make_settings() {
                     "how long a sender holds the events it took; those of a sender that died "
                     "are sent again after it (at least twice the timeout)",
                     false, millis_setting(&Config::activation_lease, 1000, 86'400'000)});
+    list.push_back({"FUNNELHOUSE_DASHBOARD_URL", "--dashboard-url",
+                    "(none: http://<admin listener or listener>/dashboard)",
+                    "the dashboard's address as people open it, for the links in alerts "
+                    "(docs/alerts.md)",
+                    false, [](Config& c, const std::string& v) -> std::string {
+                        if (v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0)
+                            return "must be an http:// or https:// URL";
+                        c.dashboard_url = v;
+                        return {};
+                    }});
     list.push_back({"FUNNELHOUSE_EXPORT_DESTINATION", "--destination", "(none)",
                     "conversions csv: the google_ads destination (upload \"csv\") whose "
                     "conversions are written",

@@ -17,7 +17,8 @@ SecretSources sources() {
         {"META_TOKEN", "meta-token"},
         {"ADS_TOKEN", "ads-token"},
         {"ADS_DEVELOPER", "ads-developer"},
-        {"EMPTY", ""}};
+        {"EMPTY", ""},
+        {"CHAT_URL", "https://hooks.chat.example/services/T0/B0/x"}};
     static const std::map<std::string, std::string> kFiles = {
         {"/run/secrets/ga4", "ga4-secret\n"},
         {"/run/secrets/hook", "whsec_ZnVubmVsaG91c2UtdGVzdC1rZXktMDEyMzQ1Njc4OQ=="}};
@@ -111,7 +112,7 @@ TEST(Destinations, MistakesAreNamedByDestinationAndField) {
     };
     const std::string at = "destinations.json: destination 0 ('meta-shop'): ";
     EXPECT_EQ(error_of(with(R"("kind": "meta")", R"("kind": "tiktok")")),
-              at + "'kind' must be one of meta, google_ads, ga4, webhook");
+              at + "'kind' must be one of meta, google_ads, ga4, webhook, slack");
     EXPECT_EQ(error_of(with(R"("starts_at": "2026-12-01T00:00:00Z",)", "")),
               at + "'starts_at' is required");
     EXPECT_EQ(error_of(with("2026-12-01T00:00:00Z", "yesterday")),
@@ -135,8 +136,9 @@ TEST(Destinations, ADestinationMustReceiveSomething) {
     EXPECT_EQ(error_of(R"([{"name": "crm", "kind": "webhook", "starts_at": "2026-12-01T00:00:00Z",
         "consent": "marketing", "url": "https://crm.example/hooks",
         "secret": {"file": "/run/secrets/hook"}}])"),
-              "destinations.json: destination 0 ('crm'): one of 'orders', 'refunds' or "
-              "'micro_conversions' is required: the destination would receive nothing");
+              "destinations.json: destination 0 ('crm'): one of 'orders', 'refunds', "
+              "'micro_conversions' or 'alerts' is required: the destination would receive "
+              "nothing");
     EXPECT_EQ(error_of(R"([{"name": "crm", "kind": "webhook", "starts_at": "2026-12-01T00:00:00Z",
         "consent": "marketing", "orders": {"events": ["order_completed"]},
         "url": "ftp://crm.example", "secret": {"file": "/run/secrets/hook"}}])"),
@@ -184,4 +186,51 @@ TEST(Destinations, MicroConversionsCurrencyAndPhoneCountryAreChecked) {
     EXPECT_EQ(error_of(with(R"("consent": "marketing",)",
                             R"("consent": "marketing", "phone_country_code": "+49",)")),
               at + "'phone_country_code' must be 1 to 3 digits, such as \"49\"");
+}
+
+TEST(Destinations, AlertsGoToSlackAndToWebhooksThatAskForThem) {
+    const auto parsed = parse(R"([
+        {"name": "ops-chat", "kind": "slack", "url": {"env": "CHAT_URL"}},
+        {"name": "ops-hook", "kind": "webhook", "alerts": true,
+         "url": "https://ops.example/hooks", "secret": {"file": "/run/secrets/hook"}},
+        {"name": "crm", "kind": "webhook", "starts_at": "2026-12-01T00:00:00Z",
+         "consent": "marketing", "orders": {"events": ["order_completed"]}, "alerts": true,
+         "url": "https://crm.example/hooks", "secret": {"file": "/run/secrets/hook"}}])");
+    ASSERT_EQ(parsed.size(), 3u);
+    EXPECT_EQ(parsed[0].kind, Kind::slack);
+    EXPECT_TRUE(parsed[0].alerts);
+    // The incoming webhook's URL is its secret: read from the environment.
+    EXPECT_EQ(parsed[0].url, "https://hooks.chat.example/services/T0/B0/x");
+    EXPECT_TRUE(parsed[1].alerts);
+    EXPECT_TRUE(parsed[1].order_events.empty());
+    EXPECT_TRUE(parsed[2].alerts);
+    EXPECT_EQ(parsed[2].order_events, std::vector<std::string>{"order_completed"});
+    // Without events, no start or consent is needed; with them both are.
+    EXPECT_EQ(error_of(R"([{"name": "crm", "kind": "webhook", "alerts": true,
+        "orders": {"events": ["order_completed"]}, "url": "https://crm.example/hooks",
+        "secret": {"file": "/run/secrets/hook"}}])"),
+              "destinations.json: destination 0 ('crm'): 'starts_at' is required");
+}
+
+TEST(Destinations, AlertMistakesAreNamed) {
+    EXPECT_EQ(error_of(R"([{"name": "chat", "kind": "slack",
+        "url": "https://hooks.chat.example/services/T0/B0/x"}])"),
+              "destinations.json: destination 0 ('chat'): 'url' must name where the secret is "
+              "read from, {\"env\": VARIABLE} or {\"file\": PATH}; a secret is never written "
+              "in the destinations file");
+    EXPECT_EQ(error_of(R"([{"name": "chat", "kind": "slack", "url": {"env": "CHAT_URL"},
+        "orders": {"events": ["order_completed"]}}])"),
+              "destinations.json: destination 0 ('chat'): 'orders' is not taken by slack: it "
+              "takes alerts only");
+    EXPECT_EQ(error_of(R"([{"name": "chat", "kind": "slack", "url": {"env": "CHAT_URL"},
+        "alerts": false}])"),
+              "destinations.json: destination 0 ('chat'): 'alerts' cannot be false: a slack "
+              "destination takes alerts only");
+    EXPECT_EQ(error_of(R"([{"name": "ga", "kind": "ga4", "alerts": true,
+        "measurement_id": "G-1", "api_secret": {"file": "/run/secrets/ga4"}}])"),
+              "destinations.json: destination 0 ('ga'): 'alerts' is taken by slack and webhook "
+              "destinations only");
+    EXPECT_EQ(error_of(R"([{"name": "hook", "kind": "webhook", "alerts": "yes",
+        "url": "https://ops.example/hooks", "secret": {"file": "/run/secrets/hook"}}])"),
+              "destinations.json: destination 0 ('hook'): 'alerts' must be true or false");
 }

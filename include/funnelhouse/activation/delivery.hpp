@@ -41,6 +41,12 @@ struct StoredEvent {
     std::optional<std::string> person_ad_ids;
 };
 
+// A notice of an alert's change (docs/alerts.md), enqueued by a refresh.
+struct Notice {
+    bool resolved = false;  // else raised
+    std::string alert;      // the alert's row as JSON (alerts/notice.hpp reads it)
+};
+
 // The conversion a destination is sent, or why nothing is (`skipped`).
 struct Prepared {
     std::optional<Conversion> conversion;

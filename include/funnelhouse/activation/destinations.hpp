@@ -11,7 +11,7 @@
 
 namespace funnelhouse::activation {
 
-enum class Kind { meta, google_ads, ga4, webhook };
+enum class Kind { meta, google_ads, ga4, webhook, slack };
 
 std::string_view to_string(Kind kind);
 
@@ -44,7 +44,10 @@ struct Destination {
     std::string customer_id;        // google_ads
     std::string conversion_action;  // google_ads
     std::string measurement_id;     // ga4
-    std::string url;                // webhook
+    std::string url;                // webhook; slack (a secret: its URL holds its token)
+    // Alerts (docs/alerts.md): a notice when each is raised and resolved.
+    // A slack destination takes alerts only; a webhook may take both.
+    bool alerts = false;
     // google_ads without API access: nothing is sent; `funnelhouse
     // conversions csv` writes the conversions for a manual upload.
     bool csv_upload = false;

@@ -40,10 +40,11 @@ std::size_t enqueue(pqxx::transaction_base& txn, const std::vector<Enqueued>& ev
 std::optional<std::string> order_id_of(std::string_view properties);
 
 struct Claimed {
-    std::string claim_id;  // the same for every row of one claim
-    StoredEvent event;
-    int attempts = 0;   // this one included
-    bool gone = false;  // the event is no longer stored
+    std::string claim_id;          // the same for every row of one claim
+    StoredEvent event;             // its event_id is the row's key
+    std::optional<Notice> notice;  // an alert's notice rather than an event
+    int attempts = 0;              // this one included
+    bool gone = false;             // the event is no longer stored
 };
 
 // Takes up to `limit` rows of `destination` that are due (pending, or

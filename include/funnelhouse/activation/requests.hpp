@@ -32,6 +32,13 @@ struct Plan {
 // request is signed again when it is sent.
 void sign_webhook(Post& post, std::string_view key, common::timestamp now);
 
+// The request that tells `destination` of an alert's change: a slack
+// destination's {"text": ...}, a webhook's signed JSON whose webhook-id
+// comes from the notice's outbox key (`key`). Links go to the dashboard at
+// `dashboard`. Throws std::invalid_argument when the alert cannot be read.
+Post notice_request(const Destination& destination, std::string_view key, const Notice& notice,
+                    std::string_view dashboard, common::timestamp now);
+
 Plan plan_requests(const Destination& destination, const std::vector<Conversion>& conversions,
                    const std::vector<What>& whats, std::size_t batch, common::timestamp now);
 

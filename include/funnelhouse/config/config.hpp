@@ -133,7 +133,7 @@ struct Config {
 
     // Activation (docs/activation.md): where the destinations are written,
     // and how the senders send.
-    std::filesystem::path destinations_file;  // empty: nothing is sent
+    std::filesystem::path destinations_file;   // empty: nothing is sent
     std::filesystem::path activation_ca_file;  // trusted besides the system's store
     std::chrono::milliseconds activation_settle{60'000};
     std::chrono::milliseconds activation_timeout{10'000};
@@ -144,6 +144,7 @@ struct Config {
     std::chrono::milliseconds activation_poll{1'000};
     std::chrono::milliseconds activation_lease{300'000};
     std::string export_destination;  // `conversions csv`: whose conversions
+    std::string dashboard_url;       // the dashboard as people open it, for links in alerts
 
     // `simulate`: where to send a synthetic shop, and its size.
     std::string simulate_url = "http://127.0.0.1:8080";

@@ -1,4 +1,5 @@
-// Loopback stand-ins for the ad platforms and a webhook receiver, for the
+// Loopback stand-ins for the ad platforms, a webhook receiver and a chat's
+// incoming webhook (alerts), for the
 // end-to-end tests: each checks the documented shape of what it receives
 // (hashes recomputed here with Node's own crypto), records every arrival,
 // and answers as its platform does. Faults are switched on through
@@ -87,7 +88,20 @@ function checkWebhook(req, raw, body, problems) {
   const expected = 'v1,' + crypto.createHmac('sha256', key).update(`${id}.${ts}.${raw}`).digest('base64');
   if (req.headers['webhook-signature'] !== expected) problems.push('webhook-signature');
   if (Math.abs(Date.now() / 1000 - Number(ts)) > 300) problems.push('webhook-timestamp');
-  return [{ key: body.data && body.data.event_id, item: { id, body } }];
+  // An alert's notice is keyed by its change and subject.
+  const data = body.data || {};
+  const alert = typeof body.type === 'string' && body.type.startsWith('alert.');
+  if (alert && (typeof data.likely_cause !== 'string' || typeof data.dashboard_url !== 'string'))
+    problems.push('alert: likely_cause and dashboard_url');
+  return [{ key: alert ? `${body.type}:${data.subject}` : data.event_id, item: { id, body } }];
+}
+
+// A Slack-compatible incoming webhook: {"text": ...}, answered "ok" as Slack
+// does. Keyed by the notice's first line.
+function checkChat(body, problems) {
+  if (typeof body.text !== 'string' || !body.text) problems.push('text');
+  if (/[<>]/.test((body.text || '').replace(/<[^>]*>/g, ''))) problems.push('text: unescaped < or >');
+  return [{ key: (body.text || '').split('\n')[0], item: body }];
 }
 
 function route(req, url, raw) {
@@ -106,6 +120,9 @@ function route(req, url, raw) {
   } else if (url.pathname.startsWith('/hooks/')) {
     platform = 'webhook';
     items = checkWebhook(req, raw, body, problems);
+  } else if (url.pathname.startsWith('/services/')) {
+    platform = 'chat';
+    items = checkChat(body, problems);
   } else {
     return { status: 404, body: { error: { message: 'no such endpoint' } } };
   }
@@ -133,6 +150,7 @@ function route(req, url, raw) {
   }
   if (platform === 'meta') answer.body = { events_received: items.length, fbtrace_id: 'local' };
   if (platform === 'ga4') answer.status = 204;
+  if (platform === 'chat') answer.text = 'ok';
   const at = Date.now();
   for (const it of items) arrivals.push({ platform, key: it.key, item: it.item, at });
   return answer;
@@ -165,6 +183,10 @@ function handle(req, res) {
       answer = route(req, url, raw);
     } catch (e) {
       answer = { status: 400, body: { error: { message: `not JSON: ${e.message}` } } };
+    }
+    if (answer.text !== undefined) {
+      res.writeHead(answer.status, { 'content-type': 'text/plain' });
+      return res.end(answer.text);
     }
     reply(answer.status, answer.status === 204 ? undefined : answer.body);
   });
