@@ -33,7 +33,7 @@ CREATE TABLE models.alert_thresholds (
     min_sessions integer CHECK (min_sessions >= 1)
 );
 GRANT SELECT ON models.alert_thresholds TO funnelhouse_models, funnelhouse_server;
-GRANT SELECT, INSERT, UPDATE, DELETE ON models.alert_thresholds TO funnelhouse_analyst;
+GRANT SELECT ON models.alert_thresholds TO funnelhouse_analyst;
 
 -- One row per problem: an event (its rate, volume or rejections) or a
 -- funnel stage without events. Open while the latest complete day still

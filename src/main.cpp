@@ -32,7 +32,8 @@ constexpr Command kCommands[] = {
      [](const auto& c, const auto&) { return cli::run_healthcheck(c, std::cout); }},
     {"refresh", nullptr, 1,
      [](const auto& c, const auto&) { return cli::run_refresh(c, std::cout); }},
-    {"forget", nullptr, 1, [](const auto& c, const auto&) { return cli::run_forget(c, std::cout); }},
+    {"forget", nullptr, 1,
+     [](const auto& c, const auto&) { return cli::run_forget(c, std::cout); }},
     {"requeue-quarantine", nullptr, 1,
      [](const auto& c, const auto&) { return cli::run_requeue_quarantine(c, std::cout); }},
     {"validate", nullptr, 2,
@@ -43,6 +44,8 @@ constexpr Command kCommands[] = {
      [](const auto& c, const auto&) { return cli::run_models_check(c, std::cout); }},
     {"conversions", "csv", 2,
      [](const auto& c, const auto&) { return cli::run_conversions_csv(c, std::cout); }},
+    {"dictionary", nullptr, 1,
+     [](const auto& c, const auto&) { return cli::run_dictionary(c, std::cout); }},
     {"schemas", "lint", 2,
      [](const auto& c, const auto&) { return cli::run_schemas_lint(c, std::cout); }},
 };

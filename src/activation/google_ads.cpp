@@ -4,6 +4,7 @@
 
 #include "funnelhouse/activation/matching.hpp"
 #include "funnelhouse/activation/platforms.hpp"
+#include "funnelhouse/common/text.hpp"
 #include "funnelhouse/common/sha256.hpp"
 
 namespace funnelhouse::activation {
@@ -13,17 +14,6 @@ namespace {
 std::string date_time(common::timestamp value) {
     const auto text = common::format_timestamp(value);  // YYYY-MM-DDTHH:MM:SS.ffffffZ
     return text.substr(0, 10) + " " + text.substr(11, 8);
-}
-
-// A CSV field, quoted when it holds a comma, a quote or a line break.
-std::string csv_field(std::string_view text) {
-    if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + '"';
 }
 
 }  // namespace
@@ -72,9 +62,9 @@ std::string google_ads_csv(const std::vector<Conversion>& conversions,
         "Google Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency\n";
     for (const auto& c : conversions) {
         if (!c.gclid) continue;  // the upload matches on the click id alone
-        csv += csv_field(*c.gclid) + ',' + csv_field(conversion_name) + ',' +
+        csv += common::csv_field(*c.gclid) + ',' + common::csv_field(conversion_name) + ',' +
                date_time(c.occurred_at) + ',' + (c.value ? nlohmann::json(*c.value).dump() : "") +
-               ',' + (c.currency ? csv_field(*c.currency) : "") + '\n';
+               ',' + (c.currency ? common::csv_field(*c.currency) : "") + '\n';
     }
     return csv;
 }

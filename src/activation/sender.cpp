@@ -294,7 +294,8 @@ void Senders::Worker::send_notices(const std::vector<Claimed>& claimed, const To
 
 Outcome Senders::Worker::outcome_of(const Claimed& row, const Judgement& j, std::size_t position,
                                     const Answer& answer, milliseconds& pause) {
-    Outcome o{row.event.event_id, State::sent, std::nullopt, "", milliseconds{0}};
+    Outcome o;
+    o.event_id = row.event.event_id;
     if (answer.status != 0) o.status = answer.status;
     if (j.verdict == Verdict::sent) {
         const auto failed = j.failed.find(position);

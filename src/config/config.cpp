@@ -454,6 +454,14 @@ std::vector<Setting> make_settings() {
                         c.dashboard_url = v;
                         return {};
                     }});
+    list.push_back({"FUNNELHOUSE_DICTIONARY_FORMAT", "--format", "html",
+                    "dictionary: html (a page), md (Markdown) or csv (one row per property)", false,
+                    [](Config& c, const std::string& v) -> std::string {
+                        if (v != "html" && v != "md" && v != "csv")
+                            return "must be html, md or csv";
+                        c.dictionary_format = v;
+                        return {};
+                    }});
     list.push_back({"FUNNELHOUSE_EXPORT_DESTINATION", "--destination", "(none)",
                     "conversions csv: the google_ads destination (upload \"csv\") whose "
                     "conversions are written",

@@ -21,6 +21,7 @@ const std::vector<Panel>& panels() {
         {"funnel", "models.funnel", "dashboard.md#funnel"},
         {"experiments", "models.experiment_guardrails", "dashboard.md#experiments"},
         {"deliveries", "deliveries", "dashboard.md#deliveries"},
+        {"dictionary", "models.event_value", "dashboard.md#the-data-dictionary"},
     };
     return list;
 }

@@ -14,12 +14,16 @@ bool is_tracker(std::string_view path) { return path == "/funnelhouse.js"; }
 bool is_health(std::string_view path) { return path == "/healthz" || path == "/readyz"; }
 bool is_metrics(std::string_view path) { return path == "/metrics"; }
 bool is_page_route(std::string_view path) {
-    return path == "/dashboard" || path.substr(0, kPagePrefix.size()) == kPagePrefix;
+    return path == "/dashboard" || path == "/dictionary" ||
+           path.substr(0, kPagePrefix.size()) == kPagePrefix;
 }
+bool is_dictionary_api(std::string_view path) { return path == "/api/dictionary"; }
 bool is_api_route(std::string_view path) { return path.substr(0, kApiPrefix.size()) == kApiPrefix; }
 
 std::string_view path_label(std::string_view path) { return path; }
-std::string_view page_label(std::string_view) { return "/dashboard"; }
+std::string_view page_label(std::string_view path) {
+    return path == "/dictionary" ? "/dictionary" : "/dashboard";
+}
 std::string_view panel_label(std::string_view path) {
     return dashboard::find_panel(path.substr(kApiPrefix.size())) ? path : "other";
 }
@@ -37,14 +41,16 @@ bool same_secret(std::string_view given, std::string_view expected) {
 constexpr Route kRoutes[] = {
     {is_tracker, path_label, Served::everywhere, Method::get, "GET", Cors::anyone, Access::open,
      false, answer_tracker, nullptr},
-    {is_health, path_label, Served::everywhere, Method::get, "GET", Cors::shop, Access::open,
-     false, answer_health, nullptr},
+    {is_health, path_label, Served::everywhere, Method::get, "GET", Cors::shop, Access::open, false,
+     answer_health, nullptr},
     {is_metrics, path_label, Served::admin, Method::get, "GET", Cors::nobody, Access::admin_token,
      false, answer_metrics, nullptr},
     {is_page_route, page_label, Served::admin, Method::get, "GET", Cors::nobody, Access::open,
      false, answer_page, nullptr},
     {is_api_route, panel_label, Served::admin, Method::get, "GET", Cors::nobody,
      Access::admin_token_or_loopback, false, answer_panel, nullptr},
+    {is_dictionary_api, path_label, Served::admin, Method::get, "GET", Cors::nobody,
+     Access::admin_token_or_loopback, false, answer_dictionary, nullptr},
     {is_ingest_route, path_label, Served::main, Method::post, "POST, OPTIONS", Cors::shop,
      Access::open, true, answer_ingest, answer_preflight},
 };

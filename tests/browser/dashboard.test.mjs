@@ -290,3 +290,48 @@ test('every panel shows the models\' numbers, and the filters change them', asyn
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the data dictionary lists every contract by funnel stage with the models\' facts', async () => {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('console', (message) => { if (message.type() === 'error' && !message.text().includes('401')) problems.push(message.text()); });
+  page.on('pageerror', (error) => problems.push(error.message));
+  // Without the token: the form, and no data.
+  await page.goto(`${serverUrl}/dictionary`);
+  await page.waitForSelector('#login:not([hidden])', { timeout: 15_000 });
+  assert.equal(await page.$$eval('article.event', (a) => a.length), 0);
+  await page.fill('#token', token);
+  await page.click('#login button');
+  await page.waitForSelector('#dictionary[data-state=ready]', { timeout: 15_000 });
+  await page.screenshot({ path: join(artefacts, 'dictionary.png'), fullPage: true });
+
+  // Every contract once, by stage in the funnel's order.
+  const contracts = execFileSync('sh', ['-c', `ls ${join(root, 'schemas')}`], { encoding: 'utf8' }).trim().split('\n');
+  const names = await page.$$eval('article.event', (a) => a.map((x) => x.dataset.event));
+  assert.deepEqual([...names].sort(), [...contracts].sort());
+  assert.deepEqual(await page.$$eval('section.stage', (s) => s.map((x) => x.id)),
+    ['stage-awareness', 'stage-consideration', 'stage-intent', 'stage-purchase', 'stage-retention', 'stage-none']);
+  assert.deepEqual(await page.$$eval('#stage-intent article', (a) => a.map((x) => x.dataset.event)),
+    rows("SELECT event_name FROM models.contract_latest WHERE funnel_stage = 'intent' ORDER BY event_name").map((r) => r[0]));
+
+  // The facts are the models' own, read here with psql.
+  const week = (name, column) => q(`SELECT coalesce(sum(${column}), 0) FROM models.tracking_health
+    WHERE event_name = '${name}' AND day > (SELECT max(day) FROM models.tracking_health) - 7`);
+  for (const name of ['add_to_cart', 'search_used', 'order_completed']) {
+    const facts = await page.$eval(`#event-${name}`, (a) => [a.dataset.events, a.dataset.rejected]);
+    assert.deepEqual(facts, [week(name, 'events'), week(name, 'rejected')], name);
+  }
+  assert.ok(Number(week('search_used', 'rejected')) > 0, 'the tablets\' rejected searches are in the week');
+  const [[declared, observed]] = rows("SELECT declared_class, value_class FROM models.event_value WHERE event_name = 'product_compare_opened'");
+  const compare = await page.textContent('#event-product_compare_opened');
+  assert.ok(compare.includes(`declared ${declared}, observed ${observed}`), compare);
+  // Properties, versions and the example.
+  const cart = await page.textContent('#event-add_to_cart');
+  assert.ok(cart.includes('product_id') && cart.includes('1 to 100 characters'), cart);
+  assert.ok(cart.includes('1-0-0: first version'), cart);
+  const example = JSON.parse(await page.textContent('#event-add_to_cart pre.example'));
+  assert.equal(example.event, 'add_to_cart');
+  assert.equal(await page.$$eval('p.problem', (p) => p.length), 0);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -4,6 +4,7 @@
 #include "funnelhouse/ingest/request.hpp"
 #include "funnelhouse/loader/writer.hpp"
 #include "process.hpp"
+#include "sample_events.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -175,4 +176,46 @@ TEST(Cli, ServeRefusesADatabaseThatIsNotMigrated) {
     EXPECT_EQ(result.exit_code, 1);
     EXPECT_TRUE(contains(result.err, "0 of 11 migrations applied: run `funnelhouse migrate` first"))
         << result.err;
+}
+
+TEST(Cli, DictionaryWritesTheContractsAndWithADatabaseTheirFacts) {
+    // The contracts alone.
+    const auto alone = with_repo({{"FUNNELHOUSE_DATABASE_URL", ""}});
+    const auto csv = test::run_funnelhouse({"dictionary", "--format", "csv"}, alone);
+    ASSERT_EQ(csv.exit_code, 0) << csv.err;
+    EXPECT_EQ(csv.out.substr(0, csv.out.find("\r\n")),
+              "event,kind,funnel_stage,version,description,owner,frequency,sources,"
+              "personal_data,declared_class,observed_class,events_7d,rejected_7d,property,type,"
+              "required,allowed_values,limits,property_description");
+    EXPECT_TRUE(contains(csv.out, "\r\nadd_to_cart,track,intent,1-0-0,")) << csv.out;
+    const auto html = test::run_funnelhouse({"dictionary"}, alone);
+    ASSERT_EQ(html.exit_code, 0) << html.err;
+    EXPECT_EQ(html.out.rfind("<!doctype html>", 0), 0u);
+    EXPECT_TRUE(contains(html.out, "<section class=\"stage\" id=\"stage-intent\">"));
+    const auto wrong = test::run_funnelhouse({"dictionary", "--format", "xml"}, alone);
+    EXPECT_EQ(wrong.exit_code, 2);
+    EXPECT_TRUE(contains(wrong.err, "--format 'xml': must be html, md or csv")) << wrong.err;
+
+    // With a database: its models must be built, and their facts come in.
+    test::TestSchema schema;
+    schema.migrate();
+    const auto env = with_repo({{"FUNNELHOUSE_DATABASE_URL", schema.url()}});
+    const auto early = test::run_funnelhouse({"dictionary", "--format", "md"}, env);
+    EXPECT_NE(early.exit_code, 0);
+    EXPECT_TRUE(contains(early.err, "run `funnelhouse refresh` first")) << early.err;
+    {
+        auto connection = schema.connect();
+        loader::prepare_staging(*connection);
+        auto event = test::sample_event("cart-1", R"({"product_id":"p1"})");
+        event.event_name = "add_to_cart";
+        loader::write_batch(*connection, {&event}, {});
+    }
+    ASSERT_EQ(test::run_funnelhouse({"refresh"}, env).exit_code, 0);
+    const auto md = test::run_funnelhouse({"dictionary", "--format", "md"}, env);
+    ASSERT_EQ(md.exit_code, 0) << md.err;
+    const auto day = schema.scalar("SELECT max(day) FROM models.tracking_health");
+    EXPECT_TRUE(contains(md.out, "### add_to_cart (track, version 1-0-0)")) << md.out;
+    EXPECT_TRUE(contains(
+        md.out, "| Last 7 days | 1 events in the 7 days up to " + day + "; 0 rejected (0.0%) |"))
+        << md.out;
 }

@@ -39,5 +39,9 @@ int run_simulate(const config::Config& config, std::ostream& out);
 // "csv" as Google Ads' CSV for a manual upload, and records them as sent
 // (docs/activation.md).
 int run_conversions_csv(const config::Config& config, std::ostream& out);
+// Writes the data dictionary of the contracts in FUNNELHOUSE_SCHEMAS_DIR as
+// FUNNELHOUSE_DICTIONARY_FORMAT, with the database's facts when
+// FUNNELHOUSE_DATABASE_URL is set (docs/dashboard.md, "The data dictionary").
+int run_dictionary(const config::Config& config, std::ostream& out);
 
 }  // namespace funnelhouse::cli

@@ -145,6 +145,7 @@ struct Config {
     std::chrono::milliseconds activation_lease{300'000};
     std::string export_destination;  // `conversions csv`: whose conversions
     std::string dashboard_url;       // the dashboard as people open it, for links in alerts
+    std::string dictionary_format = "html";  // `dictionary`: html, md or csv
 
     // `simulate`: where to send a synthetic shop, and its size.
     std::string simulate_url = "http://127.0.0.1:8080";

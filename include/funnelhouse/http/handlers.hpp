@@ -28,19 +28,25 @@ Outgoing preflight_answer(const ingest::WriteKeyRing& keys, std::string_view ori
 void answer_health(Services& services, const Incoming& request, Reply reply);
 void answer_metrics(Services& services, const Incoming& request, Reply reply);
 
-// GET /funnelhouse.js and GET /dashboard[/<file>] (assets.cpp), from the
-// files read at start-up only.
+// GET /funnelhouse.js, GET /dashboard[/<file>] and GET /dictionary (the
+// page dictionary.html) (assets.cpp), from the files read at start-up only.
 void answer_tracker(Services& services, const Incoming& request, Reply reply);
 void answer_page(Services& services, const Incoming& request, Reply reply);
 // Pure: 304 when the client's copy has the asset's ETag, else the file.
-Outgoing tracker_answer(const std::optional<dashboard::Asset>& tracker,
-                        const std::string& problem, std::string_view if_none_match);
+Outgoing tracker_answer(const std::optional<dashboard::Asset>& tracker, const std::string& problem,
+                        std::string_view if_none_match);
 Outgoing page_answer(const dashboard::Assets& page, std::string_view path,
                      std::string_view if_none_match);
 
 // GET /api/dashboard/<panel>?from=&to=&segment= (panel.cpp): the query runs
 // on a reader thread.
 void answer_panel(Services& services, const Incoming& request, Reply reply);
+
+// GET /api/dictionary (dictionary.cpp): the data dictionary as an HTML
+// fragment for the page at /dictionary, its facts read on a reader thread.
+void answer_dictionary(Services& services, const Incoming& request, Reply reply);
+// Pure: the fragment from the contracts and the dictionary panel's answer.
+Outgoing dictionary_answer(const schema::SchemaRegistry& registry, std::string_view panel_body);
 
 // The prefixes of the dashboard's routes.
 inline constexpr std::string_view kPagePrefix = "/dashboard/";

@@ -24,8 +24,8 @@ Outgoing asset_answer(const dashboard::Asset& asset, std::string_view if_none_ma
 
 // The browser tracker, for a page's script tag on any site; revalidated by
 // ETag after an hour.
-Outgoing tracker_answer(const std::optional<dashboard::Asset>& tracker,
-                        const std::string& problem, std::string_view if_none_match) {
+Outgoing tracker_answer(const std::optional<dashboard::Asset>& tracker, const std::string& problem,
+                        std::string_view if_none_match) {
     if (!tracker) return refusal(errc::not_found, problem);
     auto outgoing = asset_answer(*tracker, if_none_match, "public, max-age=3600");
     // Any site may load it, also with crossorigin="anonymous" and integrity.
@@ -39,8 +39,9 @@ Outgoing tracker_answer(const std::optional<dashboard::Asset>& tracker,
 Outgoing page_answer(const dashboard::Assets& page, std::string_view path,
                      std::string_view if_none_match) {
     if (page.empty()) return refusal(dashboard::errc::page_missing, page.problem());
-    const auto relative = path.size() > kPagePrefix.size() ? path.substr(kPagePrefix.size())
-                                                           : std::string_view{"index.html"};
+    const auto relative = path == "/dictionary"              ? std::string_view{"dictionary.html"}
+                          : path.size() > kPagePrefix.size() ? path.substr(kPagePrefix.size())
+                                                             : std::string_view{"index.html"};
     const auto* asset = page.find(relative);
     if (!asset) return refusal(errc::not_found, "no such route: " + std::string{path});
     auto outgoing = asset_answer(*asset, if_none_match, "no-cache");

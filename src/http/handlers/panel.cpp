@@ -18,10 +18,9 @@ void answer_panel(Services& services, const Incoming& request, Reply reply) {
                                                   "' (known: " + known + ")"));
     }
     auto parsed = dashboard::parse_filter(request.query);
-    if (!parsed.error.empty())
-        return reply(refusal(dashboard::errc::invalid_filter, parsed.error));
-    const bool queued = services.reader.submit(
-        *panel, std::move(parsed.filter), [reply](dashboard::Answer answer) {
+    if (!parsed.error.empty()) return reply(refusal(dashboard::errc::invalid_filter, parsed.error));
+    const bool queued =
+        services.reader.submit(*panel, std::move(parsed.filter), [reply](dashboard::Answer answer) {
             if (answer.error) return reply(refusal(answer.error, answer.body));
             reply(json(std::move(answer.body)).with("Cache-Control", "no-store"));
         });

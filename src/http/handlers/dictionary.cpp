@@ -1,0 +1,42 @@
+#include "funnelhouse/dictionary/dictionary.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "funnelhouse/dashboard/error.hpp"
+#include "funnelhouse/http/error.hpp"
+#include "funnelhouse/http/handlers.hpp"
+
+namespace funnelhouse::http {
+
+Outgoing dictionary_answer(const schema::SchemaRegistry& registry, std::string_view panel_body) {
+    auto entries = dictionary::entries(registry);
+    const auto body = nlohmann::json::parse(panel_body, nullptr, false);
+    if (!body.is_object() || !body.contains("rows"))
+        return refusal(errc::internal, "the dictionary's facts could not be read");
+    dictionary::add_facts(entries, body["rows"].dump());
+    Outgoing outgoing;
+    outgoing.content_type = "text/html; charset=utf-8";
+    outgoing.body = dictionary::html_fragment(entries);
+    outgoing.with("Cache-Control", "no-store");
+    outgoing.with("X-Content-Type-Options", "nosniff");
+    return outgoing;
+}
+
+// The facts are read on a reader thread, which writes the answer too.
+void answer_dictionary(Services& services, const Incoming&, Reply reply) {
+    const auto& registry = services.registry;
+    const bool queued =
+        services.reader.submit(*dashboard::find_panel("dictionary"), dashboard::Filter{},
+                               [reply, &registry](dashboard::Answer answer) {
+                                   if (answer.error)
+                                       return reply(refusal(answer.error, answer.body));
+                                   reply(dictionary_answer(registry, answer.body));
+                               });
+    if (!queued)
+        reply(refusal(dashboard::errc::busy, "FUNNELHOUSE_DASHBOARD_QUEUE (" +
+                                                 std::to_string(services.config.dashboard_queue) +
+                                                 ") dashboard queries are already waiting; "
+                                                 "retry later"));
+}
+
+}  // namespace funnelhouse::http
