@@ -16,6 +16,7 @@ const std::vector<Panel>& panels() {
         {"tracking", "models.tracking_health", "dashboard.md#tracking-health"},
         {"rejections", "models.tracking_health", "dashboard.md#tracking-health"},
         {"alerts", "models.tracking_health", "dashboard.md#tracking-health"},
+        {"alert_history", "alerts", "dashboard.md#tracking-health"},
         {"value", "models.event_value", "dashboard.md#value"},
         {"segments", "models.cohort_ltv", "dashboard.md#value-by-segment", true},
         {"funnel", "models.funnel", "dashboard.md#funnel"},

@@ -76,7 +76,7 @@ TEST(DashboardFilterTest, PercentDecoding) {
 }
 
 TEST(DashboardPanelTest, EveryPanelHasItsStatementAndEnvelope) {
-    ASSERT_EQ(dashboard::panels().size(), 12u);
+    ASSERT_EQ(dashboard::panels().size(), 13u);
     EXPECT_EQ(dashboard::find_panel("nope"), nullptr);
     const auto& value = *dashboard::find_panel("value");
     EXPECT_EQ(dashboard::panel_sql(value),
@@ -96,8 +96,9 @@ TEST(DashboardPanelTest, EveryPanelHasItsStatementAndEnvelope) {
         "filter":{"from":"2026-01-01","to":null,"segment":"device_type:tablet","limit":3},
         "rows":[{"a":1}]})"));
     for (const auto& panel : dashboard::panels()) {
-        // A model, or the deliveries view (activation's outbox).
-        EXPECT_TRUE(panel.model.substr(0, 7) == "models." || panel.model == "deliveries")
+        // A model, the deliveries view (activation's outbox) or the alerts.
+        EXPECT_TRUE(panel.model.substr(0, 7) == "models." || panel.model == "deliveries" ||
+                    panel.model == "alerts")
             << panel.name;
         EXPECT_EQ(panel.docs.substr(0, 13), "dashboard.md#") << panel.name;
     }

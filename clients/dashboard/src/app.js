@@ -91,19 +91,23 @@ function empty(text) { return element('p', { className: 'empty' }, text); }
 // Panels: each fetches its endpoints and fills its section.
 const panels = {
   async alerts(section) {
-    const alerts = await api('alerts');
-    source(section, [alerts]);
+    const [raised, alerts] = await Promise.all([api('alert_history'), api('alerts')]);
+    source(section, [raised, alerts]);
     const body = section.querySelector('.body');
-    if (alerts.rows.length === 0) {
-      body.replaceChildren(element('p', { className: 'no-alerts' }, 'No open alerts: volume and rejections are within bounds.'));
-      return;
-    }
+    // The alerts people were sent, with their likely cause (docs/alerts.md).
+    const problems = raised.rows.map((a) => element('li', { className: `raised ${a.state}` },
+      element('strong', {}, a.subject), ` (${a.subject_type}) ${a.state === 'open' ? `open since ${a.since}` : `resolved, ${a.since} to ${a.last_day}`}: `,
+      a.summary, '. ', element('em', {}, `Likely cause: ${a.likely_cause}`)));
     const items = alerts.rows.slice(0, 50).map((a) => element('li', { className: `alert ${a.kind}` },
       element('strong', {}, a.event_name), ` on ${a.day}: `,
       a.kind === 'volume_drop'
         ? `${fmt.int(a.events)} events, ${fmt.pct(a.volume_ratio)} of the trailing 7-day mean (${fmt.money(a.trailing_7d_mean)})`
         : `rejection rate ${fmt.pct(a.rejection_rate)} (${fmt.int(a.rejected)} rejected)${state.segment === 'all' ? '' : ', all traffic'}`));
-    body.replaceChildren(element('ul', { className: 'alert-list' }, ...items));
+    body.replaceChildren(
+      problems.length ? element('ul', { className: 'raised-list' }, ...problems)
+        : element('p', { className: 'no-raised' }, 'No alert raised in the range.'),
+      items.length ? element('ul', { className: 'alert-list' }, ...items)
+        : element('p', { className: 'no-alerts' }, 'No day over the tracking rules: volume and rejections are within bounds.'));
   },
 
   async tracking(section) {
@@ -133,6 +137,7 @@ const panels = {
       ['rejected', (r) => fmt.int(r.rejected)],
       ['rejection rate', (r) => fmt.pct(r.rejection_rate)],
       ['schema versions', (r) => r.schema_versions.join(', '), 'text'],
+      ['funnel stage', (r) => r.funnel_stage ?? '', 'text'],
     ], tracking.rows));
     if (rejections.rows.length > 0) {
       parts.push(table('Rejections by reason', [
