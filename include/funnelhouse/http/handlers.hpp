@@ -41,6 +41,8 @@ Outgoing page_answer(const dashboard::Assets& page, std::string_view path,
 // GET /api/dashboard/<panel>?from=&to=&segment= (panel.cpp): the query runs
 // on a reader thread.
 void answer_panel(Services& services, const Incoming& request, Reply reply);
+// The 503 when FUNNELHOUSE_DASHBOARD_QUEUE queries wait for the readers.
+Outgoing readers_busy(const config::Config& config);
 
 // GET /api/dictionary (dictionary.cpp): the data dictionary as an HTML
 // fragment for the page at /dictionary, its facts read on a reader thread.

@@ -32,11 +32,7 @@ void answer_dictionary(Services& services, const Incoming&, Reply reply) {
                                        return reply(refusal(answer.error, answer.body));
                                    reply(dictionary_answer(registry, answer.body));
                                });
-    if (!queued)
-        reply(refusal(dashboard::errc::busy, "FUNNELHOUSE_DASHBOARD_QUEUE (" +
-                                                 std::to_string(services.config.dashboard_queue) +
-                                                 ") dashboard queries are already waiting; "
-                                                 "retry later"));
+    if (!queued) reply(readers_busy(services.config));
 }
 
 }  // namespace funnelhouse::http

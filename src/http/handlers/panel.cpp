@@ -24,11 +24,14 @@ void answer_panel(Services& services, const Incoming& request, Reply reply) {
             if (answer.error) return reply(refusal(answer.error, answer.body));
             reply(json(std::move(answer.body)).with("Cache-Control", "no-store"));
         });
-    if (!queued)
-        reply(refusal(dashboard::errc::busy, "FUNNELHOUSE_DASHBOARD_QUEUE (" +
-                                                 std::to_string(services.config.dashboard_queue) +
-                                                 ") dashboard queries are already waiting; "
-                                                 "retry later"));
+    if (!queued) reply(readers_busy(services.config));
+}
+
+Outgoing readers_busy(const config::Config& config) {
+    return refusal(dashboard::errc::busy, "FUNNELHOUSE_DASHBOARD_QUEUE (" +
+                                              std::to_string(config.dashboard_queue) +
+                                              ") dashboard queries are already waiting; "
+                                              "retry later");
 }
 
 }  // namespace funnelhouse::http
