@@ -1,9 +1,10 @@
 -- Alerts (docs/alerts.md): the funnel stage each contract declares, the
 -- settings of the rate rule, and alerts with a lifecycle. A refresh builds
--- models.alert_candidates, what is wrong on the latest complete day; the
--- function below turns that into alerts (one per problem: raised once, kept
--- open while it lasts, resolved once) and enqueues a notice of each change
--- for the destinations that take alerts, in the refresh's transaction.
+-- models.alert_candidates, what is wrong on the latest complete day, and
+-- hands its rows to the function below, which turns them into alerts (one
+-- per problem: raised once, kept open while it lasts, resolved once) and
+-- enqueues a notice of each change for the destinations that take alerts,
+-- in the refresh's transaction.
 
 ALTER TABLE models.contracts
     ADD COLUMN funnel_stage text
@@ -50,6 +51,7 @@ CREATE TABLE alerts (
     likely_cause text        NOT NULL,  -- said in words
     summary      text        NOT NULL,
     context      jsonb       NOT NULL,  -- the figures, as computed when last seen
+    notice_key   uuid        NOT NULL DEFAULT gen_random_uuid(),  -- in its notices' keys
     raised_at    timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now(),
     resolved_at  timestamptz
@@ -58,8 +60,8 @@ CREATE UNIQUE INDEX alerts_open_idx ON alerts (subject_type, subject) WHERE stat
 
 -- Alert notices travel through the activation outbox: a destination that
 -- takes alerts (a Slack-compatible incoming webhook, or a signed webhook)
--- gets one row per alert and change, keyed 'alert:<id>:raised' or
--- 'alert:<id>:resolved', so a notice is never enqueued twice.
+-- gets one row per alert and change, keyed 'alert:<id>:raised:<key>' or
+-- 'alert:<id>:resolved:<key>', so a notice is never enqueued twice.
 ALTER TABLE activation_destinations
     ADD COLUMN alerts boolean NOT NULL DEFAULT false,
     DROP CONSTRAINT activation_destinations_kind_check,
@@ -84,68 +86,87 @@ BEGIN
 END;
 $$;
 
--- From models.alert_candidates (read by name at run time: the models stay
--- free to change): raises what is new, keeps what lasts up to date,
--- resolves what is gone, and enqueues the notices.
-CREATE FUNCTION funnelhouse_alerts_sync() RETURNS void
+-- The refresh evaluates models.alert_candidates as the models' role and
+-- hands the rows over as JSON (so that nothing of the models runs with the
+-- rights of this function's owner): raises what is new, keeps what lasts
+-- up to date, resolves what is gone, and enqueues the notices. An open
+-- alert whose event still fails, now listed under another alert's
+-- downstream, stays open. NULL changes nothing.
+CREATE FUNCTION funnelhouse_alerts_sync(candidates jsonb) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-    IF to_regclass('models.alert_candidates') IS NULL THEN
+    IF candidates IS NULL OR jsonb_typeof(candidates) <> 'array' THEN
         RETURN;
     END IF;
+    CREATE TEMPORARY TABLE alert_now ON COMMIT DROP AS
+    SELECT DISTINCT ON (c.subject_type, c.subject)
+           c.subject_type, c.subject, c.rules, c.day, coalesce(c.since, c.day) AS since,
+           coalesce(c.cause, 'unknown') AS cause, coalesce(c.likely_cause, '') AS likely_cause,
+           coalesce(c.summary, c.subject) AS summary, coalesce(c.context, '{}') AS context
+    FROM jsonb_to_recordset(candidates)
+         AS c(subject_type text, subject text, rules text[], day date, since date, cause text,
+              likely_cause text, summary text, context jsonb)
+    WHERE c.subject_type IN ('event', 'stage') AND c.subject IS NOT NULL
+      AND c.rules IS NOT NULL AND c.day IS NOT NULL
+    ORDER BY c.subject_type, c.subject, c.day DESC;
+    CREATE TEMPORARY TABLE alert_still_failing ON COMMIT DROP AS
+    SELECT subject_type, subject FROM alert_now
+    UNION
+    SELECT 'event', d ->> 'event_name'
+    FROM alert_now n
+    CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(n.context -> 'downstream') = 'array'
+                                                 THEN n.context -> 'downstream' ELSE '[]' END) d;
     CREATE TEMPORARY TABLE alert_changes (alert_id bigint, what text) ON COMMIT DROP;
-    EXECUTE $sql$
-        WITH candidates AS (
-            SELECT subject_type, subject, rules, day, since, cause, likely_cause, summary, context
-            FROM models.alert_candidates
-        ), resolved AS (
-            UPDATE alerts a SET state = 'resolved', resolved_at = now(), updated_at = now()
-            WHERE a.state = 'open'
-              AND NOT EXISTS (SELECT 1 FROM candidates c
-                              WHERE c.subject_type = a.subject_type AND c.subject = a.subject)
-            RETURNING a.alert_id
-        ), kept AS (
-            UPDATE alerts a
-            SET rules = c.rules, last_day = greatest(a.last_day, c.day), cause = c.cause,
-                likely_cause = c.likely_cause, summary = c.summary, context = c.context,
-                updated_at = now()
-            FROM candidates c
-            WHERE a.state = 'open' AND c.subject_type = a.subject_type AND c.subject = a.subject
-            RETURNING a.alert_id
-        ), raised AS (
-            INSERT INTO alerts (subject_type, subject, rules, since, last_day, cause,
-                                likely_cause, summary, context)
-            SELECT c.subject_type, c.subject, c.rules, c.since, c.day, c.cause, c.likely_cause,
-                   c.summary, c.context
-            FROM candidates c
-            WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.state = 'open'
-                              AND a.subject_type = c.subject_type AND a.subject = c.subject)
-            RETURNING alert_id
-        )
-        INSERT INTO alert_changes
-        SELECT alert_id, 'alert_raised' FROM raised
-        UNION ALL SELECT alert_id, 'alert_resolved' FROM resolved
-    $sql$;
+    WITH resolved AS (
+        UPDATE alerts a SET state = 'resolved', resolved_at = now(), updated_at = now()
+        WHERE a.state = 'open'
+          AND NOT EXISTS (SELECT 1 FROM alert_still_failing f
+                          WHERE f.subject_type = a.subject_type AND f.subject = a.subject)
+        RETURNING a.alert_id
+    ), kept AS (
+        UPDATE alerts a
+        SET rules = c.rules, last_day = greatest(a.last_day, c.day), cause = c.cause,
+            likely_cause = c.likely_cause, summary = c.summary, context = c.context,
+            updated_at = now()
+        FROM alert_now c
+        WHERE a.state = 'open' AND c.subject_type = a.subject_type AND c.subject = a.subject
+        RETURNING a.alert_id
+    ), raised AS (
+        INSERT INTO alerts (subject_type, subject, rules, since, last_day, cause, likely_cause,
+                            summary, context)
+        SELECT c.subject_type, c.subject, c.rules, c.since, c.day, c.cause, c.likely_cause,
+               c.summary, c.context
+        FROM alert_now c
+        WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.state = 'open'
+                          AND a.subject_type = c.subject_type AND a.subject = c.subject)
+        RETURNING alert_id
+    )
+    INSERT INTO alert_changes
+    SELECT alert_id, 'alert_raised' FROM raised
+    UNION ALL SELECT alert_id, 'alert_resolved' FROM resolved;
+    -- Keyed by the alert, the change and the alert's random key: no event
+    -- id a sender chooses can take a notice's place.
     INSERT INTO activation_outbox (destination, event_id, what, event_name, occurred_at, alert_id)
-    SELECT d.name, 'alert:' || a.alert_id || ':' || split_part(ch.what, '_', 2), ch.what,
-           a.subject, coalesce(a.resolved_at, a.raised_at), a.alert_id
+    SELECT d.name,
+           'alert:' || a.alert_id || ':' || split_part(ch.what, '_', 2) || ':' || a.notice_key,
+           ch.what, a.subject, coalesce(a.resolved_at, a.raised_at), a.alert_id
     FROM alert_changes ch
     JOIN alerts a USING (alert_id)
     CROSS JOIN activation_destinations d
     WHERE d.alerts AND d.removed_at IS NULL
     ORDER BY d.name, a.alert_id
     ON CONFLICT DO NOTHING;
-    DROP TABLE alert_changes;
+    DROP TABLE alert_now, alert_still_failing, alert_changes;
 END;
 $$;
 DO $$
 BEGIN
-    EXECUTE format('ALTER FUNCTION funnelhouse_alerts_sync() SET search_path = %I, pg_temp',
+    EXECUTE format('ALTER FUNCTION funnelhouse_alerts_sync(jsonb) SET search_path = %I, pg_temp',
                    current_schema());
     -- replaced above, which reset its settings
     EXECUTE format('ALTER FUNCTION funnelhouse_activation_events_removed() SET search_path = %I, pg_temp',
                    current_schema());
-    REVOKE EXECUTE ON FUNCTION funnelhouse_alerts_sync() FROM PUBLIC;
+    REVOKE EXECUTE ON FUNCTION funnelhouse_alerts_sync(jsonb) FROM PUBLIC;
 END
 $$;
 
@@ -158,4 +179,4 @@ FROM activation_outbox o
 LEFT JOIN activation_destinations d ON d.name = o.destination;
 
 GRANT SELECT ON alerts TO funnelhouse_server, funnelhouse_analyst;
-GRANT EXECUTE ON FUNCTION funnelhouse_alerts_sync() TO funnelhouse_server, funnelhouse_models;
+GRANT EXECUTE ON FUNCTION funnelhouse_alerts_sync(jsonb) TO funnelhouse_server, funnelhouse_models;

@@ -6,15 +6,17 @@
 -- An event's rules: rate_drop (rate_changes), volume_drop (tracking_health,
 -- for events with a 7-day mean of at least settings.alert_min_events) and
 -- rejection_rate (tracking_health). An event whose fall another event's
--- rate drop explains (that event came before it in most of its sessions of
--- the 7 days before, and fell at least half as much) is listed under that
--- one's downstream instead of raising its own, unless its own events are
--- being rejected. A stage: none of its events in 7 days (stage_coverage).
+-- rate drop explains (that event typically comes earlier in a session,
+-- came before it in most of its sessions of the 7 days before, and fell at
+-- least half as much) is listed under the downstream of the event that
+-- explains the whole chain instead of raising its own, unless its own
+-- events are being rejected. A stage: none of its events in 7 days
+-- (stage_coverage).
 --
 -- grain: one row per alerting event or stage
 -- kind: table
--- reads: tracking_health, rate_changes, rate_segments, traffic_mix, stage_coverage, person_events
-WITH evaluated AS (
+-- reads: tracking_health, rate_changes, rate_segments, traffic_mix, stage_coverage, person_events, sessions
+WITH RECURSIVE evaluated AS (
     SELECT max(day) - 1 AS day FROM models.tracking_health
 ), health AS (
     SELECT h.* FROM models.tracking_health h JOIN evaluated USING (day)
@@ -42,37 +44,61 @@ WITH evaluated AS (
     LEFT JOIN models.contract_latest c USING (event_name)
     LEFT JOIN rates r USING (event_name)
     GROUP BY f.event_name
+), firsts AS (
+    -- each alerting event's first time in each session of the 7 days before
+    SELECT pe.person_id, pe.session_number, pe.event_name, min(pe.occurred_at) AS first_at
+    FROM models.person_events pe, evaluated e
+    WHERE pe.event_name IN (SELECT event_name FROM events_fired)
+      AND pe.occurred_at >= (e.day - 7)::timestamp AT TIME ZONE 'UTC'
+      AND pe.occurred_at < e.day::timestamp AT TIME ZONE 'UTC'
+    GROUP BY 1, 2, 3
+), typical AS (
+    -- where in its sessions each comes: the median time from their start
+    SELECT f.event_name,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.first_at - s.started_at))
+               AS seconds_in
+    FROM firsts f
+    JOIN models.sessions s ON s.session_id = f.person_id || '#' || f.session_number
+    GROUP BY 1
 ), pairs AS (
-    -- b may be a consequence of a: a's rate fell at least half as much, and
-    -- b's own events are not being rejected
+    -- b may be a consequence of a: a's rate fell at least half as much, a
+    -- typically comes earlier in a session, and b's own events are not
+    -- being rejected
     SELECT a.event_name AS a, b.event_name AS b
     FROM events_fired a
     JOIN events_fired b
       ON a.event_name <> b.event_name AND 'rate_drop' = ANY (a.rules)
      AND NOT 'rejection_rate' = ANY (b.rules) AND (b.fall IS NULL OR a.fall >= 0.5 * b.fall)
+    JOIN typical ta ON ta.event_name = a.event_name
+    JOIN typical tb ON tb.event_name = b.event_name AND ta.seconds_in < tb.seconds_in
 ), ordered AS (
     -- how often a came before b in b's sessions of the 7 days before
     SELECT p.a, p.b, count(*) AS sessions,
            count(*) FILTER (WHERE EXISTS (
-               SELECT 1 FROM models.person_events x
-               WHERE x.person_id = y.person_id AND x.event_name = p.a
-                 AND x.session_number = y.session_number AND x.occurred_at < y.first_at)) AS a_before
+               SELECT 1 FROM firsts x
+               WHERE x.person_id = y.person_id AND x.session_number = y.session_number
+                 AND x.event_name = p.a AND x.first_at < y.first_at)) AS a_before
     FROM pairs p
-    JOIN (SELECT pe.person_id, pe.session_number, pe.event_name, min(pe.occurred_at) AS first_at
-          FROM models.person_events pe, evaluated e
-          WHERE pe.event_name IN (SELECT b FROM pairs)
-            AND pe.occurred_at >= (e.day - 7)::timestamp AT TIME ZONE 'UTC'
-            AND pe.occurred_at < e.day::timestamp AT TIME ZONE 'UTC'
-          GROUP BY 1, 2, 3) y ON y.event_name = p.b
+    JOIN firsts y ON y.event_name = p.b
     GROUP BY 1, 2
 ), explained AS (
-    -- each consequence under one cause, one that is not a consequence itself where it can
-    SELECT DISTINCT ON (o.b) o.b AS event_name, b.rules, o.a AS by_event
+    -- each consequence under the event that came before it most often
+    SELECT DISTINCT ON (o.b) o.b AS event_name, o.a AS by_event
     FROM ordered o
-    JOIN events_fired b ON b.event_name = o.b
     WHERE o.a_before * 2 > o.sessions
-    ORDER BY o.b, o.a IN (SELECT x.b FROM ordered x WHERE x.a_before * 2 > x.sessions),
-             o.a_before::numeric / o.sessions DESC, o.a
+    ORDER BY o.b, o.a_before::numeric / o.sessions DESC, o.a
+), up (event_name, root, depth) AS (
+    -- followed to the one that explains them all (the order of `typical`
+    -- leaves no cycle)
+    SELECT event_name, by_event, 1 FROM explained
+    UNION ALL
+    SELECT u.event_name, x.by_event, u.depth + 1
+    FROM up u JOIN explained x ON x.event_name = u.root
+    WHERE u.depth < 50
+), roots AS (
+    SELECT DISTINCT ON (u.event_name) u.event_name, u.root, f.rules
+    FROM up u JOIN events_fired f USING (event_name)
+    ORDER BY u.event_name, u.depth DESC
 ), judged AS (
     SELECT f.event_name, f.rules, f.stage_rank, e.day, since.day AS since, r.rate_drop,
            'rate_drop' = ANY (f.rules) AS rate_fell,
@@ -130,7 +156,7 @@ WITH evaluated AS (
         SELECT s.dimension, s.segment, s.share, s.before_share, s.rest_change
         FROM models.rate_segments s
         WHERE s.event_name = j.event_name AND s.day = j.day AND s.change <= -j.rate_drop
-          AND coalesce(s.rest_change, 0) > -j.rate_drop / 2
+          AND s.rest_sessions > 0 AND s.rest_change > -j.rate_drop / 2
         ORDER BY (s.before_share - s.share) * s.sessions DESC, s.dimension, s.segment
         LIMIT 1) seg ON j.rate_fell
     -- the nearest earlier stage's most common micro-conversion: did the
@@ -199,7 +225,7 @@ WITH evaluated AS (
 SELECT 'event' AS subject_type, c.event_name AS subject, c.rules, c.day, c.since, c.cause,
        CASE c.cause
            WHEN 'contract_change' THEN
-               format('contract version %s first seen on %s%s',
+               format('contract version %s first seen since %s%s',
                       array_to_string(c.new_versions, ', '), c.since,
                       CASE WHEN c.rejects_more
                            THEN format('; %s of that day''s copies rejected, most at %s',
@@ -278,7 +304,7 @@ SELECT 'event' AS subject_type, c.event_name AS subject, c.rules, c.day, c.since
                               LIMIT 3) s),
            'downstream', (SELECT jsonb_agg(jsonb_build_object('event_name', x.event_name, 'rules', x.rules)
                                            ORDER BY x.event_name)
-                          FROM explained x WHERE x.by_event = c.event_name)) AS context
+                          FROM roots x WHERE x.root = c.event_name)) AS context
 FROM caused c
 UNION ALL
 SELECT 'stage', s.funnel_stage, ARRAY['stage_silent'], e.day, e.day, 'no_events',

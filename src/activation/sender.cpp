@@ -39,11 +39,13 @@ struct ToSend {
 };
 
 // Where the links in alerts lead: the setting, else the dashboard of this
-// server's admin listener.
+// server's admin listener (or main listener) as it is bound.
 std::string dashboard_of(const config::Config& c) {
     if (!c.dashboard_url.empty()) return c.dashboard_url;
     const bool admin = c.admin_listen_set;
-    return "http://" + (admin ? c.admin_listen_host : c.listen_host) + ":" +
+    const auto& host = admin ? c.admin_listen_host : c.listen_host;
+    const bool v6 = host.find(':') != std::string::npos;
+    return "http://" + (v6 ? "[" + host + "]" : host) + ":" +
            std::to_string(admin ? c.admin_listen_port : c.listen_port) + "/dashboard";
 }
 
@@ -380,6 +382,11 @@ void Senders::start() {
     for (auto& w : workers_) {
         spdlog::info("sending to destination {} ({})", w->destination.name,
                      to_string(w->destination.kind));
+        if (w->destination.alerts && w->config.dashboard_url.empty())
+            spdlog::warn(
+                "destination {}: alerts link to {}, this server's own address; set "
+                "FUNNELHOUSE_DASHBOARD_URL to the address people open",
+                w->destination.name, w->dashboard);
         w->thread = std::thread([worker = w.get()] { worker->run(); });
     }
 }

@@ -216,7 +216,8 @@ TEST_F(AlertLifecycle, EachProblemIsRaisedOnceAndResolvedOnceWithANoticeOfEach) 
               "ops alert_raised retention");
     EXPECT_EQ(q("SELECT string_agg(DISTINCT event_id, ',') FROM activation_outbox "
                 "WHERE alert_id = (SELECT alert_id FROM alerts WHERE subject = 'intent')"),
-              "alert:" + q("SELECT alert_id FROM alerts WHERE subject = 'intent'") + ":raised");
+              "alert:" + q("SELECT alert_id FROM alerts WHERE subject = 'intent'") +
+                  ":raised:" + q("SELECT notice_key FROM alerts WHERE subject = 'intent'"));
 
     // Refreshed again, nothing changed: the same alerts, no new notice.
     test::refresh_models(schema_);
@@ -247,4 +248,45 @@ TEST_F(AlertLifecycle, EachProblemIsRaisedOnceAndResolvedOnceWithANoticeOfEach) 
     EXPECT_EQ(q("SELECT count(*) FROM activation_outbox"), "6")
         << q("SELECT string_agg(o.event_id || ' ' || a.subject || ' ' || a.summary, E'\\n') "
              "FROM activation_outbox o JOIN alerts a USING (alert_id)");
+}
+
+TEST_F(AlertLifecycle, TheLifecycleTakesOnlyWellFormedCandidatesOncePerSubject) {
+    const auto sync = [&](const std::string& candidates) {
+        q("SELECT funnelhouse_alerts_sync(" + candidates + ")");
+    };
+    const std::string a = R"({"subject_type": "event", "subject": "add_to_cart",
+        "rules": ["rate_drop"], "day": "2026-03-01", "since": "2026-02-28", "cause": "segment",
+        "likely_cause": "only mobile", "summary": "add_to_cart fell", "context": {}})";
+    // Twice the same subject, and rows that are not candidates: one alert.
+    sync("'[" + a + "," + a +
+         R"(, {"subject_type": "person", "subject": "x", "rules": [], "day": "2026-03-01"},
+        {"subject": "no type"}]')");
+    EXPECT_EQ(alerts(), "add_to_cart:open");
+    EXPECT_EQ(q("SELECT since || ' ' || cause FROM alerts"), "2026-02-28 segment");
+    // NULL changes nothing.
+    sync("NULL");
+    EXPECT_EQ(alerts(), "add_to_cart:open");
+    // Its event now fails under another's downstream: it stays open, once.
+    sync(R"('[{"subject_type": "event", "subject": "product_viewed", "rules": ["rate_drop"],
+        "day": "2026-03-02", "context": {"downstream": [{"event_name": "add_to_cart"}]}}]')");
+    EXPECT_EQ(alerts(), "add_to_cart:open,product_viewed:open");
+    EXPECT_EQ(q("SELECT count(*) FROM activation_outbox WHERE what = 'alert_resolved'"), "0");
+    // Nothing fails any more: both resolved, each with one notice.
+    sync("'[]'");
+    EXPECT_EQ(alerts(), "add_to_cart:resolved,product_viewed:resolved");
+    EXPECT_EQ(q("SELECT count(*) FROM activation_outbox WHERE what = 'alert_resolved'"), "2");
+}
+
+TEST_F(AlertLifecycle, AFailingLifecycleLeavesTheRefreshedModelsStanding) {
+    test::Shop shop("a");
+    for (int day = 0; day < 8; ++day) shop.track("page_view", "u1", test::at(day));
+    shop.load(schema_);
+    q("ALTER FUNCTION funnelhouse_alerts_sync(jsonb) RENAME TO funnelhouse_alerts_gone");
+    const auto report = test::refresh_models(schema_);
+    EXPECT_EQ(report.steps.size(), 28u);
+    EXPECT_EQ(q("SELECT count(*) FROM models.stage_coverage WHERE alert"), "4");
+    EXPECT_EQ(q("SELECT count(*) FROM alerts"), "0");
+    q("ALTER FUNCTION funnelhouse_alerts_gone(jsonb) RENAME TO funnelhouse_alerts_sync");
+    test::refresh_models(schema_);
+    EXPECT_EQ(q("SELECT count(*) FROM alerts"), "4");
 }

@@ -22,15 +22,29 @@ Outgoing dictionary_answer(const schema::SchemaRegistry& registry, std::string_v
     return outgoing;
 }
 
+namespace {
+
+// The fragment, or a 500 saying why it could not be written.
+Outgoing dictionary_or_error(const schema::SchemaRegistry& registry,
+                             const dashboard::Answer& facts) {
+    if (facts.error) return refusal(facts.error, facts.body);
+    try {
+        return dictionary_answer(registry, facts.body);
+    } catch (const std::exception& error) {
+        return refusal(errc::internal,
+                       std::string("the dictionary could not be written: ") + error.what());
+    }
+}
+
+}  // namespace
+
 // The facts are read on a reader thread, which writes the answer too.
 void answer_dictionary(Services& services, const Incoming&, Reply reply) {
     const auto& registry = services.registry;
     const bool queued =
         services.reader.submit(*dashboard::find_panel("dictionary"), dashboard::Filter{},
-                               [reply, &registry](dashboard::Answer answer) {
-                                   if (answer.error)
-                                       return reply(refusal(answer.error, answer.body));
-                                   reply(dictionary_answer(registry, answer.body));
+                               [reply, &registry](dashboard::Answer facts) {
+                                   reply(dictionary_or_error(registry, facts));
                                });
     if (!queued) reply(readers_busy(services.config));
 }
