@@ -20,12 +20,15 @@ ORDER BY event_name, split_part(version, '-', 1)::int DESC, split_part(version, 
 -- alert_rate_drop below the mean of the 7 days before, on days with at
 -- least alert_min_sessions sessions (and as many on average before). The
 -- volume rule raises an alert only for an event with a 7-day mean of at
--- least alert_min_events a day.
+-- least alert_min_events a day; alert_silence without any event stored
+-- raises one for all traffic.
 ALTER TABLE models.settings
     ADD COLUMN alert_rate_drop numeric NOT NULL DEFAULT 0.2
         CHECK (alert_rate_drop > 0 AND alert_rate_drop <= 1),
     ADD COLUMN alert_min_sessions integer NOT NULL DEFAULT 200 CHECK (alert_min_sessions >= 1),
-    ADD COLUMN alert_min_events integer NOT NULL DEFAULT 20 CHECK (alert_min_events >= 1);
+    ADD COLUMN alert_min_events integer NOT NULL DEFAULT 20 CHECK (alert_min_events >= 1),
+    -- no event stored for this long (by the clock, not the data) is an alert
+    ADD COLUMN alert_silence interval NOT NULL DEFAULT '6 hours' CHECK (alert_silence > '0');
 
 -- Per event, when one needs another drop or another minimum than the rest.
 CREATE TABLE models.alert_thresholds (
@@ -41,10 +44,10 @@ GRANT SELECT ON models.alert_thresholds TO funnelhouse_analyst;
 -- shows it; at most one open alert per subject.
 CREATE TABLE alerts (
     alert_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    subject_type text        NOT NULL CHECK (subject_type IN ('event', 'stage')),
-    subject      text        NOT NULL,  -- the event name or the stage
+    subject_type text        NOT NULL CHECK (subject_type IN ('event', 'stage', 'traffic')),
+    subject      text        NOT NULL,  -- the event name, the stage, or 'all events'
     state        text        NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'resolved')),
-    rules        text[]      NOT NULL,  -- rate_drop, volume_drop, rejection_rate, stage_silent
+    rules        text[]      NOT NULL,  -- rate_drop, volume_drop, rejection_rate, stage_silent, silence
     since        date        NOT NULL,  -- the day it was first seen
     last_day     date        NOT NULL,  -- the latest day it was seen
     cause        text        NOT NULL,  -- the likely cause's kind (docs/alerts.md)
@@ -106,7 +109,7 @@ BEGIN
     FROM jsonb_to_recordset(candidates)
          AS c(subject_type text, subject text, rules text[], day date, since date, cause text,
               likely_cause text, summary text, context jsonb)
-    WHERE c.subject_type IN ('event', 'stage') AND c.subject IS NOT NULL
+    WHERE c.subject_type IN ('event', 'stage', 'traffic') AND c.subject IS NOT NULL
       AND c.rules IS NOT NULL AND c.day IS NOT NULL
     ORDER BY c.subject_type, c.subject, c.day DESC;
     CREATE TEMPORARY TABLE alert_still_failing ON COMMIT DROP AS

@@ -11,7 +11,8 @@
 -- least half as much) is listed under the downstream of the event that
 -- explains the whole chain instead of raising its own, unless its own
 -- events are being rejected. A stage: none of its events in 7 days
--- (stage_coverage).
+-- (stage_coverage). All traffic: no event stored for settings.alert_silence
+-- before now.
 --
 -- grain: one row per alerting event or stage
 -- kind: table
@@ -314,3 +315,14 @@ SELECT 'stage', s.funnel_stage, ARRAY['stage_silent'], e.day, e.day, 'no_events'
        jsonb_build_object('micro_conversions', s.micro_conversions, 'up_to', s.up_to)
 FROM models.stage_coverage s CROSS JOIN evaluated e
 WHERE s.alert
+UNION ALL
+-- Nothing stored for settings.alert_silence, by the clock: tracking broke
+-- everywhere (or the server is down).
+SELECT 'traffic', 'all events', ARRAY['silence'], e.day, (l.at AT TIME ZONE 'UTC')::date,
+       'no_events', format('no event stored since %s', to_char(l.at AT TIME ZONE 'UTC',
+                                                            'YYYY-MM-DD HH24:MI "UTC"')),
+       format('all events: nothing stored for %s (alert_silence %s)',
+              date_trunc('minute', now() - l.at), (SELECT alert_silence FROM models.settings)),
+       jsonb_build_object('last_stored', l.at)
+FROM (SELECT max(received_at) AS at FROM events) l CROSS JOIN evaluated e
+WHERE l.at < now() - (SELECT alert_silence FROM models.settings)

@@ -120,7 +120,7 @@ TEST_F(PlantedProblems, EachProblemRaisesOneAlertWithItsLikelyCause) {
     // shop's long-standing one (search_used's results_count sent as a
     // string on tablets); all events, no stage.
     EXPECT_EQ(q("SELECT string_agg(subject_type || ':' || subject, ',' ORDER BY subject) "
-                "FROM models.alert_candidates"),
+                "FROM models.alert_candidates WHERE subject_type <> 'traffic'"),
               "event:add_to_cart,event:search_used,event:size_guide_opened")
         << q("SELECT string_agg(subject || ' ' || rules::text || ': ' || summary || '. ' || "
              "likely_cause, E'\\n') FROM models.alert_candidates");
@@ -169,11 +169,17 @@ TEST_F(PlantedProblems, EachProblemRaisesOneAlertWithItsLikelyCause) {
     EXPECT_GT(std::stod(q("SELECT adjusted_share_change" + viewed)), -0.1);
     EXPECT_EQ(q("SELECT alert" + viewed), "f");
 
+    SCOPED_TRACE("the shop's history ended on 2026-03-01: by the clock, all is silent since");
+    EXPECT_EQ(candidate("all events", "rules"), "{silence}");
+    EXPECT_EQ(candidate("all events", "likely_cause").substr(0, 32),
+              "no event stored since 2026-03-01");
+    EXPECT_EQ(candidate("all events", "cause"), "no_events");
+
     SCOPED_TRACE("one alert per problem, raised from the day it began");
     EXPECT_EQ(q("SELECT string_agg(subject || ':' || state || ':' || since, ',' ORDER BY subject) "
                 "FROM alerts"),
-              "add_to_cart:open:2026-02-27,search_used:open:2026-02-27,"
-              "size_guide_opened:open:2026-02-27");
+              "add_to_cart:open:2026-02-27,all events:open:2026-03-01,"
+              "search_used:open:2026-02-27,size_guide_opened:open:2026-02-27");
 }
 
 namespace {
@@ -182,6 +188,8 @@ class AlertLifecycle : public ::testing::Test {
   protected:
     void SetUp() override {
         schema_.migrate();
+        // The shops here are from the past: no silence by the clock.
+        q("UPDATE models.settings SET alert_silence = '100 years'");
         q("INSERT INTO activation_destinations (name, kind, starts_at, consent, alerts) "
           "VALUES ('ops', 'slack', now(), '', true), ('ads', 'meta', now(), 'marketing', false)");
     }
