@@ -10,8 +10,8 @@
 #include "funnelhouse/models/refresh.hpp"
 #include "funnelhouse/schema/registry.hpp"
 #include "model_shop.hpp"
-#include "temp_dir.hpp"
 #include "sample_events.hpp"
+#include "temp_dir.hpp"
 #include "test_database.hpp"
 
 using namespace funnelhouse;
@@ -46,9 +46,11 @@ TEST_F(ModelsTest, PersonValueWindowsRefundsAndCohortsFollowTheDefinitions) {
     shop.refund("u1", at(35), "o1", 20);
     shop.order("u1", at(40), "o2", 50, std::nullopt);
     // u2 comes from Google on a desktop and only adds to cart.
-    shop.track("page_view", "u2", at(1), R"({"path":"/"})",
-               std::string(R"({"page":{"url":"https://shop.test/","referrer":"https://www.google.com/search?q=shoes"},)") +
-                   kDesktop + "}");
+    shop.track(
+        "page_view", "u2", at(1), R"({"path":"/"})",
+        std::string(
+            R"({"page":{"url":"https://shop.test/","referrer":"https://www.google.com/search?q=shoes"},)") +
+            kDesktop + "}");
     shop.track("add_to_cart", "u2", at(1, 5), R"({"product_id":"p"})");
     // once_per_user: signing up twice, on two days, is one occurrence.
     shop.track("newsletter_signup", "u2", at(1, 6), R"({"list":"weekly"})");
@@ -106,13 +108,14 @@ TEST_F(ModelsTest, PersonValueWindowsRefundsAndCohortsFollowTheDefinitions) {
     // 30 days: (100 + 0 + 0) / 3 revenue, 40 / 3 profit; 90 days: 70 / 3;
     // 180 days: (70 + 0 + 50) / 3 = 40. Repeat rate: u1 is the only buyer
     // within 90 days, with 2 orders. Refund rate: 1 of 2 orders.
-    EXPECT_EQ(q("SELECT concat_ws(' ', persons, persons_complete_30d, round(revenue_per_person_30d, 4), "
-                "round(gross_profit_per_person_30d, 4), round(gross_profit_per_person_90d, 4), "
-                "round(gross_profit_per_person_180d, 4), round(revenue_per_person_180d, 4), "
-                "repeat_rate_90d, refund_rate_90d, orders_without_cost_90d) "
-                "FROM models.cohort_ltv WHERE cohort_kind = 'all'"),
-              "4 3 33.3333 13.3333 23.3333 40.0000 110.0000 1.00000000000000000000 "
-              "0.50000000000000000000 1");
+    EXPECT_EQ(
+        q("SELECT concat_ws(' ', persons, persons_complete_30d, round(revenue_per_person_30d, 4), "
+          "round(gross_profit_per_person_30d, 4), round(gross_profit_per_person_90d, 4), "
+          "round(gross_profit_per_person_180d, 4), round(revenue_per_person_180d, 4), "
+          "repeat_rate_90d, refund_rate_90d, orders_without_cost_90d) "
+          "FROM models.cohort_ltv WHERE cohort_kind = 'all'"),
+        "4 3 33.3333 13.3333 23.3333 40.0000 110.0000 1.00000000000000000000 "
+        "0.50000000000000000000 1");
     EXPECT_EQ(q("SELECT string_agg(cohort_kind || '=' || cohort || ':' || persons, ' ' "
                 "ORDER BY cohort_kind, cohort) FROM models.cohort_ltv "
                 "WHERE cohort_kind NOT IN ('all', 'landing_page')"),
@@ -155,12 +158,13 @@ TEST_F(ModelsTest, UpliftIntervalClassAndExpectedRevenueFollowTheDefinitions) {
                       (std::pow(100.0 / 9, 2) / 2 + std::pow(25.0 / 4, 2) / 3);
     EXPECT_NEAR(df, 4.0323, 1e-4);
     const double t = std::stod(q("SELECT models.t_975(" + std::to_string(df) + ")"));
-    EXPECT_EQ(q("SELECT concat_ws(' ', persons_with, persons_without, round(gross_profit_90d_with, 4), "
-                "round(gross_profit_90d_without, 4), round(uplift, 4)) FROM models.event_value "
-                "WHERE event_name = 'product_compare_opened'"),
-              "3 4 23.3333 2.5000 20.8333");
-    const double low = std::stod(q(
-        "SELECT uplift_low FROM models.event_value WHERE event_name = 'product_compare_opened'"));
+    EXPECT_EQ(
+        q("SELECT concat_ws(' ', persons_with, persons_without, round(gross_profit_90d_with, 4), "
+          "round(gross_profit_90d_without, 4), round(uplift, 4)) FROM models.event_value "
+          "WHERE event_name = 'product_compare_opened'"),
+        "3 4 23.3333 2.5000 20.8333");
+    const double low = std::stod(
+        q("SELECT uplift_low FROM models.event_value WHERE event_name = 'product_compare_opened'"));
     const double high = std::stod(q(
         "SELECT uplift_high FROM models.event_value WHERE event_name = 'product_compare_opened'"));
     EXPECT_NEAR(low, 20.833333 - t * se, 1e-4);
@@ -168,9 +172,10 @@ TEST_F(ModelsTest, UpliftIntervalClassAndExpectedRevenueFollowTheDefinitions) {
     EXPECT_GT(low, 0);
     // Relative: 20.8333 / (80 / 7) = 1.8229 >= 1.0: P0, while its contract
     // declares P2.
-    EXPECT_EQ(q("SELECT concat_ws(' ', round(relative_uplift, 4), value_class, declared_class, "
-                "class_disagrees) FROM models.event_value WHERE event_name = 'product_compare_opened'"),
-              "1.8229 P0 P2 t");
+    EXPECT_EQ(
+        q("SELECT concat_ws(' ', round(relative_uplift, 4), value_class, declared_class, "
+          "class_disagrees) FROM models.event_value WHERE event_name = 'product_compare_opened'"),
+        "1.8229 P0 P2 t");
     // Page views: the mirror image, significant or not it is no uplift.
     EXPECT_EQ(q("SELECT value_class FROM models.event_value WHERE event_name = 'page_view'"), "P3");
     // 2 of the 3 comparisons are followed by an order within 30 days; the
@@ -218,9 +223,10 @@ TEST_F(ModelsTest, FunnelStepsAreReachedInOrder) {
     EXPECT_EQ(q("SELECT string_agg(persons::text, ',' ORDER BY step) FROM models.funnel "
                 "WHERE funnel = 'purchase' AND dimension = 'all'"),
               "3,2,1,1,1");
-    EXPECT_EQ(q("SELECT string_agg(coalesce(round(rate_from_previous, 4)::text, '-'), ',' "
-                "ORDER BY step) FROM models.funnel WHERE funnel = 'purchase' AND dimension = 'all'"),
-              "-,0.6667,0.5000,1.0000,1.0000");
+    EXPECT_EQ(
+        q("SELECT string_agg(coalesce(round(rate_from_previous, 4)::text, '-'), ',' "
+          "ORDER BY step) FROM models.funnel WHERE funnel = 'purchase' AND dimension = 'all'"),
+        "-,0.6667,0.5000,1.0000,1.0000");
     // Step 1 to 2: f1 10 minutes, f2 10 minutes after its view.
     EXPECT_EQ(q("SELECT string_agg(coalesce(median_seconds_to_next::text, '-'), ',' ORDER BY step) "
                 "FROM models.funnel WHERE funnel = 'purchase' AND dimension = 'all'"),
@@ -256,11 +262,12 @@ TEST_F(ModelsTest, AnExperimentThatWinsConversionButLosesRepeatBuyersIsARegressi
     // Conversion: control 2/3, B 3/3, lift 1/3. Repeat: control 2/2, B 0/3;
     // pooled 2/5: z = -1 / sqrt(0.4 * 0.6 * (1/3 + 1/2)) = -2.2361.
     // Profit per person: control 40/3, B 15/3: change -8.3333.
-    EXPECT_EQ(q("SELECT concat_ws(' ', persons, round(conversion_30d, 4), round(repeat_rate_60d, 4), "
-                "round(gross_profit_per_person_60d, 4), round(conversion_lift, 4), "
-                "round(repeat_rate_z, 4), round(profit_change, 4), verdict) "
-                "FROM models.experiment_guardrails WHERE variant = 'B'"),
-              "3 1.0000 0.0000 5.0000 0.3333 -2.2361 -8.3333 regression");
+    EXPECT_EQ(
+        q("SELECT concat_ws(' ', persons, round(conversion_30d, 4), round(repeat_rate_60d, 4), "
+          "round(gross_profit_per_person_60d, 4), round(conversion_lift, 4), "
+          "round(repeat_rate_z, 4), round(profit_change, 4), verdict) "
+          "FROM models.experiment_guardrails WHERE variant = 'B'"),
+        "3 1.0000 0.0000 5.0000 0.3333 -2.2361 -8.3333 regression");
     EXPECT_EQ(q("SELECT verdict FROM models.experiment_guardrails WHERE variant = 'control'"),
               "control");
     // The default minimum of 30 persons a side withholds judgement.
@@ -341,10 +348,48 @@ TEST_F(ModelsTest, ReadersKeepTheirRowsWithoutWaitingWhileARefreshRuns) {
     {
         pqxx::nontransaction read(*reader);
         read.exec("SET statement_timeout = 2000");
-        EXPECT_EQ(read.exec("SELECT count(*) FROM models.person_value")[0][0].as<std::string>(), "1");
+        EXPECT_EQ(read.exec("SELECT count(*) FROM models.person_value")[0][0].as<std::string>(),
+                  "1");
         EXPECT_EQ(read.exec("SELECT count(*) FROM models.sessions")[0][0].as<std::string>(), "1");
     }
     refresh.commit();
     EXPECT_EQ(q("SELECT count(*) FROM models.person_value"), "2");
     EXPECT_EQ(q("SELECT current FROM models.state"), buffer);
+}
+
+TEST_F(ModelsTest, TimeToConvertAndOrderTimingFollowTheDefinitions) {
+    Shop shop;
+    // t1: first touch day 0 00:00, a cart 10 minutes later; back on day 2
+    // (a second session) for another cart and an order 20 minutes in.
+    shop.track("page_view", "t1", at(0), R"({"path":"/"})");
+    shop.track("add_to_cart", "t1", at(0, 10), R"({"product_id":"p"})");
+    shop.track("page_view", "t1", at(2), R"({"path":"/"})");
+    shop.track("add_to_cart", "t1", at(2, 5), R"({"product_id":"p"})");
+    shop.order("t1", at(2, 20), "ot1", 10, 5);
+    // t2: first touch day 1 00:00, a cart 25 minutes later, an order at 35.
+    shop.track("page_view", "t2", at(1), R"({"path":"/"})");
+    shop.track("add_to_cart", "t2", at(1, 25), R"({"product_id":"p"})");
+    shop.order("t2", at(1, 35), "ot2", 10, 5);
+    shop.load_and_refresh(schema_);
+
+    const auto row = [&](const std::string& name) {
+        return q(
+            "SELECT persons || ' ' || median_seconds_from_first_touch || ' ' || "
+            "p75_seconds_from_first_touch || ' ' || median_seconds_from_session_start || ' ' "
+            "|| p75_seconds_from_session_start FROM models.time_to_convert WHERE event_name = '" +
+            name + "'");
+    };
+    // add_to_cart, first occurrences only: 600 s (t1) and 1500 s (t2) from
+    // first touch and from session start alike; median 1050, 75th
+    // percentile 600 + 0.75 * 900 = 1275.
+    EXPECT_EQ(row("add_to_cart"), "2 1050 1275 1050 1275");
+    // order_completed: t1 2 days 20 minutes (174000 s) from first touch, 1200 s
+    // into its second session; t2 2100 s both. Median (174000 + 2100) / 2 =
+    // 88050, 75th 2100 + 0.75 * 171900 = 131025; from session start 1650
+    // and 1200 + 0.75 * 900 = 1875.
+    EXPECT_EQ(row("order_completed"), "2 88050 131025 1650 1875");
+    EXPECT_EQ(q("SELECT count(*) FROM models.time_to_convert WHERE event_name = 'page_view'"), "0");
+    EXPECT_EQ(q("SELECT string_agg(order_id || ' ' || seconds_from_first_touch || ' ' || "
+                "sessions_before, ',' ORDER BY order_id) FROM models.order_timing"),
+              "ot1 174000 1,ot2 2100 0");
 }
