@@ -22,8 +22,7 @@ WITH RECURSIVE evaluated AS (
 ), health AS (
     SELECT h.* FROM models.tracking_health h JOIN evaluated USING (day)
 ), rates AS (
-    SELECT r.*, array_position(ARRAY['awareness', 'consideration', 'intent', 'purchase', 'retention'],
-                               r.funnel_stage) AS stage_rank
+    SELECT r.*, models.stage_rank(r.funnel_stage) AS stage_rank
     FROM models.rate_changes r JOIN evaluated USING (day)
 ), traffic AS (
     SELECT max(sessions / nullif(baseline_sessions, 0) - 1) AS change FROM rates
@@ -38,8 +37,7 @@ WITH RECURSIVE evaluated AS (
     WHERE rejection_rate > (SELECT alert_rejection_rate FROM models.settings)
 ), events_fired AS (
     SELECT f.event_name, array_agg(DISTINCT f.rule ORDER BY f.rule) AS rules,
-           array_position(ARRAY['awareness', 'consideration', 'intent', 'purchase', 'retention'],
-                          min(c.funnel_stage)) AS stage_rank,
+           models.stage_rank(min(c.funnel_stage)) AS stage_rank,
            -least(min(r.adjusted_share_change), min(r.adjusted_per_session_change)) AS fall
     FROM fired f
     LEFT JOIN models.contract_latest c USING (event_name)

@@ -20,8 +20,7 @@ WITH stages AS (
     GROUP BY 1
 )
 SELECT s.funnel_stage,
-       array_position(ARRAY['awareness', 'consideration', 'intent', 'purchase', 'retention'],
-                      s.funnel_stage) AS stage_rank,
+       models.stage_rank(s.funnel_stage) AS stage_rank,
        s.micro_conversions,
        coalesce(array_agg(r.event_name ORDER BY r.event_name) FILTER (WHERE r.event_name IS NOT NULL),
                 '{}') AS seen_7d,
