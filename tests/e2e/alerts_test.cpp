@@ -118,12 +118,21 @@ TEST(AlertsEndToEnd, EachAlertIsToldOnceRaisedAndOnceResolvedAcrossAKill) {
         return schema.scalar("SELECT refreshed_at > '" + since + "' FROM models.state") == "t";
     };
 
+    // The shop is loaded before any refresh, so that none sees half of it.
+    {
+        auto quiet = env;
+        quiet["FUNNELHOUSE_REFRESH_INTERVAL"] = "0";
+        test::ServerProcess server;
+        server.start(quiet);
+        post_shop(server.port());
+        ASSERT_TRUE(test::wait_until_loaded(server.port()));
+        server.stop();
+    }
     // The first notice meets a server error and is sent again.
     receivers.fail_next(json::parse(R"([{"mode": "500", "count": 1}])"));
     {
         test::ServerProcess server;
         server.start(env);
-        post_shop(server.port());
         ASSERT_TRUE(wait_for([&] { return all_sent(2); }, 60s))
             << schema.scalar("SELECT string_agg(concat_ws(' ', destination, what, state, attempts, "
                              "last_status, last_error), E'\\n') FROM deliveries")
