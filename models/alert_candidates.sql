@@ -129,11 +129,15 @@ WITH RECURSIVE evaluated AS (
                 FROM models.tracking_health q WHERE q.event_name = f.event_name AND q.day <= e.day) END,
             e.day) AS day) since
     -- contract versions of the events that happened since then, not seen
-    -- in the 7 days before
+    -- in the 7 days before (none are new when nothing came before)
     CROSS JOIN LATERAL (
         SELECT array_agg(DISTINCT x.schema_version ORDER BY x.schema_version) AS new
         FROM events x
         WHERE x.event_name = f.event_name
+          AND EXISTS (SELECT 1 FROM events p
+                      WHERE p.event_name = f.event_name
+                        AND p.occurred_at >= (since.day - 7)::timestamp AT TIME ZONE 'UTC'
+                        AND p.occurred_at < since.day::timestamp AT TIME ZONE 'UTC')
           AND x.occurred_at >= since.day::timestamp AT TIME ZONE 'UTC'
           AND x.occurred_at < (e.day + 1)::timestamp AT TIME ZONE 'UTC'
           AND NOT EXISTS (SELECT 1 FROM events p

@@ -5,8 +5,9 @@
 -- flood of new or different traffic changes the mix, not the adjusted
 -- rate). The rate rule (docs/alerts.md): a complete day whose adjusted
 -- share or occurrences per session fell by the event's rate_drop or more,
--- with at least min_sessions sessions compared that day and on average
--- the 7 days before.
+-- beyond chance (its count more than 1.96 standard deviations below the
+-- expected: share_z, per_session_z), with at least min_sessions sessions
+-- compared that day and on average the 7 days before.
 --
 -- grain: one row per micro-conversion and day with 7 days of sessions before it
 -- kind: table
@@ -58,6 +59,11 @@ WITH daily AS (
            coalesce(c.sessions, 0) AS compared_sessions,
            c.sessions_with / nullif(c.expected_with, 0) - 1 AS adjusted_share_change,
            c.occurrences / nullif(c.expected_occurrences, 0) - 1 AS adjusted_per_session_change,
+           -- binomial for sessions with it, Poisson for occurrences
+           (c.sessions_with - c.expected_with)
+               / nullif(sqrt(c.expected_with * (1 - c.expected_with / c.sessions)), 0) AS share_z,
+           (c.occurrences - c.expected_occurrences) / nullif(sqrt(c.expected_occurrences), 0)
+               AS per_session_z,
            h.rate_drop, h.min_sessions
     FROM windowed t
     JOIN thresholds h USING (event_name)
@@ -67,6 +73,7 @@ WITH daily AS (
 SELECT changes.*,
        coalesce(NOT partial_day AND compared_sessions >= min_sessions
                     AND baseline_sessions >= min_sessions
-                    AND least(adjusted_share_change, adjusted_per_session_change) <= -rate_drop,
+                    AND (adjusted_share_change <= -rate_drop AND share_z <= -1.96
+                         OR adjusted_per_session_change <= -rate_drop AND per_session_z <= -1.96),
                 false) AS alert
 FROM changes

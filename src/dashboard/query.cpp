@@ -23,6 +23,11 @@ const std::vector<Panel>& panels() {
         {"experiments", "models.experiment_guardrails", "dashboard.md#experiments"},
         {"deliveries", "deliveries", "dashboard.md#deliveries"},
         {"dictionary", "models.event_value", "dashboard.md#the-data-dictionary"},
+        {"paths", "models.paths", "dashboard.md#journeys"},
+        {"path_comparison", "models.path_comparison", "dashboard.md#journeys"},
+        {"drop_off", "models.drop_off", "dashboard.md#journeys"},
+        {"time_to_convert", "models.time_to_convert", "dashboard.md#journeys"},
+        {"experiment_priorities", "models.experiment_priorities", "dashboard.md#journeys"},
     };
     return list;
 }

@@ -194,6 +194,7 @@ class Person {
 // What a first visit did, which decides what the person does later.
 struct FirstVisit {
     bool compared = false;
+    bool compared_after_cart = false;
     bool size_guide = false;
     bool coupon = false;
     bool ordered = false;
@@ -276,9 +277,7 @@ class Journey {
         }
         if (random_.chance(0.2) && step(10, 90)) {
             visit_.compared = true;
-            person_.track(t_, "product_compare_opened",
-                          {{"product_ids",
-                            json::array({person_.product_, kProducts[(product_index_ + 1) % 6]})}});
+            track_compare();
         }
         if (random_.chance(0.1) && step(5, 30))
             person_.track(t_, "wishlist_added", {{"product_id", person_.product_}});
@@ -301,6 +300,7 @@ class Journey {
             person_.track(t_, "coupon_applied",
                           {{"coupon", "SPRING20"}, {"discount", price_ * 0.2}});
         }
+        compare_after_cart();
         if (!random_.chance(0.75) || !step(30, 300)) return false;
         person_.identify(t_);
         person_.track(t_, "checkout_started", {{"value", price_}, {"currency", "EUR"}});
@@ -310,12 +310,29 @@ class Journey {
             person_.track(t_, "experiment_viewed",
                           {{"experiment_id", "checkout_v2"}, {"variant", visit_.variant}});
         double order_chance = 0.55;
-        if (visit_.coupon) order_chance += 0.25;         // a coupon wins first orders
-        if (visit_.variant == "B") order_chance += 0.2;  // the new checkout converts better
+        if (visit_.coupon) order_chance += 0.25;              // a coupon wins first orders
+        if (visit_.variant == "B") order_chance += 0.2;       // the new checkout converts better
+        if (visit_.compared_after_cart) order_chance *= 0.5;  // doubt: half as many orders
         if (!step(20, 120)) return false;
         person_.track(t_, "payment_attempted",
                       {{"payment_method", "card"}, {"success", random_.chance(order_chance)}});
         return random_.chance(order_chance) && step(2, 20);
+    }
+
+    // The planted path: some who did not compare before adding to the cart
+    // compare afterwards, and order half as often as those who compared
+    // first (checkout's order chance).
+    void compare_after_cart() {
+        if (visit_.compared || !random_.chance(0.25) || !step(10, 90)) return;
+        visit_.compared = true;
+        visit_.compared_after_cart = true;
+        track_compare();
+    }
+
+    void track_compare() {
+        person_.track(t_, "product_compare_opened",
+                      {{"product_ids",
+                        json::array({person_.product_, kProducts[(product_index_ + 1) % 6]})}});
     }
 
     // Orders: the first now, repeat orders later, some refunded.

@@ -79,7 +79,7 @@ TEST_F(SimulatedShopTest, PlantedEffectsComeOutOfTheModels) {
         SCOPED_TRACE("everything posted is stored and every model refreshed");
         EXPECT_NE(simulated_->out.find("of 3000 persons over 240 days"), std::string::npos)
             << simulated_->out;
-        EXPECT_NE(refreshed_->out.find("30 models refreshed"), std::string::npos) << refreshed_->out;
+        EXPECT_NE(refreshed_->out.find("35 models refreshed"), std::string::npos) << refreshed_->out;
         // The browser copies of orders are refused, and each counts as seen;
         // the planted defect's search_used messages are refused by the contract.
         EXPECT_EQ(q("SELECT string_agg(DISTINCT reason || ' ' || event_name, ',') FROM bad_events"),
@@ -115,6 +115,19 @@ TEST_F(SimulatedShopTest, PlantedEffectsComeOutOfTheModels) {
         EXPECT_GT(number("SELECT repeat_rate_90d FROM models.cohort_ltv "
                          "WHERE cohort = 'product_compare_opened'"),
                   number("SELECT repeat_rate_90d FROM models.cohort_ltv WHERE cohort_kind = 'all'"));
+    }
+    {
+        SCOPED_TRACE("comparing before the cart converts twice as often as comparing after");
+        const std::string pair =
+            " FROM models.path_comparison WHERE kind = 'pair' AND first_event = "
+            "'product_compare_opened' AND second_event = 'add_to_cart'";
+        // The right sign, and an interval that excludes no difference.
+        EXPECT_GT(number("SELECT difference_from_reversed_low" + pair), 0);
+        const double ratio = number("SELECT conversion_rate_with / conversion_rate_reversed" + pair);
+        EXPECT_GT(ratio, 1.5);
+        EXPECT_LT(ratio, 2.7);
+        // Those who compared first are more common among converters.
+        EXPECT_GT(number("SELECT difference_low" + pair), 0);
     }
     {
         SCOPED_TRACE("a coupon wins first orders but loses margin and repeat buyers");

@@ -279,6 +279,36 @@ TEST_F(DashboardTest, ExperimentsSayTheVerdictInWords) {
     EXPECT_EQ(ask("experiments", "segment=device_type:desktop")["rows"][0]["persons"], 1);
 }
 
+TEST_F(DashboardTest, JourneysFollowTheFilter) {
+    // Newsletter readers: u1 (the size guide, then an order on day 2) and u4
+    // (no step; first seen on day 150, its 30 days complete by day 200).
+    const auto paths = ask("paths", "segment=channel:newsletter")["rows"];
+    ASSERT_EQ(paths.size(), 2u) << paths.dump();
+    EXPECT_EQ(paths[0]["path"], "(none)");
+    EXPECT_EQ(paths[0]["non_converters"], 1);
+    EXPECT_EQ(paths[1]["path"], "size_guide_opened");
+    EXPECT_EQ(paths[1]["converters"], 1);
+    EXPECT_EQ(paths[1]["mean_gross_profit_90d"], 40);
+    // u1 opened the size guide an hour after landing: the hour-to-day bucket.
+    const auto times = ask("time_to_convert", "segment=channel:newsletter")["rows"];
+    const auto guide = find(times, "event_name", "size_guide_opened");
+    EXPECT_EQ(guide["persons"], 1);
+    EXPECT_EQ(guide["median_seconds_from_first_touch"], 3600);
+    EXPECT_EQ(guide["under_1_day"], 1);
+    EXPECT_EQ(guide["under_1_hour"], 0);
+    // Everyone: u3 also opened it, 10 minutes in.
+    EXPECT_EQ(find(ask("time_to_convert")["rows"], "event_name", "size_guide_opened")["persons"],
+              2);
+    // Converters against non-converters: the size guide is on every
+    // converter's path (u1, u3) and on none of the others' (u2, u4, u5).
+    const auto guide_share =
+        find(ask("path_comparison")["rows"], "first_event", "size_guide_opened");
+    EXPECT_EQ(guide_share["share_of_converters"], 1);
+    EXPECT_EQ(guide_share["share_of_non_converters"], 0);
+    // No candidate experiments yet: an empty queue, whatever the filter.
+    EXPECT_EQ(ask("experiment_priorities", "segment=channel:newsletter")["rows"], json::array());
+}
+
 // Without a filter a panel reads its model; a filter that selects everyone
 // (from 1970-01-01) computes it from the per-person models instead, and must
 // come to the same rows.
@@ -309,6 +339,14 @@ TEST_F(DashboardTest, AFilterSelectingEveryoneComputesEachModelExactly) {
          "SELECT day, event_name FROM models.tracking_health WHERE alert");
     same("SELECT day, event_name, events, rejected FROM models.dashboard_volume('1970-01-01', NULL, 'all', NULL)",
          "SELECT day, event_name, events, rejected FROM models.tracking_health");
+    same("SELECT * FROM models.dashboard_paths('1970-01-01', NULL, 'all', NULL)",
+         "SELECT * FROM models.paths");
+    same("SELECT * FROM models.dashboard_path_comparison('1970-01-01', NULL, 'all', NULL)",
+         "SELECT * FROM models.path_comparison");
+    same("SELECT * FROM models.dashboard_time_to_convert('1970-01-01', NULL, 'all', NULL)",
+         "SELECT * FROM models.time_to_convert");
+    same("SELECT * FROM models.dashboard_drop_off('1970-01-01', NULL, 'all', NULL)",
+         "SELECT * FROM models.drop_off WHERE dimension = 'all' OR worst_rank <= 10");
     // Without a filter, the model's rows as they are.
     same("SELECT * FROM models.dashboard_value(NULL, NULL, 'all', NULL)",
          "SELECT * FROM models.event_value");

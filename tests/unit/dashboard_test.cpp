@@ -76,7 +76,7 @@ TEST(DashboardFilterTest, PercentDecoding) {
 }
 
 TEST(DashboardPanelTest, EveryPanelHasItsStatementAndEnvelope) {
-    ASSERT_EQ(dashboard::panels().size(), 13u);
+    ASSERT_EQ(dashboard::panels().size(), 18u);
     EXPECT_EQ(dashboard::find_panel("nope"), nullptr);
     const auto& value = *dashboard::find_panel("value");
     EXPECT_EQ(dashboard::panel_sql(value),
