@@ -4,10 +4,11 @@
 -- what the lift is worth: the target's occurrences per week (those of the
 -- 28 days up to the horizon, over 4) times the lift times the value of one
 -- occurrence, times confidence and ease. The value of an occurrence is the
--- target's uplift in 90-day gross profit (models.event_value) when it has a
--- value class, else its expected revenue per occurrence; value_source says
--- which. Each score's rank, 1 the highest; a target without occurrences or
--- value has no value score and ranks last.
+-- target's uplift in 90-day gross profit (models.event_value) when it is
+-- credible (its 95% interval above zero, with enough persons a side), else
+-- its expected revenue per occurrence; value_source says which. Each
+-- score's rank, 1 the highest; a target never seen has no value, no value
+-- score, and ranks last by value.
 --
 -- grain: one row per candidate experiment
 -- kind: table
@@ -21,14 +22,16 @@ WITH weekly AS (
 ), valued AS (
     SELECT c.name, c.target_event, c.expected_lift, c.confidence, c.ease,
            coalesce(w.per_week, 0) AS occurrences_per_week, v.value_class,
-           CASE WHEN v.value_class <> 'unclassified' THEN v.uplift
+           CASE WHEN credible THEN v.uplift
                 ELSE v.expected_revenue_per_occurrence END AS value_per_occurrence,
-           CASE WHEN v.value_class <> 'unclassified' THEN 'uplift_90d_gross_profit'
+           CASE WHEN credible THEN 'uplift_90d_gross_profit'
                 WHEN v.expected_revenue_per_occurrence IS NOT NULL
                     THEN 'expected_revenue_per_occurrence' END AS value_source
     FROM models.experiment_candidates c
     LEFT JOIN weekly w ON w.event_name = c.target_event
     LEFT JOIN models.event_value v ON v.event_name = c.target_event
+    CROSS JOIN LATERAL (SELECT coalesce(v.value_class <> 'unclassified' AND v.uplift_low > 0, false)
+                            AS credible) judged
 ), scored AS (
     SELECT valued.*,
            occurrences_per_week * expected_lift * value_per_occurrence AS value_per_week,

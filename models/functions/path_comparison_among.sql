@@ -8,7 +8,9 @@
 -- pair also has the persons with the reverse order and their conversion
 -- rate, and the difference of the two rates with its 95% interval: what
 -- tells "compared, then added to the cart" from "added, then compared".
--- Full paths, not cut to path_max_steps.
+-- funnel_steps_only marks a row whose events are all steps of a funnel
+-- (models.funnel_steps): a buyer's checkout says nothing new. Full paths,
+-- not cut to path_max_steps.
 --
 -- kind: function
 -- reads: dashboard_persons, person_paths
@@ -20,7 +22,8 @@ RETURNS TABLE (kind text, first_event text, second_event text, converters_with b
                difference_high numeric, conversion_rate_with numeric,
                conversion_rate_without numeric, lift numeric, reversed_persons bigint,
                conversion_rate_reversed numeric, difference_from_reversed numeric,
-               difference_from_reversed_low numeric, difference_from_reversed_high numeric)
+               difference_from_reversed_low numeric, difference_from_reversed_high numeric,
+               funnel_steps_only boolean)
 LANGUAGE sql STABLE AS $$
 WITH persons AS (
     SELECT pp.person_id, pp.converted, pp.path
@@ -54,11 +57,15 @@ SELECT r.kind, r.first_event, r.second_event, r.x1, r.x0, r.share1, r.share0,
        r.share1 - r.share0 - models.difference_margin(r.x1, r.n1, r.x0, r.n0),
        r.share1 - r.share0 + models.difference_margin(r.x1, r.n1, r.x0, r.n0),
        r.rate_with, r.rate_without, r.rate_with / nullif(r.rate_without, 0) - 1,
-       rev.x1 + rev.x0, rev.rate_with, r.rate_with - rev.rate_with,
+       CASE WHEN r.kind = 'pair' THEN coalesce(rev.x1 + rev.x0, 0) END, rev.rate_with,
+       r.rate_with - rev.rate_with,
        r.rate_with - rev.rate_with
            - models.difference_margin(r.x1, r.x1 + r.x0, rev.x1, rev.x1 + rev.x0),
        r.rate_with - rev.rate_with
-           + models.difference_margin(r.x1, r.x1 + r.x0, rev.x1, rev.x1 + rev.x0)
+           + models.difference_margin(r.x1, r.x1 + r.x0, rev.x1, rev.x1 + rev.x0),
+       r.first_event IN (SELECT s.event_name FROM models.funnel_steps s)
+           AND (r.second_event IS NULL
+                OR r.second_event IN (SELECT s.event_name FROM models.funnel_steps s))
 FROM rated r
 LEFT JOIN rated rev ON r.kind = 'pair' AND rev.kind = 'pair'
      AND rev.first_event = r.second_event AND rev.second_event = r.first_event

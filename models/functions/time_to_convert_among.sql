@@ -6,11 +6,12 @@
 -- session that occurrence is in: median and 75th percentile, in seconds;
 -- and how many persons took under a minute, a minute to an hour, an hour
 -- to a day, a day to a week, and a week or more from first touch. Page and
--- screen views are left out. models.time_to_convert is this for everyone;
--- the dashboard's journeys panel, for the persons its filter selects.
+-- screen views are left out (models.first_occurrences).
+-- models.time_to_convert is this for everyone; the dashboard's journeys
+-- panel, for the persons its filter selects.
 --
 -- kind: function
--- reads: dashboard_persons, occurrences, sessions
+-- reads: dashboard_persons, first_occurrences
 CREATE OR REPLACE FUNCTION models.time_to_convert_among(p_from date, p_to date, p_dimension text,
                                                         p_segment text)
 RETURNS TABLE (event_name text, persons bigint, median_seconds_from_first_touch double precision,
@@ -19,18 +20,11 @@ RETURNS TABLE (event_name text, persons bigint, median_seconds_from_first_touch 
                p75_seconds_from_session_start double precision, under_1_minute bigint,
                under_1_hour bigint, under_1_day bigint, under_1_week bigint, over_1_week bigint)
 LANGUAGE sql STABLE AS $$
-WITH first AS (
-    SELECT DISTINCT ON (o.person_id, o.event_name)
-           o.person_id, o.event_name, o.occurred_at, o.session_number
-    FROM models.occurrences o
-    WHERE o.event_name NOT IN ('page_view', 'screen_view')
-    ORDER BY o.person_id, o.event_name, o.occurred_at, o.event_id
-), timed AS (
-    SELECT f.event_name, extract(epoch FROM f.occurred_at - p.first_seen)::float8 AS from_first_touch,
-           extract(epoch FROM f.occurred_at - s.started_at)::float8 AS from_session_start
-    FROM first f
-    JOIN models.dashboard_persons(p_from, p_to, p_dimension, p_segment) p USING (person_id)
-    JOIN models.sessions s ON s.session_id = f.person_id || '#' || f.session_number
+WITH timed AS (
+    SELECT f.event_name, f.seconds_from_first_touch AS from_first_touch,
+           f.seconds_from_session_start AS from_session_start
+    FROM models.first_occurrences f
+    JOIN models.dashboard_persons(p_from, p_to, p_dimension, p_segment) USING (person_id)
 )
 SELECT timed.event_name, count(*),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY from_first_touch),

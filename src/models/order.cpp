@@ -130,9 +130,9 @@ int phase(const ModelFile& file) {
 }
 
 // Names in `models` that the migrations own: no model file may take one.
-constexpr std::array<const char*, 7> kStorage = {
-    "settings",  "value_class_thresholds", "funnel_steps", "experiment_controls",
-    "contracts", "contract_latest",        "state"};
+constexpr std::array<const char*, 9> kStorage = {
+    "settings", "value_class_thresholds", "funnel_steps", "experiment_controls", "contracts",
+    "contract_latest", "state", "alert_thresholds", "experiment_candidates"};
 
 }  // namespace
 

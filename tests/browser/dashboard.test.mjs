@@ -398,6 +398,8 @@ test('the journeys section shows paths, what sets converters apart, the drop-off
   assert.equal(telling[0][3], points(q(`SELECT max(difference) FROM models.path_comparison WHERE difference_low > 0
     AND NOT (first_event IN (SELECT event_name FROM models.funnel_steps)
              AND coalesce(second_event IN (SELECT event_name FROM models.funnel_steps), true))`)));
+  assert.equal(q("SELECT string_agg(DISTINCT kind || ' ' || first_event, ',') FROM models.path_comparison WHERE funnel_steps_only AND kind = 'event'"),
+    'event add_to_cart,event checkout_started,event payment_attempted,event product_viewed');
   assert.ok(!telling.some((c) => ['checkout_started', 'add_to_cart → checkout_started'].includes(c[0])));
   assert.ok(telling.some((c) => c[0] === 'product_compare_opened → add_to_cart'), telling.map((c) => c[0]).join(', '));
 

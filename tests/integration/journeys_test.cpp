@@ -178,6 +178,18 @@ TEST_F(JourneysTest, PathComparisonTellsTheOrderOfTwoSteps) {
     EXPECT_EQ(q("SELECT count(*) FILTER (WHERE kind = 'event') || ' ' || count(*) FILTER "
                 "(WHERE kind = 'pair') FROM models.path_comparison"),
               "4 6");
+    // Nobody added to the cart before viewing the product: no reverse order.
+    // Viewed, then added: funnel steps only; compared, then added: not.
+    EXPECT_EQ(q("SELECT concat_ws(' ', reversed_persons, conversion_rate_reversed, "
+                "funnel_steps_only) FROM models.path_comparison WHERE first_event = "
+                "'product_viewed' AND second_event = 'add_to_cart'"),
+              "0 t");
+    EXPECT_EQ(q("SELECT string_agg(r, ', ' ORDER BY r) FROM (SELECT concat_ws(' ', "
+                "first_event, second_event) AS r FROM models.path_comparison WHERE NOT "
+                "funnel_steps_only) x"),
+              "add_to_cart product_compare_opened, product_compare_opened, "
+              "product_compare_opened add_to_cart, product_viewed product_compare_opened, "
+              "product_viewed search_used, search_used, search_used add_to_cart");
 }
 
 TEST_F(JourneysTest, DropOffFindsTheLargestLossAndWhereItIsWorst) {
@@ -231,19 +243,20 @@ TEST_F(JourneysTest, DropOffFindsTheLargestLossAndWhereItIsWorst) {
 
 TEST_F(JourneysTest, ExperimentPrioritiesWeighTheLiftByValue) {
     Shop shop;
-    // p1 and p2 add to the cart and order within 30 days; p3 adds to a
-    // wishlist and orders on day 5; p5 adds to a wishlist only; p4 orders
-    // without a cart. Orders 100, 50, 30, 60: mean revenue 60.
-    for (const auto* p : {"p1", "p2", "p3", "p4", "p5"})
-        shop.track("page_view", p, at(0), R"({"path":"/"})");
-    shop.track("add_to_cart", "p1", at(0, 1), R"({"product_id":"p"})");
-    shop.order("p1", at(0, 5), "o1", 100, 60);  // 90-day profit 40
-    shop.track("add_to_cart", "p2", at(0, 1), R"({"product_id":"p"})");
-    shop.order("p2", at(1), "o2", 50, 30);  // 20
-    shop.track("wishlist_added", "p3", at(0, 1), R"({"product_id":"p"})");
-    shop.order("p3", at(5), "o3", 60, 30);                                  // 30
-    shop.order("p4", at(2), "o4", 30, 20);                                  // 10
-    shop.track("wishlist_added", "p5", at(0, 1), R"({"product_id":"p"})");  // 0
+    // Ten persons add to the cart and order at once, 100 each, at a cost of
+    // 60 or 59 (profit 40 or 41); ten add to a wishlist, and every other one
+    // of them orders on day 5, 20 at a cost of 19 (profit 1). 15 orders,
+    // 1,100: a mean of 73.3333.
+    for (int i = 0; i < 10; ++i) {
+        const auto cart = "c" + std::to_string(i);
+        shop.track("page_view", cart, at(0), R"({"path":"/"})");
+        shop.track("add_to_cart", cart, at(0, 1), R"({"product_id":"p"})");
+        shop.order(cart, at(0, 5), "o" + cart, 100, i % 2 == 0 ? 60 : 59);
+        const auto wish = "w" + std::to_string(i);
+        shop.track("page_view", wish, at(0), R"({"path":"/"})");
+        shop.track("wishlist_added", wish, at(0, 1), R"({"product_id":"p"})");
+        if (i % 2 == 0) shop.order(wish, at(5), "o" + wish, 20, 19);
+    }
     // The last 28 days up to the horizon (day 100): 3 carts and 1 wishlist,
     // 0.75 and 0.25 a week.
     shop.track("page_view", "h", at(80), R"({"path":"/"})");
@@ -268,31 +281,37 @@ TEST_F(JourneysTest, ExperimentPrioritiesWeighTheLiftByValue) {
             "FROM models.experiment_priorities");
     };
     // Fewer than 30 persons a side: unclassified, so valued by the expected
-    // revenue per occurrence. Carts with complete 30 days (p1, p2): both
-    // followed by an order, 1 x 60 = 60; wishlists (p3, p5): 1 of 2, 30.
-    // cart button: ICE 0.1 x 5 x 4 = 2; value 0.75 x 0.1 x 60 = 4.5 a week,
-    // score 4.5 x 20 = 90. wishlist hearts: ICE 0.5 x 4 x 5 = 10; 0.25 x 0.5
-    // x 30 = 3.75, score 75. quiz: ICE 19.2, never seen: no value, last.
+    // revenue per occurrence. Carts with complete 30 days: all 10 followed by
+    // an order, 73.3333; wishlists: 5 of 10, 36.6667.
+    // cart button: ICE 0.1 x 5 x 4 = 2; 0.75 x 0.1 x 73.3333 = 5.5 a week,
+    // score 5.5 x 20 = 110. wishlist hearts: ICE 0.5 x 4 x 5 = 10; 0.25 x
+    // 0.5 x 36.6667 = 4.5833 a week, score 91.6667. quiz: ICE 19.2, never
+    // seen: no value, last by value.
     EXPECT_EQ(queue(),
-              "cart button | 0.75 | unclassified | 60.0000 | expected_revenue_per_occurrence | "
-              "4.5000 | 2.0 | 90.0000 | 3 | 1; "
+              "cart button | 0.75 | unclassified | 73.3333 | expected_revenue_per_occurrence | "
+              "5.5000 | 2.0 | 110.0000 | 3 | 1; "
               "quiz | 0 | 19.2 | 1 | 3; "
-              "wishlist hearts | 0.25 | unclassified | 30.0000 | "
-              "expected_revenue_per_occurrence | 3.7500 | 10.0 | 75.0000 | 2 | 2");
+              "wishlist hearts | 0.25 | unclassified | 36.6667 | "
+              "expected_revenue_per_occurrence | 4.5833 | 10.0 | 91.6667 | 2 | 2");
 
-    // With 2 persons a side enough, both are classified and valued by their
-    // uplift in 90-day profit (p1 to p5; h's 90 days are not complete).
-    // Carts in the first week: p1, p2 (mean 30) against p3, p4, p5 (40 / 3):
-    // 16.6667; 0.75 x 0.1 x 16.6667 = 1.25 a week, score 25. Wishlists: p3,
-    // p5 (15) against p1, p2, p4 (70 / 3): -8.3333; -1.0417, score -20.8333.
+    // With 2 persons a side enough, both are classified (h's 90 days are not
+    // complete). Carts in the first week: profit 40.5 on average against
+    // 0.5, an uplift of 40; both sides' variance 10 x 0.25 / 9, so the 95%
+    // interval is 40 ± t(0.975, 18) x sqrt(2 x 0.2778 / 10) = 40 ± 0.4952:
+    // credible, the cart is valued by it. 0.75 x 0.1 x 40 = 3 a week, score
+    // 60: now below the wishlist, whose uplift (-40) is not credible, so
+    // that it keeps its expected revenue.
     exec("UPDATE models.settings SET min_persons_per_side = 2");
     test::refresh_models(schema_);
+    EXPECT_EQ(q("SELECT round(uplift_low, 4) FROM models.event_value "
+                "WHERE event_name = 'add_to_cart'"),
+              "39.5048");
     EXPECT_EQ(queue(),
-              "cart button | 0.75 | P3 | 16.6667 | uplift_90d_gross_profit | 1.2500 | 2.0 | "
-              "25.0000 | 3 | 1; "
+              "cart button | 0.75 | P0 | 40.0000 | uplift_90d_gross_profit | 3.0000 | 2.0 | "
+              "60.0000 | 3 | 2; "
               "quiz | 0 | 19.2 | 1 | 3; "
-              "wishlist hearts | 0.25 | P3 | -8.3333 | uplift_90d_gross_profit | -1.0417 | 10.0 | "
-              "-20.8333 | 2 | 2");
+              "wishlist hearts | 0.25 | P3 | 36.6667 | expected_revenue_per_occurrence | 4.5833 | "
+              "10.0 | 91.6667 | 2 | 1");
 
     // The queue refuses what it cannot score.
     EXPECT_THROW(exec("INSERT INTO models.experiment_candidates VALUES "

@@ -31,9 +31,8 @@ function pathTables(paths) {
 
 // Steps and orders of steps credibly more common among converters, but for
 // the funnels' own steps among themselves: every buyer checks out.
-function differenceTable(comparison, funnelEvents) {
-  const own = (r) => funnelEvents.has(r.first_event) && (r.kind === 'event' || funnelEvents.has(r.second_event));
-  const telling = comparison.rows.filter((r) => r.difference_low !== null && Number(r.difference_low) > 0 && !own(r))
+function differenceTable(comparison) {
+  const telling = comparison.rows.filter((r) => r.difference_low !== null && Number(r.difference_low) > 0 && !r.funnel_steps_only)
     .sort((a, b) => b.difference - a.difference).slice(0, TOP_DIFFERENCES);
   if (telling.length === 0) return empty('No step or order of steps is credibly more common among converters.');
   return table('Steps more common among converters', [
@@ -85,6 +84,7 @@ function timeToConvert(times) {
     ['median', (r) => fmt.duration(r.median_seconds_from_first_touch)],
     ['75th percentile', (r) => fmt.duration(r.p75_seconds_from_first_touch)],
     ['median in its session', (r) => fmt.duration(r.median_seconds_from_session_start)],
+    ['75th percentile in its session', (r) => fmt.duration(r.p75_seconds_from_session_start)],
   ], rows);
 }
 
@@ -113,13 +113,17 @@ function experimentQueue(priorities) {
 }
 
 panels.journeys = async (section) => {
+  // Nothing of the previous filter stays if this one fails.
+  section.querySelector('.times').replaceChildren();
+  section.querySelector('.queue').replaceChildren();
+  charts.get('journeys-chart')?.clear();
   const [paths, comparison, dropOff, times, priorities] = await Promise.all(
     ['paths', 'path_comparison', 'drop_off', 'time_to_convert', 'experiment_priorities'].map((name) => api(name)));
   source(section, [paths, comparison, dropOff, times, priorities]);
   section.querySelector('.body').replaceChildren(
     element('h3', {}, 'Paths'),
     paths.rows.length ? pathTables(paths) : empty('No person with a complete path window.'),
-    differenceTable(comparison, new Set(dropOff.rows.flatMap((r) => [r.event_name, r.next_event_name]))),
+    differenceTable(comparison),
     element('h3', {}, 'Drop-off'),
     ...dropOffParts(dropOff));
   section.querySelector('.times').replaceChildren(timeToConvert(times));
