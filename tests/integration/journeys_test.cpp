@@ -354,6 +354,21 @@ TEST_F(JourneysTest, TimeToConvertAndOrderTimingFollowTheDefinitions) {
     // and 1200 + 0.75 * 900 = 1875.
     EXPECT_EQ(row("order_completed"), "2 88050 131025 1650 1875");
     EXPECT_EQ(q("SELECT count(*) FROM models.time_to_convert WHERE event_name = 'page_view'"), "0");
+    // How long, from first touch: the carts (600 s, 1500 s) and t2's order
+    // (2100 s) within the hour, t1's order (2 days) within the week.
+    const auto buckets = [&](const std::string& name) {
+        return q("SELECT concat_ws(' ', under_1_minute, under_1_hour, under_1_day, under_1_week, "
+                 "over_1_week) FROM models.time_to_convert WHERE event_name = '" +
+                 name + "'");
+    };
+    EXPECT_EQ(buckets("add_to_cart"), "0 2 0 0 0");
+    EXPECT_EQ(buckets("order_completed"), "0 1 0 1 0");
+    // Per person, the same first occurrences.
+    EXPECT_EQ(q("SELECT string_agg(replace(person_id, 'user:', '') || ' ' || event_name || ' ' || "
+                "seconds_from_first_touch || ' ' || seconds_from_session_start, ', ' ORDER BY "
+                "person_id, event_name) FROM models.first_occurrences"),
+              "t1 add_to_cart 600 600, t1 order_completed 174000 1200, "
+              "t2 add_to_cart 1500 1500, t2 order_completed 2100 2100");
     EXPECT_EQ(q("SELECT string_agg(order_id || ' ' || seconds_from_first_touch || ' ' || "
                 "sessions_before, ',' ORDER BY order_id) FROM models.order_timing"),
               "ot1 174000 1,ot2 2100 0");
