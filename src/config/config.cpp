@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "funnelhouse/common/networks.hpp"
 #include "funnelhouse/common/text.hpp"
 
 namespace funnelhouse::config {
@@ -258,10 +259,19 @@ std::vector<Setting> make_settings() {
                     "client addresses (and keys) tracked at most; beyond, new ones share one "
                     "bucket",
                     false, size_setting(&Config::rate_limit_tracked, 1, 100'000'000)});
-    list.push_back({"FUNNELHOUSE_TRUST_FORWARDED_FOR", "--trust-forwarded-for", "false",
-                    "take the client address from the last X-Forwarded-For entry (only behind a "
-                    "proxy that sets it)",
-                    false, bool_setting(&Config::trust_forwarded_for)});
+    list.push_back({"FUNNELHOUSE_TRUSTED_PROXIES", "--trusted-proxies", "(none)",
+                    "proxies (addresses or networks such as 10.0.0.0/8, comma-separated) whose "
+                    "last X-Forwarded-For entry is taken as the client address; from any other "
+                    "peer the header is ignored",
+                    false, [](Config& config, const std::string& value) -> std::string {
+                        try {
+                            common::Networks::parse(value);
+                        } catch (const std::invalid_argument& error) {
+                            return error.what();
+                        }
+                        config.trusted_proxies = value;
+                        return {};
+                    }});
     list.push_back(
         {"FUNNELHOUSE_CLIENT_ADDRESS", "--client-address", "truncated",
          "what context.ip keeps of the client address: truncated (IPv4 /24, IPv6 "
@@ -626,6 +636,11 @@ void refuse_unknown_variables(const std::vector<std::string>& environment_names)
         if (name == "FUNNELHOUSE_PORT" || name.rfind("FUNNELHOUSE_PORT_", 0) == 0 ||
             name.rfind("FUNNELHOUSE_SERVICE_", 0) == 0)
             continue;
+        if (name == "FUNNELHOUSE_TRUST_FORWARDED_FOR")
+            throw std::invalid_argument(
+                "FUNNELHOUSE_TRUST_FORWARDED_FOR is replaced by FUNNELHOUSE_TRUSTED_PROXIES: list "
+                "the addresses of the proxies in front (such as 10.0.0.0/8); X-Forwarded-For is "
+                "believed from them only");
         throw std::invalid_argument("unknown environment variable " + name.substr(0, 100) +
                                     " (see --help)");
     }

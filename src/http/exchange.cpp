@@ -26,7 +26,7 @@ Outgoing refusal(std::error_code error, const std::string& message,
     return outgoing;
 }
 
-Outgoing rate_refusal(std::chrono::seconds wait, const std::string& who, const char* setting,
+Outgoing rate_refusal(std::chrono::seconds wait, const std::string& who, const std::string& setting,
                       double per_second) {
     std::ostringstream rate;
     rate << per_second;

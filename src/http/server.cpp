@@ -135,12 +135,12 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
                           beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
 
-    // The connection's peer, or with FUNNELHOUSE_TRUST_FORWARDED_FOR the
-    // address in the last X-Forwarded-For field: a proxy that adds a line of
-    // its own (instead of appending to the client's) puts it after whatever
-    // the client sent.
+    // The connection's peer, or when the peer is one of
+    // FUNNELHOUSE_TRUSTED_PROXIES the address in the last X-Forwarded-For
+    // field: a proxy that adds a line of its own (instead of appending to
+    // the client's) puts it after whatever the client sent.
     std::string client_address(const Header& header) const {
-        if (!services_.config.trust_forwarded_for) return peer_;
+        if (!services_.trusted_proxies.contains(peer_)) return peer_;
         std::string_view last_field;
         for (auto [it, end] = header.equal_range("X-Forwarded-For"); it != end; ++it)
             last_field = it->value();
@@ -148,33 +148,24 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
         return peer_;
     }
 
-    // The rate-limit policy of the ingest routes: per client address (but
-    // for server keys: a backend speaks for many people from one address)
-    // and per write key. Answers 429 and returns true when over either.
+    // The rate limits of the ingest routes (RateLimits): per client address
+    // (but for server keys) and per write key. Answers 429 and returns true
+    // when over either.
     bool over_rate_limit(const Header& header) {
         const auto key_text =
             ingest::write_key_from_authorization(header[bhttp::field::authorization]);
         const ingest::WriteKey* key = key_text ? services_.keys.find(*key_text) : nullptr;
         header_key_ = key;
         const auto now = std::chrono::steady_clock::now();
-        const auto& config = services_.config;
-        if (services_.address_rate.enabled() && (!key || key->source != common::Source::server)) {
-            if (const auto wait = services_.address_rate.take(address_key(client_address_), now)) {
-                services_.count_limit("rate_address");
-                write(rate_refusal(*wait, "this client address", "FUNNELHOUSE_RATE_LIMIT_ADDRESS",
-                                   config.rate_limit_address));
-                return true;
-            }
+        auto refusal = services_.rate_limits.take_address(key, address_key(client_address_), now);
+        if (!refusal && key) {
+            key_rate_taken_ = true;
+            refusal = services_.rate_limits.take_key(*key, now);
         }
-        if (!key) return false;
-        key_rate_taken_ = true;
-        if (const auto wait = services_.key_rate.take(key->name, now)) {
-            services_.count_limit("rate_key");
-            write(rate_refusal(*wait, "write key '" + key->name + "'", "FUNNELHOUSE_RATE_LIMIT_KEY",
-                               config.rate_limit_key));
-            return true;
-        }
-        return false;
+        if (!refusal) return false;
+        services_.count_limit(refusal->limit);
+        write(rate_refusal(refusal->wait, refusal->who, refusal->setting, refusal->per_second));
+        return true;
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -553,10 +544,8 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
         ingest::IngestSettings{config.max_event_bytes, config.max_request_bytes, config.junk_ids,
                                ingest::privacy_settings(config), config.max_json_depth},
         ConnectionLimiter{config.max_connections, config.max_connections_per_address},
-        RateLimiter{RateLimit{config.rate_limit_address, config.rate_limit_address_burst},
-                    config.rate_limit_tracked},
-        RateLimiter{RateLimit{config.rate_limit_key, config.rate_limit_key_burst},
-                    config.rate_limit_tracked},
+        RateLimits{config, keys},
+        common::Networks::parse(config.trusted_proxies),
         assets.page,
         assets.tracker,
         assets.tracker_problem,

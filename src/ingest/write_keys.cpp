@@ -1,5 +1,6 @@
 #include "funnelhouse/ingest/write_keys.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -13,6 +14,43 @@ WriteKeyRing WriteKeyRing::load(const std::filesystem::path& file) {
     if (!text) throw std::runtime_error("keys file '" + file.string() + "' cannot be read");
     return from_json_text(*text, file.string());
 }
+
+namespace {
+
+constexpr double kMaxRate = 1e9;
+
+// "rate_limit": {"per_second": 1000, "burst": 2000}; burst defaults to twice
+// the rate (at least 1).
+std::optional<KeyRateLimit> parse_rate_limit(const nlohmann::json& entry, const char* field,
+                                             const std::string& at) {
+    const auto it = entry.find(field);
+    if (it == entry.end()) return std::nullopt;
+    const std::string what = at + ": '" + field + "'";
+    if (!it->is_object())
+        throw std::runtime_error(
+            what + " must be an object such as {\"per_second\": 1000, \"burst\": 2000}");
+    for (const auto& [name, value] : it->items())
+        if (name != "per_second" && name != "burst")
+            throw std::runtime_error(what + " has an unknown field '" + name +
+                                     "': use per_second and burst");
+    const auto number = [&](const char* name) -> std::optional<double> {
+        const auto value = it->find(name);
+        if (value == it->end()) return std::nullopt;
+        if (!value->is_number() || value->get<double>() < 0 || value->get<double>() > kMaxRate)
+            throw std::runtime_error(what + "." + name + " must be a number from 0 to 1e9, got " +
+                                     value->dump().substr(0, 40));
+        return value->get<double>();
+    };
+    const auto per_second = number("per_second");
+    if (!per_second)
+        throw std::runtime_error(what + " needs per_second (requests per second; 0 turns it off)");
+    KeyRateLimit limit{*per_second, number("burst").value_or(std::max(1.0, 2 * *per_second))};
+    if (limit.per_second > 0 && limit.burst < 1)
+        throw std::runtime_error(what + ".burst must be at least 1");
+    return limit;
+}
+
+}  // namespace
 
 WriteKeyRing WriteKeyRing::from_json_text(std::string_view text, std::string_view origin) {
     const std::string where = "keys file '" + std::string{origin} + "'";
@@ -54,6 +92,12 @@ WriteKeyRing WriteKeyRing::from_json_text(std::string_view text, std::string_vie
                 key.origins.push_back(text);
             }
         }
+        key.rate_limit = parse_rate_limit(entry, "rate_limit", at);
+        key.address_rate_limit = parse_rate_limit(entry, "address_rate_limit", at);
+        if (key.address_rate_limit && key.source == common::Source::server)
+            throw std::runtime_error(at +
+                                     ": 'address_rate_limit' only applies to browser keys (a "
+                                     "backend speaks for many people from one address)");
         for (const auto& existing : ring.keys_) {
             if (existing.name == key.name)
                 throw std::runtime_error(at + ": name '" + key.name + "' is used twice");
@@ -73,6 +117,12 @@ bool WriteKey::allows_origin(std::string_view origin) const {
     for (const auto& allowed : origins)
         if (allowed == "*" || allowed == origin) return true;
     return false;
+}
+
+const WriteKey* WriteKeyRing::find_by_name(std::string_view name) const {
+    for (const auto& key : keys_)
+        if (key.name == name) return &key;
+    return nullptr;
 }
 
 bool WriteKeyRing::any_browser_key_allows(std::string_view origin) const {

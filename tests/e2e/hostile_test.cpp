@@ -9,11 +9,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "funnelhouse/common/base64.hpp"
 #include "funnelhouse/common/gzip.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
@@ -78,11 +83,12 @@ class HostileTest : public ::testing::Test {
   protected:
     void SetUp() override { schema_.migrate(); }
 
-    void start_server(const test::Env& extra = {}, const std::string& database_url = "") {
+    void start_server(const test::Env& extra = {}, const std::string& database_url = "",
+                      const std::string& more_keys = "") {
         const auto keys =
             dir_.write("keys.json", std::string(R"([{"name":"web","key":")") + kBrowserKey +
                                         R"(","source":"browser"},{"name":"backend","key":")" +
-                                        kServerKey + R"(","source":"server"}])");
+                                        kServerKey + R"(","source":"server"})" + more_keys + "]");
         auto env = test::serve_env(database_url.empty() ? schema_.url() : database_url, keys,
                                    dir_.path() / "spool",
                                    {{"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
@@ -141,6 +147,136 @@ TEST_F(HostileTest, AClientAddressOverItsRateGets429WithRetryAfter) {
     EXPECT_EQ(metric("funnelhouse_http_limited_total{limit=\"rate_address\"}"), "1");
     EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
               "r-0,r-1,r-2,r-4");
+}
+
+// A backend posting single events through its server key from one address,
+// paced at 1,000 requests a second for 5 s, is never throttled by the
+// per-address limit (100 a second by default) that stops a page flooding
+// with a browser key.
+TEST_F(HostileTest, AServerKeyAtAThousandRequestsASecondFromOneAddressIsNotThrottled) {
+    start_server({{"FUNNELHOUSE_ACK", "durable"}});  // the default: on disk
+    constexpr int kRequests = 5000;
+    constexpr int kThreads = 32;
+    std::atomic<int> next{0};
+    std::atomic<int> ok{0};
+    std::mutex mutex;
+    std::map<int, int> other;  // status: count
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + 90s;  // bounded, however slow the machine
+    std::vector<std::thread> senders;
+    for (int t = 0; t < kThreads; ++t)
+        senders.emplace_back([&, port = server_->port()] {
+            test::HttpClient client(port);
+            for (int n = next++; n < kRequests && std::chrono::steady_clock::now() < deadline;
+                 n = next++) {
+                std::this_thread::sleep_until(start + std::chrono::milliseconds(n));
+                const auto answer = client.post(
+                    "/v1/track",
+                    R"({"type":"track","messageId":"s-)" + std::to_string(n) +
+                        R"(","event":"add_to_cart","userId":"u-1","properties":{"product_id":"p"}})",
+                    kServerKey);
+                if (answer.status == 200) {
+                    ++ok;
+                } else {
+                    std::lock_guard lock(mutex);
+                    ++other[answer.status];
+                }
+            }
+        });
+    for (auto& sender : senders) sender.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%d requests answered 200 in %.1f s (%.0f a second)\n", ok.load(), seconds,
+                ok.load() / seconds);
+    EXPECT_EQ(other, (std::map<int, int>{}));
+    EXPECT_EQ(ok.load(), kRequests);
+    EXPECT_EQ(metric("funnelhouse_http_limited_total{limit=\"rate_address\"}"), "0");
+    ASSERT_TRUE(test::wait_until_loaded(server_->port(), std::chrono::seconds(60)));
+    EXPECT_EQ(schema_.scalar("SELECT count(*) FROM events"), std::to_string(kRequests));
+}
+
+// A key's own limits in the keys file: a kiosk's browser key has an address
+// bucket of its own, apart from the default one the plain browser key has
+// used up; a busy backend's key has its own rate.
+TEST_F(HostileTest, AKeysOwnLimitsFromTheKeysFileAreHonoured) {
+    start_server(
+        {{"FUNNELHOUSE_RATE_LIMIT_ADDRESS", "0.5"}, {"FUNNELHOUSE_RATE_LIMIT_ADDRESS_BURST", "2"}},
+        "",
+        R"(,{"name":"kiosk","key":"kiosk-key-1","source":"browser",
+                      "address_rate_limit":{"per_second":0.5,"burst":5}},
+                     {"name":"busy","key":"busy-key-1","source":"server",
+                      "rate_limit":{"per_second":0.1,"burst":2}})");
+    for (int i = 0; i < 2; ++i)
+        EXPECT_EQ(
+            client_->post("/v1/batch", batch_of(add_to_cart("w-" + std::to_string(i))), kBrowserKey)
+                .status,
+            200);
+    EXPECT_EQ(client_->post("/v1/batch", batch_of(add_to_cart("w-2")), kBrowserKey).status, 429);
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(
+            client_
+                ->post("/v1/batch", batch_of(add_to_cart("k-" + std::to_string(i))), "kiosk-key-1")
+                .status,
+            200)
+            << i;
+    const auto kiosk = client_->post("/v1/batch", batch_of(add_to_cart("k-5")), "kiosk-key-1");
+    EXPECT_EQ(kiosk.status, 429);
+    EXPECT_EQ(kiosk.headers.at("retry-after"), "2");
+    EXPECT_NE(kiosk.body.find("too many requests from this client address with write key 'kiosk' "
+                              "(address_rate_limit of 'kiosk' in the keys file = 0.5 per second)"),
+              std::string::npos)
+        << kiosk.body;
+    for (int i = 0; i < 2; ++i)
+        EXPECT_EQ(
+            client_
+                ->post("/v1/batch", batch_of(add_to_cart("b-" + std::to_string(i))), "busy-key-1")
+                .status,
+            200);
+    const auto busy = client_->post("/v1/batch", batch_of(add_to_cart("b-2")), "busy-key-1");
+    EXPECT_EQ(busy.status, 429);
+    EXPECT_EQ(busy.headers.at("retry-after"), "10");
+    EXPECT_NE(busy.body.find("write key 'busy' (rate_limit of 'busy' in the keys file = 0.1 per "
+                             "second)"),
+              std::string::npos)
+        << busy.body;
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events"),
+              "b-0,b-1,k-0,k-1,k-2,k-3,k-4,w-0,w-1");
+}
+
+// X-Forwarded-For names the client only when the connection comes from a
+// listed proxy; from anyone else it changes nothing, neither the limit's
+// bucket nor the stored address.
+TEST_F(HostileTest, AForwardedForHeaderCountsOnlyFromATrustedProxy) {
+    const auto post = [this](const std::string& id, const std::string& forwarded) {
+        return client_->request(
+            "POST", "/v1/batch", batch_of(add_to_cart(id)),
+            {{"Authorization", "Basic " + common::base64_encode(std::string(kBrowserKey) + ":")},
+             {"Content-Type", "application/json"},
+             {"X-Forwarded-For", forwarded}});
+    };
+    const test::Env limited{{"FUNNELHOUSE_RATE_LIMIT_ADDRESS", "0.5"},
+                            {"FUNNELHOUSE_RATE_LIMIT_ADDRESS_BURST", "2"},
+                            {"FUNNELHOUSE_CLIENT_ADDRESS", "full"}};
+    auto env = limited;
+    env["FUNNELHOUSE_TRUSTED_PROXIES"] = "10.0.0.0/8";  // not this loopback peer
+    start_server(env);
+    EXPECT_EQ(post("x-1", "198.51.100.1").status, 200);
+    EXPECT_EQ(post("x-2", "198.51.100.2").status, 200);
+    const auto spoofed = post("x-3", "198.51.100.3");
+    EXPECT_EQ(spoofed.status, 429) << spoofed.body;  // one bucket: the peer's
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(DISTINCT context->>'ip', ',') FROM events"),
+              "127.0.0.1");
+
+    server_->stop();
+    env["FUNNELHOUSE_TRUSTED_PROXIES"] = "127.0.0.1";
+    start_server(env);
+    for (const auto* client : {"198.51.100.4", "198.51.100.5", "198.51.100.6"})
+        EXPECT_EQ(post(std::string("y-") + client, std::string("203.0.113.9, ") + client).status,
+                  200)
+            << client;
+    EXPECT_EQ(schema_.scalar("SELECT string_agg(context->>'ip', ',' ORDER BY event_id) FROM events "
+                             "WHERE event_id LIKE 'y-%'"),
+              "198.51.100.4,198.51.100.5,198.51.100.6");
 }
 
 TEST_F(HostileTest, AWriteKeyOverItsRateGets429AlsoWhenTheKeyIsInTheBody) {

@@ -201,3 +201,19 @@ TEST(Config, AdminListenerTokenAndLogFormat) {
     EXPECT_EQ(error_of({"--admin-listen", "9100"}),
               "--admin-listen '9100': must be host:port, e.g. 127.0.0.1:8080");
 }
+
+TEST(Config, TrustedProxiesAreAddressesOrNetworks) {
+    EXPECT_EQ(parse_with({}, {{"FUNNELHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7"}})
+                  .config.trusted_proxies,
+              "10.0.0.0/8, 192.0.2.7");
+    EXPECT_EQ(parse_with({}).config.trusted_proxies, "");
+    EXPECT_EQ(error_of({"--trusted-proxies", "10.0.0.0/8,lb.internal"}),
+              "--trusted-proxies '10.0.0.0/8,lb.internal': 'lb.internal' is not an IP address or "
+              "network such as 10.0.0.0/8");
+    // The old switch believed the header from anyone: refused, with what
+    // replaces it.
+    EXPECT_EQ(error_of({"serve"}, {{"FUNNELHOUSE_TRUST_FORWARDED_FOR", "true"}}),
+              "FUNNELHOUSE_TRUST_FORWARDED_FOR is replaced by FUNNELHOUSE_TRUSTED_PROXIES: list the "
+              "addresses of the proxies in front (such as 10.0.0.0/8); X-Forwarded-For is "
+              "believed from them only");
+}

@@ -81,6 +81,57 @@ TEST(WriteKeys, RefusesBadKeyFiles) {
         std::runtime_error);
 }
 
+TEST(WriteKeys, ReadAKeysOwnRateLimits) {
+    const auto ring = ingest::WriteKeyRing::from_json_text(
+        R"([{"name":"web","key":"b","source":"browser","address_rate_limit":{"per_second":20}},
+            {"name":"backend","key":"s","source":"server",
+             "rate_limit":{"per_second":20000,"burst":50000}},
+            {"name":"plain","key":"p","source":"server"}])",
+        "k");
+    const auto* web = ring.find_by_name("web");
+    ASSERT_TRUE(web && web->address_rate_limit);
+    EXPECT_EQ(web->address_rate_limit->per_second, 20);
+    EXPECT_EQ(web->address_rate_limit->burst, 40);  // twice the rate unless given
+    EXPECT_FALSE(web->rate_limit);
+    const auto* backend = ring.find("s");
+    ASSERT_TRUE(backend && backend->rate_limit);
+    EXPECT_EQ(backend->rate_limit->burst, 50000);
+    EXPECT_FALSE(ring.find_by_name("plain")->rate_limit);
+    EXPECT_EQ(ring.find_by_name("nobody"), nullptr);
+    // Each mistake named.
+    const auto refusal = [](const std::string& entry) -> std::string {
+        try {
+            ingest::WriteKeyRing::from_json_text("[" + entry + "]", "keys.json");
+        } catch (const std::runtime_error& error) {
+            return error.what();
+        }
+        return "accepted";
+    };
+    EXPECT_EQ(
+        refusal(
+            R"({"name":"s","key":"s","source":"server","address_rate_limit":{"per_second":5}})"),
+        "keys file 'keys.json' entry 0: 'address_rate_limit' only applies to browser keys (a "
+        "backend speaks for many people from one address)");
+    EXPECT_EQ(refusal(R"({"name":"s","key":"s","source":"server","rate_limit":{"per_second":-1}})"),
+              "keys file 'keys.json' entry 0: 'rate_limit'.per_second must be a number from 0 to "
+              "1e9, got -1");
+    EXPECT_EQ(refusal(R"({"name":"s","key":"s","source":"server","rate_limit":{"burst":5}})"),
+              "keys file 'keys.json' entry 0: 'rate_limit' needs per_second (requests per second; "
+              "0 turns it off)");
+    EXPECT_EQ(
+        refusal(
+            R"({"name":"s","key":"s","source":"server","rate_limit":{"per_second":5,"rps":1}})"),
+        "keys file 'keys.json' entry 0: 'rate_limit' has an unknown field 'rps': use "
+        "per_second and burst");
+    EXPECT_EQ(refusal(R"({"name":"s","key":"s","source":"server","rate_limit":100})"),
+              "keys file 'keys.json' entry 0: 'rate_limit' must be an object such as "
+              "{\"per_second\": 1000, \"burst\": 2000}");
+    EXPECT_EQ(
+        refusal(
+            R"({"name":"s","key":"s","source":"server","rate_limit":{"per_second":5,"burst":0.5}})"),
+        "keys file 'keys.json' entry 0: 'rate_limit'.burst must be at least 1");
+}
+
 TEST_F(RequestTest, SplitsABatchIntoEventsAndRejections) {
     const std::string bad_message =
         R"({"type":"track","messageId":"m2","event":"add_to_cart","anonymousId":"a","properties":{"product_id":"p","price":"cheap"}})";

@@ -90,7 +90,9 @@ struct Config {
     std::size_t rate_limit_tracked = 100'000;  // buckets kept at most, per limit
     // Take the client's address from the last X-Forwarded-For entry (only
     // behind a proxy that sets it).
-    bool trust_forwarded_for = false;
+    // The proxies (addresses and networks, comma-separated) whose
+    // X-Forwarded-For names the client; empty: the header is never believed.
+    std::string trusted_proxies;
 
     ClientAddress client_address = ClientAddress::truncated;
     ConsentPolicy consent_policy = ConsentPolicy::anonymize;

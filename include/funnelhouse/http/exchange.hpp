@@ -66,7 +66,7 @@ Outgoing refusal(std::error_code error, const std::string& message,
 
 // 429 for a request over a token bucket: who was limited, by which setting
 // at what rate, and when to come back.
-Outgoing rate_refusal(std::chrono::seconds wait, const std::string& who, const char* setting,
+Outgoing rate_refusal(std::chrono::seconds wait, const std::string& who, const std::string& setting,
                       double per_second);
 
 // Where a handler's answer goes. Thread-safe: a handler that answers from

@@ -7,7 +7,9 @@
 #include "funnelhouse/config/config.hpp"
 #include "funnelhouse/dashboard/assets.hpp"
 #include "funnelhouse/dashboard/reader.hpp"
+#include "funnelhouse/common/networks.hpp"
 #include "funnelhouse/http/limits.hpp"
+#include "funnelhouse/http/rate_limits.hpp"
 #include "funnelhouse/ingest/request.hpp"
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/intake/intake.hpp"
@@ -26,8 +28,8 @@ struct Services {
     metrics::Instruments& metrics;
     ingest::IngestSettings ingest;
     ConnectionLimiter connections;
-    RateLimiter address_rate;
-    RateLimiter key_rate;
+    RateLimits rate_limits;
+    common::Networks trusted_proxies;  // whose X-Forwarded-For is believed
     const dashboard::Assets& page;
     const std::optional<dashboard::Asset>& tracker;
     const std::string& tracker_problem;  // the 404 message when it is missing

@@ -82,12 +82,13 @@ void answer_ingest(Services& services, const Incoming& request, Reply reply) {
     }
     // A key sent in the body is known only now.
     if (!request.key_rate_taken) {
-        if (const auto wait =
-                services.key_rate.take(outcome.write_key_name, std::chrono::steady_clock::now())) {
-            services.count_limit("rate_key");
-            return reply(rate_refusal(*wait, "write key '" + outcome.write_key_name + "'",
-                                      "FUNNELHOUSE_RATE_LIMIT_KEY",
-                                      services.config.rate_limit_key));
+        const auto* key = services.keys.find_by_name(outcome.write_key_name);
+        if (const auto refusal =
+                key ? services.rate_limits.take_key(*key, std::chrono::steady_clock::now())
+                    : std::nullopt) {
+            services.count_limit(refusal->limit);
+            return reply(rate_refusal(refusal->wait, refusal->who, refusal->setting,
+                                      refusal->per_second));
         }
     }
     tally_outcome(outcome, services.registry, services.metrics, pending->tally);
