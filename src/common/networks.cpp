@@ -69,6 +69,7 @@ Networks Networks::parse(std::string_view list) {
 }
 
 bool Networks::contains(std::string_view text) const {
+    if (networks_.empty()) return false;
     const auto address = parse_address(text);
     if (!address) return false;
     for (const auto& network : networks_) {

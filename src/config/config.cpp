@@ -265,11 +265,10 @@ std::vector<Setting> make_settings() {
                     "peer the header is ignored",
                     false, [](Config& config, const std::string& value) -> std::string {
                         try {
-                            common::Networks::parse(value);
+                            config.trusted_proxies = common::Networks::parse(value);
                         } catch (const std::invalid_argument& error) {
                             return error.what();
                         }
-                        config.trusted_proxies = value;
                         return {};
                     }});
     list.push_back(

@@ -26,14 +26,14 @@ Outgoing refusal(std::error_code error, const std::string& message,
     return outgoing;
 }
 
-Outgoing rate_refusal(std::chrono::seconds wait, const std::string& who, const std::string& setting,
-                      double per_second) {
+Outgoing rate_refusal(const RateLimits::Refusal& refused) {
     std::ostringstream rate;
-    rate << per_second;
+    rate << refused.per_second;
     auto outgoing = refusal(errc::rate_limited,
-                            "too many requests from " + who + " (" + setting + " = " + rate.str() +
-                                " per second); retry after " + std::to_string(wait.count()) + " s",
-                            wait);
+                            "too many requests from " + refused.who + " (" + refused.setting +
+                                " = " + rate.str() + " per second); retry after " +
+                                std::to_string(refused.wait.count()) + " s",
+                            refused.wait);
     outgoing.close = true;
     return outgoing;
 }

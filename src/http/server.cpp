@@ -140,7 +140,7 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
     // field: a proxy that adds a line of its own (instead of appending to
     // the client's) puts it after whatever the client sent.
     std::string client_address(const Header& header) const {
-        if (!services_.trusted_proxies.contains(peer_)) return peer_;
+        if (!services_.config.trusted_proxies.contains(peer_)) return peer_;
         std::string_view last_field;
         for (auto [it, end] = header.equal_range("X-Forwarded-For"); it != end; ++it)
             last_field = it->value();
@@ -164,7 +164,7 @@ class Session : public Responder, public std::enable_shared_from_this<Session> {
         }
         if (!refusal) return false;
         services_.count_limit(refusal->limit);
-        write(rate_refusal(refusal->wait, refusal->who, refusal->setting, refusal->per_second));
+        write(rate_refusal(*refusal));
         return true;
     }
 
@@ -545,7 +545,6 @@ void serve(const config::Config& config, const schema::SchemaRegistry& registry,
                                ingest::privacy_settings(config), config.max_json_depth},
         ConnectionLimiter{config.max_connections, config.max_connections_per_address},
         RateLimits{config, keys},
-        common::Networks::parse(config.trusted_proxies),
         assets.page,
         assets.tracker,
         assets.tracker_problem,

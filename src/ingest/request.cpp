@@ -390,7 +390,7 @@ RequestOutcome process_request(const RequestInput& input, const WriteKeyRing& ke
 
     RequestOutcome outcome;
     outcome.message_count = messages.parsed.size();
-    outcome.write_key_name = key->name;
+    outcome.write_key = key;
     map_messages(messages, body, text, input, *key, context, registry, outcome);
     return outcome;
 }

@@ -119,12 +119,6 @@ bool WriteKey::allows_origin(std::string_view origin) const {
     return false;
 }
 
-const WriteKey* WriteKeyRing::find_by_name(std::string_view name) const {
-    for (const auto& key : keys_)
-        if (key.name == name) return &key;
-    return nullptr;
-}
-
 bool WriteKeyRing::any_browser_key_allows(std::string_view origin) const {
     for (const auto& key : keys_)
         if (key.allows_origin(origin)) return true;

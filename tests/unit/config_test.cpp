@@ -203,10 +203,14 @@ TEST(Config, AdminListenerTokenAndLogFormat) {
 }
 
 TEST(Config, TrustedProxiesAreAddressesOrNetworks) {
-    EXPECT_EQ(parse_with({}, {{"FUNNELHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7"}})
-                  .config.trusted_proxies,
-              "10.0.0.0/8, 192.0.2.7");
-    EXPECT_EQ(parse_with({}).config.trusted_proxies, "");
+    const auto proxies =
+        parse_with({}, {{"FUNNELHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7"}})
+            .config.trusted_proxies;
+    EXPECT_EQ(proxies.size(), 2u);
+    EXPECT_TRUE(proxies.contains("10.20.30.40"));
+    EXPECT_TRUE(proxies.contains("192.0.2.7"));
+    EXPECT_FALSE(proxies.contains("192.0.2.8"));
+    EXPECT_TRUE(parse_with({}).config.trusted_proxies.empty());
     EXPECT_EQ(error_of({"--trusted-proxies", "10.0.0.0/8,lb.internal"}),
               "--trusted-proxies '10.0.0.0/8,lb.internal': 'lb.internal' is not an IP address or "
               "network such as 10.0.0.0/8");

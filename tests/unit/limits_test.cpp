@@ -95,7 +95,7 @@ TEST(RateLimits, AddressesForBrowserKeysKeysForAllAndAKeysOwnLimits) {
         "k");
     http::RateLimits limits(config, keys);
     const auto now = http::Clock::time_point{} + 1h;
-    const auto* web = keys.find_by_name("web");
+    const auto* web = keys.find("b");
     // An address: 2 at once, for a browser key or no key alike.
     EXPECT_FALSE(limits.take_address(web, "192.0.2.1", now));
     EXPECT_FALSE(limits.take_address(nullptr, "192.0.2.1", now));

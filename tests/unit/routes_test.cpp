@@ -136,8 +136,8 @@ TEST(Answers, RefusalsCarryTheirStatusAndRetryAfter) {
     EXPECT_EQ(missing.status, 404u);
     EXPECT_EQ(header(missing, "Retry-After"), "");
 
-    const auto limited = http::rate_refusal(std::chrono::seconds{3}, "write key 'web'",
-                                            "FUNNELHOUSE_RATE_LIMIT_KEY", 2.5);
+    const auto limited = http::rate_refusal(http::RateLimits::Refusal{
+        std::chrono::seconds{3}, "write key 'web'", "FUNNELHOUSE_RATE_LIMIT_KEY", 2.5, "rate_key"});
     EXPECT_EQ(limited.status, 429u);
     EXPECT_EQ(header(limited, "Retry-After"), "3");
     EXPECT_TRUE(limited.close);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "funnelhouse/common/networks.hpp"
+
 namespace funnelhouse::config {
 
 // The one typed configuration, read once at start-up (environment, then
@@ -88,11 +90,9 @@ struct Config {
     double rate_limit_key = 5000;
     double rate_limit_key_burst = 10000;
     std::size_t rate_limit_tracked = 100'000;  // buckets kept at most, per limit
-    // Take the client's address from the last X-Forwarded-For entry (only
-    // behind a proxy that sets it).
-    // The proxies (addresses and networks, comma-separated) whose
-    // X-Forwarded-For names the client; empty: the header is never believed.
-    std::string trusted_proxies;
+    // The proxies whose X-Forwarded-For names the client; empty: the header
+    // is never believed.
+    common::Networks trusted_proxies;
 
     ClientAddress client_address = ClientAddress::truncated;
     ConsentPolicy consent_policy = ConsentPolicy::anonymize;

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "funnelhouse/http/rate_limits.hpp"
+
 namespace funnelhouse::ingest {
 struct WriteKey;
 }
@@ -66,8 +68,7 @@ Outgoing refusal(std::error_code error, const std::string& message,
 
 // 429 for a request over a token bucket: who was limited, by which setting
 // at what rate, and when to come back.
-Outgoing rate_refusal(std::chrono::seconds wait, const std::string& who, const std::string& setting,
-                      double per_second);
+Outgoing rate_refusal(const RateLimits::Refusal& refusal);
 
 // Where a handler's answer goes. Thread-safe: a handler that answers from
 // another thread (the intake's, a dashboard reader's) calls it there, and

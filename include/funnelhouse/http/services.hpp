@@ -7,7 +7,6 @@
 #include "funnelhouse/config/config.hpp"
 #include "funnelhouse/dashboard/assets.hpp"
 #include "funnelhouse/dashboard/reader.hpp"
-#include "funnelhouse/common/networks.hpp"
 #include "funnelhouse/http/limits.hpp"
 #include "funnelhouse/http/rate_limits.hpp"
 #include "funnelhouse/ingest/request.hpp"
@@ -29,7 +28,6 @@ struct Services {
     ingest::IngestSettings ingest;
     ConnectionLimiter connections;
     RateLimits rate_limits;
-    common::Networks trusted_proxies;  // whose X-Forwarded-For is believed
     const dashboard::Assets& page;
     const std::optional<dashboard::Asset>& tracker;
     const std::string& tracker_problem;  // the 404 message when it is missing

@@ -47,7 +47,7 @@ struct RequestOutcome {
     std::string rejected_json = "[]";  // [{index, event_id, reason, errors}]
     std::string assigned_json = "[]";  // [{index, event_id}] for ids the server made
     std::size_t message_count = 0;
-    std::string write_key_name;                  // once the key is known
+    const WriteKey* write_key = nullptr;         // once known (the ring's own)
     std::size_t dropped_without_consent = 0;     // valid, not stored (consent policy)
     std::size_t anonymized_without_consent = 0;  // in `events`, without the person
 };

@@ -45,7 +45,6 @@ class WriteKeyRing {
     static WriteKeyRing from_json_text(std::string_view text, std::string_view origin);
 
     const WriteKey* find(std::string_view key) const;
-    const WriteKey* find_by_name(std::string_view name) const;
     // Whether some browser key accepts requests from this origin: decides
     // CORS answers before the key of a request is known (preflight).
     bool any_browser_key_allows(std::string_view origin) const;

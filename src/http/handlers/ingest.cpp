@@ -81,14 +81,11 @@ void answer_ingest(Services& services, const Incoming& request, Reply reply) {
         return reply(refusal(outcome.error, outcome.error_message));
     }
     // A key sent in the body is known only now.
-    if (!request.key_rate_taken) {
-        const auto* key = services.keys.find_by_name(outcome.write_key_name);
-        if (const auto refusal =
-                key ? services.rate_limits.take_key(*key, std::chrono::steady_clock::now())
-                    : std::nullopt) {
+    if (!request.key_rate_taken && outcome.write_key) {
+        if (const auto refusal = services.rate_limits.take_key(*outcome.write_key,
+                                                               std::chrono::steady_clock::now())) {
             services.count_limit(refusal->limit);
-            return reply(rate_refusal(refusal->wait, refusal->who, refusal->setting,
-                                      refusal->per_second));
+            return reply(rate_refusal(*refusal));
         }
     }
     tally_outcome(outcome, services.registry, services.metrics, pending->tally);
