@@ -70,3 +70,30 @@ pg_create_database() {
     "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 ||
     "$PG_BIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres "$name"
 }
+
+# citus_start DIR FIRST_PORT: a Citus cluster of three PostgreSQL servers on
+# loopback (DIR/coordinator, DIR/worker1, DIR/worker2), with the citus
+# extension preloaded; scripts/citus installs it. Exports CITUS_PORTS (the
+# coordinator's first). Each database that uses it needs CREATE EXTENSION
+# citus on every node, and the workers added on the coordinator.
+# CITUS_SHARD_COUNT sets how many shards a distributed table gets (Citus'
+# default, 32, when unset).
+citus_start() {
+  local dir=$1 port=$2 node options
+  options="-c shared_preload_libraries=citus -c max_connections=300"
+  options+=" -c citus.node_conninfo=sslmode=prefer"
+  [ -z "${CITUS_SHARD_COUNT:-}" ] || options+=" -c citus.shard_count=$CITUS_SHARD_COUNT"
+  CITUS_PORTS=""
+  for node in coordinator worker1 worker2; do
+    PG_OPTIONS="$options ${PG_OPTIONS:-}" pg_start "$dir/$node" "$port" || return 1
+    CITUS_PORTS="$CITUS_PORTS $PGPORT"
+    port=$((PGPORT + 1))
+  done
+  CITUS_PORTS=${CITUS_PORTS# }
+  export CITUS_PORTS
+}
+
+citus_stop() {
+  local node
+  for node in coordinator worker1 worker2; do pg_stop "$1/$node"; done
+}

@@ -36,7 +36,6 @@ void require_database_url(const config::Config& config) {
 // Refuses to serve a reachable database that lacks migrations: every batch
 // would fail. An unreachable one is fine: the loader retries until it is up.
 void check_migrated(const config::Config& config) {
-    const auto expected = db::read_migrations(config.migrations_dir);
     std::unique_ptr<pqxx::connection> connection;
     try {
         connection = db::connect(config.database_url);
@@ -45,12 +44,19 @@ void check_migrated(const config::Config& config) {
                      error.what());
         return;
     }
+    const auto expected = db::expected_migrations(*connection, config.migrations_dir);
+    std::string versions = "{";
+    for (const auto& file : expected) versions += (versions.size() > 1 ? "," : "") + file.version;
+    versions += "}";
     pqxx::nontransaction txn(*connection);
     const auto present =
         txn.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>();
     std::size_t applied = 0;
     if (present)
-        applied = txn.exec("SELECT count(*) FROM schema_migrations")[0][0].as<std::size_t>();
+        applied = txn.exec_params("SELECT count(*) FROM schema_migrations "
+                                  "WHERE version = ANY($1::text[])",
+                                  versions)[0][0]
+                      .as<std::size_t>();
     if (applied < expected.size())
         throw std::runtime_error("the database has " + std::to_string(applied) + " of " +
                                  std::to_string(expected.size()) +
@@ -176,7 +182,10 @@ int run_serve(const config::Config& config) {
 int run_migrate(const config::Config& config) {
     require_database_url(config);
     auto connection = db::connect(config.database_url);
-    const auto report = db::migrate(*connection, config.migrations_dir);
+    const auto report =
+        db::migrate(*connection, config.migrations_dir,
+                    config.database_layout == config::DatabaseLayout::citus ? db::Layout::distributed
+                                                                            : db::Layout::detect);
     for (const auto& name : report.applied) std::cout << "applied " << name << "\n";
     std::cout << report.applied.size() << " applied, " << report.already_applied
               << " already applied\n";

@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "funnelhouse/db/locks.hpp"
+#include "funnelhouse/db/migrate.hpp"
 #include "funnelhouse/ingest/message.hpp"
 #include "funnelhouse/loader/writer.hpp"
 
@@ -52,12 +53,15 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
                           std::size_t rows_per_transaction) {
     ReprocessReport report;
     loader::prepare_staging(connection);
+    const bool citus = db::is_citus(connection);
     std::string after = "00000000-0000-0000-0000-000000000000";
     for (;;) {
         pqxx::work txn(connection);
         // The erasure lock first, as every loader batch takes it: taken after
         // the row locks below it could deadlock with a `forget`.
         txn.exec("SELECT pg_advisory_xact_lock_shared(" + std::to_string(db::kErasureLock) + ")");
+        if (citus)
+            txn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(db::kReprocessLock) + ")");
         const auto rows = txn.exec_params(
             "SELECT bad_event_id::text, raw_event, route, write_key_name, source,"
             " to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
@@ -65,7 +69,7 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
             " event_id"
             " FROM bad_events WHERE reprocessed_at IS NULL AND reason <> 'event_id_collision'"
             " AND bad_event_id > $1::uuid"
-            " ORDER BY bad_event_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            " ORDER BY bad_event_id LIMIT $2" + std::string(citus ? "" : " FOR UPDATE SKIP LOCKED"),
             after, static_cast<long long>(rows_per_transaction));
         if (rows.empty()) break;
 

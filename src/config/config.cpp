@@ -164,6 +164,13 @@ std::vector<Setting> make_settings() {
     list.push_back({"FUNNELHOUSE_DATABASE_URL", "--database-url", "(none)",
                     "PostgreSQL connection URL (libpq), e.g. postgresql://user@127.0.0.1:5432/db",
                     true, text_setting(&Config::database_url)});
+    list.push_back({"FUNNELHOUSE_DATABASE_LAYOUT", "--database-layout", "auto",
+                    "how `migrate` lays the tables out: auto (distributed when the database "
+                    "has the citus extension, else on one PostgreSQL) or citus (distributed; "
+                    "refuses a database without Citus)",
+                    false,
+                    choice_setting(&Config::database_layout, "auto", DatabaseLayout::automatic,
+                                   "citus", DatabaseLayout::citus)});
     list.push_back({"FUNNELHOUSE_LISTEN", "--listen", "127.0.0.1:8080",
                     "address and port the HTTP server listens on (host:port)", false,
                     [](Config& c, const std::string& v) -> std::string {

@@ -137,15 +137,38 @@ bool apply(pqxx::connection& connection, const MigrationFile& file) {
 
 }  // namespace
 
-MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir) {
-    const auto files = read_migrations(dir);
+bool is_citus(pqxx::connection& connection) {
+    return pqxx::nontransaction(connection)
+        .exec("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")[0][0]
+        .as<bool>();
+}
+
+std::vector<MigrationFile> expected_migrations(pqxx::connection& connection,
+                                               const std::filesystem::path& dir) {
+    auto files = read_migrations(dir);
+    if (!is_citus(connection)) return files;
+    for (auto& file : read_migrations(dir / "citus")) {
+        file.version = "citus/" + file.version;
+        files.push_back(std::move(file));
+    }
+    return files;
+}
+
+MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir,
+                        Layout layout) {
+    if (layout == Layout::distributed && !is_citus(connection))
+        throw std::runtime_error(
+            "the distributed layout needs a Citus coordinator, and this database has no citus "
+            "extension: run CREATE EXTENSION citus in it (and in the same database on each "
+            "worker) and add the workers first (docs/operations.md, \"Citus\")");
+    const auto files = expected_migrations(connection, dir);
     MigrationReport report;
     SessionLock lock(connection);
     create_bookkeeping(connection);
     check_recorded(connection, files, dir);
     for (const auto& file : files) {
         if (apply(connection, file))
-            report.applied.push_back(file.path.filename().string());
+            report.applied.push_back(file.path.lexically_relative(dir).string());
         else
             ++report.already_applied;
     }

@@ -360,9 +360,16 @@ void prepare_staging(pqxx::connection& connection) {
     // Temporary tables live as long as the connection; ON COMMIT DELETE ROWS
     // empties them after each batch.
     pqxx::nontransaction setup(connection);
-    setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_events_stage (seq bigint NOT NULL" +
-               column_definitions<common::Event>(kEventFields) +
-               ", fate text) ON COMMIT DELETE ROWS");
+    // On Citus the events' stage is a distributed table next to `events`
+    // (migrations/citus), which all loaders share: no temporary one hides it.
+    const bool shared = setup.exec(
+        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relname = 'funnelhouse_events_stage' AND c.relpersistence = 'p' "
+        "AND n.nspname = current_schema())")[0][0].as<bool>();
+    if (!shared)
+        setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_events_stage (seq bigint NOT NULL" +
+                   column_definitions<common::Event>(kEventFields) +
+                   ", fate text) ON COMMIT DELETE ROWS");
     const auto bad_event_columns = column_definitions<common::BadEvent>(kBadEventFields);
     setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_bad_events_stage (" +
                bad_event_columns.substr(2) + ") ON COMMIT DELETE ROWS");
@@ -375,9 +382,12 @@ void prepare_staging(pqxx::connection& connection) {
     // a database migrated before activation.
     const bool activation =
         setup.exec("SELECT to_regclass('activation_rules') IS NOT NULL")[0][0].as<bool>();
+    // Citus warns that a temporary view stays on the coordinator: it is meant to.
+    setup.exec("SET client_min_messages = error");
     setup.exec(std::string("CREATE OR REPLACE TEMP VIEW funnelhouse_activation_names AS ") +
                (activation ? "SELECT event_name, what FROM activation_rules"
                            : "SELECT NULL::text AS event_name, NULL::text AS what WHERE false"));
+    setup.exec("RESET client_min_messages");
 }
 
 namespace {
@@ -525,6 +535,13 @@ struct Attempt {
     KnownIds* known = nullptr;
     std::int64_t generation = 0;
     const BatchOrder* order = nullptr;
+    // The events' stage is the table all loaders share (on Citus; see
+    // prepare_staging): the batch deletes its rows before it commits. New
+    // rows are not copied straight into `events` there: Citus reports a
+    // COPY's duplicate key without its SQLSTATE, so the race with another
+    // loader could not be told from a failure; INSERT ... ON CONFLICT from
+    // the stage settles it on each shard.
+    bool shared_stage = false;
 };
 
 std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
@@ -543,6 +560,7 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
     if (!bad_events.empty()) stage_bad_events(txn, bad_events, row);
     if (how.order && !how.order->wait_turn()) throw NotInTurn{};
     const auto generation = apply_staged(txn, fates, identity);
+    if (how.shared_stage) txn.exec("DELETE FROM funnelhouse_events_stage");
     if (left_out && generation != how.generation) throw StaleKnownIds{generation};
     if (identity) identity->identity_generation = generation;
     return fates;
@@ -629,6 +647,7 @@ struct BatchStart {
     // Each name a destination is sent, and whether as an order or a refund
     // (which the outbox keys by order_id too).
     std::unordered_map<std::string, bool> activation_names;
+    bool shared_stage = false;  // see Attempt
 };
 
 // The events this batch stored the rows of that a destination is sent, in
@@ -672,9 +691,11 @@ std::optional<Unsuppressed> without_suppressed(
         "); SELECT EXISTS (SELECT 1 FROM suppressed_ids), " + kIdentityGeneration +
         ", (SELECT coalesce(jsonb_object_agg(event_name, ordered), '{}') FROM ("
         "SELECT event_name, bool_or(what <> 'micro') AS ordered "
-        "FROM funnelhouse_activation_names GROUP BY event_name) n)";
+        "FROM funnelhouse_activation_names GROUP BY event_name) n), "
+        "to_regclass('pg_temp.funnelhouse_events_stage') IS NULL";
     const auto checked = txn.exec(kLockAndCheck);
     start.generation = checked[0][1].as<std::int64_t>();
+    start.shared_stage = checked[0][3].as<bool>();
     // No destination: nothing to parse (every batch, so it costs nothing).
     if (std::string_view(checked[0][2].c_str()) != "{}") {
         const auto names = nlohmann::json::parse(checked[0][2].c_str(), nullptr, false);
@@ -730,12 +751,14 @@ std::vector<Fate> write_kept(pqxx::work& txn, const std::vector<const common::Ev
         attempt.commit();
         return fates;
     } catch (const pqxx::unique_violation&) {
-        return write_rows_once(txn, events, bad_events, counts,
-                               {false, nullptr, how.generation, how.order});
+        how.copy_new_rows_directly = false;
+        how.known = nullptr;
+        return write_rows_once(txn, events, bad_events, counts, how);
     } catch (const StaleKnownIds& stale) {
         how.known->observe_generation(stale.generation);
-        return write_kept(txn, events, bad_events, counts,
-                          {true, nullptr, stale.generation, how.order});
+        how.known = nullptr;
+        how.generation = stale.generation;
+        return write_kept(txn, events, bad_events, counts, how);
     }
 }
 
@@ -749,11 +772,14 @@ std::vector<Fate> write_rows(pqxx::work& txn, const std::vector<const common::Ev
     const auto& kept_events = kept ? kept->events : events;
     const auto& kept_bad_events = kept ? kept->bad_events : bad_events;
     if (counts) counts->suppressed_bad_events = bad_events.size() - kept_bad_events.size();
-    if (start.generation < 0) known = nullptr;
+    // Known ids spare a row copied straight into `events` the identity
+    // steps; with a shared stage every row is staged (see Attempt).
+    if (start.generation < 0 || start.shared_stage) known = nullptr;
     if (known) known->observe_generation(start.generation);
 
     const auto kept_fates = write_kept(txn, kept_events, kept_bad_events, counts,
-                                       {true, known, start.generation, order});
+                                       {!start.shared_stage, known, start.generation, order,
+                                        start.shared_stage});
     enqueue_stored(txn, kept_events, kept_fates, start);
     if (!kept) return kept_fates;
     std::vector<Fate> fates(events.size(), Fate::suppressed);

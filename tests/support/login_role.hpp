@@ -18,17 +18,19 @@ class LoginRole {
           url_(schema.url()) {
         const auto at = url_.find("postgres@");
         url_.replace(at, 8, name_);
-        auto admin = db::connect(base_database_url());
-        pqxx::nontransaction txn(*admin);
-        txn.exec("CREATE ROLE " + name_ + " LOGIN IN ROLE " + member_of);
+        for (const auto& node : node_urls())
+            pqxx::nontransaction(*db::connect(node))
+                .exec("CREATE ROLE " + name_ + " LOGIN IN ROLE " + member_of);
     }
     ~LoginRole() {
         try {
-            auto admin = db::connect(base_database_url());
-            pqxx::nontransaction txn(*admin);
-            txn.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" +
-                     name_ + "'");
-            txn.exec("DROP ROLE IF EXISTS " + name_);
+            for (const auto& node : node_urls()) {
+                auto admin = db::connect(node);
+                pqxx::nontransaction txn(*admin);
+                txn.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" +
+                         name_ + "'");
+                txn.exec("DROP ROLE IF EXISTS " + name_);
+            }
         } catch (...) {
         }
     }

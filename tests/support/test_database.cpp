@@ -2,7 +2,10 @@
 
 #include <cstdlib>
 #include <random>
+#include <sstream>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/db/migrate.hpp"
@@ -10,13 +13,44 @@
 
 namespace funnelhouse::test {
 
+namespace {
+
+// The scale tier (FH_TEST_TIER=scale) runs the same tests on a Citus
+// cluster that scripts/test starts: the base URL is then the coordinator's
+// (FH_SCALE_DATABASE_URL), and FH_SCALE_WORKER_URLS lists the workers'
+// (separated by spaces).
+bool scale_tier() {
+    const char* tier = std::getenv("FH_TEST_TIER");
+    return tier && std::string_view(tier) == "scale";
+}
+
+std::string required_env(const char* name) {
+    const char* value = std::getenv(name);
+    if (!value || !*value)
+        throw std::runtime_error(std::string(name) +
+                                 " is not set: run the tests with scripts/test, which "
+                                 "starts a throwaway PostgreSQL");
+    return value;
+}
+
+std::vector<std::string> worker_urls() {
+    std::vector<std::string> urls;
+    std::istringstream list(required_env("FH_SCALE_WORKER_URLS"));
+    for (std::string url; list >> url;) urls.push_back(url);
+    return urls;
+}
+
+}  // namespace
+
 std::string base_database_url() {
-    const char* url = std::getenv("FH_TEST_DATABASE_URL");
-    if (!url || !*url)
-        throw std::runtime_error(
-            "FH_TEST_DATABASE_URL is not set: run the tests with scripts/test, which "
-            "starts a throwaway PostgreSQL");
-    return url;
+    return required_env(scale_tier() ? "FH_SCALE_DATABASE_URL" : "FH_TEST_DATABASE_URL");
+}
+
+std::vector<std::string> node_urls() {
+    std::vector<std::string> urls{base_database_url()};
+    if (scale_tier())
+        for (auto& worker : worker_urls()) urls.push_back(std::move(worker));
+    return urls;
 }
 
 namespace {
@@ -34,19 +68,58 @@ std::string with_database(const std::string& url, const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+// The host and port of a postgresql:// URL, as citus_add_node takes them.
+std::pair<std::string, int> host_and_port(const std::string& url) {
+    const auto at = url.find('@');
+    const auto start = at == std::string::npos ? url.find("://") + 3 : at + 1;
+    const auto slash = url.find('/', start);
+    const auto colon = url.rfind(':', slash);
+    if (colon == std::string::npos || colon < start)
+        throw std::runtime_error("a scale-tier URL needs a port: " + url);
+    return {url.substr(start, colon - start), std::stoi(url.substr(colon + 1, slash - colon - 1))};
+}
+
+void exec_on(const std::string& url, const std::string& sql) {
+    auto connection = db::connect(url);
+    pqxx::nontransaction(*connection).exec(sql);
+}
+
+// The test's database on every node, each with the citus extension, and
+// the workers added to the coordinator's.
+void make_distributed(const std::string& name) {
+    for (const auto& worker : worker_urls()) {
+        exec_on(worker, "CREATE DATABASE " + name);
+        exec_on(with_database(worker, name), "CREATE EXTENSION citus");
+    }
+    const auto coordinator = with_database(base_database_url(), name);
+    auto connection = db::connect(coordinator);
+    pqxx::nontransaction txn(*connection);
+    txn.exec("CREATE EXTENSION citus");
+    const auto [host, port] = host_and_port(coordinator);
+    txn.exec_params("SELECT citus_set_coordinator_host($1, $2)", host, port);
+    for (const auto& worker : worker_urls()) {
+        const auto [worker_host, worker_port] = host_and_port(worker);
+        txn.exec_params("SELECT citus_add_node($1, $2)", worker_host, worker_port);
+    }
+}
+
+}  // namespace
+
 TestSchema::TestSchema() {
     std::random_device device;
     name_ = "t_" + std::to_string(device()) + "_" + std::to_string(device());
-    auto connection = db::connect(base_database_url());
-    pqxx::nontransaction txn(*connection);
-    txn.exec("CREATE DATABASE " + name_);
+    exec_on(base_database_url(), "CREATE DATABASE " + name_);
+    if (scale_tier()) make_distributed(name_);
 }
 
 TestSchema::~TestSchema() {
     try {
-        auto connection = db::connect(base_database_url());
-        pqxx::nontransaction txn(*connection);
-        txn.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+        exec_on(base_database_url(), "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+        if (scale_tier())
+            for (const auto& worker : worker_urls())
+                exec_on(worker, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
     } catch (...) {
     }
 }
@@ -62,6 +135,14 @@ std::string TestSchema::url() const {
 std::unique_ptr<pqxx::connection> TestSchema::connect() const { return db::connect(url()); }
 
 void TestSchema::migrate() const {
+    // On a Citus cluster, migrations of different databases at once update
+    // the same roles on the workers ("tuple concurrently updated"): the
+    // scale tier's tests migrate one at a time (a lock on the coordinator).
+    std::unique_ptr<pqxx::connection> turn;
+    if (scale_tier()) {
+        turn = db::connect(base_database_url());
+        pqxx::nontransaction(*turn).exec("SELECT pg_advisory_lock(20261207)");
+    }
     auto connection = connect();
     db::migrate(*connection, source_dir() / "migrations");
 }

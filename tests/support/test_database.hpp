@@ -3,6 +3,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 namespace funnelhouse::test {
 
@@ -10,6 +11,12 @@ namespace funnelhouse::test {
 // when it is not set: these tests never fall back to anything but a real
 // PostgreSQL.
 std::string base_database_url();
+
+// The base URL of every PostgreSQL server a test's database lives on: the
+// test database's alone, or in the scale tier (a Citus cluster) the
+// coordinator's and then each worker's. Roles, which are per server, are
+// made on each.
+std::vector<std::string> node_urls();
 
 // A database of its own for one test (named name()), so tests never see
 // each other's rows or schemas; it is dropped afterwards.

@@ -221,3 +221,14 @@ TEST(Config, TrustedProxiesAreAddressesOrNetworks) {
               "addresses of the proxies in front (such as 10.0.0.0/8); X-Forwarded-For is "
               "believed from them only");
 }
+
+TEST(Config, DatabaseLayoutIsAutomaticUnlessCitusIsAskedFor) {
+    EXPECT_EQ(parse_with({"migrate"}).config.database_layout, DatabaseLayout::automatic);
+    EXPECT_EQ(parse_with({"migrate", "--database-layout", "citus"}).config.database_layout,
+              DatabaseLayout::citus);
+    EXPECT_EQ(parse_with({"migrate"}, {{"FUNNELHOUSE_DATABASE_LAYOUT", "auto"}})
+                  .config.database_layout,
+              DatabaseLayout::automatic);
+    EXPECT_EQ(error_of({"migrate", "--database-layout", "sharded"}),
+              "--database-layout 'sharded': must be auto or citus");
+}

@@ -20,6 +20,12 @@ enum class AckMode {
     loaded,   // its events are committed in PostgreSQL
 };
 
+// How `funnelhouse migrate` lays the tables out (FUNNELHOUSE_DATABASE_LAYOUT).
+enum class DatabaseLayout {
+    automatic,  // distributed on a Citus coordinator, else on one PostgreSQL
+    citus,      // distributed; a database without the citus extension is refused
+};
+
 // How log lines are written (FUNNELHOUSE_LOG_FORMAT).
 enum class LogFormat {
     json,  // one JSON object per line
@@ -114,6 +120,7 @@ struct Config {
     std::chrono::milliseconds load_timeout{10'000};
 
     AckMode ack_mode = AckMode::durable;
+    DatabaseLayout database_layout = DatabaseLayout::automatic;
     std::filesystem::path spool_dir = "spool";
     std::size_t spool_max_bytes = 1024ull * 1024 * 1024;
     std::size_t spool_min_free_bytes = 256ull * 1024 * 1024;

@@ -22,5 +22,9 @@ inline constexpr long long kModelRefreshLock = 7'311'402'118'550'212;
 // Writing the destinations file into PostgreSQL: servers starting at once
 // write it one after the other.
 inline constexpr long long kDestinationsLock = 7'311'402'118'550'213;
+// On Citus, `funnelhouse reprocess` runs take turns, a transaction at a
+// time (Citus locks rows of one shard only, so they cannot share the rows
+// with FOR UPDATE SKIP LOCKED as on one PostgreSQL).
+inline constexpr long long kReprocessLock = 7'311'402'118'550'214;
 
 }  // namespace funnelhouse::db

@@ -8,7 +8,7 @@
 namespace funnelhouse::db {
 
 struct MigrationFile {
-    std::string version;  // "0001"
+    std::string version;  // "0001"; "citus/0001" for the distributed layout's files
     std::string name;     // "events"
     std::filesystem::path path;
     std::string sql;
@@ -25,10 +25,25 @@ struct MigrationReport {
     std::size_t already_applied = 0;
 };
 
+// How the tables are laid out. `detect`: on one PostgreSQL as always, and
+// distributed when the database has the citus extension (a Citus
+// coordinator); `distributed`: refuses a database without it.
+enum class Layout { detect, distributed };
+
+// Whether the database has the citus extension.
+bool is_citus(pqxx::connection& connection);
+
+// The migrations a database needs: those of `dir`, and on a Citus
+// coordinator those of dir/citus after them (the distributed layout,
+// recorded as citus/NNNN).
+std::vector<MigrationFile> expected_migrations(pqxx::connection& connection,
+                                               const std::filesystem::path& dir);
+
 // Applies every migration not yet recorded in schema_migrations, each in its
 // own transaction together with its record. Refuses (std::runtime_error) when
 // an applied file's checksum changed or an applied version has no file.
 // Concurrent runs serialise on an advisory lock.
-MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir);
+MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir,
+                        Layout layout = Layout::detect);
 
 }  // namespace funnelhouse::db
