@@ -16,7 +16,7 @@
 --
 -- grain: one row per alerting event or stage
 -- kind: table
--- reads: tracking_health, rate_changes, rate_segments, traffic_mix, stage_coverage, person_events, sessions
+-- reads: tracking_health, rate_changes, rate_segments, traffic_mix, stage_coverage, person_events, sessions, event_days, rejection_days
 WITH RECURSIVE evaluated AS (
     SELECT max(day) - 1 AS day FROM models.tracking_health
 ), health AS (
@@ -132,18 +132,15 @@ WITH RECURSIVE evaluated AS (
     -- in the 7 days before (none are new when nothing came before)
     CROSS JOIN LATERAL (
         SELECT array_agg(DISTINCT x.schema_version ORDER BY x.schema_version) AS new
-        FROM events x
+        FROM models.event_days x
         WHERE x.event_name = f.event_name
-          AND EXISTS (SELECT 1 FROM events p
+          AND EXISTS (SELECT 1 FROM models.event_days p
                       WHERE p.event_name = f.event_name
-                        AND p.occurred_at >= (since.day - 7)::timestamp AT TIME ZONE 'UTC'
-                        AND p.occurred_at < since.day::timestamp AT TIME ZONE 'UTC')
-          AND x.occurred_at >= since.day::timestamp AT TIME ZONE 'UTC'
-          AND x.occurred_at < (e.day + 1)::timestamp AT TIME ZONE 'UTC'
-          AND NOT EXISTS (SELECT 1 FROM events p
+                        AND p.day >= since.day - 7 AND p.day < since.day)
+          AND x.day >= since.day AND x.day <= e.day
+          AND NOT EXISTS (SELECT 1 FROM models.event_days p
                           WHERE p.event_name = f.event_name AND p.schema_version = x.schema_version
-                            AND p.occurred_at >= (since.day - 7)::timestamp AT TIME ZONE 'UTC'
-                            AND p.occurred_at < since.day::timestamp AT TIME ZONE 'UTC')) versions
+                            AND p.day >= since.day - 7 AND p.day < since.day)) versions
     WHERE f.event_name NOT IN (SELECT event_name FROM explained)
 ), described AS (
     SELECT j.*, seg.dimension, seg.segment, seg.share AS segment_share,
@@ -184,22 +181,16 @@ WITH RECURSIVE evaluated AS (
                jsonb_agg(jsonb_build_object('path', t.path, 'rejected', t.n) ORDER BY t.n DESC, t.path)
                    FILTER (WHERE t.day = j.day) AS paths,
                (array_agg(t.path ORDER BY t.n DESC, t.path) FILTER (WHERE t.day = j.day))[1] AS top_path
-        FROM (SELECT models.message_day(b.raw_event) AS day,
-                     coalesce(b.errors -> 0 ->> 'path', '') AS path, count(*) AS n
-              FROM bad_events b
-              WHERE b.event_name = j.event_name AND b.reason <> 'source_not_allowed'
-                AND b.received_at >= (j.day - 8)::timestamp AT TIME ZONE 'UTC'
+        FROM (SELECT r.day, r.path, sum(r.rejected)::bigint AS n
+              FROM models.rejection_days r
+              WHERE r.event_name = j.event_name AND r.received_day >= j.day - 8
               GROUP BY 1, 2) t
         WHERE t.day BETWEEN j.day - 7 AND j.day) rp ON true
     CROSS JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE x.occurred_at >= j.day::timestamp AT TIME ZONE 'UTC')
-                   AS stored,
-               count(*) FILTER (WHERE x.occurred_at < j.day::timestamp AT TIME ZONE 'UTC')
-                   AS before_stored
-        FROM events x
-        WHERE x.event_name = j.event_name
-          AND x.occurred_at >= (j.day - 7)::timestamp AT TIME ZONE 'UTC'
-          AND x.occurred_at < (j.day + 1)::timestamp AT TIME ZONE 'UTC') st
+        SELECT coalesce(sum(x.events) FILTER (WHERE x.day >= j.day), 0)::bigint AS stored,
+               coalesce(sum(x.events) FILTER (WHERE x.day < j.day), 0)::bigint AS before_stored
+        FROM models.event_days x
+        WHERE x.event_name = j.event_name AND x.day >= j.day - 7 AND x.day <= j.day) st
 ), rejecting AS (
     -- rejections explain it when its own rule fires, or when more than
     -- alert_rejection_rate of the day's copies were rejected, twice the
@@ -326,5 +317,5 @@ SELECT 'traffic', 'all events', ARRAY['silence'], e.day, (l.at AT TIME ZONE 'UTC
        format('all events: nothing stored for %s (alert_silence %s)',
               date_trunc('minute', now() - l.at), (SELECT alert_silence FROM models.settings)),
        jsonb_build_object('last_stored', l.at)
-FROM (SELECT max(received_at) AS at FROM events) l CROSS JOIN evaluated e
+FROM (SELECT max(last_received_at) AS at FROM models.event_days) l CROSS JOIN evaluated e
 WHERE l.at < now() - (SELECT alert_silence FROM models.settings)

@@ -19,10 +19,13 @@ WITH grouped AS (
 )
 SELECT g.person_id || '#' || g.session_number AS session_id, g.person_id, g.session_number,
        g.started_at, g.ended_at, g.events,
-       (SELECT models.touch_channel(e.event_type, e.context, e.properties)
-        FROM events e WHERE e.event_id = g.touch_event) AS channel,
-       (SELECT models.page_path(e.context, e.properties)
-        FROM events e WHERE e.event_id = g.page_event) AS landing_page,
-       (SELECT models.device_type(e.context) FROM events e WHERE e.event_id = g.device_event)
-           AS device_type
+       -- An event the session lacks is no row here, and says nothing.
+       CASE WHEN t.event_id IS NOT NULL
+            THEN models.touch_channel(t.event_type, t.context, t.properties) END AS channel,
+       CASE WHEN p.event_id IS NOT NULL THEN models.page_path(p.context, p.properties) END
+           AS landing_page,
+       CASE WHEN d.event_id IS NOT NULL THEN models.device_type(d.context) END AS device_type
 FROM grouped g
+LEFT JOIN events t ON t.event_id = g.touch_event
+LEFT JOIN events p ON p.event_id = g.page_event
+LEFT JOIN events d ON d.event_id = g.device_event

@@ -295,7 +295,7 @@ TEST_F(AlertLifecycle, AFailingLifecycleLeavesTheRefreshedModelsStanding) {
     shop.load(schema_);
     q("ALTER FUNCTION funnelhouse_alerts_sync(jsonb) RENAME TO funnelhouse_alerts_gone");
     const auto report = test::refresh_models(schema_);
-    EXPECT_EQ(report.steps.size(), 36u);
+    EXPECT_EQ(report.steps.size(), 38u);
     EXPECT_EQ(q("SELECT count(*) FROM models.stage_coverage WHERE alert"), "4");
     EXPECT_EQ(q("SELECT count(*) FROM alerts"), "0");
     q("ALTER FUNCTION funnelhouse_alerts_gone(jsonb) RENAME TO funnelhouse_alerts_sync");

@@ -13,16 +13,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
+#include <map>
 
-#include "funnelhouse/common/base64.hpp"
+#include "corpus.hpp"
 #include "funnelhouse/common/file.hpp"
-#include "funnelhouse/common/uuid.hpp"
-#include "funnelhouse/ingest/request.hpp"
-#include "funnelhouse/loader/writer.hpp"
 #include "funnelhouse/simulate/shop.hpp"
-#include "sample_events.hpp"
-#include "test_contracts.hpp"
 #include "test_database.hpp"
 
 using namespace funnelhouse;
@@ -30,73 +25,6 @@ using namespace funnelhouse;
 namespace {
 
 const auto kReceivedAt = *common::parse_timestamp("2026-03-01T12:00:00Z");
-
-struct Sender {
-    std::string authorization;
-    common::Source source;
-};
-
-class Rows {
-  public:
-    Rows()
-        : keys_(ingest::WriteKeyRing::from_json_text(
-              R"([{"name":"web","key":"kb","source":"browser"},
-                  {"name":"backend","key":"ks","source":"server"}])",
-              "rows test")) {}
-
-    // One request; ids the server made are replaced by ones made from a
-    // counter, so that the rows are the same on every run.
-    void post(std::string_view route, std::string_view body, common::Source source) {
-        const std::string authorization =
-            "Basic " + common::base64_encode(source == common::Source::server ? "ks:" : "kb:");
-        ingest::RequestInput input;
-        input.route = route;
-        input.body = body;
-        input.authorization = authorization;
-        input.received_at = kReceivedAt;
-        auto outcome = ingest::process_request(input, keys_, test::repository_contracts(), {});
-        if (outcome.error) return;
-        std::set<std::string> assigned;
-        for (const auto& entry : nlohmann::json::parse(outcome.assigned_json))
-            assigned.insert(entry["event_id"].get<std::string>());
-        for (auto& event : outcome.events) {
-            if (assigned.count(event.event_id))
-                event.event_id = common::uuid_from_name("assigned " + std::to_string(++made_));
-            events_.push_back(std::move(event));
-        }
-        // A rejected message without an id of its own is given one too: it
-        // is not in its raw text.
-        for (auto& bad : outcome.bad_events) {
-            if (bad.event_id && bad.raw_event.find(*bad.event_id) == std::string::npos)
-                bad.event_id = common::uuid_from_name("assigned " + std::to_string(++made_));
-            bad_events_.push_back(std::move(bad));
-        }
-    }
-
-    void load(const test::TestSchema& schema) {
-        auto connection = schema.connect();
-        loader::prepare_staging(*connection);
-        // In batches of 50, as a loader would meet them.
-        for (std::size_t at = 0; at < std::max(events_.size(), bad_events_.size()); at += 50) {
-            std::vector<const common::Event*> events;
-            std::vector<const common::BadEvent*> bad;
-            for (std::size_t i = at; i < std::min(at + 50, events_.size()); ++i)
-                events.push_back(&events_[i]);
-            for (std::size_t i = at; i < std::min(at + 50, bad_events_.size()); ++i)
-                bad.push_back(&bad_events_[i]);
-            loader::write_batch(*connection, events, bad);
-        }
-    }
-
-    std::size_t events() const { return events_.size(); }
-    std::size_t bad_events() const { return bad_events_.size(); }
-
-  private:
-    ingest::WriteKeyRing keys_;
-    std::vector<common::Event> events_;
-    std::vector<common::BadEvent> bad_events_;
-    int made_ = 0;
-};
 
 // A table's rows as text (without loaded_at, which is the clock's), one a
 // line, in order; and their MD5.
@@ -109,7 +37,7 @@ std::string rows_sql(const std::string& table) {
 }  // namespace
 
 TEST(Rows, AreWhatTheyWereForTheFuzzCorporaAndASimulatedShop) {
-    Rows rows;
+    test::Corpus rows(kReceivedAt);
     const auto corpora = test::source_dir() / "tests" / "fuzz" / "corpus";
     std::vector<std::filesystem::path> seeds;
     for (const char* corpus : {"request", "message"})

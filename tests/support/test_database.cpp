@@ -107,17 +107,19 @@ void make_distributed(const std::string& name) {
 
 }  // namespace
 
-TestSchema::TestSchema() {
+TestSchema::TestSchema(Placement placement)
+    : distributed_(scale_tier() && placement == Placement::tier),
+      base_(distributed_ ? base_database_url() : required_env("FH_TEST_DATABASE_URL")) {
     std::random_device device;
     name_ = "t_" + std::to_string(device()) + "_" + std::to_string(device());
-    exec_on(base_database_url(), "CREATE DATABASE " + name_);
-    if (scale_tier()) make_distributed(name_);
+    exec_on(base_, "CREATE DATABASE " + name_);
+    if (distributed_) make_distributed(name_);
 }
 
 TestSchema::~TestSchema() {
     try {
-        exec_on(base_database_url(), "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-        if (scale_tier())
+        exec_on(base_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+        if (distributed_)
             for (const auto& worker : worker_urls())
                 exec_on(worker, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
     } catch (...) {
@@ -125,7 +127,7 @@ TestSchema::~TestSchema() {
 }
 
 std::string TestSchema::url() const {
-    auto url = with_database(base_database_url(), name_);
+    auto url = with_database(base_, name_);
     url += url.find('?') == std::string::npos ? '?' : '&';
     // Spelled out so that tests can append further -c options.
     url += "options=-csearch_path%3Dpublic";
@@ -139,7 +141,7 @@ void TestSchema::migrate() const {
     // the same roles on the workers ("tuple concurrently updated"): the
     // scale tier's tests migrate one at a time (a lock on the coordinator).
     std::unique_ptr<pqxx::connection> turn;
-    if (scale_tier()) {
+    if (distributed_) {
         turn = db::connect(base_database_url());
         pqxx::nontransaction(*turn).exec("SELECT pg_advisory_lock(20261207)");
     }

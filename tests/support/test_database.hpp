@@ -20,9 +20,14 @@ std::vector<std::string> node_urls();
 
 // A database of its own for one test (named name()), so tests never see
 // each other's rows or schemas; it is dropped afterwards.
+// Where a test's database lives: as the tier says (one PostgreSQL, or in
+// the scale tier a Citus cluster), or on one PostgreSQL whatever the tier
+// (for comparing the two).
+enum class Placement { tier, single };
+
 class TestSchema {
   public:
-    TestSchema();
+    explicit TestSchema(Placement placement = Placement::tier);
     ~TestSchema();
     TestSchema(const TestSchema&) = delete;
     TestSchema& operator=(const TestSchema&) = delete;
@@ -38,6 +43,8 @@ class TestSchema {
 
   private:
     std::string name_;
+    bool distributed_;
+    std::string base_;  // the server's base URL it lives on (the coordinator's)
 };
 
 }  // namespace funnelhouse::test

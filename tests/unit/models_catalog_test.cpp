@@ -231,7 +231,7 @@ TEST(ModelBuffer, ReferencesToModelsPointAtTheBufferAndFunctionsStay) {
 
 TEST(ModelCatalog, TheRepositoryModelsLoadInOrder) {
     const auto catalog = models::load_catalog({test::source_dir() / "models"});
-    EXPECT_EQ(catalog.model_count(), 36u);
+    EXPECT_EQ(catalog.model_count(), 38u);
     auto position = [&](const std::string& name) {
         for (std::size_t i = 0; i < catalog.files.size(); ++i)
             if (catalog.files[i].name == name) return i;

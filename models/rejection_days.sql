@@ -1,0 +1,16 @@
+-- Rejected copies per event name, UTC day of receipt, the day the message
+-- says it happened (models.message_day) and where it failed first (the
+-- path of its first error). Refused browser copies of server-only events
+-- are left out: expected, not a fault. What alert_candidates reads of
+-- rejections.
+--
+-- grain: one row per event name, day of receipt, day of the message and path
+-- kind: table
+-- index: (event_name, received_day)
+-- reads: (no model)
+SELECT event_name, (received_at AT TIME ZONE 'UTC')::date AS received_day,
+       models.message_day(raw_event) AS day, coalesce(errors -> 0 ->> 'path', '') AS path,
+       count(*) AS rejected
+FROM bad_events
+WHERE reason <> 'source_not_allowed' AND event_name IS NOT NULL
+GROUP BY 1, 2, 3, 4
