@@ -1,8 +1,8 @@
 -- Rejected copies per event name, UTC day of receipt, the day the message
 -- says it happened (models.message_day) and where it failed first (the
--- path of its first error). Refused browser copies of server-only events
--- are left out: expected, not a fault. What alert_candidates reads of
--- rejections.
+-- path of its first error). Copies refused as source_not_allowed (a page
+-- sending what only a backend may) are left out, as the alert rules leave
+-- them out. What alert_candidates reads of rejections.
 --
 -- grain: one row per event name, day of receipt, day of the message and path
 -- kind: table

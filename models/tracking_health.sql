@@ -16,17 +16,18 @@ WITH valid AS (
     FROM events
     GROUP BY 1, 2
 ), refused_copies AS MATERIALIZED (
-    -- Browser copies of server-only events (few), gathered first so that
-    -- they meet their events by the events' own id.
+    -- Browser copies of server-only events, gathered first so that they
+    -- meet their events by the events' own id.
     SELECT bad_event_id, event_id FROM bad_events
     WHERE reason = 'source_not_allowed' AND source = 'browser'
-), expected AS (
+), expected AS MATERIALIZED (
     SELECT r.bad_event_id FROM refused_copies r JOIN events e USING (event_id)
 ), rejections AS (
     SELECT coalesce(b.event_name, '(unnamed)') AS event_name,
            (b.received_at AT TIME ZONE 'UTC')::date AS day, b.reason
     FROM bad_events b
-    WHERE b.bad_event_id NOT IN (SELECT bad_event_id FROM expected)
+    LEFT JOIN expected x ON x.bad_event_id = b.bad_event_id
+    WHERE x.bad_event_id IS NULL
 ), rejected AS (
     SELECT event_name, day, sum(n) AS rejected, jsonb_object_agg(reason, n) AS rejection_reasons
     FROM (SELECT event_name, day, reason, count(*) AS n FROM rejections GROUP BY 1, 2, 3) per_reason

@@ -1,5 +1,6 @@
 # Throwaway PostgreSQL clusters for scripts/test and scripts/run-local.
-# Source this file; it defines pg_start DIR and pg_stop DIR and sets PGPORT.
+# Source this file; it defines pg_start DIR and pg_stop DIR (setting PGPORT),
+# and citus_start and citus_stop for a Citus cluster of three.
 # As root the server runs as the `postgres` user (PostgreSQL refuses root).
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}

@@ -4,12 +4,14 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <pqxx/pqxx>
 #include <sstream>
 
 #include "funnelhouse/activation/sender.hpp"
 #include "funnelhouse/cli/reprocess.hpp"
 #include "funnelhouse/common/file.hpp"
+#include "funnelhouse/db/arrays.hpp"
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/db/migrate.hpp"
 #include "funnelhouse/http/server.hpp"
@@ -35,19 +37,24 @@ void require_database_url(const config::Config& config) {
 
 // Refuses to serve a reachable database that lacks migrations: every batch
 // would fail. An unreachable one is fine: the loader retries until it is up.
-void check_migrated(const config::Config& config) {
+// Returns whether the database is a Citus coordinator (nullopt: unreachable).
+std::optional<bool> check_migrated(const config::Config& config) {
+    // The folder is read first: a wrong one is reported even while
+    // PostgreSQL is away.
+    const auto regular = db::read_migrations(config.migrations_dir);
     std::unique_ptr<pqxx::connection> connection;
     try {
         connection = db::connect(config.database_url);
     } catch (const std::exception& error) {
         spdlog::warn("PostgreSQL is not reachable yet ({}); events wait in the spool until it is",
                      error.what());
-        return;
+        return std::nullopt;
     }
-    const auto expected = db::expected_migrations(*connection, config.migrations_dir);
-    std::string versions = "{";
-    for (const auto& file : expected) versions += (versions.size() > 1 ? "," : "") + file.version;
-    versions += "}";
+    const bool citus = db::is_citus(*connection);
+    const auto expected =
+        citus ? db::expected_migrations(*connection, config.migrations_dir) : regular;
+    const auto versions = db::text_array(
+        expected, [](const db::MigrationFile& file) -> std::string_view { return file.version; });
     pqxx::nontransaction txn(*connection);
     const auto present =
         txn.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>();
@@ -61,6 +68,7 @@ void check_migrated(const config::Config& config) {
         throw std::runtime_error("the database has " + std::to_string(applied) + " of " +
                                  std::to_string(expected.size()) +
                                  " migrations applied: run `funnelhouse migrate` first");
+    return citus;
 }
 
 spool::SpoolSettings spool_settings(const config::Config& config) {
@@ -149,11 +157,15 @@ int run_serve(const config::Config& config) {
     const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
     spdlog::info("loaded {} contracts from {}, {} write keys", registry.size(),
                  config.schemas_dir.string(), keys.keys().size());
-    check_migrated(config);
+    const auto citus = check_migrated(config);
     // A broken model folder stops serve here rather than failing every
     // refresh later; the files are read again at each refresh.
     if (config.refresh_interval.count() > 0) models::load_catalog(config.model_folders());
     auto destinations = activation::load_destinations(config.destinations_file);
+    if (citus.value_or(false) && !destinations.empty())
+        throw std::invalid_argument(
+            "FUNNELHOUSE_DESTINATIONS_FILE: sending to destinations does not work on a Citus "
+            "database yet; leave it unset there (docs/operations.md, \"On Citus\")");
     metrics::Registry metrics_registry;
     metrics::Instruments instruments(metrics_registry);
     metrics_registry

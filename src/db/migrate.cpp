@@ -115,7 +115,7 @@ bool apply(pqxx::connection& connection, const MigrationFile& file) {
     if (!existing.empty()) {
         const auto recorded = existing[0][0].as<std::string>();
         if (recorded != file.checksum)
-            throw std::runtime_error("migration " + file.path.filename().string() +
+            throw std::runtime_error("migration " + file.version + "_" + file.name + ".sql" +
                                      " was changed after it was applied (checksum " +
                                      recorded.substr(0, 12) + "... recorded, " +
                                      file.checksum.substr(0, 12) +
@@ -126,8 +126,8 @@ bool apply(pqxx::connection& connection, const MigrationFile& file) {
     try {
         txn.exec(file.sql);
     } catch (const pqxx::sql_error& error) {
-        throw std::runtime_error("migration " + file.path.filename().string() +
-                                 " failed: " + error.what());
+        throw std::runtime_error("migration " + file.version + "_" + file.name + ".sql failed: " +
+                                 error.what());
     }
     txn.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                     file.version, file.name, file.checksum);
@@ -147,6 +147,11 @@ std::vector<MigrationFile> expected_migrations(pqxx::connection& connection,
                                                const std::filesystem::path& dir) {
     auto files = read_migrations(dir);
     if (!is_citus(connection)) return files;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir / "citus", ec))
+        throw std::runtime_error("the database is a Citus coordinator (it has the citus extension), "
+                                 "and '" + (dir / "citus").string() +
+                                 "', the distributed layout's migrations, does not exist");
     for (auto& file : read_migrations(dir / "citus")) {
         file.version = "citus/" + file.version;
         files.push_back(std::move(file));

@@ -20,9 +20,7 @@ using namespace funnelhouse;
 
 namespace {
 
-bool on_citus(const test::TestSchema& schema) {
-    return schema.scalar("SELECT count(*) FROM pg_extension WHERE extname = 'citus'") == "1";
-}
+bool on_citus(const test::TestSchema& schema) { return db::is_citus(*schema.connect()); }
 
 // A model's rows as text, one a line, in order.
 std::string model_rows(const test::TestSchema& schema, const std::string& model) {

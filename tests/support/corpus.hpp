@@ -29,8 +29,7 @@ class Corpus {
               "test corpus")),
           received_at_(received_at) {}
 
-    // One request; ids the server made are replaced by ones made from a
-    // counter, so that the rows are the same on every run.
+    // One request, as the server would receive it now.
     void post(std::string_view route, std::string_view body, common::Source source) {
         const std::string authorization =
             "Basic " + common::base64_encode(source == common::Source::server ? "ks:" : "kb:");
