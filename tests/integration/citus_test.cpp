@@ -91,6 +91,9 @@ TEST(CitusLayout, TheSimulatedShopsModelsEqualThoseOnOnePostgreSQLRowForRow) {
 
     for (const auto* schema : {&distributed, &single}) {
         schema->migrate();
+        // The silence rule words how long ago the last event came, by the
+        // clock: not the same a minute later.
+        schema->scalar("UPDATE models.settings SET alert_silence = interval '100 years'");
         shop.load(*schema);
         auto connection = schema->connect();
         const auto report =
@@ -102,14 +105,19 @@ TEST(CitusLayout, TheSimulatedShopsModelsEqualThoseOnOnePostgreSQLRowForRow) {
                   single.scalar("SELECT count(*) FROM " + table)) << table;
     std::size_t with_rows = 0;
     std::size_t lines = 0;
+    std::string empty;
     for (const auto& file : test::model_catalog().files) {
         if (file.kind == models::Kind::function) continue;
         const auto rows = model_rows(single, file.name);
         EXPECT_EQ(model_rows(distributed, file.name), rows) << file.name;
         with_rows += rows.empty() ? 0 : 1;
         lines += rows.empty() ? 0 : std::count(rows.begin(), rows.end(), '\n') + 1;
+        if (rows.empty()) empty += " " + file.name;
     }
-    std::cout << with_rows << " models with rows, " << lines << " rows compared\n";
-    // Every model but the alerts (the shop plants no problem) has rows.
-    EXPECT_GE(with_rows, 36u);
+    std::cout << with_rows << " models with rows, " << lines << " rows compared; empty:" << empty
+              << "\n";
+    // Empty here: alert_candidates (the shop plants no problem, and
+    // silence is off), rate_segments (only days whose rate moved) and
+    // experiment_priorities (no candidates are listed).
+    EXPECT_GE(with_rows, 35u);
 }
