@@ -287,6 +287,43 @@ TEST(Delivery, DatabaseStoppedAndStartedMidLoad) {
     EXPECT_EQ(exit_code, 0) << log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
 }
 
+// On Citus (a cluster of the test's own, so that the other tests' workers
+// stay up): a worker goes away under load and comes back. Loads fail while
+// it is away (every batch writes shards on both workers); acknowledgements
+// go on from the spool, and every acknowledged event is stored once.
+TEST(CitusDelivery, AWorkerRestartedMidLoadLosesNothingAcknowledged) {
+    test::TempDir dir;
+    test::CitusCluster cluster(dir.path() / "citus");
+    test::ServerProcess server;
+    server.start(server_env(dir.path(), cluster.url() + "?connect_timeout=2",
+                            {{"FUNNELHOUSE_LOAD_TIMEOUT_MS", "2000"}}));
+    Traffic traffic(2);
+    traffic.point_at(server.port());
+    ASSERT_TRUE(traffic.wait_for_more(10)) << server.stderr_text();
+
+    cluster.worker(1).stop();
+    ASSERT_TRUE(traffic.wait_for_more(30)) << server.stderr_text();
+    json away;
+    for (int i = 0; i < 200; ++i) {
+        away = readyz(server.port());
+        if (away["spool"]["unloaded_records"].get<int>() > 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_GT(away["spool"]["unloaded_records"].get<int>(), 0)
+        << "loads went on without a worker: " << away.dump();
+
+    cluster.worker(1).start();
+    ASSERT_TRUE(traffic.wait_for_more(20));
+    traffic.finish();
+    ASSERT_TRUE(test::wait_until_loaded(server.port(), std::chrono::seconds(90)))
+        << readyz(server.port()).dump();
+    EXPECT_EQ(traffic.statuses().count(503), 0u) << "nothing is refused while the spool has room";
+    expect_exactly_once(cluster, traffic.good_ids(), traffic.bad_ids());
+    const int exit_code = server.stop();
+    const auto log = server.stderr_text();
+    EXPECT_EQ(exit_code, 0) << log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
+}
+
 TEST(Delivery, AFullSpoolRefusesWith503AndRecoversOnceThereIsRoom) {
     test::TempDir dir;
     test::PostgresCluster database(dir.path() / "pg");

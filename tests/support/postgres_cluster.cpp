@@ -8,15 +8,23 @@
 #include "funnelhouse/db/migrate.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "test_database.hpp"
 
 namespace funnelhouse::test {
 namespace {
 
 std::string script() { return (source_dir() / "tests/support/pg_cluster.sh").string(); }
 
+ClusterOptions citus_node() {
+    return {"-c shared_preload_libraries=citus -c citus.shard_count=4 "
+            "-c citus.node_conninfo=sslmode=prefer",
+            false};
+}
+
 }  // namespace
 
-PostgresCluster::PostgresCluster(std::filesystem::path dir) : dir_(std::move(dir)) {
+PostgresCluster::PostgresCluster(std::filesystem::path dir, ClusterOptions options)
+    : dir_(std::move(dir)), server_options_(std::move(options.server_options)) {
     // Tests run in parallel: start the search for a free port at a random
     // place so that two clusters do not race for the same one. Below the
     // kernel's ephemeral ports (32768 and up): a cluster stopped and started
@@ -25,6 +33,7 @@ PostgresCluster::PostgresCluster(std::filesystem::path dir) : dir_(std::move(dir
     std::random_device device;
     port_ = static_cast<unsigned short>(20000 + device() % 12000);
     start();
+    if (!options.migrate) return;
     auto connection = db::connect(url());
     db::migrate(*connection, source_dir() / "migrations");
 }
@@ -38,8 +47,8 @@ PostgresCluster::~PostgresCluster() {
 
 void PostgresCluster::start() {
     const auto result =
-        run_program("bash", {script(), "start", dir_.string(), std::to_string(port_)}, {}, "",
-                    std::chrono::seconds(120));
+        run_program("bash", {script(), "start", dir_.string(), std::to_string(port_)},
+                    {{"PG_OPTIONS", server_options_}}, "", std::chrono::seconds(120));
     if (result.exit_code != 0)
         throw std::runtime_error("cannot start PostgreSQL in " + dir_.string() + ": " + result.err);
     const auto port = static_cast<unsigned short>(std::stoi(result.out));
@@ -71,6 +80,18 @@ std::string PostgresCluster::scalar(const std::string& sql) const {
     const auto result = txn.exec(sql);
     if (result.empty() || result[0][0].is_null()) return "";
     return result[0][0].c_str();
+}
+
+CitusCluster::CitusCluster(const std::filesystem::path& dir)
+    : coordinator_(dir / "coordinator", citus_node()) {
+    std::vector<std::string> worker_urls;
+    for (const char* name : {"worker1", "worker2"}) {
+        workers_.push_back(std::make_unique<PostgresCluster>(dir / name, citus_node()));
+        worker_urls.push_back(workers_.back()->url());
+    }
+    join_citus(url(), worker_urls);
+    auto connection = db::connect(url());
+    db::migrate(*connection, source_dir() / "migrations", db::Layout::distributed);
 }
 
 }  // namespace funnelhouse::test

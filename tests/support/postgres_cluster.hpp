@@ -1,16 +1,24 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace funnelhouse::test {
+
+struct ClusterOptions {
+    std::string server_options;  // postgres -c settings (citus preloaded, say)
+    bool migrate = true;         // the repository's migrations, once started
+};
 
 // A throwaway PostgreSQL cluster in `dir` (via tests/support/pg_cluster.sh),
 // for tests that stop and start the database under a running server. It is
 // stopped when the object goes away.
 class PostgresCluster {
   public:
-    explicit PostgresCluster(std::filesystem::path dir);  // created, started, migrated
+    // Created and started, its database `funnelhouse` made (and migrated).
+    explicit PostgresCluster(std::filesystem::path dir, ClusterOptions options = {});
     ~PostgresCluster();
     PostgresCluster(const PostgresCluster&) = delete;
     PostgresCluster& operator=(const PostgresCluster&) = delete;
@@ -23,9 +31,27 @@ class PostgresCluster {
 
   private:
     std::filesystem::path dir_;
+    std::string server_options_;
     unsigned short port_ = 0;
     bool running_ = false;
     bool started_once_ = false;
+};
+
+// A Citus cluster of a test's own, for tests that stop a worker under a
+// running server: a coordinator and two workers, each a PostgresCluster with
+// citus preloaded (4 shards a table), their databases `funnelhouse` joined
+// and migrated to the distributed layout.
+class CitusCluster {
+  public:
+    explicit CitusCluster(const std::filesystem::path& dir);
+
+    std::string url() const { return coordinator_.url(); }  // the coordinator's
+    PostgresCluster& worker(std::size_t index) { return *workers_.at(index); }
+    std::string scalar(const std::string& sql) const { return coordinator_.scalar(sql); }
+
+  private:
+    PostgresCluster coordinator_;
+    std::vector<std::unique_ptr<PostgresCluster>> workers_;
 };
 
 }  // namespace funnelhouse::test

@@ -86,26 +86,30 @@ void exec_on(const std::string& url, const std::string& sql) {
     pqxx::nontransaction(*connection).exec(sql);
 }
 
-// The test's database on every node, each with the citus extension, and
-// the workers added to the coordinator's.
+// The test's database on every node, laid out as one Citus database.
 void make_distributed(const std::string& name) {
+    std::vector<std::string> workers;
     for (const auto& worker : worker_urls()) {
         exec_on(worker, "CREATE DATABASE " + name);
-        exec_on(with_database(worker, name), "CREATE EXTENSION citus");
+        workers.push_back(with_database(worker, name));
     }
-    const auto coordinator = with_database(base_database_url(), name);
+    join_citus(with_database(base_database_url(), name), workers);
+}
+
+}  // namespace
+
+void join_citus(const std::string& coordinator, const std::vector<std::string>& workers) {
+    for (const auto& worker : workers) exec_on(worker, "CREATE EXTENSION citus");
     auto connection = db::connect(coordinator);
     pqxx::nontransaction txn(*connection);
     txn.exec("CREATE EXTENSION citus");
     const auto [host, port] = host_and_port(coordinator);
     txn.exec_params("SELECT citus_set_coordinator_host($1, $2)", host, port);
-    for (const auto& worker : worker_urls()) {
+    for (const auto& worker : workers) {
         const auto [worker_host, worker_port] = host_and_port(worker);
         txn.exec_params("SELECT citus_add_node($1, $2)", worker_host, worker_port);
     }
 }
-
-}  // namespace
 
 TestSchema::TestSchema(Placement placement)
     : distributed_(scale_tier() && placement == Placement::tier),

@@ -18,6 +18,11 @@ std::string base_database_url();
 // made on each.
 std::vector<std::string> node_urls();
 
+// Makes one Citus database of databases on separate PostgreSQL servers
+// (each with citus preloaded): the extension in each, the workers added to
+// the coordinator's. Arguments are the databases' URLs.
+void join_citus(const std::string& coordinator, const std::vector<std::string>& workers);
+
 // A database of its own for one test (named name()), so tests never see
 // each other's rows or schemas; it is dropped afterwards.
 // Where a test's database lives: as the tier says (one PostgreSQL, or in
