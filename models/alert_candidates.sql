@@ -3,20 +3,15 @@
 -- the figures behind it. After every refresh, funnelhouse_alerts_sync()
 -- (migration 0011) raises, keeps or resolves alerts from these rows.
 --
--- An event's rules: rate_drop (rate_changes), volume_drop (tracking_health,
--- for events with a 7-day mean of at least settings.alert_min_events) and
--- rejection_rate (tracking_health). An event whose fall another event's
--- rate drop explains (that event typically comes earlier in a session,
--- came before it in most of its sessions of the 7 days before, and fell at
--- least half as much) is listed under the downstream of the event that
--- explains the whole chain instead of raising its own, unless its own
--- events are being rejected. A stage: none of its events in 7 days
--- (stage_coverage). All traffic: no event stored for settings.alert_silence
--- before now.
+-- An event: the rules that fire for it (alert_events). An event whose fall
+-- another event's rate drop explains (alert_events) is listed under the
+-- downstream of the event that explains the whole chain instead of raising
+-- its own. A stage: none of its events in 7 days (stage_coverage). All
+-- traffic: no event stored for settings.alert_silence before now.
 --
 -- grain: one row per alerting event or stage
 -- kind: table
--- reads: tracking_health, rate_changes, rate_segments, traffic_mix, stage_coverage, person_events, sessions, event_days, rejection_days
+-- reads: alert_events, tracking_health, rate_changes, rate_segments, traffic_mix, stage_coverage, event_days, rejection_days
 WITH RECURSIVE evaluated AS (
     SELECT max(day) - 1 AS day FROM models.tracking_health
 ), health AS (
@@ -26,69 +21,13 @@ WITH RECURSIVE evaluated AS (
     FROM models.rate_changes r JOIN evaluated USING (day)
 ), traffic AS (
     SELECT max(sessions / nullif(baseline_sessions, 0) - 1) AS change FROM rates
-), fired AS (
-    SELECT event_name, 'rate_drop' AS rule FROM rates WHERE alert
-    UNION ALL
-    SELECT event_name, 'volume_drop' FROM health
-    WHERE trailing_7d_mean >= (SELECT alert_min_events FROM models.settings)
-      AND events < (1 - (SELECT alert_volume_drop FROM models.settings)) * trailing_7d_mean
-    UNION ALL
-    SELECT event_name, 'rejection_rate' FROM health
-    WHERE rejection_rate > (SELECT alert_rejection_rate FROM models.settings)
 ), events_fired AS (
-    SELECT f.event_name, array_agg(DISTINCT f.rule ORDER BY f.rule) AS rules,
-           models.stage_rank(min(c.funnel_stage)) AS stage_rank,
-           -least(min(r.adjusted_share_change), min(r.adjusted_per_session_change)) AS fall
-    FROM fired f
-    LEFT JOIN models.contract_latest c USING (event_name)
-    LEFT JOIN rates r USING (event_name)
-    GROUP BY f.event_name
-), firsts AS (
-    -- each alerting event's first time in each session of the 7 days before
-    SELECT pe.person_id, pe.session_number, pe.event_name, min(pe.occurred_at) AS first_at
-    FROM models.person_events pe, evaluated e
-    WHERE pe.event_name IN (SELECT event_name FROM events_fired)
-      AND pe.occurred_at >= (e.day - 7)::timestamp AT TIME ZONE 'UTC'
-      AND pe.occurred_at < e.day::timestamp AT TIME ZONE 'UTC'
-    GROUP BY 1, 2, 3
-), typical AS (
-    -- where in its sessions each comes: the median time from their start
-    SELECT f.event_name,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.first_at - s.started_at))
-               AS seconds_in
-    FROM firsts f
-    JOIN models.sessions s ON s.session_id = f.person_id || '#' || f.session_number
-    GROUP BY 1
-), pairs AS (
-    -- b may be a consequence of a: a's rate fell at least half as much, a
-    -- typically comes earlier in a session, and b's own events are not
-    -- being rejected
-    SELECT a.event_name AS a, b.event_name AS b
-    FROM events_fired a
-    JOIN events_fired b
-      ON a.event_name <> b.event_name AND 'rate_drop' = ANY (a.rules)
-     AND NOT 'rejection_rate' = ANY (b.rules) AND (b.fall IS NULL OR a.fall >= 0.5 * b.fall)
-    JOIN typical ta ON ta.event_name = a.event_name
-    JOIN typical tb ON tb.event_name = b.event_name AND ta.seconds_in < tb.seconds_in
-), ordered AS (
-    -- how often a came before b in b's sessions of the 7 days before
-    SELECT p.a, p.b, count(*) AS sessions,
-           count(*) FILTER (WHERE EXISTS (
-               SELECT 1 FROM firsts x
-               WHERE x.person_id = y.person_id AND x.session_number = y.session_number
-                 AND x.event_name = p.a AND x.first_at < y.first_at)) AS a_before
-    FROM pairs p
-    JOIN firsts y ON y.event_name = p.b
-    GROUP BY 1, 2
+    SELECT event_name, rules, stage_rank, fall FROM models.alert_events
 ), explained AS (
-    -- each consequence under the event that came before it most often
-    SELECT DISTINCT ON (o.b) o.b AS event_name, o.a AS by_event
-    FROM ordered o
-    WHERE o.a_before * 2 > o.sessions
-    ORDER BY o.b, o.a_before::numeric / o.sessions DESC, o.a
+    SELECT event_name, by_event FROM models.alert_events WHERE by_event IS NOT NULL
 ), up (event_name, root, depth) AS (
-    -- followed to the one that explains them all (the order of `typical`
-    -- leaves no cycle)
+    -- followed to the one that explains them all (alert_events explains
+    -- an event only by one typically earlier in a session: no cycle)
     SELECT event_name, by_event, 1 FROM explained
     UNION ALL
     SELECT u.event_name, x.by_event, u.depth + 1

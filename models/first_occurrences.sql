@@ -19,4 +19,4 @@ SELECT f.person_id, f.event_name, f.occurred_at,
        extract(epoch FROM f.occurred_at - s.started_at)::float8 AS seconds_from_session_start
 FROM first f
 JOIN models.person_firsts p USING (person_id)
-JOIN models.sessions s ON s.session_id = f.person_id || '#' || f.session_number
+JOIN models.sessions s ON s.person_id = f.person_id AND s.session_number = f.session_number

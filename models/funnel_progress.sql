@@ -4,20 +4,18 @@
 -- grain: one row per funnel, person and step reached
 -- kind: table
 -- index: unique (funnel, person_id, step)
--- reads: person_events
+-- reads: funnel_events
 WITH RECURSIVE reached AS (
-    SELECT s.funnel, s.step, pe.person_id, min(pe.occurred_at) AS reached_at
-    FROM models.funnel_steps s
-    JOIN models.person_events pe ON pe.event_name = s.event_name
-    WHERE s.step = 1
-    GROUP BY s.funnel, s.step, pe.person_id
+    SELECT funnel, step, person_id, min(occurred_at) AS reached_at
+    FROM models.funnel_events
+    WHERE step = 1
+    GROUP BY funnel, step, person_id
     UNION ALL
-    SELECT r.funnel, s.step, r.person_id, next_event.at
+    SELECT r.funnel, r.step + 1, r.person_id, next_event.at
     FROM reached r
-    JOIN models.funnel_steps s ON s.funnel = r.funnel AND s.step = r.step + 1
-    CROSS JOIN LATERAL (SELECT min(pe.occurred_at) AS at FROM models.person_events pe
-                        WHERE pe.person_id = r.person_id AND pe.event_name = s.event_name
-                          AND pe.occurred_at >= r.reached_at) next_event
+    CROSS JOIN LATERAL (SELECT min(fe.occurred_at) AS at FROM models.funnel_events fe
+                        WHERE fe.funnel = r.funnel AND fe.person_id = r.person_id
+                          AND fe.step = r.step + 1 AND fe.occurred_at >= r.reached_at) next_event
     WHERE next_event.at IS NOT NULL
 )
 SELECT funnel, step, person_id, reached_at FROM reached

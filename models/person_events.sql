@@ -4,6 +4,7 @@
 --
 -- grain: one row per event with a person
 -- kind: table
+-- distribute: person_id
 -- index: (person_id, event_name, occurred_at)
 -- reads: (no model)
 WITH narrow AS (

@@ -3,7 +3,8 @@
 --
 -- grain: one row per session
 -- kind: table
--- index: unique (session_id)
+-- distribute: person_id
+-- index: unique (person_id, session_number)
 -- reads: person_events
 WITH grouped AS (
     SELECT pe.person_id, pe.session_number,

@@ -137,10 +137,14 @@ bool apply(pqxx::connection& connection, const MigrationFile& file) {
 
 }  // namespace
 
-bool is_citus(pqxx::connection& connection) {
-    return pqxx::nontransaction(connection)
-        .exec("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")[0][0]
+bool is_citus(pqxx::transaction_base& txn) {
+    return txn.exec("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")[0][0]
         .as<bool>();
+}
+
+bool is_citus(pqxx::connection& connection) {
+    pqxx::nontransaction txn(connection);
+    return is_citus(txn);
 }
 
 std::vector<MigrationFile> expected_migrations(pqxx::connection& connection,

@@ -175,7 +175,7 @@ void drop_function(pqxx::work& txn, const ModelFile& file) {
 }
 
 void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
-                const std::string& buffer, bool with_data) {
+                const std::string& buffer, Fill fill) {
     const auto target = txn.quote_name(buffer) + "." + txn.quote_name(file.name);
     if (file.kind == Kind::function) {
         // Made anew, so that its result's columns may change; what in the
@@ -186,16 +186,26 @@ void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
     const auto sql = statement_of(in_buffer(file, catalog, buffer));
     drop_existing(txn, buffer, file.name);
     if (file.kind == Kind::view) return run_for(txn, file, "CREATE VIEW " + target + " AS " + sql);
-    // CREATE TABLE AS may use parallel workers; INSERT may not.
-    run_for(
-        txn, file,
-        "CREATE UNLOGGED TABLE " + target + " AS " + sql + (with_data ? "\n" : "\nWITH NO DATA"));
+    if (fill == Fill::rows_distributed && !file.distribute.empty()) {
+        // Made empty, distributed (co-located with every table distributed
+        // by a column of the same type), then filled on the workers.
+        run_for(txn, file, "CREATE UNLOGGED TABLE " + target + " AS " + sql + "\nWITH NO DATA");
+        run_for(txn, file,
+                "SELECT create_distributed_table(" + txn.quote(target) + ", " +
+                    txn.quote(file.distribute) + ")");
+        run_for(txn, file, "INSERT INTO " + target + " " + sql);
+    } else {
+        // CREATE TABLE AS may use parallel workers; INSERT may not.
+        run_for(txn, file,
+                "CREATE UNLOGGED TABLE " + target + " AS " + sql +
+                    (fill == Fill::empty ? "\nWITH NO DATA" : "\n"));
+    }
     for (const auto& index : file.indexes)
         run_for(txn, file,
                 std::string(index.unique ? "CREATE UNIQUE INDEX ON " : "CREATE INDEX ON ") +
                     target + " " + index.columns);
     // The next models' plans depend on these rows' statistics.
-    if (with_data) txn.exec("ANALYZE " + target);
+    if (fill != Fill::empty) txn.exec("ANALYZE " + target);
 }
 
 std::vector<Vanished> vanished(pqxx::work& txn, const Catalog& catalog) {

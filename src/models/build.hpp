@@ -20,11 +20,16 @@ void make_function(pqxx::work& txn, const ModelFile& file);
 // columns changed). A view of someone's own that calls it stops the refresh.
 void drop_function(pqxx::work& txn, const ModelFile& file);
 
-// Makes a table or view in `buffer` anew: with its rows and statistics, or
-// empty (which still plans the statement, so it finds every error but
-// those of the data). A buffered function is made in `buffer` anew.
+// What a table is made with: nothing (which still plans the statement, so
+// it finds every error but those of the data), its rows and statistics, or
+// on a Citus coordinator its rows spread over the workers by the column its
+// file names (tables without one stay on the coordinator).
+enum class Fill { empty, rows, rows_distributed };
+
+// Makes a table or view in `buffer` anew, a table filled as `fill` says. A
+// buffered function is made in `buffer` anew.
 void make_model(pqxx::work& txn, const Catalog& catalog, const ModelFile& file,
-                const std::string& buffer, bool with_data);
+                const std::string& buffer, Fill fill);
 
 // What a refresh made earlier whose file is gone: a model (by name: its
 // view in `models` and its tables or views in both buffers), or a function

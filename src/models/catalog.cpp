@@ -66,14 +66,43 @@ void read_header_line(ModelFile& file, const std::string& comment, int line, boo
         file.grain = value;
     } else if (key == "index") {
         file.indexes.push_back(parse_index(value, file.path, line));
+    } else if (key == "distribute") {
+        if (!valid_name(value))
+            fail(file.path, line, "distribute names one column, such as person_id");
+        file.distribute = value;
     } else if (key == "reads") {
         file.reads = parse_reads(value);
+    }
+}
+
+// The columns of an index's list, "(a, b)".
+std::vector<std::string> index_columns(const Index& index) {
+    std::vector<std::string> columns;
+    std::stringstream list(index.columns.substr(1, index.columns.size() - 2));
+    for (std::string column; std::getline(list, column, ',');)
+        columns.push_back(common::trim(column));
+    return columns;
+}
+
+// Citus keeps a unique index on each shard: only one that includes the
+// distribution column holds for the whole table.
+void check_distribution(const ModelFile& file) {
+    if (file.kind != Kind::table)
+        fail(file.path, file.sql_line, "only tables are distributed");
+    for (const auto& index : file.indexes) {
+        if (!index.unique) continue;
+        const auto columns = index_columns(index);
+        if (std::find(columns.begin(), columns.end(), file.distribute) == columns.end())
+            fail(file.path, file.sql_line,
+                 "unique index " + index.columns + " must include the distribution column " +
+                     file.distribute);
     }
 }
 
 void check_statement(const ModelFile& file) {
     if (common::trim(file.sql).empty())
         fail(file.path, file.sql_line, "no statement after the header");
+    if (!file.distribute.empty()) check_distribution(file);
     if (file.kind == Kind::function) {
         const auto expected = "CREATE OR REPLACE FUNCTION models." + file.name + "(";
         if (file.sql.rfind(expected, 0) != 0)

@@ -8,6 +8,7 @@
 #include "funnelhouse/common/source.hpp"
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/db/locks.hpp"
+#include "funnelhouse/db/migrate.hpp"
 
 namespace funnelhouse::models {
 namespace {
@@ -81,7 +82,7 @@ void compile_all(pqxx::work& txn, const Catalog& catalog, const std::string& buf
     for (const auto& file : catalog.files)
         if (file.kind == Kind::function && !file.reads_models) build::make_function(txn, file);
     for (const auto& file : catalog.files)
-        if (file.made_in_buffer()) build::make_model(txn, catalog, file, buffer, false);
+        if (file.made_in_buffer()) build::make_model(txn, catalog, file, buffer, build::Fill::empty);
 }
 
 // The functions that read models are made anew around the switch: they
@@ -102,6 +103,9 @@ Refresh::Refresh(pqxx::connection& connection, const schema::SchemaRegistry& reg
                  const Catalog& catalog)
     : txn_(connection), catalog_(catalog), started_(clock::now()) {
     begin(txn_);
+    citus_ = db::is_citus(txn_);
+    // Models join events (spread by event id) with models spread by person.
+    if (citus_) txn_.exec("SET LOCAL citus.enable_repartition_joins = on");
     write_contracts(txn_, registry, report_);
     become_models_role(txn_);
     buffer_ = build::other_buffer(txn_);
@@ -112,7 +116,8 @@ void Refresh::build() {
     for (const auto& file : catalog_.files) {
         if (!file.made_in_buffer()) continue;
         const auto step_started = clock::now();
-        build::make_model(txn_, catalog_, file, buffer_, true);
+        build::make_model(txn_, catalog_, file, buffer_,
+                          citus_ ? build::Fill::rows_distributed : build::Fill::rows);
         if (file.kind != Kind::function) report_.steps.push_back({file.name, since(step_started)});
     }
 }

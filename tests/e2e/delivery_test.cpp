@@ -324,6 +324,34 @@ TEST(CitusDelivery, AWorkerRestartedMidLoadLosesNothingAcknowledged) {
     EXPECT_EQ(exit_code, 0) << log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
 }
 
+// On Citus: a third worker is added under load and the shards are moved
+// onto it (blocking writes to each shard while it moves, which needs no
+// logical replication). Loads wait or retry meanwhile; every acknowledged
+// event is stored once, and the events' shards end up on all three.
+TEST(CitusDelivery, AWorkerAddedAndTheShardsRebalancedUnderLoadLosesNothing) {
+    test::TempDir dir;
+    test::CitusCluster cluster(dir.path() / "citus");
+    test::ServerProcess server;
+    server.start(server_env(dir.path(), cluster.url()));
+    Traffic traffic(2);
+    traffic.point_at(server.port());
+    ASSERT_TRUE(traffic.wait_for_more(10)) << server.stderr_text();
+
+    cluster.add_worker();
+    cluster.scalar("SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes')");
+    cluster.scalar("SELECT citus_rebalance_wait()");
+    ASSERT_TRUE(traffic.wait_for_more(20)) << server.stderr_text();
+    traffic.finish();
+    ASSERT_TRUE(test::wait_until_loaded(server.port(), std::chrono::seconds(60)))
+        << readyz(server.port()).dump();
+    EXPECT_EQ(cluster.scalar("SELECT count(DISTINCT p.nodeport) FROM pg_dist_shard_placement p"
+                             " JOIN pg_dist_shard s USING (shardid)"
+                             " WHERE s.logicalrelid = 'events'::regclass"),
+              "3");
+    expect_exactly_once(cluster, traffic.good_ids(), traffic.bad_ids());
+    EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+}
+
 TEST(Delivery, AFullSpoolRefusesWith503AndRecoversOnceThereIsRoom) {
     test::TempDir dir;
     test::PostgresCluster database(dir.path() / "pg");

@@ -146,7 +146,7 @@ TEST(ModelFilesEndToEnd, MovingTheModelsIntoFilesKeepsEveryRow) {
     EXPECT_EQ(schema.scalar("SELECT to_regclass('models.definitions') IS NULL"), "t");
     const auto refreshed = test::run_funnelhouse({"refresh"}, env, "", std::chrono::seconds(300));
     ASSERT_EQ(refreshed.exit_code, 0) << refreshed.err;
-    EXPECT_NE(refreshed.out.find("38 models refreshed"), std::string::npos) << refreshed.out;
+    EXPECT_NE(refreshed.out.find("40 models refreshed"), std::string::npos) << refreshed.out;
 
     const auto new_rows = snapshot(schema, model_names);
     for (const auto& [query, rows] : old_rows) EXPECT_EQ(new_rows.at(query), rows) << query;
@@ -170,11 +170,11 @@ TEST(ModelFilesEndToEnd, ListAndCheckShowTheOrderAndChangeNothing) {
               std::string::npos)
         << listed.out;
     EXPECT_LT(listed.out.find("models.person_events\t"), listed.out.find("models.sessions\t"));
-    EXPECT_NE(listed.out.find("38 models and 46 functions\n"), std::string::npos) << listed.out;
+    EXPECT_NE(listed.out.find("40 models and 46 functions\n"), std::string::npos) << listed.out;
 
     const auto checked = test::run_funnelhouse({"models", "check"}, env);
     ASSERT_EQ(checked.exit_code, 0) << checked.err;
-    EXPECT_NE(checked.out.find("84 files compile; nothing was changed"), std::string::npos)
+    EXPECT_NE(checked.out.find("86 files compile; nothing was changed"), std::string::npos)
         << checked.out;
     EXPECT_EQ(schema.scalar("SELECT current || ' ' || (refreshed_at IS NULL) FROM models.state"),
               "models_a true");

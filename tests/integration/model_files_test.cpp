@@ -53,7 +53,7 @@ TEST_F(ModelFilesTest, ACustomModelReadsTheBuiltInOnesAndAnalystsReadIt) {
         "SELECT person_id, count(*) AS orders\nFROM models.orders\n"
         "GROUP BY person_id HAVING count(*) > 1\n");
     const auto report = refresh();
-    EXPECT_EQ(report.steps.size(), 39u);
+    EXPECT_EQ(report.steps.size(), 41u);
     EXPECT_EQ(q("SELECT string_agg(person_id || ' ' || orders, ',') FROM models.repeat_buyers"),
               "user:ann 2");
     // Both buffers get it in turn; the view shows the one just built.

@@ -83,7 +83,7 @@ std::string PostgresCluster::scalar(const std::string& sql) const {
 }
 
 CitusCluster::CitusCluster(const std::filesystem::path& dir)
-    : coordinator_(dir / "coordinator", citus_node()) {
+    : dir_(dir), coordinator_(dir / "coordinator", citus_node()) {
     std::vector<std::string> worker_urls;
     for (const char* name : {"worker1", "worker2"}) {
         workers_.push_back(std::make_unique<PostgresCluster>(dir / name, citus_node()));
@@ -92,6 +92,12 @@ CitusCluster::CitusCluster(const std::filesystem::path& dir)
     join_citus(url(), worker_urls);
     auto connection = db::connect(url());
     db::migrate(*connection, source_dir() / "migrations", db::Layout::distributed);
+}
+
+void CitusCluster::add_worker() {
+    const auto name = "worker" + std::to_string(workers_.size() + 1);
+    workers_.push_back(std::make_unique<PostgresCluster>(dir_ / name, citus_node()));
+    join_citus_worker(url(), workers_.back()->url());
 }
 
 }  // namespace funnelhouse::test

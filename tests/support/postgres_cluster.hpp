@@ -47,9 +47,13 @@ class CitusCluster {
 
     std::string url() const { return coordinator_.url(); }  // the coordinator's
     PostgresCluster& worker(std::size_t index) { return *workers_.at(index); }
+    // Starts one more worker (in dir/workerN) and adds it to the cluster;
+    // it holds no shard until they are rebalanced.
+    void add_worker();
     std::string scalar(const std::string& sql) const { return coordinator_.scalar(sql); }
 
   private:
+    std::filesystem::path dir_;
     PostgresCluster coordinator_;
     std::vector<std::unique_ptr<PostgresCluster>> workers_;
 };

@@ -99,16 +99,19 @@ void make_distributed(const std::string& name) {
 }  // namespace
 
 void join_citus(const std::string& coordinator, const std::vector<std::string>& workers) {
-    for (const auto& worker : workers) exec_on(worker, "CREATE EXTENSION citus");
-    auto connection = db::connect(coordinator);
-    pqxx::nontransaction txn(*connection);
-    txn.exec("CREATE EXTENSION citus");
+    exec_on(coordinator, "CREATE EXTENSION citus");
     const auto [host, port] = host_and_port(coordinator);
-    txn.exec_params("SELECT citus_set_coordinator_host($1, $2)", host, port);
-    for (const auto& worker : workers) {
-        const auto [worker_host, worker_port] = host_and_port(worker);
-        txn.exec_params("SELECT citus_add_node($1, $2)", worker_host, worker_port);
-    }
+    auto connection = db::connect(coordinator);
+    pqxx::nontransaction(*connection)
+        .exec_params("SELECT citus_set_coordinator_host($1, $2)", host, port);
+    for (const auto& worker : workers) join_citus_worker(coordinator, worker);
+}
+
+void join_citus_worker(const std::string& coordinator, const std::string& worker) {
+    exec_on(worker, "CREATE EXTENSION citus");
+    const auto [host, port] = host_and_port(worker);
+    auto connection = db::connect(coordinator);
+    pqxx::nontransaction(*connection).exec_params("SELECT citus_add_node($1, $2)", host, port);
 }
 
 TestSchema::TestSchema(Placement placement)

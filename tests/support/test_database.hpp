@@ -22,6 +22,8 @@ std::vector<std::string> node_urls();
 // (each with citus preloaded): the extension in each, the workers added to
 // the coordinator's. Arguments are the databases' URLs.
 void join_citus(const std::string& coordinator, const std::vector<std::string>& workers);
+// Adds one more worker's database to a Citus database (the extension in it).
+void join_citus_worker(const std::string& coordinator, const std::string& worker);
 
 // A database of its own for one test (named name()), so tests never see
 // each other's rows or schemas; it is dropped afterwards.

@@ -133,6 +133,40 @@ TEST(ModelFiles, AHeaderWithoutKindReadsOrGrainIsRefused) {
               "'_'");
 }
 
+TEST(ModelFiles, ATableNamesTheColumnItIsDistributedBy) {
+    const auto file = models::parse_model_file(
+        "-- kind: table\n-- grain: one row per session\n-- distribute: person_id\n"
+        "-- index: unique (person_id, session_number)\n-- index: (session_id)\n"
+        "-- reads: person_events\nSELECT 1 FROM models.person_events\n",
+        "models/sessions.sql");
+    EXPECT_EQ(file.distribute, "person_id");
+    EXPECT_EQ(models::parse_model_file("-- kind: table\n-- grain: x\n-- reads: (no model)\nSELECT 1",
+                                       "m/a.sql")
+                  .distribute,
+              "");
+}
+
+TEST(ModelFiles, ADistributionThatCitusCouldNotKeepIsRefused) {
+    auto message = [](const std::string& header) {
+        try {
+            models::parse_model_file(header + "-- reads: (no model)\nSELECT 1", "m/a.sql");
+        } catch (const CatalogError& error) {
+            return std::string(error.what());
+        }
+        return std::string("(no error)");
+    };
+    EXPECT_EQ(message("-- kind: table\n-- grain: x\n-- distribute: person id\n"),
+              "m/a.sql:3: distribute names one column, such as person_id");
+    EXPECT_EQ(message("-- kind: view\n-- grain: x\n-- distribute: person_id\n"),
+              "m/a.sql:5: only tables are distributed");
+    EXPECT_EQ(message("-- kind: table\n-- grain: x\n-- distribute: person_id\n"
+                      "-- index: unique (order_id)\n"),
+              "m/a.sql:6: unique index (order_id) must include the distribution column person_id");
+    EXPECT_EQ(message("-- kind: table\n-- grain: x\n-- distribute: person_id\n"
+                      "-- index: unique (order_id, person_id)\n-- index: (order_id)\n"),
+              "(no error)");
+}
+
 TEST(ModelOrder, FollowsTheReadsWithFunctionsThatReadNoModelFirst) {
     const auto order = order_of({
         table("value", "orders, sessions",
@@ -231,7 +265,7 @@ TEST(ModelBuffer, ReferencesToModelsPointAtTheBufferAndFunctionsStay) {
 
 TEST(ModelCatalog, TheRepositoryModelsLoadInOrder) {
     const auto catalog = models::load_catalog({test::source_dir() / "models"});
-    EXPECT_EQ(catalog.model_count(), 38u);
+    EXPECT_EQ(catalog.model_count(), 40u);
     auto position = [&](const std::string& name) {
         for (std::size_t i = 0; i < catalog.files.size(); ++i)
             if (catalog.files[i].name == name) return i;

@@ -32,6 +32,7 @@ enum class Layout { detect, distributed };
 
 // Whether the database has the citus extension.
 bool is_citus(pqxx::connection& connection);
+bool is_citus(pqxx::transaction_base& txn);
 
 // The migrations a database needs: those of `dir`, and on a Citus
 // coordinator those of dir/citus after them (the distributed layout,

@@ -52,6 +52,9 @@ struct ModelFile {
     Kind kind = Kind::table;
     std::string grain;               // "one row per order_id" (tables and views)
     std::vector<Index> indexes;      // tables only
+    // The column a table is distributed by on Citus ("" for none: the table
+    // stays on the coordinator); ignored on one PostgreSQL.
+    std::string distribute;
     std::vector<std::string> reads;  // the models it reads, as its header lists them
     std::string sql;                 // the statement: everything after the header
     int sql_line = 1;                // the file line the statement starts on
@@ -68,8 +71,9 @@ struct ModelFile {
 };
 
 // Parses one file: a header of `--` comment lines with `kind:`, `grain:`,
-// `index:` (tables; repeatable) and `reads:` (models, comma-separated, or
-// "(no model)"), then the statement: a plain SELECT for tables and views, a
+// `index:` (tables; repeatable), `distribute:` (tables: the column their
+// rows are spread by on Citus; every unique index includes it) and `reads:`
+// (models, comma-separated, or "(no model)"), then the statement: a plain SELECT for tables and views, a
 // CREATE OR REPLACE FUNCTION models.<name> for functions.
 ModelFile parse_model_file(std::string_view text, const std::filesystem::path& path);
 

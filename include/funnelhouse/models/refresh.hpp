@@ -61,6 +61,7 @@ class Refresh {
     pqxx::work txn_;
     const Catalog& catalog_;
     std::string buffer_;
+    bool citus_ = false;  // distributes the tables whose files say how
     RefreshReport report_;
     std::chrono::steady_clock::time_point started_;
 };
