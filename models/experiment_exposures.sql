@@ -5,13 +5,16 @@
 -- kind: table
 -- index: unique (experiment_id, person_id)
 -- reads: horizon, orders, person_events, refunds
-WITH exposures AS (
+WITH viewed AS MATERIALIZED (
+    -- The exposure events first: on Citus they are gathered from the
+    -- shards and met with their persons on the workers.
+    SELECT event_id, occurred_at, properties FROM events WHERE event_name = 'experiment_viewed'
+), exposures AS (
     SELECT DISTINCT ON (pe.person_id, e.properties ->> 'experiment_id')
            pe.person_id, e.properties ->> 'experiment_id' AS experiment_id,
            e.properties ->> 'variant' AS variant, e.occurred_at AS exposed_at
-    FROM events e
+    FROM viewed e
     JOIN models.person_events pe USING (event_id)
-    WHERE e.event_name = 'experiment_viewed'
     ORDER BY pe.person_id, e.properties ->> 'experiment_id', e.occurred_at, e.event_id
 )
 SELECT x.experiment_id, x.variant, x.person_id, x.exposed_at,

@@ -6,6 +6,11 @@
 -- index: unique (order_id)
 -- index: (person_id, occurred_at)
 -- reads: person_events
+WITH placed AS MATERIALIZED (
+    -- The order events first: on Citus they are gathered from the shards
+    -- and met with their persons on the workers.
+    SELECT event_id, occurred_at, properties FROM events WHERE event_name = 'order_completed'
+)
 SELECT DISTINCT ON (e.properties ->> 'order_id')
        e.properties ->> 'order_id' AS order_id, e.event_id, pe.person_id, e.occurred_at,
        (e.properties ->> 'revenue')::numeric AS revenue,
@@ -13,7 +18,6 @@ SELECT DISTINCT ON (e.properties ->> 'order_id')
        (e.properties ->> 'revenue')::numeric - coalesce((e.properties ->> 'cost')::numeric, 0) AS gross_profit,
        e.properties ->> 'currency' AS currency,
        e.properties ->> 'coupon' AS coupon
-FROM events e
+FROM placed e
 JOIN models.person_events pe USING (event_id)
-WHERE e.event_name = 'order_completed'
 ORDER BY e.properties ->> 'order_id', e.occurred_at, e.event_id

@@ -6,7 +6,9 @@
 -- distribute: person_id
 -- index: unique (person_id, session_number)
 -- reads: person_events
-WITH grouped AS (
+WITH grouped AS MATERIALIZED (
+    -- (gathered first: on Citus the sessions are grouped on the workers,
+    -- and the few events looked up by id are found on their shards)
     SELECT pe.person_id, pe.session_number,
            min(pe.occurred_at) AS started_at, max(pe.occurred_at) AS ended_at, count(*) AS events,
            (array_agg(pe.event_id ORDER BY pe.occurred_at, pe.event_id) FILTER (WHERE pe.has_touch))[1]

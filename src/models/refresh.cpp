@@ -104,8 +104,6 @@ Refresh::Refresh(pqxx::connection& connection, const schema::SchemaRegistry& reg
     : txn_(connection), catalog_(catalog), started_(clock::now()) {
     begin(txn_);
     citus_ = db::is_citus(txn_);
-    // Models join events (spread by event id) with models spread by person.
-    if (citus_) txn_.exec("SET LOCAL citus.enable_repartition_joins = on");
     write_contracts(txn_, registry, report_);
     become_models_role(txn_);
     buffer_ = build::other_buffer(txn_);
