@@ -185,6 +185,24 @@ std::string read_bytes(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// After a fault: `more` further requests are acknowledged, the traffic
+// stops, and the server loads everything acknowledged (bounded).
+::testing::AssertionResult drained(Traffic& traffic, unsigned short port, int more = 20) {
+    if (!traffic.wait_for_more(more))
+        return ::testing::AssertionFailure() << "no further requests were acknowledged";
+    traffic.finish();
+    if (!test::wait_until_loaded(port, std::chrono::seconds(90)))
+        return ::testing::AssertionFailure() << "not loaded: " << readyz(port).dump();
+    return ::testing::AssertionSuccess();
+}
+
+// SIGTERM; the server exits 0 (else the end of its log is shown).
+void expect_clean_stop(test::ServerProcess& server) {
+    const int exit_code = server.stop();
+    const auto log = server.stderr_text();
+    EXPECT_EQ(exit_code, 0) << log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
+}
+
 }  // namespace
 
 TEST(Delivery, KilledMidLoadThreeTimesLosesNothingAcknowledged) {
@@ -273,18 +291,13 @@ TEST(Delivery, DatabaseStoppedAndStartedMidLoad) {
 
     database.start();
     // The backlog drains while new events keep arriving.
-    ASSERT_TRUE(traffic.wait_for_more(20));
-    traffic.finish();
-    ASSERT_TRUE(test::wait_until_loaded(server.port(), std::chrono::seconds(60)))
-        << readyz(server.port()).dump();
+    ASSERT_TRUE(drained(traffic, server.port()));
     const auto back = readyz(server.port());
     EXPECT_EQ(back["status"], "ready") << back.dump();
     EXPECT_TRUE(back["spool"]["oldest_unloaded_age_seconds"].is_null());
     EXPECT_EQ(traffic.statuses().count(503), 0u) << "nothing is refused while the spool has room";
     expect_exactly_once(database, traffic.good_ids(), traffic.bad_ids());
-    const int exit_code = server.stop();
-    const auto log = server.stderr_text();
-    EXPECT_EQ(exit_code, 0) << log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
+    expect_clean_stop(server);
 }
 
 // On Citus (a cluster of the test's own, so that the other tests' workers
@@ -313,15 +326,10 @@ TEST(CitusDelivery, AWorkerRestartedMidLoadLosesNothingAcknowledged) {
         << "loads went on without a worker: " << away.dump();
 
     cluster.worker(1).start();
-    ASSERT_TRUE(traffic.wait_for_more(20));
-    traffic.finish();
-    ASSERT_TRUE(test::wait_until_loaded(server.port(), std::chrono::seconds(90)))
-        << readyz(server.port()).dump();
+    ASSERT_TRUE(drained(traffic, server.port()));
     EXPECT_EQ(traffic.statuses().count(503), 0u) << "nothing is refused while the spool has room";
     expect_exactly_once(cluster, traffic.good_ids(), traffic.bad_ids());
-    const int exit_code = server.stop();
-    const auto log = server.stderr_text();
-    EXPECT_EQ(exit_code, 0) << log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
+    expect_clean_stop(server);
 }
 
 // On Citus: a third worker is added under load and the shards are moved
@@ -340,16 +348,13 @@ TEST(CitusDelivery, AWorkerAddedAndTheShardsRebalancedUnderLoadLosesNothing) {
     cluster.add_worker();
     cluster.scalar("SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes')");
     cluster.scalar("SELECT citus_rebalance_wait()");
-    ASSERT_TRUE(traffic.wait_for_more(20)) << server.stderr_text();
-    traffic.finish();
-    ASSERT_TRUE(test::wait_until_loaded(server.port(), std::chrono::seconds(60)))
-        << readyz(server.port()).dump();
+    ASSERT_TRUE(drained(traffic, server.port())) << server.stderr_text();
     EXPECT_EQ(cluster.scalar("SELECT count(DISTINCT p.nodeport) FROM pg_dist_shard_placement p"
                              " JOIN pg_dist_shard s USING (shardid)"
                              " WHERE s.logicalrelid = 'events'::regclass"),
               "3");
     expect_exactly_once(cluster, traffic.good_ids(), traffic.bad_ids());
-    EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+    expect_clean_stop(server);
 }
 
 TEST(Delivery, AFullSpoolRefusesWith503AndRecoversOnceThereIsRoom) {
