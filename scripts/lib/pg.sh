@@ -79,11 +79,17 @@ pg_create_database() {
 # citus on every node, and the workers added on the coordinator.
 # CITUS_SHARD_COUNT sets how many shards a distributed table gets (Citus'
 # default, 32, when unset).
-citus_start() {
-  local dir=$1 port=$2 node options
-  options="-c shared_preload_libraries=citus -c max_connections=300"
+# The server settings of a Citus node (pg_start's PG_OPTIONS).
+citus_options() {
+  local options="-c shared_preload_libraries=citus -c max_connections=300"
   options+=" -c citus.node_conninfo=sslmode=prefer"
   [ -z "${CITUS_SHARD_COUNT:-}" ] || options+=" -c citus.shard_count=$CITUS_SHARD_COUNT"
+  echo "$options"
+}
+
+citus_start() {
+  local dir=$1 port=$2 node options
+  options=$(citus_options)
   CITUS_PORTS=""
   for node in coordinator worker1 worker2; do
     PG_OPTIONS="$options ${PG_OPTIONS:-}" pg_start "$dir/$node" "$port" || return 1

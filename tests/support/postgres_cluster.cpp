@@ -15,16 +15,12 @@ namespace {
 
 std::string script() { return (source_dir() / "tests/support/pg_cluster.sh").string(); }
 
-ClusterOptions citus_node() {
-    return {"-c shared_preload_libraries=citus -c citus.shard_count=4 "
-            "-c citus.node_conninfo=sslmode=prefer",
-            false};
-}
+constexpr ClusterOptions kCitusNode{true, false};
 
 }  // namespace
 
 PostgresCluster::PostgresCluster(std::filesystem::path dir, ClusterOptions options)
-    : dir_(std::move(dir)), server_options_(std::move(options.server_options)) {
+    : dir_(std::move(dir)), citus_(options.citus) {
     // Tests run in parallel: start the search for a free port at a random
     // place so that two clusters do not race for the same one. Below the
     // kernel's ephemeral ports (32768 and up): a cluster stopped and started
@@ -48,7 +44,8 @@ PostgresCluster::~PostgresCluster() {
 void PostgresCluster::start() {
     const auto result =
         run_program("bash", {script(), "start", dir_.string(), std::to_string(port_)},
-                    {{"PG_OPTIONS", server_options_}}, "", std::chrono::seconds(120));
+                    citus_ ? Env{{"PG_CITUS", "1"}, {"CITUS_SHARD_COUNT", "4"}} : Env{}, "",
+                    std::chrono::seconds(120));
     if (result.exit_code != 0)
         throw std::runtime_error("cannot start PostgreSQL in " + dir_.string() + ": " + result.err);
     const auto port = static_cast<unsigned short>(std::stoi(result.out));
@@ -83,10 +80,10 @@ std::string PostgresCluster::scalar(const std::string& sql) const {
 }
 
 CitusCluster::CitusCluster(const std::filesystem::path& dir)
-    : dir_(dir), coordinator_(dir / "coordinator", citus_node()) {
+    : dir_(dir), coordinator_(dir / "coordinator", kCitusNode) {
     std::vector<std::string> worker_urls;
     for (const char* name : {"worker1", "worker2"}) {
-        workers_.push_back(std::make_unique<PostgresCluster>(dir / name, citus_node()));
+        workers_.push_back(std::make_unique<PostgresCluster>(dir / name, kCitusNode));
         worker_urls.push_back(workers_.back()->url());
     }
     join_citus(url(), worker_urls);
@@ -96,7 +93,7 @@ CitusCluster::CitusCluster(const std::filesystem::path& dir)
 
 void CitusCluster::add_worker() {
     const auto name = "worker" + std::to_string(workers_.size() + 1);
-    workers_.push_back(std::make_unique<PostgresCluster>(dir_ / name, citus_node()));
+    workers_.push_back(std::make_unique<PostgresCluster>(dir_ / name, kCitusNode));
     join_citus_worker(url(), workers_.back()->url());
 }
 

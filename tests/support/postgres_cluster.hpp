@@ -8,8 +8,8 @@
 namespace funnelhouse::test {
 
 struct ClusterOptions {
-    std::string server_options;  // postgres -c settings (citus preloaded, say)
-    bool migrate = true;         // the repository's migrations, once started
+    bool citus = false;   // a Citus node (scripts/lib/pg.sh's citus_options, 4 shards)
+    bool migrate = true;  // the repository's migrations, once started
 };
 
 // A throwaway PostgreSQL cluster in `dir` (via tests/support/pg_cluster.sh),
@@ -31,7 +31,7 @@ class PostgresCluster {
 
   private:
     std::filesystem::path dir_;
-    std::string server_options_;
+    bool citus_ = false;
     unsigned short port_ = 0;
     bool running_ = false;
     bool started_once_ = false;

@@ -73,8 +73,9 @@ struct ModelFile {
 // Parses one file: a header of `--` comment lines with `kind:`, `grain:`,
 // `index:` (tables; repeatable), `distribute:` (tables: the column their
 // rows are spread by on Citus; every unique index includes it) and `reads:`
-// (models, comma-separated, or "(no model)"), then the statement: a plain SELECT for tables and views, a
-// CREATE OR REPLACE FUNCTION models.<name> for functions.
+// (models, comma-separated, or "(no model)"), then the statement: a plain
+// SELECT for tables and views, a CREATE OR REPLACE FUNCTION models.<name>
+// for functions.
 ModelFile parse_model_file(std::string_view text, const std::filesystem::path& path);
 
 // Every file, in the order a refresh builds them: functions that read no
