@@ -334,6 +334,11 @@ std::vector<Setting> make_settings() {
                     "PostgreSQL connections the loader stores batches on at once, in the "
                     "spool's order (1: one batch after the other)",
                     false, size_setting(&Config::loader_connections, 1, 8)});
+    list.push_back({"FUNNELHOUSE_LOADER_WORKER_CONNECTIONS", "--loader-worker-connections", "4",
+                    "on Citus: connections each loader connection keeps open to each worker, "
+                    "over which a batch reaches that worker's shards (more: more of them at "
+                    "once; each is a backend on the worker)",
+                    false, size_setting(&Config::loader_worker_connections, 1, 64)});
     list.push_back({"FUNNELHOUSE_ACK", "--ack", "durable",
                     "when a request is answered 200: durable (its events are synced to the "
                     "spool on disk) or loaded (they are committed in PostgreSQL)",

@@ -239,7 +239,7 @@ void Loader::keep_connection() {
     if (!connection) {
         try {
             connection = db::connect(config_.database_url, config_.load_timeout);
-            prepare_staging(*connection);
+            prepare_staging(*connection, config_.loader_worker_connections);
             set_connected(true);
             metrics_.database_connects.with({"ok"}).inc();
             spdlog::info("loader connected to PostgreSQL");
@@ -451,7 +451,7 @@ void Loader::ensure_connection(std::size_t lane) {
     if (!connection) {
         try {
             connection = db::connect(config_.database_url, config_.load_timeout);
-            prepare_staging(*connection);
+            prepare_staging(*connection, config_.loader_worker_connections);
         } catch (...) {
             metrics_.database_connects.with({"failed"}).inc();
             throw;

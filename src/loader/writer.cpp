@@ -133,6 +133,30 @@ FROM firsts f JOIN inserted i USING (event_id)
 WHERE s.seq = f.seq
 )sql";
 
+// The same on a stage all loaders share (Citus): a data-modifying WITH would
+// carry every staged row through the coordinator, while this INSERT runs on
+// each shard beside its stage. The ids it returns tell which staged copies
+// made rows (kMarkFirstCopies).
+constexpr const char* kInsertSharedFirstCopies = R"sql(
+INSERT INTO events (event_id, event_name, event_type, schema_version, anonymous_id, user_id,
+                    group_id, previous_id, occurred_at, original_timestamp, sent_at,
+                    received_at, properties, context, write_key_name, source,
+                    browser_received_at, server_received_at)
+SELECT DISTINCT ON (event_id) event_id, event_name, event_type, schema_version, anonymous_id,
+       user_id, group_id, previous_id, occurred_at, original_timestamp, sent_at, received_at,
+       properties, context, write_key_name, source,
+       CASE WHEN source = 'browser' THEN received_at END,
+       CASE WHEN source = 'server' THEN received_at END
+FROM funnelhouse_events_stage WHERE fate IS NULL
+ORDER BY event_id, seq  -- one lock order for all loaders, on each shard
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+)sql";
+
+// The staged copies (by seq) whose rows kInsertSharedFirstCopies made.
+constexpr const char* kMarkFirstCopies =
+    "UPDATE funnelhouse_events_stage SET fate = 'inserted' WHERE fate IS NULL AND seq = ANY(";
+
 // A later copy that names another event, or another person, is not the same
 // event. Another person: a different user id (both set), or, when either copy
 // has no user id, a different anonymous id (both set). Two copies with the
@@ -356,7 +380,7 @@ SELECT -2, )sql" + kIdentityGeneration +
 
 }  // namespace
 
-void prepare_staging(pqxx::connection& connection) {
+void prepare_staging(pqxx::connection& connection, std::size_t worker_connections) {
     // Temporary tables live as long as the connection; ON COMMIT DELETE ROWS
     // empties them after each batch.
     pqxx::nontransaction setup(connection);
@@ -370,6 +394,14 @@ void prepare_staging(pqxx::connection& connection) {
         setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_events_stage (seq bigint NOT NULL" +
                    column_definitions<common::Event>(kEventFields) +
                    ", fate text) ON COMMIT DELETE ROWS");
+    // A batch's statements reach every shard. Citus would open a connection
+    // per shard for each batch and keep one a worker after it: a few kept
+    // for good cost less than the many opened again each time.
+    if (shared) {
+        const auto n = std::to_string(std::max<std::size_t>(1, worker_connections));
+        setup.exec("SET citus.max_adaptive_executor_pool_size = " + n);
+        setup.exec("SET citus.max_cached_conns_per_worker = " + n);
+    }
     const auto bad_event_columns = column_definitions<common::BadEvent>(kBadEventFields);
     setup.exec("CREATE TEMP TABLE IF NOT EXISTS funnelhouse_bad_events_stage (" +
                bad_event_columns.substr(2) + ") ON COMMIT DELETE ROWS");
@@ -489,18 +521,20 @@ void stage_bad_events(pqxx::transaction_base& txn,
     writer.complete();
 }
 
-// Everything after the COPYs, in one round trip; each step is a no-op on an
-// empty stage. The last statement reports the fates (and, as seq -1, the
+// Everything after the COPYs, in one round trip (after the first copies'
+// own on a shared stage); each step is a no-op on an empty stage. The last statement reports the fates (and, as seq -1, the
 // links and conflicts). Returns the identity generation read last.
-std::int64_t apply_staged(pqxx::transaction_base& txn, std::vector<Fate>& fates,
-                          BatchCounts* identity) {
-    static const std::string kApplyBatch =
-        std::string(kInsertFirstCopies) + ";" + kMarkCollisions + ";" + kStoreCollisions + ";" +
-        kMergeBrowserCopies + ";" + kMergeServerCopies + ";" + kStageNewLinks + ";" +
-        kLockForNewIdentities + ";" + kMapNewIds + ";" + kApplyNewLinks + ";" +
-        kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" + kReportFates;
+// `first_copies` is the statement that gives the first copies their rows
+// (kInsertFirstCopies, or the marks after kInsertSharedFirstCopies).
+std::int64_t apply_staged(pqxx::transaction_base& txn, const std::string& first_copies,
+                          std::vector<Fate>& fates, BatchCounts* identity) {
+    static const std::string kAfterFirstCopies =
+        std::string(";") + kMarkCollisions + ";" + kStoreCollisions + ";" + kMergeBrowserCopies +
+        ";" + kMergeServerCopies + ";" + kStageNewLinks + ";" + kLockForNewIdentities + ";" +
+        kMapNewIds + ";" + kApplyNewLinks + ";" + kStoreStagedBadEvents + ";" +
+        kNoteRefusedBrowserCopies + ";" + kReportFates;
     std::int64_t generation = 0;
-    for (const auto& r : txn.exec(kApplyBatch)) {
+    for (const auto& r : txn.exec(first_copies + kAfterFirstCopies)) {
         const auto seq = r[0].as<long long>();
         if (seq == -2) {
             generation = r[1].as<std::int64_t>();
@@ -519,6 +553,24 @@ std::int64_t apply_staged(pqxx::transaction_base& txn, std::vector<Fate>& fates,
             r[1].as<std::string>() == "inserted" ? Fate::inserted : Fate::collision;
     }
     return generation;
+}
+
+// On a shared stage, where every copy is staged with its place in the batch
+// as seq: makes the rows of the first copies, and returns the statement that
+// marks the copies that made one.
+std::string insert_shared_first_copies(pqxx::transaction_base& txn,
+                                       const std::vector<const common::Event*>& events) {
+    const auto inserted = txn.exec(kInsertSharedFirstCopies);
+    std::unordered_set<std::string_view> made;
+    made.reserve(inserted.size());
+    for (const auto& r : inserted) made.emplace(r[0].c_str(), r[0].size());
+    std::string seqs = "'{";
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (made.erase(events[i]->event_id) == 0) continue;  // the first copy only
+        if (seqs.size() > 2) seqs += ',';
+        seqs += std::to_string(i);
+    }
+    return kMarkFirstCopies + seqs + "}'::bigint[])";
 }
 
 // Ids were left out of the stage as known, and something removed identity
@@ -559,7 +611,10 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
     if (!events.empty()) left_out = stage_events(txn, events, direct, how.known, row);
     if (!bad_events.empty()) stage_bad_events(txn, bad_events, row);
     if (how.order && !how.order->wait_turn()) throw NotInTurn{};
-    const auto generation = apply_staged(txn, fates, identity);
+    const auto generation =
+        apply_staged(txn,
+                     how.shared_stage ? insert_shared_first_copies(txn, events) : kInsertFirstCopies,
+                     fates, identity);
     if (how.shared_stage) txn.exec("DELETE FROM funnelhouse_events_stage");
     if (left_out && generation != how.generation) throw StaleKnownIds{generation};
     if (identity) identity->identity_generation = generation;

@@ -314,3 +314,34 @@ TEST(ActivationEndToEnd, ConversionsCsvWritesEachWaitingOrderOnceForAManualUploa
     EXPECT_NE(wrong.exit_code, 0);
     EXPECT_NE(wrong.err.find("no destination 'nope'"), std::string::npos) << wrong.err;
 }
+
+// On Citus the outbox's claim is not planned yet (docs/scaling.md): serve
+// says so, naming the setting, instead of starting without its destinations.
+// Runs in the scale tier, where the test database is a Citus coordinator.
+TEST(CitusServe, RefusesADestinationsFileNamingTheSetting) {
+    test::TempDir dir;
+    test::TestSchema schema;
+    schema.migrate();
+    ASSERT_EQ(schema.scalar("SELECT count(*) FROM pg_extension WHERE extname = 'citus'"), "1")
+        << "runs in the scale tier, on a Citus coordinator";
+    dir.write("keys.json", R"([{"name":"backend","key":"shop-server","source":"server"}])");
+    dir.write("destinations.json", destinations(test::free_port(), test::free_port()));
+    auto env = test::serve_env(
+        schema.url(), dir.path() / "keys.json", dir.path() / "spool",
+        {{"FUNNELHOUSE_REFRESH_INTERVAL", "0"},
+         {"FUNNELHOUSE_DESTINATIONS_FILE", (dir.path() / "destinations.json").string()},
+         {"WEBHOOK_SECRET", "whsec_" + kWebhookKey}});
+    for (const auto& [name, value] : Receivers::secrets()) env[name] = value;
+    const auto served = test::run_funnelhouse({"serve"}, env, "", 30s);
+    EXPECT_EQ(served.exit_code, 2);  // a setting's error
+    EXPECT_NE(served.err.find("FUNNELHOUSE_DESTINATIONS_FILE: sending to destinations does not "
+                              "work on a Citus database yet"),
+              std::string::npos)
+        << served.err;
+
+    // Without the file the same server starts, and stops cleanly.
+    env.erase("FUNNELHOUSE_DESTINATIONS_FILE");
+    test::ServerProcess server;
+    server.start(env);
+    EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+}

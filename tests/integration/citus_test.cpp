@@ -12,9 +12,11 @@
 #include "corpus.hpp"
 #include "funnelhouse/db/connection.hpp"
 #include "funnelhouse/db/migrate.hpp"
+#include "funnelhouse/loader/writer.hpp"
 #include "funnelhouse/models/refresh.hpp"
 #include "funnelhouse/simulate/shop.hpp"
 #include "model_files.hpp"
+#include "sample_events.hpp"
 #include "temp_dir.hpp"
 #include "test_database.hpp"
 
@@ -79,6 +81,36 @@ TEST(CitusLayout, EventsAreSpreadByTheirIdsAndIdentityIsOnEveryNode) {
     const auto again = db::migrate(*connection, test::source_dir() / "migrations");
     EXPECT_TRUE(again.applied.empty());
     EXPECT_EQ(again.already_applied, 13u);
+}
+
+// A loader connection keeps FUNNELHOUSE_LOADER_WORKER_CONNECTIONS
+// connections to each worker between batches (Citus keeps one by default and
+// would open the others again for every batch). Citus names each of them
+// after the coordinator's backend (its global pid).
+TEST(CitusLayout, ALoaderKeepsItsConnectionsToEachWorkerBetweenBatches) {
+    test::TestSchema schema;
+    if (!on_citus(schema)) GTEST_SKIP() << "runs in the scale tier, on a Citus cluster";
+    schema.migrate();
+    auto connection = schema.connect();
+    loader::prepare_staging(*connection, 2);
+    const auto kept = [&] {
+        pqxx::nontransaction txn(*connection);
+        return txn.exec("SELECT string_agg(result, ' ' ORDER BY nodeport) FROM"
+                        " run_command_on_workers(format('SELECT count(*) FROM pg_stat_activity"
+                        " WHERE application_name = %L', 'citus_internal gpid=' ||"
+                        " citus_backend_gpid()))")[0][0]
+            .as<std::string>();
+    };
+    for (int batch = 0; batch < 3; ++batch) {
+        std::vector<common::Event> events;
+        for (int i = 0; i < 40; ++i)
+            events.push_back(test::sample_event("b" + std::to_string(batch) + "-" + std::to_string(i)));
+        const auto fates = loader::write_batch(*connection, test::pointers(events), {});
+        EXPECT_EQ(std::count(fates.begin(), fates.end(), loader::Fate::inserted), 40);
+        // Two shards on each worker (4 a table), two connections kept to each.
+        EXPECT_EQ(kept(), "2 2") << "after batch " << batch;
+    }
+    EXPECT_EQ(schema.scalar("SELECT count(*) FROM events"), "120");
 }
 
 TEST(CitusLayout, AskingForItWithoutCitusIsRefusedAndChangesNothing) {

@@ -117,6 +117,9 @@ struct Config {
     std::size_t loader_known_ids = 200'000;
     // Batches stored at once, each on a connection of its own (loader.hpp).
     std::size_t loader_connections = 2;
+    // On Citus: connections each loader connection keeps open to each
+    // worker, over which a batch's statements reach that worker's shards.
+    std::size_t loader_worker_connections = 4;
     std::chrono::milliseconds load_timeout{10'000};
 
     AckMode ack_mode = AckMode::durable;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "funnelhouse/common/event.hpp"
+#include "funnelhouse/config/config.hpp"
 #include "funnelhouse/db/copy_text.hpp"
 
 namespace funnelhouse::loader {
@@ -66,8 +67,10 @@ const std::vector<std::string>& event_columns();
 void encode_event_row(db::CopyRow& row, const common::Event& event);
 
 // Creates the session-local staging tables (once per connection; outside any
-// transaction).
-void prepare_staging(pqxx::connection& connection);
+// transaction). On Citus it also sets how many connections this one keeps
+// to each worker (config::Config::loader_worker_connections).
+void prepare_staging(pqxx::connection& connection,
+                     std::size_t worker_connections = config::Config{}.loader_worker_connections);
 
 // Writes one batch inside the caller's transaction (the caller commits).
 // Events and bad events are streamed with COPY into the staging tables, then:
