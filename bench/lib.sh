@@ -17,3 +17,8 @@ build_quietly() {
 callgrind_total() {
   sed -nE 's/^totals: ([0-9]+).*/\1/p' "$1" | tail -1
 }
+
+# now: the time in seconds, to the nanosecond; elapsed START: seconds since
+# START (a `now`), to the millisecond.
+now() { date +%s.%N; }
+elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }

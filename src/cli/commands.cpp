@@ -194,10 +194,7 @@ int run_serve(const config::Config& config) {
 int run_migrate(const config::Config& config) {
     require_database_url(config);
     auto connection = db::connect(config.database_url);
-    const auto report =
-        db::migrate(*connection, config.migrations_dir,
-                    config.database_layout == config::DatabaseLayout::citus ? db::Layout::distributed
-                                                                            : db::Layout::detect);
+    const auto report = db::migrate(*connection, config.migrations_dir, config.database_layout);
     for (const auto& name : report.applied) std::cout << "applied " << name << "\n";
     std::cout << report.applied.size() << " applied, " << report.already_applied
               << " already applied\n";

@@ -164,8 +164,8 @@ std::vector<MigrationFile> expected_migrations(pqxx::connection& connection,
 }
 
 MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir,
-                        Layout layout) {
-    if (layout == Layout::distributed && !is_citus(connection))
+                        config::DatabaseLayout layout) {
+    if (layout == config::DatabaseLayout::citus && !is_citus(connection))
         throw std::runtime_error(
             "the distributed layout needs a Citus coordinator, and this database has no citus "
             "extension: run CREATE EXTENSION citus in it (and in the same database on each "

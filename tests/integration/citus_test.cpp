@@ -118,7 +118,7 @@ TEST(CitusLayout, AskingForItWithoutCitusIsRefusedAndChangesNothing) {
     if (on_citus(schema)) GTEST_SKIP() << "runs on one PostgreSQL, without Citus";
     auto connection = schema.connect();
     try {
-        db::migrate(*connection, test::source_dir() / "migrations", db::Layout::distributed);
+        db::migrate(*connection, test::source_dir() / "migrations", config::DatabaseLayout::citus);
         FAIL() << "migrated";
     } catch (const std::runtime_error& error) {
         EXPECT_NE(std::string(error.what()).find("has no citus extension"), std::string::npos)

@@ -88,7 +88,7 @@ CitusCluster::CitusCluster(const std::filesystem::path& dir)
     }
     join_citus(url(), worker_urls);
     auto connection = db::connect(url());
-    db::migrate(*connection, source_dir() / "migrations", db::Layout::distributed);
+    db::migrate(*connection, source_dir() / "migrations", config::DatabaseLayout::citus);
 }
 
 void CitusCluster::add_worker() {

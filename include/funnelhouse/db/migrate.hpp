@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "funnelhouse/config/config.hpp"
+
 namespace funnelhouse::db {
 
 struct MigrationFile {
@@ -25,11 +27,6 @@ struct MigrationReport {
     std::size_t already_applied = 0;
 };
 
-// How the tables are laid out. `detect`: on one PostgreSQL as always, and
-// distributed when the database has the citus extension (a Citus
-// coordinator); `distributed`: refuses a database without it.
-enum class Layout { detect, distributed };
-
 // Whether the database has the citus extension.
 bool is_citus(pqxx::connection& connection);
 bool is_citus(pqxx::transaction_base& txn);
@@ -43,8 +40,11 @@ std::vector<MigrationFile> expected_migrations(pqxx::connection& connection,
 // Applies every migration not yet recorded in schema_migrations, each in its
 // own transaction together with its record. Refuses (std::runtime_error) when
 // an applied file's checksum changed or an applied version has no file.
-// Concurrent runs serialise on an advisory lock.
+// Concurrent runs serialise on an advisory lock. The layout
+// (config::DatabaseLayout): `automatic` is distributed when the database
+// has the citus extension (a Citus coordinator), else one PostgreSQL's as
+// always; `citus` refuses a database without the extension.
 MigrationReport migrate(pqxx::connection& connection, const std::filesystem::path& dir,
-                        Layout layout = Layout::detect);
+                        config::DatabaseLayout layout = config::DatabaseLayout::automatic);
 
 }  // namespace funnelhouse::db
