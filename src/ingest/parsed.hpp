@@ -66,7 +66,7 @@ JsonReader& reader_in(std::optional<JsonReader>& slot, std::size_t max_depth);
 struct ParsedMessage {
     element value;
     std::string_view text;
-    std::optional<std::vector<MemberSpan>> members;
+    std::optional<std::vector<MemberSpan>> members{};
 };
 
 // map_message on a message already read.

@@ -172,7 +172,7 @@ TEST(Observability, MetricsAfterRealTrafficPassPromtoolAndCountWhatHappened) {
     const auto logs = server.stderr_text();
     // Secrets and personal data appear nowhere: not in /metrics, not in the
     // info-level logs.
-    for (const std::string secret :
+    for (const std::string& secret :
          {std::string(kAdminToken), std::string(kDatabasePassword), std::string(kServerKey),
           std::string(kBrowserKey), std::string("anon-1"), std::string("user-1")}) {
         EXPECT_EQ(metrics.body.find(secret), std::string::npos) << secret;

@@ -49,7 +49,9 @@ TEST(SimulatedShop, MessagesAreInTimeOrderWithinTheirDays) {
     for (std::size_t i = 0; i < messages.size(); ++i) {
         EXPECT_GE(messages[i].at, start);
         EXPECT_LE(messages[i].at, settings.end + std::chrono::seconds(1));
-        if (i > 0) EXPECT_LE(messages[i - 1].at, messages[i].at);
+        if (i > 0) {
+            EXPECT_LE(messages[i - 1].at, messages[i].at);
+        }
     }
 }
 

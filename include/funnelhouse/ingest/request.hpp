@@ -26,9 +26,9 @@ struct RequestInput {
     std::string_view body;
     std::string_view authorization;  // the Authorization header, if any
     common::timestamp received_at;
-    std::string_view content_encoding;  // "", "identity", "gzip" or "deflate"
-    std::string_view origin;            // the Origin header: set by browsers
-    std::string_view client_address;    // the sender's IP address, in full
+    std::string_view content_encoding{};  // "", "identity", "gzip" or "deflate"
+    std::string_view origin{};            // the Origin header: set by browsers
+    std::string_view client_address{};    // the sender's IP address, in full
     // The known key `authorization` names, when the caller has looked it up
     // already (the HTTP session does, for the rate limits); null: look here.
     const WriteKey* header_key = nullptr;
