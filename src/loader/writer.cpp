@@ -521,20 +521,33 @@ void stage_bad_events(pqxx::transaction_base& txn,
     writer.complete();
 }
 
+// How the first copies get their rows, and which later copies of the ids
+// are left on the stage (by source). Unknown: all three may be.
+struct FirstCopies {
+    std::string statement;  // kInsertFirstCopies, or the marks after kInsertSharedFirstCopies
+    bool later_browser_copies = true;
+    bool later_server_copies = true;
+};
+
 // Everything after the COPYs, in one round trip (after the first copies'
-// own on a shared stage); each step is a no-op on an empty stage. The last statement reports the fates (and, as seq -1, the
-// links and conflicts). Returns the identity generation read last.
-// `first_copies` is the statement that gives the first copies their rows
-// (kInsertFirstCopies, or the marks after kInsertSharedFirstCopies).
-std::int64_t apply_staged(pqxx::transaction_base& txn, const std::string& first_copies,
+// own on a shared stage); each step is a no-op on an empty stage, and the
+// steps for later copies are left out when there are none. The last
+// statement reports the fates (and, as seq -1, the links and conflicts).
+// Returns the identity generation read last.
+std::int64_t apply_staged(pqxx::transaction_base& txn, const FirstCopies& first,
                           std::vector<Fate>& fates, BatchCounts* identity) {
-    static const std::string kAfterFirstCopies =
-        std::string(";") + kMarkCollisions + ";" + kStoreCollisions + ";" + kMergeBrowserCopies +
-        ";" + kMergeServerCopies + ";" + kStageNewLinks + ";" + kLockForNewIdentities + ";" +
-        kMapNewIds + ";" + kApplyNewLinks + ";" + kStoreStagedBadEvents + ";" +
-        kNoteRefusedBrowserCopies + ";" + kReportFates;
+    static const std::string kIdentityAndReport =
+        std::string(kStageNewLinks) + ";" + kLockForNewIdentities + ";" + kMapNewIds + ";" +
+        kApplyNewLinks + ";" + kStoreStagedBadEvents + ";" + kNoteRefusedBrowserCopies + ";" +
+        kReportFates;
+    std::string batch = first.statement + ";";
+    if (first.later_browser_copies || first.later_server_copies)
+        batch += std::string(kMarkCollisions) + ";" + kStoreCollisions + ";";
+    if (first.later_browser_copies) batch += std::string(kMergeBrowserCopies) + ";";
+    if (first.later_server_copies) batch += std::string(kMergeServerCopies) + ";";
+    batch += kIdentityAndReport;
     std::int64_t generation = 0;
-    for (const auto& r : txn.exec(first_copies + kAfterFirstCopies)) {
+    for (const auto& r : txn.exec(batch)) {
         const auto seq = r[0].as<long long>();
         if (seq == -2) {
             generation = r[1].as<std::int64_t>();
@@ -557,20 +570,28 @@ std::int64_t apply_staged(pqxx::transaction_base& txn, const std::string& first_
 
 // On a shared stage, where every copy is staged with its place in the batch
 // as seq: makes the rows of the first copies, and returns the statement that
-// marks the copies that made one.
-std::string insert_shared_first_copies(pqxx::transaction_base& txn,
+// marks the copies that made one, and the sources of those that did not.
+// (On Citus each step runs on every shard: one left out is worth the most
+// there.)
+FirstCopies insert_shared_first_copies(pqxx::transaction_base& txn,
                                        const std::vector<const common::Event*>& events) {
     const auto inserted = txn.exec(kInsertSharedFirstCopies);
     std::unordered_set<std::string_view> made;
     made.reserve(inserted.size());
     for (const auto& r : inserted) made.emplace(r[0].c_str(), r[0].size());
+    FirstCopies first{"", false, false};
     std::string seqs = "'{";
     for (std::size_t i = 0; i < events.size(); ++i) {
-        if (made.erase(events[i]->event_id) == 0) continue;  // the first copy only
+        if (made.erase(events[i]->event_id) == 0) {  // a later copy, or a stored id's
+            const bool browser = events[i]->source == common::Source::browser;
+            (browser ? first.later_browser_copies : first.later_server_copies) = true;
+            continue;
+        }
         if (seqs.size() > 2) seqs += ',';
         seqs += std::to_string(i);
     }
-    return kMarkFirstCopies + seqs + "}'::bigint[])";
+    first.statement = kMarkFirstCopies + seqs + "}'::bigint[])";
+    return first;
 }
 
 // Ids were left out of the stage as known, and something removed identity
@@ -613,7 +634,8 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
     if (how.order && !how.order->wait_turn()) throw NotInTurn{};
     const auto generation =
         apply_staged(txn,
-                     how.shared_stage ? insert_shared_first_copies(txn, events) : kInsertFirstCopies,
+                     how.shared_stage ? insert_shared_first_copies(txn, events)
+                                      : FirstCopies{kInsertFirstCopies},
                      fates, identity);
     if (how.shared_stage) txn.exec("DELETE FROM funnelhouse_events_stage");
     if (left_out && generation != how.generation) throw StaleKnownIds{generation};
