@@ -19,6 +19,7 @@
 #include "funnelhouse/ingest/write_keys.hpp"
 #include "funnelhouse/intake/intake.hpp"
 #include "funnelhouse/loader/loader.hpp"
+#include "funnelhouse/loader/writer.hpp"
 #include "funnelhouse/metrics/instruments.hpp"
 #include "funnelhouse/metrics/process.hpp"
 #include "funnelhouse/models/refresh.hpp"
@@ -273,6 +274,7 @@ int run_reprocess(const config::Config& config) {
     require_database_url(config);
     const auto registry = schema::SchemaRegistry::load(config.schemas_dir);
     auto connection = db::connect(config.database_url);
+    loader::prepare_staging(*connection, config.loader_worker_connections);
     const auto report =
         cli::reprocess(*connection, registry, config.junk_ids, ingest::privacy_settings(config));
     std::cout << "examined " << report.examined << ", loaded " << report.loaded

@@ -52,7 +52,6 @@ ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegi
                           const ingest::PrivacySettings& privacy,
                           std::size_t rows_per_transaction) {
     ReprocessReport report;
-    loader::prepare_staging(connection);
     const bool citus = db::is_citus(connection);
     std::string after = "00000000-0000-0000-0000-000000000000";
     for (;;) {

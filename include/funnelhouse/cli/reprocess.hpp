@@ -23,7 +23,8 @@ struct ReprocessReport {
 // as recorded). Rows that now pass are loaded into events and marked reprocessed_at in the same
 // transaction, so each is loaded at most once, even when two runs overlap (rows are locked with
 // SKIP LOCKED). The privacy rules apply as at ingest (the client address is
-// not known any more: none is stored).
+// not known any more: none is stored). loader::prepare_staging must have run
+// on `connection`.
 ReprocessReport reprocess(pqxx::connection& connection, const schema::SchemaRegistry& registry,
                           const std::vector<std::string>& extra_junk_ids,
                           const ingest::PrivacySettings& privacy,
