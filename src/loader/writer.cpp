@@ -575,6 +575,7 @@ std::int64_t apply_staged(pqxx::transaction_base& txn, const FirstCopies& first,
 // there.)
 FirstCopies insert_shared_first_copies(pqxx::transaction_base& txn,
                                        const std::vector<const common::Event*>& events) {
+    if (events.empty()) return {"", false, false};  // rejected messages only
     const auto inserted = txn.exec(kInsertSharedFirstCopies);
     std::unordered_set<std::string_view> made;
     made.reserve(inserted.size());
@@ -637,7 +638,7 @@ std::vector<Fate> write_rows_once(pqxx::transaction_base& txn,
                      how.shared_stage ? insert_shared_first_copies(txn, events)
                                       : FirstCopies{kInsertFirstCopies},
                      fates, identity);
-    if (how.shared_stage) txn.exec("DELETE FROM funnelhouse_events_stage");
+    if (how.shared_stage && !events.empty()) txn.exec("DELETE FROM funnelhouse_events_stage");
     if (left_out && generation != how.generation) throw StaleKnownIds{generation};
     if (identity) identity->identity_generation = generation;
     return fates;
