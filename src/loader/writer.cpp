@@ -106,52 +106,46 @@ const std::vector<Staged>& copied_fields() {
     return fields;
 }
 
-// The first staged copy of each id; new ids become rows. Rows copied
-// straight into `events` (fate 'copied' or 'known', see write_rows) are not
-// staged again; a later copy of such an id conflicts here and is merged
-// below.
-constexpr const char* kInsertFirstCopies = R"sql(
-WITH firsts AS (
-    SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage WHERE fate IS NULL
-    ORDER BY event_id, seq
-), inserted AS (
-    INSERT INTO events (event_id, event_name, event_type, schema_version, anonymous_id, user_id,
-                        group_id, previous_id, occurred_at, original_timestamp, sent_at,
-                        received_at, properties, context, write_key_name, source,
-                        browser_received_at, server_received_at)
-    SELECT event_id, event_name, event_type, schema_version, anonymous_id, user_id, group_id,
-           previous_id, occurred_at, original_timestamp, sent_at, received_at, properties,
-           context, write_key_name, source,
-           CASE WHEN source = 'browser' THEN received_at END,
-           CASE WHEN source = 'server' THEN received_at END
-    FROM firsts ORDER BY event_id  -- one lock order for all loaders
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id
-)
+// The first staged copy of each id (a query over the stage, ordered by id).
+constexpr const char* kFirsts = R"sql(
+SELECT DISTINCT ON (event_id) * FROM funnelhouse_events_stage WHERE fate IS NULL
+ORDER BY event_id, seq
+)sql";
+
+// New ids become rows of `events`, made of the first copies read FROM what
+// follows; returns their ids.
+const std::string kMakeRowsFrom = R"sql(
+INSERT INTO events (event_id, event_name, event_type, schema_version, anonymous_id, user_id,
+                    group_id, previous_id, occurred_at, original_timestamp, sent_at,
+                    received_at, properties, context, write_key_name, source,
+                    browser_received_at, server_received_at)
+SELECT event_id, event_name, event_type, schema_version, anonymous_id, user_id, group_id,
+       previous_id, occurred_at, original_timestamp, sent_at, received_at, properties,
+       context, write_key_name, source,
+       CASE WHEN source = 'browser' THEN received_at END,
+       CASE WHEN source = 'server' THEN received_at END
+FROM )sql";
+constexpr const char* kOnlyNewIds = " ON CONFLICT (event_id) DO NOTHING RETURNING event_id";
+
+// The first copies' rows, and the copies that made one marked 'inserted'.
+// Rows copied straight into `events` (fate 'copied' or 'known', see
+// write_rows) are not staged again; a later copy of such an id conflicts
+// here and is merged below.
+const std::string kInsertFirstCopies =
+    std::string("WITH firsts AS (") + kFirsts + "), inserted AS (" + kMakeRowsFrom +
+    "firsts ORDER BY event_id" /* one lock order for all loaders */ + kOnlyNewIds + R"sql()
 UPDATE funnelhouse_events_stage s SET fate = 'inserted'
 FROM firsts f JOIN inserted i USING (event_id)
 WHERE s.seq = f.seq
 )sql";
 
-// The same on a stage all loaders share (Citus): a data-modifying WITH would
-// carry every staged row through the coordinator, while this INSERT runs on
-// each shard beside its stage. The ids it returns tell which staged copies
-// made rows (kMarkFirstCopies).
-constexpr const char* kInsertSharedFirstCopies = R"sql(
-INSERT INTO events (event_id, event_name, event_type, schema_version, anonymous_id, user_id,
-                    group_id, previous_id, occurred_at, original_timestamp, sent_at,
-                    received_at, properties, context, write_key_name, source,
-                    browser_received_at, server_received_at)
-SELECT DISTINCT ON (event_id) event_id, event_name, event_type, schema_version, anonymous_id,
-       user_id, group_id, previous_id, occurred_at, original_timestamp, sent_at, received_at,
-       properties, context, write_key_name, source,
-       CASE WHEN source = 'browser' THEN received_at END,
-       CASE WHEN source = 'server' THEN received_at END
-FROM funnelhouse_events_stage WHERE fate IS NULL
-ORDER BY event_id, seq  -- one lock order for all loaders, on each shard
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
-)sql";
+// The same on a stage all loaders share (Citus), where a data-modifying WITH
+// (or any WITH) would carry every staged row through the coordinator: the
+// first copies read as a subquery run on each shard beside its stage, in the
+// order of their ids there. The ids returned tell which staged copies made
+// rows (kMarkFirstCopies).
+const std::string kInsertSharedFirstCopies =
+    kMakeRowsFrom + "(" + kFirsts + ") firsts" + kOnlyNewIds;
 
 // The staged copies (by seq) whose rows kInsertSharedFirstCopies made.
 constexpr const char* kMarkFirstCopies =
